@@ -1,0 +1,316 @@
+"""Settings: explicit arguments > environment > config-file profile > defaults.
+
+The resolver takes ``environ`` and the config path as parameters, so tests pass a dict; nothing reads
+``os.environ`` after a client is built. Files live under platformdirs' user dirs, or ``GLMKIT_HOME``.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+from glmkit._errors import InputError, redact
+
+__all__ = ["Settings", "config_dir", "config_path", "data_dir", "load_config", "resolve_settings", "save_config"]
+
+Region = Literal["international", "mainland"]
+Plan = Literal["coding", "payg", "plan-only"]
+
+KEY_ENV = ("ZAI_API_KEY", "GLM_API_KEY", "ZHIPUAI_API_KEY")
+_SURFACE_RE = re.compile(r"^(?P<root>.*?)(?P<surface>/coding/paas/v4|/paas/v4|/anthropic|/v1)/?$")
+
+
+def home(environ: Mapping[str, str] | None = None) -> Path | None:
+    """``GLMKIT_HOME``, if set: one folder holding config and data (tests and portable installs)."""
+    env = os.environ if environ is None else environ
+    value = env.get("GLMKIT_HOME")
+    return Path(value).expanduser() if value else None
+
+
+def config_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where ``config.toml`` lives."""
+    h = home(environ)
+    if h is not None:
+        return h
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("glmkit", appauthor=False))
+
+
+def data_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """Where logs and the ledger live."""
+    h = home(environ)
+    if h is not None:
+        return h
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("glmkit", appauthor=False))
+
+
+def config_path(environ: Mapping[str, str] | None = None) -> Path:
+    """The config file: ``GLMKIT_CONFIG`` or ``<config dir>/config.toml``."""
+    env = os.environ if environ is None else environ
+    if env.get("GLMKIT_CONFIG"):
+        return Path(env["GLMKIT_CONFIG"]).expanduser()
+    return config_dir(environ) / "config.toml"
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """Read the TOML config (an empty dict when there is none)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"The config file {path} is not valid TOML: {exc}", hint=f"Fix or remove {path}.") from exc
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    s = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+    return f'"{s}"'
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+
+
+def dump_toml(data: Mapping[str, Any]) -> str:
+    """Write a config mapping (top-level scalars, then one table per nested mapping) as TOML."""
+    lines: list[str] = []
+    tables: list[tuple[str, Mapping[str, Any]]] = []
+    for key, value in data.items():
+        if isinstance(value, Mapping):
+            tables.append((_toml_key(key), value))
+        else:
+            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+
+    def emit(prefix: str, table: Mapping[str, Any]) -> None:
+        lines.append("")
+        lines.append(f"[{prefix}]")
+        nested = []
+        for k, v in table.items():
+            if isinstance(v, Mapping):
+                nested.append((f"{prefix}.{_toml_key(k)}", v))
+            else:
+                lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+        for p, t in nested:
+            emit(p, t)
+
+    for prefix, table in tables:
+        emit(prefix, table)
+    return "\n".join(lines).lstrip("\n") + "\n"
+
+
+def save_config(path: Path, data: Mapping[str, Any]) -> None:
+    """Write the config atomically with mode 0600 (it may hold a key), keeping a backup of the old file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.exists():
+        backup = path.with_name(path.name + ".bak")
+        backup.write_bytes(path.read_bytes())
+        os.chmod(backup, 0o600)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as fh:
+        fh.write(dump_toml(data))
+    os.replace(tmp, path)
+    os.chmod(path, 0o600)
+
+
+def _presets() -> dict[str, Any]:
+    from glmkit import data
+
+    return data.load("endpoints")
+
+
+def split_base_url(url: str) -> tuple[str, str]:
+    """Split ``https://host/api/coding/paas/v4`` into (``https://host/api``, ``coding``)."""
+    url = url.rstrip("/")
+    m = _SURFACE_RE.match(url)
+    if not m:
+        return url, "general"
+    surface = {"/coding/paas/v4": "coding", "/paas/v4": "general", "/anthropic": "anthropic", "/v1": "responses"}
+    return m.group("root"), surface[m.group("surface")]
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a client needs, resolved once.
+
+    ``base_url`` serves the REST resources, ``chat_base_url`` chat completions (the coding endpoint for
+    a Coding Plan profile), ``root_url`` agents/monitor/MCP, ``anthropic_base_url`` the Anthropic surface.
+    """
+
+    api_key: str | None = field(default=None, repr=False)
+    base_url: str = "https://api.z.ai/api/paas/v4"
+    chat_base_url: str = "https://api.z.ai/api/paas/v4"
+    root_url: str = "https://api.z.ai/api"
+    anthropic_base_url: str = "https://api.z.ai/api/anthropic"
+    region: Region = "international"
+    plan: Plan = "payg"
+    auth: Literal["key", "jwt"] = "key"
+    timeout: float = 300.0
+    connect_timeout: float = 8.0
+    max_retries: int = 3
+    profile: str = "default"
+    offline: bool = False
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return (
+            f"Settings(api_key={redact(self.api_key)!r}, base_url={self.base_url!r}, chat_base_url={self.chat_base_url!r},"
+            f" plan={self.plan!r}, auth={self.auth!r}, profile={self.profile!r}, offline={self.offline!r})"
+        )
+
+    @property
+    def routes_chat_to_coding(self) -> bool:
+        """Whether chat goes to the Coding Plan endpoint."""
+        return self.chat_base_url.rstrip("/").endswith("/coding/paas/v4")
+
+    def url_for(self, base: str) -> str:
+        """The base URL of a route's ``Endpoint.base``."""
+        if base == "chat":
+            return self.chat_base_url
+        if base == "root":
+            return self.root_url
+        if base == "anthropic":
+            return self.anthropic_base_url
+        return self.base_url
+
+    def with_changes(self, **changes: Any) -> Settings:
+        """A copy with some fields replaced."""
+        return replace(self, **changes)
+
+
+def _endpoint_urls(endpoint: str, region: Region, plan: Plan) -> tuple[str, str, str, str]:
+    """(base, chat base, root, anthropic) for a preset name or a URL."""
+    presets = _presets()
+    surfaces = presets["surfaces"]
+    if endpoint.startswith(("http://", "https://")):
+        root, surface = split_base_url(endpoint)
+        general = endpoint.rstrip("/") if surface in ("general", "coding") else root + surfaces["general"]
+        chat = general
+        if surface == "general" and plan in ("coding", "plan-only"):
+            chat = root + surfaces["coding"]
+        return general, chat, root, root + surfaces["anthropic"]
+    name = endpoint
+    if name.startswith("mainland-"):
+        region, name = "mainland", name.removeprefix("mainland-")
+    if name not in surfaces and name != "auto":
+        known = ", ".join(sorted([*surfaces, "auto"]))
+        raise InputError(
+            f"Unknown endpoint {endpoint!r}.", hint=f"Use one of {known} (mainland-* for open.bigmodel.cn), or a URL."
+        )
+    root = presets["regions"][region]["root"]
+    general = root + surfaces["general"]
+    if name == "coding" or (name == "auto" and plan in ("coding", "plan-only")):
+        chat = root + surfaces["coding"]
+    else:
+        chat = general
+    return general, chat, root, root + surfaces["anthropic"]
+
+
+def resolve_settings(
+    *,
+    api_key: str | None = None,
+    endpoint: str | None = None,
+    base_url: str | None = None,
+    profile: str | None = None,
+    plan: str | None = None,
+    region: str | None = None,
+    auth: str | None = None,
+    timeout: float | None = None,
+    max_retries: int | None = None,
+    offline: bool | None = None,
+    environ: Mapping[str, str] | None = None,
+    config_file: Path | None = None,
+) -> Settings:
+    """Resolve settings from arguments, then the environment, then the config-file profile, then defaults."""
+    env = dict(os.environ if environ is None else environ)
+    path = config_file or config_path(env)
+    config = load_config(path)
+    profile_name = profile or env.get("GLM_PROFILE") or config.get("default_profile") or "default"
+    profiles = config.get("profiles", {})
+    prof: dict[str, Any] = dict(profiles.get(profile_name, {}))
+    if profile and profile not in profiles and profile != "default":
+        raise InputError(f"No profile named {profile!r} in {path}.", hint="List them with `glm config profiles`.")
+
+    key = api_key
+    key_source_mainland = False
+    if key is None:
+        for name in KEY_ENV:
+            if env.get(name):
+                key = env[name]
+                key_source_mainland = name == "ZHIPUAI_API_KEY"
+                break
+    if key is None:
+        key = prof.get("api_key")
+    if key is not None:
+        key = key.strip()
+
+    reg = (
+        region
+        or env.get("GLM_REGION")
+        or prof.get("region")
+        or ("mainland" if key_source_mainland else "international")
+    )
+    if reg not in ("international", "mainland"):
+        raise InputError(
+            f"Unknown region {reg!r}.", hint="Use 'international' (api.z.ai) or 'mainland' (open.bigmodel.cn)."
+        )
+    pl = plan or env.get("GLM_PLAN") or prof.get("plan") or "payg"
+    if pl not in ("coding", "payg", "plan-only"):
+        raise InputError(f"Unknown plan {pl!r}.", hint="Use 'coding' (a GLM Coding Plan), 'plan-only', or 'payg'.")
+
+    url = base_url or env.get("ZAI_BASE_URL") or None
+    ep = endpoint or env.get("GLM_ENDPOINT") or prof.get("endpoint") or "auto"
+    if url and not endpoint:
+        general, chat, root, anthropic = _endpoint_urls(url, reg, "payg")  # type: ignore[arg-type]
+        if url.rstrip("/").endswith("/coding/paas/v4"):
+            chat = url.rstrip("/")
+    else:
+        general, chat, root, anthropic = _endpoint_urls(ep, reg, pl)  # type: ignore[arg-type]
+
+    au = auth or env.get("GLM_AUTH") or prof.get("auth") or "key"
+    if au not in ("key", "jwt"):
+        raise InputError(f"Unknown auth mode {au!r}.", hint="Use 'key' (Bearer API key) or 'jwt'.")
+    to = timeout if timeout is not None else float(env.get("GLM_TIMEOUT") or prof.get("timeout") or 300.0)
+    mr = max_retries if max_retries is not None else int(env.get("GLM_MAX_RETRIES") or prof.get("max_retries") or 3)
+    if to <= 0:
+        raise InputError(f"timeout must be positive, got {to}.")
+    if mr < 0:
+        raise InputError(f"max_retries must be 0 or more, got {mr}.")
+    off = (
+        offline
+        if offline is not None
+        else (env.get("GLM_OFFLINE", "").lower() in ("1", "true", "yes") or bool(prof.get("offline")))
+    )
+    return Settings(
+        api_key=key,
+        base_url=general,
+        chat_base_url=chat,
+        root_url=root,
+        anthropic_base_url=anthropic,
+        region=reg,  # type: ignore[arg-type]
+        plan=pl,  # type: ignore[arg-type]
+        auth=au,  # type: ignore[arg-type]
+        timeout=to,
+        max_retries=mr,
+        profile=profile_name,
+        offline=off,
+        options={k: v for k, v in prof.items() if k != "api_key"},
+    )

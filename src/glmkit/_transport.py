@@ -1,0 +1,353 @@
+"""The request pipeline shared by the sync and async clients.
+
+``Call`` says what to send and how to read the answer; ``build_request`` turns it into an
+``httpx.Request``; ``check_response`` turns an error answer into the right exception. The two
+``*Transport`` classes differ only in how they send, read and sleep: everything they decide
+(retries, JWT refresh) is in ``_flows``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import anyio
+import httpx
+
+from glmkit._auth import Auth
+from glmkit._config import Settings
+from glmkit._errors import (
+    APIConnectionError,
+    APIResponseValidationError,
+    APIStatusError,
+    APITimeoutError,
+    GLMError,
+    make_status_error,
+)
+from glmkit._flows import Attempt, Request, Sleep, Step, drive_async, drive_sync, retrying
+from glmkit._retry import RetryPolicy
+from glmkit._version import __version__
+from glmkit.types._base import NOT_GIVEN, Endpoint
+
+__all__ = ["AsyncTransport", "Call", "RawResponse", "SyncTransport", "split_options"]
+
+USER_AGENT = f"glmkit/{__version__}"
+OPTION_KEYS = ("extra_headers", "extra_body", "extra_query", "timeout", "max_retries")
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """What a result keeps of its HTTP response."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    request_id: str | None
+    elapsed: float
+
+
+@dataclass
+class Call:
+    """One API call: route, payload, per-call options, and how to read the answer.
+
+    ``parse`` turns the body bytes into a result; ``stream`` (when set) wraps the open response
+    into a stream object instead.
+    """
+
+    endpoint: Endpoint
+    json: Any = None
+    params: Mapping[str, Any] | None = None
+    files: Any = None
+    data: Mapping[str, Any] | None = None
+    headers: Mapping[str, str] | None = None
+    parse: Callable[[bytes], Any] | None = None
+    stream: Any = None  # a factory (response, transport-kind) -> stream object
+    extra_headers: Mapping[str, str] | None = None
+    extra_body: Mapping[str, Any] | None = None
+    extra_query: Mapping[str, Any] | None = None
+    timeout: float | httpx.Timeout | None = None
+    max_retries: int | None = None
+    url: str | None = None  # an absolute URL overrides the endpoint (downloads)
+    auth: bool = True
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def split_options(params: dict[str, Any]) -> dict[str, Any]:
+    """Pop the per-call options out of a params dict (in place) and return them; drop NOT_GIVEN values."""
+    opts = {k: params.pop(k) for k in OPTION_KEYS if k in params}
+    for key in [k for k, v in params.items() if v is NOT_GIVEN]:
+        del params[key]
+    return {k: v for k, v in opts.items() if v is not NOT_GIVEN and v is not None}
+
+
+def _url(settings: Settings, call: Call) -> str:
+    if call.url is not None:
+        return call.url
+    return settings.url_for(call.endpoint.base).rstrip("/") + call.endpoint.path
+
+
+def build_request(
+    client: httpx.Client | httpx.AsyncClient, settings: Settings, auth: Auth | None, call: Call
+) -> httpx.Request:
+    """Turn a ``Call`` into an ``httpx.Request`` (a fresh one per attempt: the JWT may have changed)."""
+    headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept-Language": "en-US,en"}
+    if call.stream is not None:
+        headers["Accept"] = "text/event-stream"
+    else:
+        headers["Accept"] = "application/json"
+    if call.auth and auth is not None:
+        headers["Authorization"] = auth.header()
+    if call.headers:
+        headers.update(call.headers)
+    if call.extra_headers:
+        headers.update(call.extra_headers)
+    body = call.json
+    if call.extra_body:
+        body = {**(body or {}), **call.extra_body}
+    params = dict(call.params or {})
+    if call.extra_query:
+        params.update(call.extra_query)
+    kwargs: dict[str, Any] = {"headers": headers, "params": params or None}
+    if call.files is not None or call.data is not None:
+        data = dict(call.data or {})
+        if call.extra_body:
+            data.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in call.extra_body.items()})
+        kwargs["data"] = data
+        kwargs["files"] = call.files
+    elif body is not None:
+        kwargs["content"] = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        headers["Content-Type"] = "application/json"
+    timeout = call.timeout
+    if timeout is not None and not isinstance(timeout, httpx.Timeout):
+        timeout = httpx.Timeout(timeout, connect=min(float(timeout), settings.connect_timeout))
+    request = client.build_request(call.endpoint.method, _url(settings, call), **kwargs)
+    if timeout is not None:
+        request.extensions["timeout"] = timeout.as_dict()
+    return request
+
+
+def request_id_of(response: httpx.Response, body: Any = None) -> str | None:
+    """The request id, from the headers or the body."""
+    rid = response.headers.get("x-request-id") or response.headers.get("request-id")
+    if rid:
+        return rid
+    if isinstance(body, dict):
+        value = body.get("request_id") or body.get("id")
+        return str(value) if value else None
+    return None
+
+
+def error_from_response(response: httpx.Response) -> APIStatusError:
+    """The exception for an error response whose body has been read."""
+    try:
+        body: Any = response.json()
+    except ValueError:
+        body = response.text[:2000]
+    return make_status_error(
+        response.status_code, body, request_id=request_id_of(response, body), headers=dict(response.headers)
+    )
+
+
+def connection_error(exc: httpx.HTTPError, partial: Any = None) -> APIConnectionError:
+    """Map an httpx transport failure to ours."""
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"Request timed out ({type(exc).__name__}).", partial=partial)
+    return APIConnectionError(f"Connection error: {exc or type(exc).__name__}.", partial=partial)
+
+
+def parse_body(call: Call, response: httpx.Response, content: bytes) -> Any:
+    """Read a success body with the call's parser, attaching the raw response to models."""
+    if call.parse is None:
+        return content
+    try:
+        result = call.parse(content)
+    except GLMError:
+        raise
+    except Exception as exc:
+        raise APIResponseValidationError(
+            f"Could not read the {call.endpoint.path} response: {exc}",
+            hint="The API answered an unexpected shape; report it with --debug output.",
+        ) from exc
+    if hasattr(result, "__pydantic_private__"):
+        with contextlib.suppress(AttributeError, RuntimeError):
+            result._raw_response = RawResponse(
+                response.status_code, response.headers, request_id_of(response), response.elapsed.total_seconds()
+            )
+    return result
+
+
+class _TransportBase:
+    def __init__(self, settings: Settings, auth: Auth | None) -> None:
+        self.settings = settings
+        self.auth = auth
+
+    def policy(self, call: Call) -> RetryPolicy:
+        retries = self.settings.max_retries if call.max_retries is None else call.max_retries
+        return RetryPolicy(max_retries=retries)
+
+
+class SyncTransport(_TransportBase):
+    """Sends calls with an ``httpx.Client``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        auth: Auth | None,
+        *,
+        http_client: httpx.Client | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        super().__init__(settings, auth)
+        self._owns = http_client is None
+        self.http = http_client or httpx.Client(
+            transport=transport,
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            follow_redirects=True,
+        )
+        self.sleep = sleep
+
+    def close(self) -> None:
+        """Close the connection pool (when we made it)."""
+        if self._owns:
+            self.http.close()
+
+    def _attempt(self, call: Call) -> httpx.Response:
+        request = build_request(self.http, self.settings, self.auth, call)
+        try:
+            response = self.http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise connection_error(exc) from exc
+        if response.status_code >= 400:
+            try:
+                response.read()
+            except httpx.HTTPError as exc:
+                raise connection_error(exc) from exc
+            finally:
+                response.close()
+            raise error_from_response(response)
+        return response
+
+    def _handle(self, call: Call) -> Callable[[Step], Any]:
+        def handle(step: Step) -> Any:
+            if isinstance(step, Attempt):
+                return self._attempt(call)
+            if isinstance(step, Sleep):
+                return self.sleep(step.seconds)
+            return self.request(step.call)
+
+        return handle
+
+    def open(self, call: Call) -> httpx.Response:
+        """Send with retries and return the open (unread) response."""
+        return drive_sync(retrying(self.policy(call), self.auth), self._handle(call))
+
+    def request(self, call: Call) -> Any:
+        """Send with retries and return the parsed result, or a stream for a streaming call."""
+        response = self.open(call)
+        if call.stream is not None:
+            return call.stream(response, "sync")
+        try:
+            content = response.read()
+        except httpx.HTTPError as exc:
+            raise connection_error(exc) from exc
+        finally:
+            response.close()
+        return parse_body(call, response, content)
+
+    def run(self, flow: Any) -> Any:
+        """Drive a higher-level flow (polling, splitting) whose ``Request`` steps are whole calls."""
+        return drive_sync(
+            flow, lambda step: self.sleep(step.seconds) if isinstance(step, Sleep) else self.request(step.call)
+        )
+
+
+class AsyncTransport(_TransportBase):
+    """Sends calls with an ``httpx.AsyncClient``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        auth: Auth | None,
+        *,
+        http_client: httpx.AsyncClient | None = None,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+    ) -> None:
+        super().__init__(settings, auth)
+        self._owns = http_client is None
+        self.http = http_client or httpx.AsyncClient(
+            transport=transport,
+            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
+            limits=httpx.Limits(max_connections=100, max_keepalive_connections=20),
+            follow_redirects=True,
+        )
+        self.sleep = sleep
+
+    async def close(self) -> None:
+        """Close the connection pool (when we made it)."""
+        if self._owns:
+            await self.http.aclose()
+
+    async def _attempt(self, call: Call) -> httpx.Response:
+        request = build_request(self.http, self.settings, self.auth, call)
+        try:
+            response = await self.http.send(request, stream=True)
+        except httpx.HTTPError as exc:
+            raise connection_error(exc) from exc
+        if response.status_code >= 400:
+            try:
+                await response.aread()
+            except httpx.HTTPError as exc:
+                raise connection_error(exc) from exc
+            finally:
+                await response.aclose()
+            raise error_from_response(response)
+        return response
+
+    def _handle(self, call: Call) -> Callable[[Step], Awaitable[Any]]:
+        def handle(step: Step) -> Awaitable[Any]:
+            if isinstance(step, Attempt):
+                return self._attempt(call)
+            if isinstance(step, Sleep):
+                return self.sleep(step.seconds)
+            return self.request(step.call)
+
+        return handle
+
+    async def open(self, call: Call) -> httpx.Response:
+        """Send with retries and return the open (unread) response."""
+        return await drive_async(retrying(self.policy(call), self.auth), self._handle(call))
+
+    async def request(self, call: Call) -> Any:
+        """Send with retries and return the parsed result, or a stream for a streaming call."""
+        response = await self.open(call)
+        if call.stream is not None:
+            return call.stream(response, "async")
+        try:
+            content = await response.aread()
+        except httpx.HTTPError as exc:
+            raise connection_error(exc) from exc
+        finally:
+            await response.aclose()
+        return parse_body(call, response, content)
+
+    async def run(self, flow: Any) -> Any:
+        """Drive a higher-level flow whose ``Request`` steps are whole calls."""
+
+        def handle(step: Step) -> Awaitable[Any]:
+            if isinstance(step, Sleep):
+                return self.sleep(step.seconds)
+            assert isinstance(step, Request)
+            return self.request(step.call)
+
+        return await drive_async(flow, handle)
+
+
+def with_options(call: Call, options: Mapping[str, Any]) -> Call:
+    """Apply per-call options (from ``split_options``) to a call."""
+    return replace(call, **options) if options else call

@@ -1,0 +1,129 @@
+"""What every command shares: global options, building a client, and turning errors into exit codes.
+
+Exit codes: 0 ok, 1 other, 2 usage/bad input, 3 auth, 4 quota or rate limit, 5 server or network, 130 Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import typer
+
+if TYPE_CHECKING:
+    from glmkit._client import AsyncClient, Client
+
+OFFLINE = typer.Option(False, "--offline", help="Run against the in-process emulator (no key, no network).")
+PROFILE = typer.Option(None, "--profile", "-P", help="Config profile to use.")
+ENDPOINT = typer.Option(
+    None, "--endpoint", "-E", help="auto, general, coding, mainland-general, mainland-coding, or a URL."
+)
+DEBUG = typer.Option(False, "--debug", help="Show the traceback and request id on errors.")
+JSON = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+def stderr_console() -> Any:
+    """A rich console on stderr (imported late)."""
+    from rich.console import Console
+
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def stdout_console() -> Any:
+    """A rich console on stdout (imported late)."""
+    from rich.console import Console
+
+    return Console(highlight=False)
+
+
+def make_client(
+    *, offline: bool = False, profile: str | None = None, endpoint: str | None = None, **kwargs: Any
+) -> Client:
+    """A ``Client`` from the CLI's options; ``--offline`` (or ``GLM_OFFLINE=1``) wires it to the in-process emulator."""
+    from glmkit._config import resolve_settings
+
+    settings = resolve_settings(profile=profile, endpoint=endpoint, offline=offline or None, **kwargs)
+    if settings.offline:
+        from glmkit.testing import offline_client
+
+        return offline_client()
+    from glmkit._client import Client
+
+    return Client(settings=settings)
+
+
+def make_async_client(
+    *, offline: bool = False, profile: str | None = None, endpoint: str | None = None, **kwargs: Any
+) -> AsyncClient:
+    """The async twin of ``make_client``."""
+    from glmkit._config import resolve_settings
+
+    settings = resolve_settings(profile=profile, endpoint=endpoint, offline=offline or None, **kwargs)
+    if settings.offline:
+        from glmkit.testing import async_offline_client
+
+        return async_offline_client()
+    from glmkit._client import AsyncClient
+
+    return AsyncClient(settings=settings)
+
+
+def fail(message: str, *, hint: str | None = None, code: int = 1) -> typer.Exit:
+    """Print one red line (and a hint) to stderr; return the ``Exit`` to raise."""
+    console = stderr_console()
+    console.print(f"[red]error:[/red] {_escape(message)}")
+    if hint:
+        console.print(f"[dim]hint: {_escape(hint)}[/dim]")
+    return typer.Exit(code)
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)
+
+
+@contextlib.contextmanager
+def handle_errors(debug: bool = False) -> Iterator[None]:
+    """Turn a ``GLMError`` into its message, hint and exit code; Ctrl-C into 130."""
+    from glmkit._errors import GLMError
+
+    try:
+        yield
+    except GLMError as exc:
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+            rid = getattr(exc, "request_id", None)
+            if rid:
+                sys.stderr.write(f"request id: {rid}\n")
+        raise fail(str(exc), hint=exc.hint, code=exc.exit_code) from None
+    except KeyboardInterrupt:
+        sys.stderr.write("\ninterrupted\n")
+        raise typer.Exit(130) from None
+
+
+def is_tty(stream: Any = None) -> bool:
+    """Whether a stream (stdout by default) is a terminal."""
+    stream = stream or sys.stdout
+    return bool(getattr(stream, "isatty", lambda: False)()) and os.environ.get("TERM") != "dumb"
+
+
+def atomic_write(path: str, data: bytes) -> None:
+    """Write to a temp file beside ``path`` and rename: Ctrl-C never leaves a partial file."""
+    import tempfile
+
+    directory = os.path.dirname(os.path.abspath(path)) or "."
+    fd, tmp = tempfile.mkstemp(prefix=".glm-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise

@@ -1,0 +1,329 @@
+"""The emulator's ASGI app: state, admission (key, faults, concurrency, request log) and route assembly.
+
+Resource modules each expose ``routes(state)`` (paths below ``/paas/v4``, served on the general and
+the coding surface) and/or ``root_routes(state)`` (paths below ``/api``). A new resource is a new
+module named in ``SURFACE_MODULES`` or ``ROOT_MODULES``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import importlib
+import itertools
+import json
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Mount, Route
+
+from glmkit._errors import code_row
+from glmkit.emulator.faults import Fault, FaultBook, fault_from_dict, load_scenario, parse_header
+
+# Modules serving ``/api/paas/v4/...`` and ``/api/coding/paas/v4/...``; a missing module is skipped
+# so that resources can land one at a time.
+SURFACE_MODULES = [
+    "chat",
+    "models",
+    "tokenizer",
+    "audio",
+    "images",
+    "videos",
+    "web_search",
+    "reader",
+    "ocr",
+    "files",
+    "jobs",
+]
+# Modules serving paths under ``/api`` (agents ``/v1/agents``, monitor, MCP, Anthropic).
+ROOT_MODULES = ["agents", "quota", "mcp_remote", "anthropic"]
+SURFACES = {"general": "/api/paas/v4", "coding": "/api/coding/paas/v4"}
+
+
+@dataclass
+class EmulatorConfig:
+    """How the emulator behaves.
+
+    Attributes:
+        keys: the only keys accepted (empty: any well-formed key).
+        seed: makes ids and generated content repeatable.
+        faults: faults armed at start (see ``faults.py``).
+        max_concurrency: requests in flight per model before 1302 (0: unlimited).
+        job_seconds: how long async jobs (video, async chat/images, agents) stay PROCESSING.
+        chunk_delay: seconds between stream chunks.
+        plan: the Coding Plan level reported by the quota endpoint.
+        public_url: the base the emulator uses for URLs it hands out (images, videos), when known.
+    """
+
+    keys: frozenset[str] = frozenset()
+    seed: int = 0
+    faults: list[Fault] = field(default_factory=list)
+    max_concurrency: int = 0
+    job_seconds: float = 2.0
+    chunk_delay: float = 0.0
+    plan: str = "pro"
+    public_url: str | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+class EmulatorState:
+    """Everything the emulator remembers; one per app (no module-level state)."""
+
+    def __init__(self, config: EmulatorConfig, clock: Callable[[], float] = time.time) -> None:
+        self.config = config
+        self.clock = clock
+        self.faults = FaultBook(config.faults)
+        self.requests: list[dict[str, Any]] = []
+        self.in_flight: dict[str, int] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.usage_hooks: list[Callable[[dict[str, Any]], None]] = []
+        self.extra: dict[str, Any] = {}  # per-module state, keyed by module name
+        self._ids = itertools.count(1)
+
+    def new_id(self, prefix: str = "") -> str:
+        """A deterministic, unique id."""
+        n = next(self._ids)
+        return f"{prefix}{self.config.seed:04d}{n:012d}"
+
+    def now(self) -> int:
+        """Seconds since the epoch on the emulator's clock."""
+        return int(self.clock())
+
+    def record_usage(self, entry: dict[str, Any]) -> None:
+        """Tell the quota module (and others) that a request consumed tokens."""
+        for hook in self.usage_hooks:
+            hook(entry)
+
+    def base_url(self, request: Request) -> str:
+        """The URL the client reached us at (for URLs we hand out)."""
+        if self.config.public_url:
+            return self.config.public_url.rstrip("/")
+        return str(request.base_url).rstrip("/")
+
+
+def error_response(
+    code: str, message: str | None = None, *, status: int | None = None, headers: dict[str, str] | None = None
+) -> JSONResponse:
+    """Z.AI's error body ``{"error": {"code": "<string>", "message": ...}}`` with the code's HTTP status."""
+    row = code_row(code)
+    return JSONResponse(
+        {"error": {"code": str(code), "message": message or row.message or "error"}},
+        status_code=status or row.status,
+        headers=headers,
+    )
+
+
+def _key_of(request: Request) -> str | None:
+    auth = request.headers.get("authorization")
+    if auth:
+        return auth[7:].strip() if auth.lower().startswith("bearer ") else auth.strip()
+    return request.headers.get("x-api-key")
+
+
+def check_key(state: EmulatorState, request: Request) -> Response | None:
+    """401 with the right business code for a missing, malformed or unknown key; JWTs are verified."""
+    key = _key_of(request)
+    if not key:
+        return error_response("1001", "Header Authorization is missing")
+    if key.count(".") == 2:  # a JWT signed from id.secret
+        return _check_jwt(state, key)
+    if key.count(".") != 1 or any(c.isspace() for c in key):
+        return error_response("1002", "Authorization Token is invalid")
+    if state.config.keys and key not in state.config.keys:
+        return error_response("1002", "Authorization Token is invalid")
+    return None
+
+
+def _check_jwt(state: EmulatorState, token: str) -> Response | None:
+    import jwt
+
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})
+        api_id = str(claims["api_key"])
+    except (jwt.PyJWTError, KeyError):
+        return error_response("1002", "Authorization Token is invalid")
+    secret = None
+    if state.config.keys:
+        secret = next((k.split(".", 1)[1] for k in state.config.keys if k.split(".", 1)[0] == api_id), None)
+        if secret is None:
+            return error_response("1002", "Authorization Token is invalid")
+    if secret is not None:
+        import warnings
+
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # 16-character secrets are Z.AI's format
+                jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})
+        except jwt.PyJWTError:
+            return error_response("1004", "Authentication with this token failed")
+    exp_ms = claims.get("exp")
+    if isinstance(exp_ms, int | float) and exp_ms < state.clock() * 1000:
+        return error_response("1003", "Authorization Token has expired")
+    return None
+
+
+def fault_for(state: EmulatorState, request: Request) -> Fault | None:
+    """The fault to apply to this request: its header first, then the fault book."""
+    header = request.headers.get("x-emulator-fault")
+    if header:
+        try:
+            return parse_header(header)
+        except (ValueError, TypeError):
+            return None
+    return state.faults.take(request.url.path)
+
+
+async def admit(state: EmulatorState, request: Request, *, auth: bool = True) -> tuple[Response | None, Fault | None]:
+    """Log the request, check the key, apply a status/slow/malformed fault. Returns (early response, fault)."""
+    entry = {"method": request.method, "path": request.url.path, "time": state.clock()}
+    state.requests.append(entry)
+    if auth and (denied := check_key(state, request)) is not None:
+        entry["status"] = denied.status_code
+        return denied, None
+    fault = fault_for(state, request)
+    if fault is None:
+        return None, None
+    entry["fault"] = fault.kind
+    if fault.kind == "slow" and fault.delay:
+        await asyncio.sleep(fault.delay)
+    if fault.kind == "status":
+        headers = {"Retry-After": _fmt(fault.retry_after)} if fault.retry_after is not None else None
+        status = fault.status or 500
+        if fault.code:
+            resp: Response = error_response(fault.code, fault.message, status=status, headers=headers)
+        else:
+            resp = JSONResponse(
+                {"error": {"code": str(status), "message": fault.message or "Injected fault"}}, status, headers=headers
+            )
+        entry["status"] = status
+        return resp, fault
+    if fault.kind == "malformed" and request.method != "GET" and not _wants_stream(request):
+        return Response(b'{"id": "broken", "choices": [', 200, media_type="application/json"), fault
+    return None, fault
+
+
+def _wants_stream(request: Request) -> bool:
+    return "text/event-stream" in request.headers.get("accept", "")
+
+
+def _fmt(value: float) -> str:
+    return str(int(value)) if float(value).is_integer() else str(value)
+
+
+class Concurrency:
+    """Per-model in-flight limit: beyond ``max_concurrency``, 1302 (what Coding Plan tiers do)."""
+
+    def __init__(self, state: EmulatorState, model: str) -> None:
+        self.state = state
+        self.model = model
+        self.acquired = False
+
+    def acquire(self) -> Response | None:
+        """Take a slot, or the 1302 response."""
+        limit = self.state.config.max_concurrency
+        current = self.state.in_flight.get(self.model, 0)
+        if limit and current >= limit:
+            return error_response(
+                "1302",
+                "High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits",
+            )
+        self.state.in_flight[self.model] = current + 1
+        self.acquired = True
+        return None
+
+    def release(self) -> None:
+        """Give the slot back."""
+        if self.acquired:
+            self.state.in_flight[self.model] -= 1
+            self.acquired = False
+
+
+async def read_json(request: Request) -> tuple[dict[str, Any] | None, Response | None]:
+    """The JSON body, or the 400/1210 the API gives for a body it cannot read."""
+    raw = await request.body()
+    if not raw:
+        return None, error_response("1213", "The request body was not received properly")
+    try:
+        body = json.loads(raw)
+    except ValueError:
+        return None, error_response("1210", "Request body is not valid JSON")
+    if not isinstance(body, dict):
+        return None, error_response("1210", "Request body must be a JSON object")
+    return body, None
+
+
+def _admin_routes(state: EmulatorState) -> list[Route]:
+    async def faults(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.faults.clear()
+            return JSONResponse({"faults": []})
+        if request.method == "POST":
+            raw = json.loads(await request.body() or b"[]")
+            items = raw.get("faults", [raw]) if isinstance(raw, dict) else raw
+            try:
+                for item in items:
+                    state.faults.add(fault_from_dict(item))
+            except (ValueError, TypeError) as exc:
+                return JSONResponse({"error": {"code": "1214", "message": str(exc)}}, 400)
+        return JSONResponse({"faults": [f.to_dict() for f in state.faults.list()]})
+
+    async def requests(request: Request) -> Response:
+        if request.method == "DELETE":
+            state.requests.clear()
+        return JSONResponse({"requests": state.requests, "count": len(state.requests)})
+
+    async def reset(request: Request) -> Response:
+        state.faults.clear()
+        state.requests.clear()
+        state.jobs.clear()
+        state.in_flight.clear()
+        return JSONResponse({"ok": True})
+
+    async def health(request: Request) -> Response:
+        return JSONResponse({"ok": True, "emulator": "glmkit"})
+
+    return [
+        Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_emulator/requests", requests, methods=["GET", "DELETE"]),
+        Route("/_emulator/reset", reset, methods=["POST"]),
+        Route("/_emulator/health", health, methods=["GET"]),
+    ]
+
+
+def _module_routes(name: str, attr: str, state: EmulatorState) -> list[Any]:
+    try:
+        module = importlib.import_module(f"glmkit.emulator.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name == f"glmkit.emulator.{name}":
+            return []
+        raise
+    factory = getattr(module, attr, None)
+    return list(factory(state)) if factory is not None else []
+
+
+def create_app(
+    config: EmulatorConfig | None = None, *, clock: Callable[[], float] = time.time, scenario: Path | None = None
+) -> Starlette:
+    """Build the emulator app."""
+    config = config or EmulatorConfig()
+    if scenario is not None:
+        config.faults.extend(load_scenario(scenario))
+    state = EmulatorState(config, clock)
+    surface: list[Any] = []
+    for name in SURFACE_MODULES:
+        surface.extend(_module_routes(name, "routes", state))
+    root: list[Any] = []
+    for name in ROOT_MODULES:
+        root.extend(_module_routes(name, "root_routes", state))
+    routes: list[Any] = _admin_routes(state)
+    for prefix in SURFACES.values():
+        routes.append(Mount(prefix, routes=surface))
+    routes.append(Mount("/api", routes=root))
+    app = Starlette(routes=routes)
+    app.state.emulator = state
+    return app

@@ -1,0 +1,1 @@
+"""The Python surface: one module per resource, sync and async classes side by side."""

@@ -1,0 +1,274 @@
+"""For tests and users' CI: the emulator in-process (httpx transports, no socket) or on a loopback port.
+
+```python
+from glmkit.testing import offline_client, EmulatorServer
+client = offline_client()                      # a Client wired to an in-process emulator
+with EmulatorServer() as server:               # a real server on 127.0.0.1:<free port>
+    client = Client(api_key=server.api_key, base_url=server.base_url)
+```
+Unlike ``httpx.ASGITransport`` (which buffers a whole body), these transports stream, so chunk
+timing and cut streams behave as over a socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+import httpx
+
+from glmkit._client import AsyncClient, Client
+
+__all__ = [
+    "TEST_KEY",
+    "AsyncEmulatorTransport",
+    "EmulatorServer",
+    "EmulatorTransport",
+    "async_offline_client",
+    "offline_client",
+]
+
+TEST_KEY = "0123456789abcdef0123456789abcdef.glmkitEmulator01"
+OFFLINE_BASE = "http://emulator.invalid/api/paas/v4"
+
+
+class _AsyncBody(httpx.AsyncByteStream):
+    def __init__(self, queue: asyncio.Queue[bytes | None], task: asyncio.Task[None], disconnect: asyncio.Event):
+        self._queue = queue
+        self._task = task
+        self._disconnect = disconnect
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        while True:
+            chunk = await self._queue.get()
+            if chunk is None:
+                break
+            yield chunk
+        if self._task.done() and not self._task.cancelled() and self._task.exception() is not None:
+            raise httpx.ReadError("the emulator app failed") from self._task.exception()
+
+    async def aclose(self) -> None:
+        self._disconnect.set()
+        if not self._task.done():
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await self._task
+
+
+class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
+    """An httpx async transport that runs an ASGI app in-process and streams its body."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        body = b"".join([part async for part in request.stream])  # type: ignore[union-attr]
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": request.method,
+            "scheme": request.url.scheme,
+            "path": request.url.path,
+            "raw_path": request.url.raw_path.split(b"?")[0],
+            "query_string": request.url.query,
+            "root_path": "",
+            "headers": [(k.lower(), v) for k, v in request.headers.raw],
+            "client": ("127.0.0.1", 1),
+            "server": (request.url.host, request.url.port or 80),
+        }
+        queue: asyncio.Queue[bytes | None] = asyncio.Queue()
+        started = asyncio.get_running_loop().create_future()
+        disconnect = asyncio.Event()
+        sent_body = False
+
+        async def receive() -> dict[str, Any]:
+            nonlocal sent_body
+            if not sent_body:
+                sent_body = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            await disconnect.wait()
+            return {"type": "http.disconnect"}
+
+        async def send(message: dict[str, Any]) -> None:
+            if message["type"] == "http.response.start":
+                started.set_result(message)
+            elif message["type"] == "http.response.body":
+                if message.get("body"):
+                    queue.put_nowait(message["body"])
+                if not message.get("more_body", False):
+                    queue.put_nowait(None)
+
+        async def run() -> None:
+            try:
+                await self.app(scope, receive, send)
+            except BaseException as exc:
+                if not started.done():
+                    started.set_exception(exc if isinstance(exc, Exception) else RuntimeError(str(exc)))
+                queue.put_nowait(None)
+                raise
+            else:
+                queue.put_nowait(None)
+
+        task = asyncio.create_task(run())
+        try:
+            start = await started
+        except Exception as exc:
+            raise httpx.ConnectError(f"the emulator app failed: {exc}", request=request) from exc
+        return httpx.Response(
+            start["status"],
+            headers=start.get("headers", []),
+            stream=_AsyncBody(queue, task, disconnect),
+            request=request,
+        )
+
+
+class _LoopThread:
+    """A private event loop on a daemon thread (it never keeps the interpreter alive)."""
+
+    def __init__(self) -> None:
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, name="glmkit-emulator", daemon=True)
+        self.thread.start()
+
+    def call(self, fn: Any, *args: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(fn(*args), self.loop).result()
+
+    def close(self) -> None:
+        self.loop.call_soon_threadsafe(self.loop.stop)
+
+
+class _SyncBody(httpx.SyncByteStream):
+    def __init__(self, loop: _LoopThread, response: httpx.Response) -> None:
+        self._loop = loop
+        self._response = response
+
+    def __iter__(self) -> Iterator[bytes]:
+        iterator = self._response.aiter_raw()
+        while True:
+            try:
+                chunk = self._loop.call(iterator.__anext__)
+            except StopAsyncIteration:
+                break
+            yield chunk
+
+    def close(self) -> None:
+        self._loop.call(self._response.aclose)
+
+
+class EmulatorTransport(httpx.BaseTransport):
+    """A sync httpx transport over an in-process ASGI app, run on a private event loop thread."""
+
+    def __init__(self, app: Any) -> None:
+        self._inner = AsyncEmulatorTransport(app)
+        self._loop = _LoopThread()
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        content = request.read()
+        areq = httpx.Request(request.method, request.url, headers=request.headers, content=content)
+        aresp = self._loop.call(self._inner.handle_async_request, areq)
+        return httpx.Response(
+            aresp.status_code, headers=aresp.headers, stream=_SyncBody(self._loop, aresp), request=request
+        )
+
+    def close(self) -> None:
+        self._loop.close()
+
+
+def _app(app: Any = None, **config: Any) -> Any:
+    if app is not None:
+        return app
+    from glmkit.emulator import EmulatorConfig, create_app
+
+    return create_app(EmulatorConfig(**config))
+
+
+def offline_client(app: Any = None, *, api_key: str = TEST_KEY, **kwargs: Any) -> Client:
+    """A ``Client`` talking to an in-process emulator (``app``, or a new one)."""
+    kwargs.setdefault("environ", {})
+    return Client(
+        api_key=api_key, base_url=kwargs.pop("base_url", OFFLINE_BASE), transport=EmulatorTransport(_app(app)), **kwargs
+    )
+
+
+def async_offline_client(app: Any = None, *, api_key: str = TEST_KEY, **kwargs: Any) -> AsyncClient:
+    """An ``AsyncClient`` talking to an in-process emulator."""
+    kwargs.setdefault("environ", {})
+    return AsyncClient(
+        api_key=api_key,
+        base_url=kwargs.pop("base_url", OFFLINE_BASE),
+        transport=AsyncEmulatorTransport(_app(app)),
+        **kwargs,
+    )
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+class EmulatorServer:
+    """The emulator under uvicorn on ``127.0.0.1:<free port>`` in a thread; stops on exit."""
+
+    def __init__(self, app: Any = None, *, host: str = "127.0.0.1", port: int = 0, **config: Any) -> None:
+        self.app = _app(app, **config)
+        self.host = host
+        self.port = port or free_port(host)
+        self.api_key = TEST_KEY
+        self._server: Any = None
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """``http://127.0.0.1:<port>``."""
+        return f"http://{self.host}:{self.port}"
+
+    @property
+    def base_url(self) -> str:
+        """The general API base on this server."""
+        return f"{self.url}/api/paas/v4"
+
+    @property
+    def coding_base_url(self) -> str:
+        """The coding API base on this server."""
+        return f"{self.url}/api/coding/paas/v4"
+
+    @property
+    def state(self) -> Any:
+        """The emulator's state (faults, request log, jobs)."""
+        return self.app.state.emulator
+
+    def start(self) -> EmulatorServer:
+        """Start serving; returns once the port accepts connections."""
+        import uvicorn
+
+        config = uvicorn.Config(self.app, host=self.host, port=self.port, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._server.run, daemon=True)
+        self._thread.start()
+        deadline = time.monotonic() + 10
+        while not self._server.started:
+            if time.monotonic() > deadline or not self._thread.is_alive():
+                raise RuntimeError("the emulator did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving."""
+        if self._server is not None:
+            self._server.should_exit = True
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+
+    def __enter__(self) -> EmulatorServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

@@ -1,0 +1,4 @@
+"""The wire contract: request TypedDicts and response models, one module per resource.
+
+Nothing here imports httpx or the client; the SDK, gateway, MCP server and emulator share these.
+"""

@@ -1,0 +1,389 @@
+"""Chat completions: ``POST {chat base}/chat/completions`` (reference §2)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal, Required
+
+from typing_extensions import TypedDict
+
+from glmkit.types._base import Endpoint
+from glmkit.types._model import Model
+from glmkit.types._params import RequestOptions
+
+CHAT_COMPLETIONS = Endpoint("POST", "/chat/completions", "chat")
+ASYNC_CHAT_COMPLETIONS = Endpoint("POST", "/async/chat/completions", "chat")
+ASYNC_RESULT = Endpoint("GET", "/async-result/{id}", "general")
+
+FinishReason = Literal["stop", "tool_calls", "length", "sensitive", "network_error", "model_context_window_exceeded"]
+ABNORMAL_FINISH = frozenset({"sensitive", "network_error"})
+
+
+# ---- request -------------------------------------------------------------------------------------
+
+
+class ImageURL(TypedDict):
+    url: str
+    """An http(s) URL, a data URL, or bare base64 (jpg/png, < 5 MB, <= 6000x6000 px)."""
+
+
+class ContentPartText(TypedDict):
+    type: Literal["text"]
+    text: str
+
+
+class ContentPartImage(TypedDict):
+    type: Literal["image_url"]
+    image_url: ImageURL
+
+
+class ContentPartVideo(TypedDict):
+    type: Literal["video_url"]
+    video_url: ImageURL
+
+
+class ContentPartFileURL(TypedDict):
+    type: Literal["file_url"]
+    file_url: ImageURL
+
+
+class FileRef(TypedDict, total=False):
+    file_id: str
+    file_url: str
+    file_data: str
+    filename: str
+
+
+class ContentPartFile(TypedDict):
+    type: Literal["file"]
+    file: FileRef
+
+
+ContentPart = ContentPartText | ContentPartImage | ContentPartVideo | ContentPartFileURL | ContentPartFile
+
+
+class ToolCallFunctionParam(TypedDict):
+    name: str
+    arguments: str
+    """A JSON string."""
+
+
+class ToolCallParam(TypedDict):
+    id: str
+    type: Literal["function", "web_search", "retrieval"]
+    function: ToolCallFunctionParam
+
+
+class SystemMessage(TypedDict):
+    role: Literal["system"]
+    content: str
+
+
+class UserMessage(TypedDict):
+    role: Literal["user"]
+    content: str | list[ContentPart]
+
+
+class AssistantMessage(TypedDict, total=False):
+    role: Required[Literal["assistant"]]
+    content: str | None
+    reasoning_content: str
+    """Send the turn's reasoning back with its tool results (interleaved/preserved thinking)."""
+    tool_calls: list[ToolCallParam]
+
+
+class ToolMessage(TypedDict):
+    role: Literal["tool"]
+    content: str
+    tool_call_id: str
+
+
+MessageParam = SystemMessage | UserMessage | AssistantMessage | ToolMessage
+
+
+class ThinkingParam(TypedDict, total=False):
+    type: Required[Literal["enabled", "disabled"]]
+    clear_thinking: bool
+    """Drop reasoning of earlier turns (default true on the general endpoint)."""
+
+
+class FunctionDefinition(TypedDict, total=False):
+    name: Required[str]
+    """1-64 characters of ``[a-zA-Z0-9_-]``."""
+    description: str
+    parameters: dict[str, Any]
+    """A JSON Schema object."""
+
+
+class FunctionToolParam(TypedDict):
+    type: Literal["function"]
+    function: FunctionDefinition
+
+
+class WebSearchToolParam(TypedDict):
+    type: Literal["web_search"]
+    web_search: dict[str, Any]
+
+
+class RetrievalToolParam(TypedDict):
+    type: Literal["retrieval"]
+    retrieval: dict[str, Any]
+
+
+ToolParam = FunctionToolParam | WebSearchToolParam | RetrievalToolParam
+
+
+class ResponseFormat(TypedDict):
+    type: Literal["text", "json_object"]
+
+
+class ChatCompletionParams(RequestOptions, total=False):
+    """The body of a chat completion request (reference §2.1)."""
+
+    model: Required[str]
+    """A model id such as ``glm-5`` or ``glm-4.7``; lowercase on the wire."""
+    messages: Required[list[MessageParam]]
+    """The conversation; not only system/assistant messages."""
+    stream: bool
+    """Answer as server-sent events."""
+    thinking: ThinkingParam
+    """``{"type": "enabled"|"disabled"}``; GLM-5.3 cannot disable thinking."""
+    reasoning_effort: str
+    """GLM-5.2+: ``low``/``high``/``max`` (5.2 also accepts none/minimal/medium/xhigh)."""
+    do_sample: bool
+    temperature: float
+    """0.0-1.0."""
+    top_p: float
+    """0.01-1.0."""
+    max_tokens: int
+    """1 to the model's maximum output (131072 for GLM-5.x/4.7/4.6)."""
+    tool_stream: bool
+    """Stream tool-call arguments (GLM-4.6+, with ``stream=True``)."""
+    tools: list[ToolParam]
+    """Up to 128 tools."""
+    tool_choice: Literal["auto"] | dict[str, Any]
+    stop: list[str]
+    """One stop word at most."""
+    response_format: ResponseFormat
+    request_id: str
+    user_id: str
+    """6-128 characters."""
+    seed: int
+    meta: dict[str, str]
+    sensitive_word_check: dict[str, str]
+    watermark_enabled: bool
+
+
+# ---- response ------------------------------------------------------------------------------------
+
+
+class FunctionCall(Model):
+    name: str | None = None
+    arguments: str | None = None
+    """A JSON string; parse it with ``json.loads``."""
+
+
+class ToolCall(Model):
+    id: str | None = None
+    type: str = "function"
+    function: FunctionCall | None = None
+    index: int | None = None
+
+
+class ChatMessage(Model):
+    role: str = "assistant"
+    content: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+
+
+class Choice(Model):
+    index: int = 0
+    finish_reason: str | None = None
+    message: ChatMessage
+
+
+class PromptTokensDetails(Model):
+    cached_tokens: int | None = None
+
+
+class CompletionTokensDetails(Model):
+    reasoning_tokens: int | None = None
+
+
+class Usage(Model):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    prompt_tokens_details: PromptTokensDetails | None = None
+    completion_tokens_details: CompletionTokensDetails | None = None
+
+
+class WebSearchResult(Model):
+    title: str | None = None
+    content: str | None = None
+    link: str | None = None
+    media: str | None = None
+    icon: str | None = None
+    refer: str | None = None
+    publish_date: str | None = None
+
+
+class ChatCompletion(Model):
+    """A whole chat answer."""
+
+    id: str | None = None
+    request_id: str | None = None
+    created: int | None = None
+    model: str | None = None
+    choices: list[Choice] = []
+    usage: Usage | None = None
+    web_search: list[WebSearchResult] | None = None
+
+    @property
+    def content(self) -> str:
+        """The first choice's text ('' when none)."""
+        return (self.choices[0].message.content or "") if self.choices else ""
+
+    @property
+    def reasoning(self) -> str:
+        """The first choice's reasoning ('' when none)."""
+        return (self.choices[0].message.reasoning_content or "") if self.choices else ""
+
+
+class ChoiceDelta(Model):
+    role: str | None = None
+    content: str | None = None
+    reasoning_content: str | None = None
+    tool_calls: list[ToolCall] | None = None
+
+
+class ChunkChoice(Model):
+    index: int = 0
+    delta: ChoiceDelta = ChoiceDelta()
+    finish_reason: str | None = None
+
+
+class ChatCompletionChunk(Model):
+    """One event of a streamed answer."""
+
+    id: str | None = None
+    created: int | None = None
+    model: str | None = None
+    choices: list[ChunkChoice] = []
+    usage: Usage | None = None
+
+
+class AsyncTask(Model):
+    """An accepted async job (async chat, async images, videos)."""
+
+    id: str
+    request_id: str | None = None
+    model: str | None = None
+    task_status: str = "PROCESSING"
+
+
+class AsyncChatResult(Model):
+    id: str | None = None
+    request_id: str | None = None
+    model: str | None = None
+    task_status: str
+    choices: list[Choice] = []
+    usage: Usage | None = None
+
+
+# ---- assembly ------------------------------------------------------------------------------------
+
+
+class _ChoiceAcc:
+    __slots__ = ("content", "finish_reason", "reasoning", "role", "tools")
+
+    def __init__(self) -> None:
+        self.role = "assistant"
+        self.content: list[str] = []
+        self.reasoning: list[str] = []
+        self.tools: dict[int, dict[str, Any]] = {}
+        self.finish_reason: str | None = None
+
+
+class ChunkAccumulator:
+    """Folds chunks into the ``ChatCompletion`` they add up to (text, reasoning, tool-call argument deltas, usage)."""
+
+    __slots__ = ("choices", "created", "extra", "id", "model", "usage")
+
+    def __init__(self) -> None:
+        self.id: str | None = None
+        self.created: int | None = None
+        self.model: str | None = None
+        self.usage: Usage | None = None
+        self.choices: dict[int, _ChoiceAcc] = {}
+        self.extra: dict[str, Any] = {}
+
+    def add(self, chunk: ChatCompletionChunk) -> None:
+        """Fold one chunk in."""
+        if self.id is None:
+            self.id, self.created, self.model = chunk.id, chunk.created, chunk.model
+        if chunk.usage is not None:
+            self.usage = chunk.usage
+        if chunk.__pydantic_extra__:
+            self.extra.update(chunk.__pydantic_extra__)
+        for c in chunk.choices:
+            acc = self.choices.get(c.index)
+            if acc is None:
+                acc = self.choices[c.index] = _ChoiceAcc()
+            d = c.delta
+            if d.content:
+                acc.content.append(d.content)
+            if d.reasoning_content:
+                acc.reasoning.append(d.reasoning_content)
+            if d.role:
+                acc.role = d.role
+            if d.tool_calls:
+                for pos, tc in enumerate(d.tool_calls):
+                    self._add_tool(acc, tc, pos)
+            if c.finish_reason is not None:
+                acc.finish_reason = c.finish_reason
+
+    @staticmethod
+    def _add_tool(acc: _ChoiceAcc, tc: ToolCall, pos: int) -> None:
+        idx = tc.index if tc.index is not None else pos
+        slot = acc.tools.get(idx)
+        if slot is None:
+            slot = acc.tools[idx] = {"id": tc.id, "type": tc.type or "function", "name": None, "arguments": []}
+        if tc.id:
+            slot["id"] = tc.id
+        if tc.function is not None:
+            if tc.function.name:
+                slot["name"] = tc.function.name
+            if tc.function.arguments:
+                slot["arguments"].append(tc.function.arguments)
+
+    @property
+    def text(self) -> str:
+        """The first choice's text so far."""
+        acc = self.choices.get(0)
+        return "".join(acc.content) if acc else ""
+
+    def result(self) -> ChatCompletion:
+        """The completion assembled so far."""
+        choices = []
+        for index in sorted(self.choices):
+            acc = self.choices[index]
+            tools = [
+                ToolCall(
+                    id=t["id"], type=t["type"], function=FunctionCall(name=t["name"], arguments="".join(t["arguments"]))
+                )
+                for _, t in sorted(acc.tools.items())
+            ]
+            message = ChatMessage(
+                role=acc.role,
+                content="".join(acc.content) if acc.content or not tools else None,
+                reasoning_content="".join(acc.reasoning) if acc.reasoning else None,
+                tool_calls=tools or None,
+            )
+            choices.append(Choice(index=index, finish_reason=acc.finish_reason, message=message))
+        return ChatCompletion(
+            id=self.id, created=self.created, model=self.model, choices=choices, usage=self.usage, **self.extra
+        )
+
+
+__all__ = [name for name in dir() if not name.startswith("_") and name[0].isupper()]

@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import jwt
+import pytest
+
+import glmkit
+from glmkit import Client
+from glmkit._auth import JWTAuth
+from glmkit._config import resolve_settings, save_config
+
+KEY = "0123456789abcdef0123456789abcdef.abcdefghij123456"
+
+
+def test_argument_beats_environment_beats_profile(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    save_config(cfg, {"profiles": {"default": {"api_key": "profile.key0000000", "plan": "coding"}}})
+    assert resolve_settings(environ={}, config_file=cfg).api_key == "profile.key0000000"
+    assert resolve_settings(environ={"ZAI_API_KEY": "env.key"}, config_file=cfg).api_key == "env.key"
+    assert resolve_settings(api_key="arg.key", environ={"ZAI_API_KEY": "env.key"}, config_file=cfg).api_key == "arg.key"
+
+
+def test_coding_plan_profile_routes_chat_to_the_coding_endpoint(tmp_path: Path) -> None:
+    cfg = tmp_path / "c.toml"
+    save_config(cfg, {"profiles": {"default": {"plan": "coding"}}})
+    s = resolve_settings(environ={}, config_file=cfg)
+    assert s.chat_base_url == "https://api.z.ai/api/coding/paas/v4"
+    assert s.base_url == "https://api.z.ai/api/paas/v4"
+    payg = resolve_settings(environ={}, config_file=tmp_path / "none.toml")
+    assert payg.chat_base_url == payg.base_url
+
+
+def test_mainland_key_variable_selects_the_mainland_host(tmp_path: Path) -> None:
+    s = resolve_settings(environ={"ZHIPUAI_API_KEY": KEY}, config_file=tmp_path / "x.toml")
+    assert s.base_url == "https://open.bigmodel.cn/api/paas/v4"
+
+
+def test_zai_base_url_overrides_every_resource(tmp_path: Path) -> None:
+    s = resolve_settings(environ={"ZAI_BASE_URL": "http://127.0.0.1:8741/api/paas/v4"}, config_file=tmp_path / "x.toml")
+    assert s.base_url == s.chat_base_url == "http://127.0.0.1:8741/api/paas/v4"
+    assert s.root_url == "http://127.0.0.1:8741/api"
+    assert s.anthropic_base_url == "http://127.0.0.1:8741/api/anthropic"
+
+
+def test_unknown_endpoint_and_bad_profile_are_input_errors(tmp_path: Path) -> None:
+    with pytest.raises(glmkit.InputError, match="Unknown endpoint"):
+        resolve_settings(endpoint="nowhere", environ={}, config_file=tmp_path / "x.toml")
+    with pytest.raises(glmkit.InputError, match="profile"):
+        resolve_settings(profile="missing", environ={}, config_file=tmp_path / "x.toml")
+
+
+def test_config_file_is_written_0600_with_a_backup(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    save_config(cfg, {"profiles": {"default": {"api_key": KEY}}})
+    save_config(cfg, {"profiles": {"default": {"api_key": KEY, "plan": "coding"}}})
+    assert (cfg.stat().st_mode & 0o777) == 0o600
+    assert (tmp_path / "config.toml.bak").exists()
+
+
+def test_key_never_appears_in_reprs() -> None:
+    client = Client(api_key=KEY, environ={})
+    assert "abcdefghij" not in repr(client) and "abcdefghij" not in repr(client.settings)
+    assert "0123456789abcdef0123" not in repr(client.auth)
+
+
+def test_jwt_is_signed_in_milliseconds_cached_and_refreshed() -> None:
+    now = [1_800_000_000.0]
+    auth = JWTAuth(KEY, clock=lambda: now[0])
+    first = auth.header()
+    token = first.removeprefix("Bearer ")
+    header = jwt.get_unverified_header(token)
+    claims = jwt.decode(token, "abcdefghij123456", algorithms=["HS256"], options={"verify_exp": False})
+    assert header["sign_type"] == "SIGN"
+    assert claims["api_key"] == "0123456789abcdef0123456789abcdef"
+    assert claims["exp"] - claims["timestamp"] == 210_000 and claims["timestamp"] == 1_800_000_000_000
+    assert auth.header() == first  # cached
+    now[0] += 185  # inside the 30 s refresh margin
+    assert auth.header() != first
+
+
+def test_jwt_auth_works_against_the_emulator(emulator_app) -> None:  # type: ignore[no-untyped-def]
+    from glmkit.emulator import EmulatorConfig, create_app
+    from glmkit.testing import offline_client
+
+    app = create_app(EmulatorConfig(keys=frozenset({KEY})))
+    reply = offline_client(app, api_key=KEY, auth="jwt").chat.completions.create(
+        model="glm-4.7", messages=[{"role": "user", "content": "hi"}]
+    )
+    assert reply.content
+
+
+def test_import_glmkit_is_light() -> None:
+    code = (
+        "import sys, glmkit; bad = [m for m in ('pydantic', 'httpx', 'starlette', 'typer', 'rich', 'glmkit.cli') "
+        "if m in sys.modules]; print(','.join(bad))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, env={**os.environ})
+    assert out.stdout.strip() == ""
+
+
+def test_public_names_are_exported() -> None:
+    for name in glmkit.__all__:
+        assert getattr(glmkit, name) is not None
