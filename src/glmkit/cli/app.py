@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "ask",
     "chat",
     "media",
+    "web",
     "models",
     "config",
     "logs",
