@@ -1,0 +1,137 @@
+"""The SQLite ledger: conversations, requests, usage sums, the background writer and nothing lost."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from glmkit import InputError
+from glmkit.ledger import BackgroundWriter, Ledger, default_path, parse_since
+
+
+def test_default_path_follows_glmkit_home(tmp_path: Path) -> None:
+    assert default_path() == tmp_path / "glmkit-home" / "glmkit.db"
+    ledger = Ledger()
+    assert ledger.path.exists()
+    if os.name == "posix":
+        assert ledger.path.stat().st_mode & 0o777 == 0o600
+
+
+def test_conversations_round_trip_and_search(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.db")
+    first = ledger.add_conversation(
+        model="glm-5", prompt="what is rust", response="A language.", input_tokens=3, output_tokens=4
+    )
+    second = ledger.add_conversation(
+        model="glm-4.7",
+        prompt="and python?",
+        response="Another.",
+        parent_id=first,
+        messages=[{"role": "user", "content": "and python?"}],
+        tool_calls=[{"name": "f", "arguments": {"x": 1}}],
+    )
+    assert second is not None and first is not None and second > first
+    assert [c["id"] for c in ledger.conversations()] == [second, first]
+    assert [c["id"] for c in ledger.conversations(query="rust")] == [first]
+    row = ledger.conversation(second)
+    assert row is not None
+    assert row["messages"] == [{"role": "user", "content": "and python?"}]
+    assert row["tool_calls"][0]["arguments"] == {"x": 1}
+    assert row["parent_id"] == first
+    assert ledger.last_conversation()["id"] == second  # type: ignore[index]
+    assert ledger.conversation(999) is None
+
+
+def test_unknown_field_is_rejected(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.db")
+    with pytest.raises(TypeError, match="promt"):
+        ledger.add_conversation(promt="typo")
+    with pytest.raises(TypeError, match="modle"):
+        BackgroundWriter(ledger).submit({"modle": "x"})
+
+
+def test_usage_groups_both_tables(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.db")
+    ledger.add_conversation(model="glm-5", prompt="p", response="r", input_tokens=10, output_tokens=5)
+    ledger.add_requests(
+        [
+            {
+                "source": "gateway",
+                "client": "claude-code",
+                "model_used": "glm-5",
+                "input_tokens": 100,
+                "output_tokens": 50,
+            },
+            {
+                "source": "gateway",
+                "model_requested": "glm-4.7",
+                "input_tokens": 1,
+                "output_tokens": 2,
+                "reasoning_tokens": 3,
+            },
+            {"source": "mcp", "tool": "web_search", "model_used": "glm-5", "input_tokens": 0, "output_tokens": 0},
+        ]
+    )
+    by_model = {r["key"]: r for r in ledger.usage(by="model")}
+    assert by_model["glm-5"]["requests"] == 3
+    assert by_model["glm-5"]["input_tokens"] == 110
+    assert by_model["glm-4.7"]["reasoning_tokens"] == 3
+    by_tool = {r["key"]: r["requests"] for r in ledger.usage(by="tool")}
+    assert by_tool == {"cli": 1, "claude-code": 1, "gateway": 1, "web_search": 1}
+    assert {r["key"] for r in ledger.usage(by="source")} == {"cli", "gateway", "mcp"}
+    assert ledger.usage(since=time.time() + 60) == []
+    with pytest.raises(ValueError):
+        ledger.usage(by="colour")
+
+
+def test_parse_since() -> None:
+    now = 1_000_000.0
+    assert parse_since("2h", now=now) == now - 7200
+    assert parse_since("7d", now=now) == now - 7 * 86400
+    assert parse_since(None) is None
+    assert parse_since("2026-11-01") == pytest.approx(__import__("datetime").datetime(2026, 11, 1).timestamp())
+    with pytest.raises(InputError, match="yesterday-ish") as info:
+        parse_since("yesterday-ish")
+    assert "24h" in (info.value.hint or "")
+
+
+def test_background_writer_keeps_every_row_under_concurrency(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.db")
+    writer = BackgroundWriter(ledger, batch=16)
+
+    def produce(n: int) -> None:
+        for i in range(250):
+            writer.submit({"source": "gateway", "client": f"c{n}", "route": "/v1/messages", "output_tokens": i})
+
+    threads = [threading.Thread(target=produce, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    writer.flush()
+    assert ledger.count("requests") == 1000
+    writer.close()
+    with pytest.raises(RuntimeError):
+        writer.submit({"source": "gateway"})
+
+
+def test_rows_refused_by_the_database_are_parked_and_replayed(tmp_path: Path) -> None:
+    path = tmp_path / "l.db"
+    ledger = Ledger(path, timeout=0.05)
+    blocker = sqlite3.connect(path, isolation_level=None)
+    blocker.execute("BEGIN EXCLUSIVE")
+    try:
+        ledger.add_request(source="gateway", route="/v1/messages", output_tokens=7)
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert ledger.pending_path.exists()
+    assert ledger.count() == 0
+    reopened = Ledger(path)
+    assert not reopened.pending_path.exists()
+    assert [r["output_tokens"] for r in reopened.requests()] == [7]
