@@ -1,0 +1,501 @@
+"""``@tool``: a Python function becomes a GLM function tool, its JSON schema built from its signature.
+
+```python
+from glmkit import tool
+
+@tool
+def read_file(path: str, max_lines: int = 200) -> str:
+    '''Read a text file from the workspace.
+
+    Args:
+        path: the file, relative to the workspace.
+        max_lines: stop after this many lines.
+    '''
+```
+The schema comes from the type hints (str/int/float/bool, ``Literal``, ``Enum``, ``Optional``/``X | None``,
+``list``/``dict``/``tuple``, pydantic models, TypedDicts from ``typing_extensions``, ``Annotated[X,
+"description"]`` or ``Annotated[X, Field(description=...)]``, defaults) and the docstring (summary ->
+description; parameter descriptions from Google, NumPy and reST styles).
+
+Validation choice: each tool holds a pydantic model built from its signature (as the MCP SDK's
+``func_metadata`` does). The same model gives the schema and validates the model's arguments, and it
+hands the function real values (an ``Enum`` member, a pydantic instance, a tuple), which a JSON-schema
+validator would not; pydantic-core validates in microseconds. Hand-written schemas
+(``tool(fn, parameters={...})``) are checked with ``check_schema``, a small validator of the
+JSON-schema subset tools use.
+
+The run loop that calls these tools is ``glmkit.resources._runner`` (``client.chat.run``).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import json
+import re
+import typing
+from collections.abc import Callable, Mapping
+from typing import Any, overload
+
+from glmkit._errors import GLMError, InputError
+
+__all__ = [
+    "MAX_TOOLS",
+    "Tool",
+    "ToolArgumentsError",
+    "check_schema",
+    "function_schema",
+    "parse_docstring",
+    "tool",
+    "tool_params",
+]
+
+MAX_TOOLS = 128  # function tools per request (reference §2.3)
+_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+BUILTIN_TOOL_TYPES = frozenset({"web_search", "retrieval"})
+
+
+class ToolArgumentsError(GLMError, ValueError):
+    """The model called a tool with arguments that do not fit its schema."""
+
+    def __init__(self, message: str, *, tool: str, errors: list[str]) -> None:
+        super().__init__(message, hint="The runner sends this back to the model, which usually corrects itself.")
+        self.tool = tool
+        self.errors = errors
+
+
+# ---- docstrings ----------------------------------------------------------------------------------
+
+_GOOGLE_HEADERS = {"args", "arguments", "parameters", "params", "keyword args", "keyword arguments"}
+_GOOGLE_ANY = re.compile(r"^([A-Z][A-Za-z ]*):\s*$")
+_GOOGLE_ITEM = re.compile(r"^\*{0,2}(\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
+_NUMPY_RULE = re.compile(r"^\s*-{3,}\s*$")
+_NUMPY_ITEM = re.compile(r"^\*{0,2}(\w+)\s*(?::\s*(.*))?$")
+_REST_PARAM = re.compile(r"^:(?:param|parameter|arg|argument|key|keyword)\s+(?:([^:]*?)\s+)?(\w+)\s*:\s*(.*)$")
+_REST_FIELD = re.compile(r"^:\w[^:]*:")
+
+
+def _indent(line: str) -> int:
+    return len(line) - len(line.lstrip())
+
+
+def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
+    """The summary (first paragraph) and the parameter descriptions of a Google, NumPy or reST docstring."""
+    if not doc:
+        return "", {}
+    lines = inspect.cleandoc(doc).splitlines()
+    summary: list[str] = []
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        is_numpy_header = i + 1 < len(lines) and _NUMPY_RULE.match(lines[i + 1]) is not None
+        if not stripped or _GOOGLE_ANY.match(stripped) or _REST_FIELD.match(stripped) or is_numpy_header:
+            break
+        summary.append(stripped)
+    params = _google_params(lines) or _numpy_params(lines) or _rest_params(lines)
+    return " ".join(summary), params
+
+
+def _collect(lines: list[str], start: int, base: int) -> tuple[list[str], int]:
+    """Continuation lines indented deeper than ``base`` (blank lines kept inside), and where they end."""
+    out: list[str] = []
+    j = start
+    while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > base):
+        out.append(lines[j].strip())
+        j += 1
+    while out and not out[-1]:
+        out.pop()
+    return out, j
+
+
+def _join(parts: list[str]) -> str:
+    return " ".join(p for p in parts if p).strip()
+
+
+def _google_params(lines: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        if line.strip().rstrip(":").lower() not in _GOOGLE_HEADERS or not line.strip().endswith(":"):
+            continue
+        header_indent = _indent(line)
+        j = i + 1
+        while j < len(lines):
+            item = lines[j]
+            if not item.strip():
+                j += 1
+                continue
+            if _indent(item) <= header_indent:
+                break
+            m = _GOOGLE_ITEM.match(item.strip())
+            more, j = _collect(lines, j + 1, _indent(item))
+            if m:
+                out[m.group(1)] = _join([m.group(3), *more])
+    return out
+
+
+def _numpy_params(lines: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        if line.strip().lower() not in ("parameters", "other parameters") or i + 1 >= len(lines):
+            continue
+        if not _NUMPY_RULE.match(lines[i + 1]):
+            continue
+        base = _indent(line)
+        j = i + 2
+        while j < len(lines):
+            item = lines[j]
+            if not item.strip():
+                j += 1
+                continue
+            if _indent(item) < base or (j + 1 < len(lines) and _NUMPY_RULE.match(lines[j + 1])):
+                break
+            more, j = _collect(lines, j + 1, _indent(item))
+            for name in item.split(":")[0].split(","):  # "x, y : int" documents both
+                m = _NUMPY_ITEM.match(name.strip())
+                if m:
+                    out[m.group(1)] = _join(more)
+    return out
+
+
+def _rest_params(lines: list[str]) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for i, line in enumerate(lines):
+        m = _REST_PARAM.match(line.strip())
+        if m:
+            more, _ = _collect(lines, i + 1, _indent(line))
+            out[m.group(2)] = _join([m.group(3), *more])
+    return out
+
+
+# ---- schemas -------------------------------------------------------------------------------------
+
+
+def _clean(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """Inline ``$ref``s, drop pydantic's ``title``s, and fold ``anyOf`` of bare types into a type list."""
+    if isinstance(node, list):
+        return [_clean(x, defs, seen) for x in node]
+    if not isinstance(node, dict):
+        return node
+    ref = node.get("$ref")
+    if isinstance(ref, str) and ref.startswith("#/$defs/"):
+        name = ref.rsplit("/", 1)[1]
+        if name in seen:
+            raise InputError(f"The type {name} refers to itself; recursive types cannot be inlined in a tool schema.")
+        siblings = {k: v for k, v in node.items() if k != "$ref"}
+        return _clean({**defs[name], **siblings}, defs, (*seen, name))
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key in ("title", "$defs"):
+            continue
+        if key == "properties" and isinstance(value, dict):
+            out[key] = {name: _clean(sub, defs, seen) for name, sub in value.items()}
+        else:
+            out[key] = _clean(value, defs, seen)
+    options = out.get("anyOf")
+    if isinstance(options, list) and all(isinstance(o, dict) and set(o) == {"type"} for o in options):
+        types = [o["type"] for o in options]
+        if all(isinstance(t, str) for t in types):
+            del out["anyOf"]
+            out["type"] = types
+    return out
+
+
+def _annotated_description(annotation: Any) -> tuple[Any, str | None]:
+    """``Annotated[X, "text"]`` -> (``Annotated[X, ...]`` without the text, "text")."""
+    if typing.get_origin(annotation) is not typing.Annotated:
+        return annotation, None
+    base, *meta = typing.get_args(annotation)
+    texts = [m for m in meta if isinstance(m, str)]
+    rest = [m for m in meta if not isinstance(m, str)]
+    clean = typing.Annotated[(base, *rest)] if rest else base  # type: ignore[valid-type]
+    return clean, (texts[-1] if texts else None)
+
+
+class _Signature:
+    """A function's parameters as a pydantic model (field ``f<i>`` aliased to the parameter name)."""
+
+    def __init__(self, fn: Callable[..., Any], docs: Mapping[str, str], strict: bool) -> None:
+        from pydantic import ConfigDict, Field, create_model
+
+        sig = inspect.signature(fn)
+        try:
+            hints = typing.get_type_hints(fn, include_extras=True)
+        except Exception as exc:  # a forward reference that cannot be resolved
+            raise InputError(f"Cannot read the type hints of {fn.__name__}: {exc}.") from exc
+        fields: dict[str, Any] = {}
+        self.positional: list[tuple[str, str]] = []  # (field, parameter) passed positionally
+        self.keyword: list[tuple[str, str]] = []
+        for i, (name, p) in enumerate(sig.parameters.items()):
+            if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
+                raise InputError(
+                    f"Tool {fn.__name__} takes *{name}; a tool needs named parameters.",
+                    hint="Declare each argument, or pass a hand-written schema with tool(fn, parameters=...).",
+                )
+            annotation, text = _annotated_description(hints.get(name, Any))
+            described = text or docs.get(name)
+            default = ... if p.default is p.empty else p.default
+            fields[f"f{i}"] = (annotation, Field(default, alias=name, description=described))
+            (self.positional if p.kind == p.POSITIONAL_ONLY else self.keyword).append((f"f{i}", name))
+        config = ConfigDict(
+            extra="forbid" if strict else "ignore", strict=strict, arbitrary_types_allowed=True, validate_by_alias=True
+        )
+        self.model = create_model(f"{fn.__name__}_arguments", __config__=config, **fields)
+
+    def schema(self, strict: bool) -> dict[str, Any]:
+        raw = self.model.model_json_schema(by_alias=True)
+        schema = _clean(raw, raw.get("$defs", {}))
+        schema.pop("description", None)
+        schema.setdefault("properties", {})
+        if strict:
+            schema["additionalProperties"] = False
+        return {"type": "object", **{k: v for k, v in schema.items() if k != "type"}}
+
+    def bind(self, arguments: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        inst = self.model.model_validate(dict(arguments))
+        args = [getattr(inst, f) for f, _ in self.positional]
+        kwargs = {name: getattr(inst, f) for f, name in self.keyword}
+        return args, kwargs
+
+
+def function_schema(fn: Callable[..., Any], *, strict: bool = False) -> tuple[str, dict[str, Any]]:
+    """The (description, parameters schema) of a function, from its docstring and signature."""
+    summary, docs = parse_docstring(fn.__doc__)
+    return summary, _Signature(fn, docs, strict).schema(strict)
+
+
+def _pydantic_errors(exc: Any) -> list[str]:
+    out = []
+    for err in exc.errors(include_url=False):
+        loc = ".".join(str(x) for x in err.get("loc", ())) or "(arguments)"
+        value = err.get("input")
+        got = "" if err.get("type") == "missing" else f" (got {json.dumps(value, default=str)[:80]})"
+        out.append(f"{loc}: {err.get('msg')}{got}")
+    return out
+
+
+# ---- a validator for hand-written schemas -----------------------------------------------------------
+
+_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
+    "string": lambda v: isinstance(v, str),
+    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
+    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+    "boolean": lambda v: isinstance(v, bool),
+    "null": lambda v: v is None,
+    "array": lambda v: isinstance(v, list),
+    "object": lambda v: isinstance(v, dict),
+}
+
+
+def check_schema(schema: Mapping[str, Any], value: Any, path: str = "") -> list[str]:
+    """Problems of ``value`` against a JSON schema (the subset tools use: type, enum, const, properties,
+    required, additionalProperties, items, prefixItems, anyOf/oneOf, length/size/range limits); [] if valid."""
+    where = path or "(arguments)"
+    for key in ("anyOf", "oneOf"):
+        if key in schema and not any(not check_schema(s, value, path) for s in schema[key]):
+            return [f"{where}: matches none of the allowed shapes"]
+    t = schema.get("type")
+    if t is not None:
+        types = t if isinstance(t, list) else [t]
+        if not any(_JSON_TYPES.get(x, lambda v: True)(value) for x in types):
+            return [f"{where}: expected {' or '.join(types)}, got {json.dumps(value, default=str)[:80]}"]
+    if "enum" in schema and value not in schema["enum"]:
+        return [f"{where}: must be one of {schema['enum']}"]
+    if "const" in schema and value != schema["const"]:
+        return [f"{where}: must be {schema['const']!r}"]
+    problems: list[str] = []
+    if isinstance(value, str | list | dict):
+        lo, hi = ("minLength", "maxLength") if isinstance(value, str) else ("minItems", "maxItems")
+        if isinstance(value, dict):
+            lo, hi = "minProperties", "maxProperties"
+        if lo in schema and len(value) < schema[lo]:
+            problems.append(f"{where}: shorter than {schema[lo]}")
+        if hi in schema and len(value) > schema[hi]:
+            problems.append(f"{where}: longer than {schema[hi]}")
+    if _JSON_TYPES["number"](value):
+        for key, bad in (
+            ("minimum", value < schema.get("minimum", value)),
+            ("maximum", value > schema.get("maximum", value)),
+        ):
+            if key in schema and bad:
+                problems.append(f"{where}: {key} is {schema[key]}")
+    if isinstance(value, dict):
+        props = schema.get("properties") or {}
+        problems += [f"{path}.{r}".lstrip(".") + ": missing" for r in schema.get("required", []) if r not in value]
+        extra = schema.get("additionalProperties", True)
+        for k, v in value.items():
+            sub = props.get(k, extra)
+            if sub is False:
+                problems.append(f"{path}.{k}".lstrip(".") + ": not allowed")
+            elif isinstance(sub, dict):
+                problems += check_schema(sub, v, f"{path}.{k}".lstrip("."))
+    if isinstance(value, list):
+        prefix = schema.get("prefixItems") or []
+        for i, item in enumerate(value):
+            sub = prefix[i] if i < len(prefix) else schema.get("items")
+            if isinstance(sub, dict):
+                problems += check_schema(sub, item, f"{path}[{i}]")
+    return problems
+
+
+# ---- the Tool ------------------------------------------------------------------------------------
+
+
+class Tool:
+    """A function the model may call; calling the ``Tool`` calls the function unchanged.
+
+    Attributes:
+        name: the name the model sees (1-64 of ``[a-zA-Z0-9_-]``).
+        description: what the tool does (the docstring's summary by default).
+        parameters: the JSON schema of the arguments.
+        strict: reject unknown arguments and do not coerce types ("1" is no integer).
+    """
+
+    def __init__(
+        self,
+        fn: Callable[..., Any],
+        *,
+        name: str | None = None,
+        description: str | None = None,
+        parameters: Mapping[str, Any] | None = None,
+        strict: bool = False,
+    ) -> None:
+        self.fn = fn
+        self.name = name or getattr(fn, "__name__", "")
+        if not _NAME.match(self.name):
+            raise InputError(
+                f"Tool name {self.name!r} must be 1-64 characters of letters, digits, '_' or '-'.",
+                hint="Pass tool(name='...') to choose another name.",
+            )
+        summary, docs = parse_docstring(fn.__doc__)
+        self.strict = strict
+        self._signature: _Signature | None = None
+        if parameters is None:
+            self._signature = _Signature(fn, docs, strict)
+            self.parameters = self._signature.schema(strict)
+        else:
+            self.parameters = dict(parameters)
+        self.description = description or summary or self.name.replace("_", " ")
+        self.is_async = inspect.iscoroutinefunction(fn)
+        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.fn(*args, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"Tool(name={self.name!r})"
+
+    def to_param(self) -> dict[str, Any]:
+        """The tool as the API wants it: ``{"type": "function", "function": {...}}``."""
+        # ``strict`` is local only: the reference (§2.3) lists name, description and parameters, nothing more.
+        return {
+            "type": "function",
+            "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
+        }
+
+    def bind(self, arguments: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        """Validate the model's arguments; the ``(args, kwargs)`` to call the function with.
+
+        Raises:
+            ToolArgumentsError: the arguments do not fit the schema; ``errors`` lists each problem.
+        """
+        if not isinstance(arguments, Mapping):
+            raise ToolArgumentsError(
+                f"Arguments for {self.name} must be a JSON object.", tool=self.name, errors=["not an object"]
+            )
+        if self._signature is None:
+            errors = check_schema(self.parameters, dict(arguments))
+            if errors:
+                raise ToolArgumentsError(self._message(errors), tool=self.name, errors=errors)
+            return [], dict(arguments)
+        from pydantic import ValidationError
+
+        try:
+            return self._signature.bind(arguments)
+        except ValidationError as exc:
+            errors = _pydantic_errors(exc)
+            raise ToolArgumentsError(self._message(errors), tool=self.name, errors=errors) from None
+
+    def _message(self, errors: list[str]) -> str:
+        return f"Invalid arguments for {self.name}: " + "; ".join(errors)
+
+
+@overload
+def tool(fn: Callable[..., Any], /) -> Tool: ...
+@overload
+def tool(
+    fn: None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    strict: bool = False,
+) -> Callable[[Callable[..., Any]], Tool]: ...
+@overload
+def tool(
+    fn: Callable[..., Any],
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    strict: bool = False,
+) -> Tool: ...
+def tool(
+    fn: Callable[..., Any] | None = None,
+    /,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+    parameters: Mapping[str, Any] | None = None,
+    strict: bool = False,
+) -> Tool | Callable[[Callable[..., Any]], Tool]:
+    """Make a function a tool: ``@tool``, ``@tool(name=..., description=..., strict=True)`` or ``tool(fn)``.
+
+    ``parameters`` replaces the generated schema with a hand-written one (checked by ``check_schema``).
+    """
+
+    def wrap(f: Callable[..., Any]) -> Tool:
+        if isinstance(f, Tool):
+            f = f.fn
+        return Tool(f, name=name, description=description, parameters=parameters, strict=strict)
+
+    return wrap(fn) if fn is not None else wrap
+
+
+def tool_params(tools: list[Any] | None) -> tuple[list[dict[str, Any]], dict[str, Tool]]:
+    """Split a mixed ``tools=[...]`` list into the API's tool objects and the local implementations by name.
+
+    Items may be ``Tool``s, plain functions (made tools here), API tool dicts (hand-written function
+    schemas without an implementation, ``web_search``, ``retrieval``).
+    """
+    params: list[dict[str, Any]] = []
+    local: dict[str, Tool] = {}
+    functions = 0
+    for item in tools or []:
+        if isinstance(item, dict):
+            kind = item.get("type")
+            if kind == "function":
+                if not isinstance(item.get("function"), dict) or not item["function"].get("name"):
+                    raise InputError("A function tool dict needs {'type': 'function', 'function': {'name': ...}}.")
+                functions += 1
+            elif kind not in BUILTIN_TOOL_TYPES:
+                raise InputError(
+                    f"Unknown tool type {kind!r}; use 'function', 'web_search' or 'retrieval' "
+                    f"(e.g. {{'type': 'web_search', 'web_search': {{'enable': True, 'search_engine': 'search_pro_jina'}}}})."
+                )
+            params.append(item)
+            continue
+        t = item if isinstance(item, Tool) else tool(item) if callable(item) else None
+        if t is None:
+            raise InputError(f"tools[{len(params)}] is a {type(item).__name__}; pass functions, Tools or tool dicts.")
+        if t.name in local:
+            raise InputError(f"Two tools are named {t.name!r}; give one another name with tool(name=...).")
+        local[t.name] = t
+        params.append(t.to_param())
+        functions += 1
+    if functions > MAX_TOOLS:
+        raise InputError(
+            f"{functions} function tools given; the API takes at most {MAX_TOOLS} per request.",
+            hint="Offer fewer tools, or group related actions into one tool with a 'action' Literal parameter.",
+        )
+    return params, local
