@@ -1,0 +1,116 @@
+"""``glm mcp``: GLM's vision, search, reader, OCR, speech and image tools as one MCP server.
+
+stdio by default (``claude mcp add glm -- glm mcp``); ``--http PORT`` serves streamable HTTP on
+127.0.0.1. Nothing but MCP messages may reach stdout in stdio mode: notices go to stderr.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import typer
+
+from glmkit.cli._common import DEBUG, ENDPOINT, OFFLINE, PROFILE, handle_errors
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def mcp(
+    http: int = typer.Option(
+        None, "--http", help="Serve streamable HTTP on this port (0: any free port) instead of stdio."
+    ),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address for --http (loopback by default; no auth!)."),
+    tools: str = typer.Option(
+        None, "--tools", help="Tool groups to expose: vision,search,reader,ocr,speech,image,tokens (default: all)."
+    ),
+    vision_model: str = typer.Option(None, "--vision-model", help="Model for the vision tools (default glm-4.6v)."),
+    no_ledger: bool = typer.Option(False, "--no-ledger", help="Do not record tool calls in the usage ledger."),
+    offline: bool = OFFLINE,
+    profile: str = PROFILE,
+    endpoint: str = ENDPOINT,
+    debug: bool = DEBUG,
+) -> None:
+    """Run the MCP server: claude mcp add glm -- glm mcp   (or glm mcp --http 8765 for streamable HTTP)."""
+    with handle_errors(debug):
+        from glmkit.mcp_server.server import parse_groups
+
+        groups = parse_groups(tools)  # a typo fails here, before anything starts
+        if http is not None and host not in _LOOPBACK:
+            sys.stderr.write(
+                f"glm mcp: warning: serving on {host} without authentication; anyone who can reach it "
+                "spends your Z.AI quota.\n"
+            )
+        import anyio
+
+        anyio.run(_serve, groups, http, host, vision_model, not no_ledger, offline, profile, endpoint)
+
+
+async def _serve(
+    groups: list[str],
+    http: int | None,
+    host: str,
+    vision_model: str | None,
+    use_ledger: bool,
+    offline: bool,
+    profile: str | None,
+    endpoint: str | None,
+) -> None:
+    from glmkit.cli._common import make_async_client
+    from glmkit.mcp_server.server import build_server
+
+    client = make_async_client(offline=offline, profile=profile, endpoint=endpoint)
+    if client.auth is None:
+        sys.stderr.write(
+            "glm mcp: no API key (set ZAI_API_KEY or run `glm setup`); tools will answer with this error.\n"
+        )
+    writer = _ledger_writer() if use_ledger else None
+    try:
+        server = build_server(
+            client,
+            groups=groups,
+            vision_model=vision_model or client.settings.options.get("vision_model"),
+            ledger=writer,
+            transport="stdio" if http is None else "http",
+        )
+        if http is None:
+            await server.run_stdio_async()
+        else:
+            await _serve_http(server, host, http)
+    finally:
+        await client.close()
+        if writer is not None:
+            writer.close()
+
+
+def _ledger_writer() -> Any:
+    """A background writer on the default ledger, or None (with a notice) when it cannot be opened."""
+    try:
+        from glmkit.ledger import BackgroundWriter, Ledger
+
+        return BackgroundWriter(Ledger())
+    except Exception as exc:  # the ledger is bookkeeping: serve without it
+        sys.stderr.write(f"glm mcp: usage ledger unavailable ({exc}); tool calls will not be recorded.\n")
+        return None
+
+
+async def _serve_http(server: Any, host: str, port: int) -> None:
+    import socket
+
+    import uvicorn
+
+    app = server.streamable_http_app(host=host)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    actual = sock.getsockname()[1]
+    shown = f"[{host}]" if ":" in host else host
+    sys.stderr.write(f"glm mcp: serving streamable HTTP on http://{shown}:{actual}/mcp\n")
+    sys.stderr.flush()
+    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    await uvicorn.Server(config).serve(sockets=[sock])
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``mcp`` to the app."""
+    app.command("mcp")(mcp)

@@ -1,0 +1,240 @@
+"""The MCP server: GLM's vision, search, reader, OCR, speech, image and token tools over one ``AsyncClient``.
+
+```python
+server = build_server(client, groups=["vision", "search"], ledger=writer)
+await server.run_stdio_async()
+```
+Tools are plain async functions (built per server by the group modules, closing over a ``Runtime``);
+``build_server`` wraps each so that a failure becomes an MCP tool error carrying the SDK's message
+and hint (the server never dies of a bad call), and so that each call leaves one row in the ledger.
+Tools hold no API knowledge: limits, defaults and endpoints live in the SDK.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import functools
+import importlib
+import importlib.util
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mcp.server.mcpserver import MCPServer
+
+    from glmkit._client import AsyncClient
+
+__all__ = ["GROUPS", "Runtime", "build_server", "note", "note_usage", "parse_groups"]
+
+log = logging.getLogger("glmkit.mcp")
+
+# Tool groups for ``--tools``: group -> (module in this package, the SDK resource module it needs).
+GROUPS: dict[str, tuple[str, str]] = {
+    "vision": ("vision", "chat"),
+    "search": ("web", "web_search"),
+    "reader": ("web", "reader"),
+    "ocr": ("ocr", "ocr"),
+    "speech": ("speech", "audio"),
+    "image": ("images", "images"),
+    "tokens": ("tokens", "tokenizer"),
+}
+
+INSTRUCTIONS = (
+    "GLM (Z.AI) capabilities for a coding agent: vision tools read local images/screenshots/videos or URLs "
+    "(UI to code, error screenshots, diagrams, charts, UI diffs, OCR of screenshots); web_search and web_read "
+    "fetch current information from the web; ocr turns PDFs and scans into Markdown; transcribe turns audio "
+    "into text; generate_image draws a picture to a file; count_tokens measures text. Paths are local to the "
+    "machine running this server; relative paths resolve against its working directory."
+)
+
+ToolFn = Callable[..., Awaitable[Any]]
+
+# What the running tool learned about its call (model, tokens), for the ledger row.
+_facts: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("glmkit_mcp_facts", default=None)
+
+
+def note(**facts: Any) -> None:
+    """Record facts about the current tool call (``model_requested``, ``model_used``, tokens) for the ledger."""
+    current = _facts.get()
+    if current is not None:
+        current.update({k: v for k, v in facts.items() if v is not None})
+
+
+def note_usage(model: str | None, response: Any) -> None:
+    """Record the model and token usage of an SDK response (anything with ``.model`` and ``.usage``)."""
+    usage = getattr(response, "usage", None)
+    details = getattr(usage, "completion_tokens_details", None)
+    current = _facts.get() or {}
+    note(
+        model_requested=model,
+        model_used=getattr(response, "model", None) or model,
+        input_tokens=current.get("input_tokens", 0) + (getattr(usage, "prompt_tokens", 0) or 0),
+        output_tokens=current.get("output_tokens", 0) + (getattr(usage, "completion_tokens", 0) or 0),
+        reasoning_tokens=current.get("reasoning_tokens", 0) + (getattr(details, "reasoning_tokens", 0) or 0),
+        request_id=getattr(response, "request_id", None) or getattr(response, "id", None),
+    )
+
+
+@dataclass
+class Runtime:
+    """What every tool shares: the client, the models to use, and where call records go."""
+
+    client: AsyncClient
+    vision_model: str
+    ledger: Any = None  # a glmkit.ledger BackgroundWriter (``submit``) or Ledger (``add_request``)
+    transport: str = "stdio"
+    calls: dict[str, int] = field(default_factory=dict)
+
+    def record(self, row: dict[str, Any]) -> None:
+        """Count the call and write its row; a ledger failure never fails the tool."""
+        self.calls[row["tool"]] = self.calls.get(row["tool"], 0) + 1
+        if self.ledger is None:
+            return
+        try:
+            submit = getattr(self.ledger, "submit", None)
+            if submit is not None:
+                submit(row)
+            else:
+                self.ledger.add_request(**row)
+        except Exception:  # the ledger is bookkeeping: log and go on
+            log.warning("could not record the %s call in the ledger", row["tool"], exc_info=True)
+
+
+def parse_groups(spec: str | Iterable[str] | None) -> list[str]:
+    """``"vision,search"`` -> ``["vision", "search"]``; None or ``"all"`` -> every group.
+
+    Raises:
+        InputError: a name that is not a group.
+    """
+    if spec is None:
+        return list(GROUPS)
+    names = [s.strip().lower() for s in (spec.split(",") if isinstance(spec, str) else spec) if s.strip()]
+    if not names or names == ["all"]:
+        return list(GROUPS)
+    unknown = [n for n in names if n not in GROUPS]
+    if unknown:
+        from glmkit._errors import InputError
+
+        raise InputError(
+            f"Unknown tool group {', '.join(map(repr, unknown))}.", hint=f"Pick from: {', '.join(GROUPS)} (or all)."
+        )
+    return list(dict.fromkeys(names))
+
+
+def error_result(exc: BaseException) -> Any:
+    """A ``CallToolResult`` with ``is_error`` set, saying what went wrong and how to fix it."""
+    from mcp.types import CallToolResult, TextContent
+
+    from glmkit._errors import GLMError
+
+    if isinstance(exc, GLMError):
+        lines = [f"Error: {exc}"]
+        if exc.hint:
+            lines.append(f"Hint: {exc.hint}")
+        rid = getattr(exc, "request_id", None)
+        if rid:
+            lines.append(f"Request id: {rid}")
+    elif isinstance(exc, OSError):
+        lines = [f"Error: {exc.strerror or exc}" + (f": {exc.filename}" if exc.filename else "")]
+    else:
+        lines = [f"Error: glmkit failed unexpectedly ({type(exc).__name__}: {exc})."]
+    return CallToolResult(content=[TextContent(type="text", text="\n".join(lines))], is_error=True)
+
+
+def _status_of(exc: BaseException) -> tuple[int | None, str]:
+    code = getattr(exc, "code", None)
+    status = getattr(exc, "status_code", None)
+    return status, str(code) if code else type(exc).__name__
+
+
+def _guard(name: str, fn: ToolFn, rt: Runtime) -> ToolFn:
+    """Wrap a tool: errors become tool errors, every call becomes a ledger row."""
+
+    @functools.wraps(fn)
+    async def run(**arguments: Any) -> Any:
+        facts: dict[str, Any] = {}
+        token = _facts.set(facts)
+        start = time.perf_counter()
+        status: int | None = 200
+        error_code: str | None = None
+        try:
+            return await fn(**arguments)
+        except Exception as exc:
+            status, error_code = _status_of(exc)
+            if not isinstance(exc, OSError) and type(exc).__module__.split(".")[0] != "glmkit":
+                log.exception("tool %s failed unexpectedly", name)
+            return error_result(exc)
+        finally:
+            _facts.reset(token)
+            rt.record(
+                {
+                    "source": "mcp",
+                    "client": rt.transport,
+                    "route": "tools/call",
+                    "tool": name,
+                    "latency_ms": round((time.perf_counter() - start) * 1000, 3),
+                    "status": status,
+                    "error_code": error_code,
+                    **facts,
+                }
+            )
+
+    return run
+
+
+def _available(resource: str) -> bool:
+    return importlib.util.find_spec(f"glmkit.resources.{resource}") is not None
+
+
+def group_tools(group: str, rt: Runtime) -> list[ToolFn]:
+    """The tool functions of one group (empty when its SDK resource is not installed)."""
+    module_name, resource = GROUPS[group]
+    if not _available(resource):
+        log.warning("tool group %r needs glmkit.resources.%s, which is missing; skipped", group, resource)
+        return []
+    module = importlib.import_module(f"glmkit.mcp_server.{module_name}")
+    return list(getattr(module, f"{group}_tools")(rt))
+
+
+def build_server(
+    client: AsyncClient,
+    *,
+    groups: str | Iterable[str] | None = None,
+    vision_model: str | None = None,
+    ledger: Any = None,
+    transport: str = "stdio",
+) -> MCPServer:
+    """An ``MCPServer`` offering the chosen tool groups over ``client``.
+
+    Args:
+        client: the ``AsyncClient`` every tool calls (its settings pick the endpoint and key).
+        groups: tool groups to expose (``"vision,search"`` or a list; default all): vision, search,
+            reader, ocr, speech, image, tokens.
+        vision_model: the model for the vision tools (default ``default_model("vision")``).
+        ledger: a ``glmkit.ledger.BackgroundWriter`` or ``Ledger`` receiving one row per tool call.
+        transport: ``stdio`` or ``http``, recorded as the ledger row's ``client``.
+
+    Raises:
+        InputError: an unknown group name.
+    """
+    from mcp.server.mcpserver import MCPServer
+
+    from glmkit._version import __version__
+    from glmkit.catalog import default_model
+
+    chosen = parse_groups(groups)
+    rt = Runtime(
+        client=client, vision_model=vision_model or default_model("vision"), ledger=ledger, transport=transport
+    )
+    server: MCPServer = MCPServer(
+        "glm", title="GLM (Z.AI) tools", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
+    )
+    for group in chosen:
+        for fn in group_tools(group, rt):
+            name = fn.__name__
+            server.add_tool(_guard(name, fn, rt), name=name, structured_output=False)
+    server.runtime = rt  # type: ignore[attr-defined]  # for callers that want the call counts
+    return server

@@ -1,0 +1,51 @@
+"""``count_tokens``: Z.AI's tokenizer over a text or a local text file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
+
+from glmkit.mcp_server.server import note
+
+if TYPE_CHECKING:
+    from glmkit.mcp_server.server import Runtime, ToolFn
+
+__all__ = ["tokens_tools"]
+
+
+def tokens_tools(rt: Runtime) -> list[ToolFn]:
+    """The ``count_tokens`` tool, bound to ``rt``."""
+
+    async def count_tokens(
+        text: Annotated[str | None, Field(description="The text to count. Give this or path.")] = None,
+        path: Annotated[
+            str | None, Field(description="A local UTF-8 text file to count instead of text (source, docs, logs).")
+        ] = None,
+        model: Annotated[
+            str | None,
+            Field(
+                description="Optional model id; the tokenizer knows glm-4.6, glm-4.6v and glm-4.5, others are "
+                "counted as glm-4.6 (an approximation)."
+            ),
+        ] = None,
+    ) -> str:
+        """Count GLM tokens in a text or a file, e.g. to check that a prompt or file fits a context window."""
+        from glmkit._errors import InputError
+
+        if (text is None) == (path is None):
+            raise InputError("Give exactly one of text or path.", hint="count_tokens(text='...') or (path='src/x.py').")
+        if path is not None:
+            file = Path(path).expanduser()
+            if not file.is_file():
+                raise InputError(f"No such file: {str(file)!r}.", hint="Check the path (relative to the server's cwd).")
+            text = file.read_text(encoding="utf-8", errors="replace")
+        params = {"text": text} if model is None else {"text": text, "model": model}
+        result = await rt.client.tokenizer.create(**params)
+        usage = result.usage
+        note(model_requested=model)
+        source = f"{path}" if path is not None else f"{len(text or '')} characters"
+        return f"{usage.total_tokens} tokens ({source})."
+
+    return [count_tokens]
