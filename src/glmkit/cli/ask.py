@@ -1,24 +1,33 @@
-"""``glm ask``: one prompt, streamed; reads stdin for pipes."""
+"""``glm ask``: one prompt, streamed; reads stdin for pipes, attaches files, continues the last conversation."""
 
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import typer
 
-from glmkit.cli._common import DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, handle_errors, is_tty, make_client
+from glmkit.cli._common import DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, handle_errors
 
 
 def ask(
     prompt: list[str] = typer.Argument(None, help="The prompt (stdin is appended when piped)."),
     model: str = typer.Option(None, "--model", "-m", help="Model id (default: the profile's, else glm-5.3)."),
     system: str = typer.Option(None, "--system", "-s", help="A system prompt."),
+    files: list[str] = typer.Option(
+        None, "--file", "-f", help="Attach a file: text is inlined, images (png/jpg) switch to a vision model."
+    ),
     no_think: bool = typer.Option(
         False, "--no-think", help="Disable thinking (lowest effort on always-thinking models)."
     ),
+    show_thinking: bool = typer.Option(
+        None,
+        "--show-thinking/--no-show-thinking",
+        help="Keep the reasoning visible (to stderr in a pipe), or hide it. Default: shown folded on a terminal.",
+    ),
     temperature: float = typer.Option(None, "--temperature", "-t", help="0.0 to 1.0."),
     max_tokens: int = typer.Option(None, "--max-tokens", help="Cap the answer's length."),
+    cont: bool = typer.Option(False, "--continue", "-c", help="Continue the last logged conversation."),
+    no_log: bool = typer.Option(False, "--no-log", help="Do not log this conversation."),
     json_out: bool = JSON,
     offline: bool = OFFLINE,
     profile: str = PROFILE,
@@ -27,47 +36,71 @@ def ask(
 ) -> None:
     """Ask one question and stream the answer: glm ask "why is the sky blue", or git diff | glm ask "review this"."""
     with handle_errors(debug):
+        from glmkit._errors import InputError
+        from glmkit.cli.chat import load_attachment, start_session
+
         text = " ".join(prompt or [])
         if not sys.stdin.isatty():
             piped = sys.stdin.read()
             if piped.strip():
                 text = f"{text}\n\n{piped}" if text else piped
-        if not text.strip():
-            from glmkit._errors import InputError
-
+        attachments = [load_attachment(f) for f in files or []]
+        if not text.strip() and not attachments:
             raise InputError("No prompt given.", hint='Pass one (glm ask "...") or pipe text in.')
-        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
-        from glmkit.catalog import default_model
+        session = start_session(
+            model=model,
+            offline=offline,
+            profile=profile,
+            endpoint=endpoint,
+            no_log=no_log and not cont,
+            source="ask",
+            system=system,
+            think=not no_think,
+            temperature=temperature,
+            max_tokens=max_tokens,
+        )
+        if cont:
+            _resume(session, model)
+            if no_log:
+                session.ledger = None
+        session.attachments = attachments
+        from glmkit.cli._render import PlainView, make_view
 
-        messages: list[dict[str, Any]] = []
-        if system:
-            messages.append({"role": "system", "content": system})
-        messages.append({"role": "user", "content": text})
-        params: dict[str, Any] = {
-            "model": model or client.settings.options.get("model") or default_model(),
-            "messages": messages,
-        }
-        if no_think:
-            params["thinking"] = {"type": "disabled"}
-        if temperature is not None:
-            params["temperature"] = temperature
-        if max_tokens is not None:
-            params["max_tokens"] = max_tokens
+        view = PlainView(out=_Sink(), show_thinking=False) if json_out else make_view(show_thinking=show_thinking)
+        turn = session.send(text, view, stream=not json_out)
+        if debug and turn.request_id:
+            sys.stderr.write(f"request id: {turn.request_id}\n")
+        if turn.status == "cancelled":
+            raise KeyboardInterrupt
+        if turn.error is not None:
+            raise turn.error
         if json_out:
-            reply = client.chat.completions.create(**params)
-            sys.stdout.write(reply.to_json(indent=2) + "\n")
-            return
-        show_reasoning = is_tty(sys.stderr) and is_tty()
-        with client.chat.completions.create(stream=True, **params) as stream:
-            for chunk in stream:
-                for c in chunk.choices:
-                    if c.delta.reasoning_content and show_reasoning:
-                        sys.stderr.write(f"\x1b[2m{c.delta.reasoning_content}\x1b[0m")
-                    if c.delta.content:
-                        sys.stdout.write(c.delta.content)
-                        sys.stdout.flush()
-            stream.get_final_completion()
-        sys.stdout.write("\n")
+            sys.stdout.write(turn.completion.to_json(indent=2) + "\n")
+
+
+def _resume(session: object, model: str | None) -> None:
+    from glmkit._errors import InputError
+
+    ledger = getattr(session, "ledger", None)
+    row = ledger.last_conversation() if ledger is not None else None
+    if row is None:
+        raise InputError(
+            "There is no logged conversation to continue.",
+            hint="Ask something first (without --no-log); `glm logs` lists what is logged.",
+        )
+    session.resume(row)  # type: ignore[attr-defined]
+    if model is None and row.get("model"):
+        session.model = row["model"]  # type: ignore[attr-defined]
+
+
+class _Sink:
+    """Swallows the answer text in ``--json`` mode (the JSON is printed whole at the end)."""
+
+    def write(self, text: str) -> int:
+        return len(text)
+
+    def flush(self) -> None:
+        return None
 
 
 def register(app: typer.Typer) -> None:
