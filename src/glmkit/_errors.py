@@ -7,6 +7,9 @@ GLMError
 │   └── APITimeoutError
 ├── APIResponseValidationError     the server answered something we cannot read
 ├── StreamError                    a stream ended abnormally (cut, or finish_reason sensitive/network_error)
+├── JobFailedError                 an async job (video, agent, batch) ended FAIL; task_id
+├── JobTimeoutError                waiting for an async job ran out of time; task_id
+├── OperationCancelled             a long operation was cancelled by the caller; partial
 └── APIStatusError                 status_code, code (business), message, request_id, body, hint
     ├── BadRequestError            400; 1200-1231, 1261
     │   └── ContentFilterError     1300, 1301
@@ -46,7 +49,10 @@ __all__ = [
     "InputError",
     "InsufficientBalanceError",
     "InternalServerError",
+    "JobFailedError",
+    "JobTimeoutError",
     "NotFoundError",
+    "OperationCancelled",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
@@ -110,6 +116,38 @@ class StreamError(GLMError):
         super().__init__(message, hint=hint)
         self.partial = partial
         self.finish_reason = finish_reason
+
+
+class JobFailedError(GLMError):
+    """An async job (video, agent, batch) ended in failure; ``task_id`` names it, ``error`` says why."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, task_id: str, error: Any = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.task_id = task_id
+        self.error = error
+
+
+class JobTimeoutError(GLMError):
+    """Waiting for an async job took longer than allowed; the job may still finish (``task_id``)."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, task_id: str, waited: float, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.task_id = task_id
+        self.waited = waited
+
+
+class OperationCancelled(GLMError):
+    """A long operation (video wait, long transcription) was cancelled; ``partial`` holds what was done."""
+
+    exit_code = 130
+
+    def __init__(self, message: str = "Cancelled.", *, partial: Any = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint)
+        self.partial = partial
 
 
 class APIStatusError(GLMError):
