@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         RateLimitError,
         StreamError,
     )
+    from glmkit.tools import Tool, tool
     from glmkit.types._base import NOT_GIVEN, NotGiven
 
 _LAZY: dict[str, str] = {
@@ -39,6 +40,8 @@ _LAZY: dict[str, str] = {
     "AsyncClient": "glmkit._client",
     "NOT_GIVEN": "glmkit.types._base",
     "NotGiven": "glmkit.types._base",
+    "Tool": "glmkit.tools",
+    "tool": "glmkit.tools",
     **dict.fromkeys(
         (
             "AccountError",

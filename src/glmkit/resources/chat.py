@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from types import TracebackType
-from typing import Any, Literal, overload
+from typing import TYPE_CHECKING, Any, Literal, overload
 
 import httpx
 from typing_extensions import Unpack
@@ -27,6 +27,9 @@ from glmkit.types.chat import (
     ChatCompletionParams,
     ChunkAccumulator,
 )
+
+if TYPE_CHECKING:
+    from glmkit.resources._runner import ParsedCompletion, RunEvent, RunResult, ToolCallRecord
 
 __all__ = ["AsyncChat", "AsyncChatCompletionStream", "AsyncCompletions", "Chat", "ChatCompletionStream", "Completions"]
 
@@ -365,6 +368,57 @@ class Chat(SyncResource):
         """Async (job) chat completions."""
         return AsyncCompletionJobs(self._client)
 
+    def run(
+        self,
+        *,
+        max_steps: int = 8,
+        parallel: bool = True,
+        approve: Callable[[ToolCallRecord], bool] | None = None,
+        on_event: Callable[[RunEvent], Any] | None = None,
+        tool_errors: Literal["return", "raise"] = "return",
+        max_workers: int = 8,
+        **params: Any,
+    ) -> RunResult:
+        """Chat with tools until the model answers: ``run(model=, messages=, tools=[fn, ...], max_steps=8)``.
+
+        Runs the tool calls (in parallel threads), validates their arguments, sends results and reasoning
+        back; see ``glmkit.resources._runner``. ``approve(call) -> bool`` is asked before each call;
+        ``tool_errors="raise"`` raises a tool's exception instead of showing it to the model.
+        """
+        from glmkit.resources._runner import run_sync
+
+        options = {"max_steps": max_steps, "parallel": parallel, "approve": approve, "on_event": on_event}
+        return run_sync(self._client, {**params, **options, "tool_errors": tool_errors, "max_workers": max_workers})
+
+    def run_stream(
+        self,
+        *,
+        max_steps: int = 8,
+        parallel: bool = True,
+        approve: Callable[[ToolCallRecord], bool] | None = None,
+        on_event: Callable[[RunEvent], Any] | None = None,
+        tool_errors: Literal["return", "raise"] = "return",
+        max_workers: int = 8,
+        **params: Any,
+    ) -> Iterator[RunEvent]:
+        """``run`` as an iterator of events: text/reasoning deltas, tool call started/finished, step finished, done."""
+        from glmkit.resources._runner import run_stream_sync
+
+        options = {"max_steps": max_steps, "parallel": parallel, "approve": approve, "on_event": on_event}
+        return run_stream_sync(
+            self._client, {**params, **options, "tool_errors": tool_errors, "max_workers": max_workers}
+        )
+
+    def parse(self, *, response_format: Any, **params: Any) -> ParsedCompletion:
+        """Answer as an instance of ``response_format`` (a pydantic model): ``.parsed`` on the completion.
+
+        The model sees the JSON schema; an answer that does not validate is sent back with the error once.
+        Raises ``APIResponseValidationError`` when the second answer does not validate either.
+        """
+        from glmkit.resources._runner import parse_sync
+
+        return parse_sync(self._client, {**params, "response_format": response_format})
+
 
 class AsyncChat(AsyncResource):
     """``client.chat`` on ``AsyncClient``."""
@@ -378,3 +432,47 @@ class AsyncChat(AsyncResource):
     def async_completions(self) -> AsyncAsyncCompletionJobs:
         """Async (job) chat completions."""
         return AsyncAsyncCompletionJobs(self._client)
+
+    async def run(
+        self,
+        *,
+        max_steps: int = 8,
+        parallel: bool = True,
+        approve: Callable[[ToolCallRecord], Any] | None = None,
+        on_event: Callable[[RunEvent], Any] | None = None,
+        tool_errors: Literal["return", "raise"] = "return",
+        max_workers: int = 8,
+        **params: Any,
+    ) -> RunResult:
+        """The async twin of ``Chat.run``: async tools run on the loop, sync ones in worker threads."""
+        from glmkit.resources._runner import run_async
+
+        options = {"max_steps": max_steps, "parallel": parallel, "approve": approve, "on_event": on_event}
+        return await run_async(
+            self._client, {**params, **options, "tool_errors": tool_errors, "max_workers": max_workers}
+        )
+
+    def run_stream(
+        self,
+        *,
+        max_steps: int = 8,
+        parallel: bool = True,
+        approve: Callable[[ToolCallRecord], Any] | None = None,
+        on_event: Callable[[RunEvent], Any] | None = None,
+        tool_errors: Literal["return", "raise"] = "return",
+        max_workers: int = 8,
+        **params: Any,
+    ) -> AsyncIterator[RunEvent]:
+        """``async for event in client.chat.run_stream(...)``: the events of ``run``."""
+        from glmkit.resources._runner import run_stream_async
+
+        options = {"max_steps": max_steps, "parallel": parallel, "approve": approve, "on_event": on_event}
+        return run_stream_async(
+            self._client, {**params, **options, "tool_errors": tool_errors, "max_workers": max_workers}
+        )
+
+    async def parse(self, *, response_format: Any, **params: Any) -> ParsedCompletion:
+        """The async twin of ``Chat.parse``."""
+        from glmkit.resources._runner import parse_async
+
+        return await parse_async(self._client, {**params, "response_format": response_format})
