@@ -1,0 +1,183 @@
+"""Z.AI's remote MCP servers for Coding Plan users (reference §1.1, §14.4, §17), with their quirks.
+
+``POST /api/mcp/web_search_prime/mcp`` (tool ``webSearchPrime``) and ``POST /api/mcp/web_reader/mcp``
+(tool ``webReader``), Streamable HTTP:
+
+- the key is checked as on every surface (401 with a Z.AI error body when missing or refused);
+- the client must accept both ``application/json`` and ``text/event-stream`` (else 406);
+- ``initialize`` answers JSON with an ``Mcp-Session-Id`` header; every later request must echo it:
+  without one (or with an unknown one) the answer is **HTTP 200** carrying JSON-RPC error ``-401``;
+- notifications get 202; ``tools/list`` and ``tools/call`` answer as SSE (``event: message`` + ``data:``);
+- a tool result is one text item whose text is a JSON *string*: the search hits are encoded twice,
+  the reader page once (both forms are seen in the field);
+- ``DELETE`` with the session header ends the session.
+
+The hits and pages are the REST fixtures (``web_search.search_hits``, ``reader.read_page``), so a REST
+answer and its MCP fallback carry identical results. Plan-only keys (see ``web_search.py``) are served.
+The ``/sse`` transport variant and ``zread`` are not emulated.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from glmkit.emulator.app import EmulatorState, admit
+from glmkit.emulator.reader import check_reader, read_page
+from glmkit.emulator.web_search import check_search, search_hits, today
+
+SUPPORTED_VERSIONS = ("2025-06-18", "2025-03-26", "2024-11-05")
+SESSION_ERROR = -401
+
+_SEARCH_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "search_query": {"type": "string", "description": "What to search for."},
+        "count": {"type": "integer", "minimum": 1, "maximum": 50},
+        "content_size": {"type": "string", "enum": ["medium", "high"]},
+        "location": {"type": "string", "enum": ["cn", "us"]},
+        "search_domain_filter": {"type": "string"},
+        "search_recency_filter": {
+            "type": "string",
+            "enum": ["oneDay", "oneWeek", "oneMonth", "oneYear", "noLimit"],
+        },
+    },
+    "required": ["search_query"],
+}
+_READER_SCHEMA = {
+    "type": "object",
+    "properties": {
+        "url": {"type": "string"},
+        "timeout": {"type": "integer"},
+        "no_cache": {"type": "boolean"},
+        "return_format": {"type": "string", "enum": ["markdown", "text"]},
+        "retain_images": {"type": "boolean"},
+        "no_gfm": {"type": "boolean"},
+        "keep_img_data_url": {"type": "boolean"},
+        "with_images_summary": {"type": "boolean"},
+        "with_links_summary": {"type": "boolean"},
+    },
+    "required": ["url"],
+}
+
+
+def _search(state: EmulatorState, args: dict[str, Any]) -> tuple[str, bool]:
+    if (bad := check_search(args)) is not None:
+        return bad.body.decode(), True
+    return json.dumps(json.dumps(search_hits(args, today(state)), ensure_ascii=False)), False
+
+
+def _read(state: EmulatorState, args: dict[str, Any]) -> tuple[str, bool]:
+    if (bad := check_reader(args)) is not None:
+        return bad.body.decode(), True
+    return json.dumps(read_page(args), ensure_ascii=False), False
+
+
+SERVERS: dict[str, dict[str, Any]] = {
+    "web_search_prime": {
+        "name": "web-search-prime",
+        "tool": "webSearchPrime",
+        "description": "Search the web (GLM Coding Plan).",
+        "schema": _SEARCH_SCHEMA,
+        "run": _search,
+    },
+    "web_reader": {
+        "name": "web-reader",
+        "tool": "webReader",
+        "description": "Read a web page as markdown (GLM Coding Plan).",
+        "schema": _READER_SCHEMA,
+        "run": _read,
+    },
+}
+
+
+def _rpc(rid: Any, *, result: Any = None, error: dict[str, Any] | None = None) -> dict[str, Any]:
+    message: dict[str, Any] = {"jsonrpc": "2.0", "id": rid}
+    if error is not None:
+        message["error"] = error
+    else:
+        message["result"] = result
+    return message
+
+
+def _sse(message: dict[str, Any]) -> Response:
+    data = json.dumps(message, ensure_ascii=False)
+    return Response(f"event: message\ndata: {data}\n\n", media_type="text/event-stream")
+
+
+def _sessions(state: EmulatorState) -> dict[str, str]:
+    return state.extra.setdefault("mcp_remote", {}).setdefault("sessions", {})
+
+
+def _handle(state: EmulatorState, server: str, message: dict[str, Any], session: str | None) -> Response:
+    spec = SERVERS[server]
+    rid, method = message.get("id"), message.get("method")
+    params = message.get("params") if isinstance(message.get("params"), dict) else {}
+    if method == "initialize":
+        sid = state.new_id("mcp-")
+        _sessions(state)[sid] = server
+        asked = params.get("protocolVersion")
+        version = asked if asked in SUPPORTED_VERSIONS else SUPPORTED_VERSIONS[0]
+        result = {
+            "protocolVersion": version,
+            "capabilities": {"tools": {"listChanged": False}},
+            "serverInfo": {"name": spec["name"], "version": "1.0.0"},
+        }
+        return JSONResponse(_rpc(rid, result=result), headers={"mcp-session-id": sid})
+    if session is None or _sessions(state).get(session) != server:
+        return JSONResponse(
+            _rpc(rid, error={"code": SESSION_ERROR, "message": "Unauthorized: invalid or missing session"})
+        )
+    if rid is None:  # a notification (notifications/initialized, cancelled, ...)
+        return Response(status_code=202)
+    if method == "ping":
+        return _sse(_rpc(rid, result={}))
+    if method == "tools/list":
+        tool = {"name": spec["tool"], "description": spec["description"], "inputSchema": spec["schema"]}
+        return _sse(_rpc(rid, result={"tools": [tool]}))
+    if method == "tools/call":
+        if params.get("name") != spec["tool"]:
+            return _sse(_rpc(rid, error={"code": -32602, "message": f"Unknown tool: {params.get('name')}"}))
+        args = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
+        text, failed = spec["run"](state, args)
+        return _sse(_rpc(rid, result={"content": [{"type": "text", "text": text}], "isError": failed}))
+    return _sse(_rpc(rid, error={"code": -32601, "message": f"Method not found: {method}"}))
+
+
+def _endpoint(state: EmulatorState, server: str) -> Any:
+    async def endpoint(request: Request) -> Response:
+        early, _ = await admit(state, request)
+        if early is not None:
+            return early
+        session = request.headers.get("mcp-session-id")
+        if request.method == "DELETE":
+            return Response(status_code=200 if _sessions(state).pop(session or "", None) else 404)
+        if request.method == "GET":
+            return Response(status_code=405, headers={"Allow": "POST, DELETE"})
+        accept = request.headers.get("accept", "")
+        if "application/json" not in accept or "text/event-stream" not in accept:
+            error = {
+                "code": -32600,
+                "message": "Not Acceptable: Client must accept both application/json and text/event-stream",
+            }
+            return JSONResponse(_rpc(None, error=error), status_code=406)
+        try:
+            message = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse(_rpc(None, error={"code": -32700, "message": "Parse error"}), status_code=400)
+        if not isinstance(message, dict) or message.get("jsonrpc") != "2.0" or "method" not in message:
+            return JSONResponse(_rpc(None, error={"code": -32600, "message": "Invalid Request"}), status_code=400)
+        return _handle(state, server, message, session)
+
+    return endpoint
+
+
+def root_routes(state: EmulatorState) -> list[Route]:
+    """The remote MCP endpoints below ``/api``."""
+    return [
+        Route(f"/mcp/{server}/mcp", _endpoint(state, server), methods=["POST", "GET", "DELETE"]) for server in SERVERS
+    ]

@@ -1,0 +1,166 @@
+"""``POST /web_search`` (reference §7): stable hits derived from the query, every filter honoured.
+
+The same hits serve the ``webSearchPrime`` tool of the remote MCP emulator (``mcp_remote.py``), so a
+REST answer and its MCP fallback carry identical results.
+
+Coding-Plan-only keys: REST search, reader and OCR bill account balance, so for these keys they answer
+HTTP 429 / 1113 (as the live API does, reference §1.1, §17) while the MCP servers accept them. A key is
+plan-only when it is listed in ``EmulatorConfig.options["plan_only_keys"]`` or when its secret (the part
+after the dot) starts with ``planonly``, e.g. ``0123456789abcdef0123456789abcdef.planonly00000001``.
+The fault header ``X-Emulator-Fault: code=1113`` does the same for one request, and a fault-book entry
+``{"code": "1113", "path": "/paas/v4/web_search", "times": -1}`` for every REST search (use that path:
+plain ``/web_search`` also matches the MCP server's ``/mcp/web_search_prime/mcp``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
+from glmkit.types.web_search import (
+    CONTENT_SIZES,
+    COUNT_RANGE,
+    MAINLAND_SEARCH_ENGINES,
+    RECENCY_FILTERS,
+    SEARCH_ENGINES,
+)
+
+PLAN_ONLY_PREFIX = "planonly"
+_SITES = [
+    ("Z.AI Docs", "docs.z.ai"),
+    ("GitHub", "github.com"),
+    ("Stack Overflow", "stackoverflow.com"),
+    ("Wikipedia", "en.wikipedia.org"),
+    ("Hacker News", "news.ycombinator.com"),
+    ("Python.org", "www.python.org"),
+    ("MDN", "developer.mozilla.org"),
+    ("Medium", "medium.com"),
+]
+_RECENCY_DAYS = {"oneDay": 1, "oneWeek": 7, "oneMonth": 30, "oneYear": 365, "noLimit": 3650}
+
+
+def key_of(request: Request) -> str:
+    """The key a request carries (Bearer, raw Authorization, or x-api-key)."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return auth.strip() or request.headers.get("x-api-key", "")
+
+
+def is_plan_only(state: EmulatorState, key: str) -> bool:
+    """Whether a key stands for a Coding Plan with no account balance."""
+    listed = state.config.options.get("plan_only_keys") or ()
+    return key in listed or key.partition(".")[2].startswith(PLAN_ONLY_PREFIX)
+
+
+def balance_refused(state: EmulatorState, request: Request) -> Response | None:
+    """The 429/1113 a balance-billed endpoint gives a plan-only key (``None`` for other keys)."""
+    if is_plan_only(state, key_of(request)):
+        return error_response("1113", "Insufficient balance or no resource package. Please recharge.")
+    return None
+
+
+def _digest(*parts: Any) -> bytes:
+    return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
+
+
+def search_hits(args: dict[str, Any], today: dt.date) -> list[dict[str, Any]]:
+    """The hits for a query: a pure function of the query, its filters and the day."""
+    query = str(args["search_query"]).strip()
+    count = int(args.get("count") or 10)
+    domain = args.get("search_domain_filter")
+    days = _RECENCY_DAYS[args.get("search_recency_filter") or "noLimit"]
+    long = (args.get("content_size") or "medium") == "high"
+    hits = []
+    for n in range(1, count + 1):
+        d = _digest(query, n)
+        media, host = _SITES[d[0] % len(_SITES)]
+        if domain:
+            media, host = domain, domain
+        slug = "-".join(query.lower().split())[:48] or "result"
+        content = f"{query}: result {n} explains {query} in context ({media}, {d[1] % 90 + 10} paragraphs)."
+        if long:
+            content += " " + " ".join(
+                f"Section {i}: more detail on {query}, with examples and references." for i in range(1, 6)
+            )
+        hit: dict[str, Any] = {
+            "title": f"{query} - {media} result {n}",
+            "content": content,
+            "link": f"https://{host}/{slug}/{d[2]:02x}{d[3]:02x}",
+            "media": media,
+            "icon": f"https://{host}/favicon.ico",
+            "refer": f"ref_{n}",
+            "publish_date": (today - dt.timedelta(days=(d[4] * 256 + d[5]) % days)).isoformat(),
+        }
+        if args.get("include_image"):
+            hit["images"] = [f"https://{host}/images/{d[6]:02x}{d[7]:02x}.png"]
+        hits.append(hit)
+    return hits
+
+
+def check_search(body: dict[str, Any]) -> Response | None:
+    """The 400 the API gives for a missing or invalid field (``None`` when the body is fine)."""
+    query = body.get("search_query")
+    if not isinstance(query, str) or not query.strip():
+        return error_response("1213", "The search_query field was not received properly")
+    count = body.get("count")
+    lo, hi = COUNT_RANGE
+    if count is not None and (isinstance(count, bool) or not isinstance(count, int) or not lo <= count <= hi):
+        return error_response("1214", f"count must be between {lo} and {hi}")
+    recency = body.get("search_recency_filter")
+    if recency is not None and recency not in RECENCY_FILTERS:
+        return error_response("1214", f"search_recency_filter must be one of {', '.join(RECENCY_FILTERS)}")
+    size = body.get("content_size")
+    if size is not None and size not in CONTENT_SIZES:
+        return error_response("1214", f"content_size must be one of {', '.join(CONTENT_SIZES)}")
+    domain = body.get("search_domain_filter")
+    if domain is not None and (not isinstance(domain, str) or "/" in domain or " " in domain):
+        return error_response("1214", "search_domain_filter must be a domain name")
+    return None
+
+
+def today(state: EmulatorState) -> dt.date:
+    """The emulator clock's date (UTC)."""
+    return dt.datetime.fromtimestamp(state.now(), dt.UTC).date()
+
+
+def routes(state: EmulatorState) -> list[Route]:
+    """The web search route."""
+
+    async def web_search(request: Request) -> Response:
+        early, _ = await admit(state, request)
+        if early is not None:
+            return early
+        if (refused := balance_refused(state, request)) is not None:
+            return refused
+        body, bad = await read_json(request)
+        if bad is not None:
+            return bad
+        assert body is not None
+        engine = body.get("search_engine")
+        if not engine:
+            return error_response("1213", "The search_engine field was not received properly")
+        if engine not in SEARCH_ENGINES + MAINLAND_SEARCH_ENGINES:
+            return error_response("1214", f"search_engine must be one of {', '.join(SEARCH_ENGINES)}")
+        if (invalid := check_search(body)) is not None:
+            return invalid
+        rid = state.new_id("ws-")
+        query = body["search_query"].strip()
+        answer: dict[str, Any] = {
+            "id": rid,
+            "created": state.now(),
+            "request_id": body.get("request_id") or rid,
+            "search_intent": [],
+            "search_result": search_hits(body, today(state)),
+        }
+        if body.get("search_intent"):
+            answer["search_intent"] = [{"query": query, "intent": "SEARCH_ALWAYS", "keywords": query.lower()}]
+        return JSONResponse(answer)
+
+    return [Route("/web_search", web_search, methods=["POST"])]
