@@ -195,7 +195,11 @@ def group_tools(group: str, rt: Runtime) -> list[ToolFn]:
     if not _available(resource):
         log.warning("tool group %r needs glmkit.resources.%s, which is missing; skipped", group, resource)
         return []
-    module = importlib.import_module(f"glmkit.mcp_server.{module_name}")
+    try:
+        module = importlib.import_module(f"glmkit.mcp_server.{module_name}")
+    except ModuleNotFoundError as exc:  # a part of the SDK this group stands on is not there
+        log.warning("tool group %r skipped: %s", group, exc)
+        return []
     return list(getattr(module, f"{group}_tools")(rt))
 
 
