@@ -3,6 +3,23 @@
 Answers are deterministic functions of the request: the same messages give the same text.
 Streaming frames are written by hand (one compact JSON line per chunk) so the emulator is never the
 bottleneck of a benchmark; ``X-Emulator-Chunks: N`` asks for an answer of N content chunks.
+
+Tool calling: with function tools and a user message last, the answer is tool calls whose arguments
+are generated from each tool's JSON schema (deterministic by seed; two calls in parallel for some
+prompts); after tool results, text that cites them. Markers in the last user message steer it, for
+tests (ours and users'):
+
+- ``[emulator:tools=a,b]``: call exactly these tools, in parallel, in this order.
+- ``[emulator:tool-rounds=N]``: keep calling tools for N rounds before answering (default 1).
+- ``[emulator:invalid-args]``: the first round's arguments do not fit the schemas (wrong types).
+- ``[emulator:invalid-json]`` / ``[emulator:invalid-json=N]``: with ``response_format`` json_object,
+  the first (N) answers are not valid JSON. Otherwise json_object answers are an object valid against
+  the JSON schema found in a ```json fenced block of the system prompt (``{"answer": ...}`` without one).
+
+Reasoning (reference §2.5): a thinking model's assistant turns that made tool calls must come back
+with their ``reasoning_content``. Each request body is kept in ``state.extra["chat"]["received"]`` (the
+last 200) and turns sent back without it are counted in ``state.extra["chat"]["reasoning_missing"]``;
+``EmulatorConfig(options={"require_reasoning": True})`` makes such a request fail with 1214.
 """
 
 from __future__ import annotations
@@ -11,6 +28,7 @@ import asyncio
 import hashlib
 import json
 import re
+from collections import deque
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -79,6 +97,9 @@ def answer_text(model: str, messages: list[dict[str, Any]]) -> str:
 def reasoning_text(messages: list[dict[str, Any]]) -> str:
     """Deterministic reasoning for a thinking model."""
     prompt = last_user_text(messages).strip()[:60]
+    if messages and messages[-1].get("role") == "tool":
+        n = sum(1 for m in messages if m.get("role") == "tool")
+        return f'I have {n} tool result(s) for "{prompt}". I should answer from them.'
     return f'The user asks: "{prompt}". I should answer briefly and accurately.'
 
 
@@ -107,14 +128,18 @@ def _schema_value(schema: dict[str, Any], name: str, seed: int) -> Any:
     if isinstance(t, list):
         t = next((x for x in t if x != "null"), "string")
     if t == "integer":
-        lo = schema.get("minimum", 1)
-        hi = schema.get("maximum", max(lo + 9, lo))
+        lo = schema.get("minimum", schema.get("exclusiveMinimum", 0) + 1)
+        hi = schema.get("maximum", schema.get("exclusiveMaximum", lo + 10) - 1)
+        lo = min(lo, hi)
         return int(lo + seed % (int(hi) - int(lo) + 1))
     if t == "number":
-        lo = schema.get("minimum", 0)
-        return float(lo) + (seed % 100) / 10
+        lo = float(schema.get("minimum", schema.get("exclusiveMinimum", -0.5) + 0.5))
+        hi = float(schema.get("maximum", schema.get("exclusiveMaximum", lo + 10.5) - 0.5))
+        return min(lo + (seed % 100) / 10, max(lo, hi))
     if t == "boolean":
         return seed % 2 == 0
+    if t == "array" and schema.get("prefixItems"):
+        return [_schema_value(sub, name, seed + i) for i, sub in enumerate(schema["prefixItems"])]
     if t == "array":
         item = schema.get("items", {"type": "string"})
         n = max(int(schema.get("minItems", 1)), 1)
@@ -136,18 +161,57 @@ def schema_instance(schema: dict[str, Any], seed: int) -> dict[str, Any]:
     return {name: _schema_value(sub or {}, name, seed + i) for i, (name, sub) in enumerate(props.items())}
 
 
+_MARKER = re.compile(r"\[emulator:([a-z-]+)(?:=([^\]]*))?\]")
+
+
+def markers(messages: list[dict[str, Any]]) -> dict[str, str]:
+    """The ``[emulator:name=value]`` markers of the last user message (see the module docstring)."""
+    return {m.group(1): m.group(2) or "" for m in _MARKER.finditer(last_user_text(messages))}
+
+
+def tool_rounds(messages: list[dict[str, Any]]) -> int:
+    """Assistant turns with tool calls since the last user message."""
+    n = 0
+    for m in reversed(messages):
+        if m.get("role") == "user":
+            break
+        if m.get("role") == "assistant" and m.get("tool_calls"):
+            n += 1
+    return n
+
+
+def _invalid_instance(schema: dict[str, Any], seed: int) -> dict[str, Any]:
+    """Arguments of the wrong type for every property (a string where a number goes, a number elsewhere)."""
+    props = schema.get("properties") or {}
+    if not props:
+        return {"unexpected": seed}
+    return {name: (seed if (sub or {}).get("type") == "string" else f"not-a-{name}") for name, sub in props.items()}
+
+
 def tool_calls_for(state: EmulatorState, body: dict[str, Any]) -> list[dict[str, Any]] | None:
-    """Tool calls when the request has function tools and the last message is the user's."""
+    """Tool calls when the request has function tools and the last message is the user's (or, with
+    ``[emulator:tool-rounds=N]``, a tool result of a round before the N-th)."""
     tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
     messages = body["messages"]
-    if not tools or messages[-1].get("role") != "user":
+    if not tools:
         return None
-    seed = _digest(last_user_text(messages)) + state.config.seed
-    count = 2 if len(tools) > 1 and seed % 2 == 0 else 1
+    marks = markers(messages)
+    rounds = tool_rounds(messages)
+    wanted_rounds = int(marks["tool-rounds"]) if marks.get("tool-rounds", "").isdigit() else 1
+    if messages[-1].get("role") != "user" and not (messages[-1].get("role") == "tool" and rounds < wanted_rounds):
+        return None
+    seed = _digest(last_user_text(messages)) + state.config.seed + rounds
+    by_name = {t["function"].get("name"): t["function"] for t in tools}
+    if marks.get("tools"):
+        chosen = [by_name[n.strip()] for n in marks["tools"].split(",") if n.strip() in by_name]
+    else:
+        count = 2 if len(tools) > 1 and seed % 2 == 0 else 1
+        chosen = [tools[(seed + i) % len(tools)]["function"] for i in range(count)]
+    invalid = "invalid-args" in marks and rounds == 0
     calls = []
-    for i in range(count):
-        fn = tools[(seed + i) % len(tools)]["function"]
-        args = schema_instance(fn.get("parameters") or {}, seed + i)
+    for i, fn in enumerate(chosen):
+        make = _invalid_instance if invalid else schema_instance
+        args = make(fn.get("parameters") or {}, seed + i)
         calls.append(
             {
                 "id": f"call_{state.new_id()}",
@@ -155,7 +219,57 @@ def tool_calls_for(state: EmulatorState, body: dict[str, Any]) -> list[dict[str,
                 "function": {"name": fn["name"], "arguments": _DUMPS(args)},
             }
         )
-    return calls
+    return calls or None
+
+
+_FENCED_JSON = re.compile(r"```json\s*(\{.*?\})\s*```", re.S)
+
+
+def json_answer(body: dict[str, Any], text: str) -> str:
+    """The content of a ``response_format: json_object`` answer (see the module docstring)."""
+    messages = body["messages"]
+    marks = markers(messages)
+    if "invalid-json" in marks:
+        bad_answers = int(marks["invalid-json"]) if marks["invalid-json"].isdigit() else 1
+        answered = sum(1 for m in messages if m.get("role") == "assistant")
+        if answered < bad_answers:
+            return '{"answer": "unfinished'  # cut mid-string: not JSON
+    schema = None
+    for m in messages:
+        content = m.get("content")
+        if m.get("role") == "system" and isinstance(content, str):
+            for block in _FENCED_JSON.findall(content):
+                try:
+                    schema = json.loads(block)
+                except ValueError:
+                    continue
+    if isinstance(schema, dict) and schema.get("type") == "object":
+        return _DUMPS(schema_instance(schema, _digest(last_user_text(messages))))
+    return _DUMPS({"answer": text})
+
+
+def reasoning_check(state: EmulatorState, body: dict[str, Any]) -> Response | None:
+    """Record the request; count (or, with ``require_reasoning``, reject) tool-call turns sent back without
+    their reasoning_content when the model thinks (reference §2.5)."""
+    log = state.extra.setdefault("chat", {"received": deque(maxlen=200), "reasoning_missing": 0})
+    log["received"].append(body)
+    if not thinks(body["model"], body):
+        return None
+    messages = body["messages"]
+    start = max((i for i, m in enumerate(messages) if m.get("role") == "user"), default=0)
+    missing = [
+        i
+        for i, m in enumerate(messages[start:], start)
+        if m.get("role") == "assistant" and m.get("tool_calls") and not m.get("reasoning_content")
+    ]
+    if not missing:
+        return None
+    log["reasoning_missing"] += 1
+    if state.config.options.get("require_reasoning"):
+        return error_response(
+            "1214", f"messages[{missing[0]}]: send the assistant turn's reasoning_content back with its tool results"
+        )
+    return None
 
 
 def validate(body: dict[str, Any], surface: str) -> Response | None:
@@ -208,6 +322,8 @@ def completion_parts(state: EmulatorState, body: dict[str, Any], chunks: int | N
     calls = tool_calls_for(state, body)
     reasoning = reasoning_text(messages) if thinks(model, body) else ""
     text = "" if calls else answer_text(model, messages)
+    if not calls and (body.get("response_format") or {}).get("type") == "json_object":
+        text = json_answer(body, text)
     pieces = _WORD.findall(text)
     if chunks:
         pieces = [f"w{i} " for i in range(chunks)]
@@ -344,7 +460,7 @@ def routes(state: EmulatorState) -> list[Route]:
         if bad is not None:
             return bad
         assert body is not None
-        invalid = validate(body, _surface(request))
+        invalid = validate(body, _surface(request)) or reasoning_check(state, body)
         if invalid is not None:
             return invalid
         slot = Concurrency(state, body["model"])
