@@ -20,7 +20,7 @@ import typer
 
 from glmkit.cli._common import DEBUG, ENDPOINT, OFFLINE, PROFILE, handle_errors, make_client
 
-_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg"}
+_TEXT_DOCS = {"txt", "jsonl"}  # inlined as text: every model reads them that way
 _MAX_INLINE = 2 * 1024 * 1024  # text attachments larger than this are almost certainly a mistake
 
 HELP = """\
@@ -37,28 +37,25 @@ Enter sends; Alt-Enter (or Esc then Enter) adds a line; start with \"\"\" for a 
 
 
 def load_attachment(path: str) -> dict[str, Any]:
-    """A file as a content part: text inlined in a fenced block, images as vision parts.
+    """A file as a content part: text inlined in a fenced block; images, videos and documents as vision parts.
 
     Raises:
-        InputError: the file is missing, too large to inline, or neither text nor a supported image.
+        InputError: the file is missing, too large, or neither text nor a format chat reads.
     """
+    from glmkit import media
     from glmkit._errors import InputError
 
     p = Path(path).expanduser()
     if not p.is_file():
         raise InputError(f"No file at {path}.", hint="Check the path given to -f/--file or /attach.")
-    suffix = p.suffix.lower()
-    if suffix in _IMAGE_TYPES:
-        try:
-            from glmkit.media import image_part
-        except ImportError:  # the media module lands separately; without it, send the image as a data URL
-            import base64
-
-            data = base64.b64encode(p.read_bytes()).decode("ascii")
-            part = {"type": "image_url", "image_url": {"url": f"data:{_IMAGE_TYPES[suffix]};base64,{data}"}}
-        else:
-            part = dict(image_part(p))
-        return {"kind": "image", "name": p.name, "part": part}
+    ext = media.load_input(p).extension or ""
+    for kind, builder, formats in (
+        ("image", media.image_part, media.limits("image")["formats"]),
+        ("video", media.video_part, media.limits("video")["formats"]),
+        ("file", media.file_part, [e for e in media.limits("file")["extensions"] if e not in _TEXT_DOCS]),
+    ):
+        if ext in formats:
+            return {"kind": kind, "name": p.name, "part": builder(p)}
     size = p.stat().st_size
     if size > _MAX_INLINE:
         raise InputError(
@@ -72,8 +69,8 @@ def load_attachment(path: str) -> dict[str, Any]:
         text = ""
     if "\x00" in text or (raw and not text):
         raise InputError(
-            f"{path} is neither text nor an image glmkit can attach ({', '.join(sorted(_IMAGE_TYPES))}).",
-            hint="Convert it to text first (e.g. `glm ocr` for PDFs).",
+            f"{path} is neither text nor a format chat reads (images png/jpg, videos mp4/mkv/mov, pdf/docx/xlsx/pptx).",
+            hint="Convert it to text first (e.g. `glm ocr` for scans).",
         )
     fence = "````" if "```" in text else "```"
     return {"kind": "text", "name": p.name, "text": f"{fence}{p.name}\n{text.rstrip()}\n{fence}"}
@@ -83,10 +80,10 @@ def user_content(text: str, attachments: list[dict[str, Any]]) -> str | list[dic
     """The user message content: a string, or parts when an image is attached."""
     texts = [a["text"] for a in attachments if a["kind"] == "text"]
     body = "\n\n".join([*texts, text] if texts else [text]).strip()
-    images = [a["part"] for a in attachments if a["kind"] == "image"]
-    if not images:
+    parts = [a["part"] for a in attachments if a["kind"] != "text"]
+    if not parts:
         return body
-    return [*images, {"type": "text", "text": body or "Describe the image."}]
+    return [*parts, {"type": "text", "text": body or "Describe this."}]
 
 
 def loggable(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -97,9 +94,11 @@ def loggable(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if isinstance(content, list):
             parts = []
             for p in content:
-                url = (p.get("image_url") or {}).get("url", "") if isinstance(p, dict) else ""
+                kind = p.get("type", "") if isinstance(p, dict) else ""
+                inner = p.get(kind) if kind != "text" and isinstance(p, dict) else None
+                url = str(inner.get("url") or inner.get("file_data") or "") if isinstance(inner, dict) else ""
                 if url and not url.startswith(("http://", "https://")):
-                    parts.append({"type": "text", "text": "[an image was attached here]"})
+                    parts.append({"type": "text", "text": f"[a {kind} part was attached here]"})
                 else:
                     parts.append(p)
             m = {**m, "content": parts}
@@ -163,12 +162,13 @@ class ChatSession:
     def _route_images(self, view: Any) -> None:
         from glmkit.catalog import default_model, get_model
 
-        if not any(a["kind"] == "image" for a in self.attachments):
+        kinds = {a["kind"] for a in self.attachments} - {"text"}
+        if not kinds:
             return
         info = get_model(self.model)
         if info is not None and not info.vision and not self.model_pinned:
             vision = default_model("vision")
-            view.note(f"{self.model} reads text only; using {vision} for images.")
+            view.note(f"{self.model} reads text only; using {vision} for the {'/'.join(sorted(kinds))} attached.")
             self.model = vision
 
     def send(self, text: str, view: Any, *, stream: bool = True) -> Turn:

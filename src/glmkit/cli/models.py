@@ -1,0 +1,146 @@
+"""``glm models`` (the catalog as a table) and ``glm tokens`` (count a file's tokens)."""
+
+from __future__ import annotations
+
+import sys
+
+import typer
+
+from glmkit.cli._common import DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, handle_errors, make_client
+
+
+def _size(n: int) -> str:
+    if not n:
+        return "-"
+    if n >= 1048576 and n % 1048576 == 0:
+        return f"{n // 1048576}M"
+    return f"{n // 1024}K" if n % 1024 == 0 else str(n)
+
+
+def models(
+    kind: str = typer.Option(None, "--kind", "-k", help="Only this kind: chat, ocr, asr, image, video."),
+    vision: bool = typer.Option(False, "--vision", help="Only models that read images."),
+    plan: bool = typer.Option(False, "--plan", help="Only models the Coding Plan offers."),
+    json_out: bool = JSON,
+) -> None:
+    """The models glmkit knows: context, output, thinking, modalities, Coding Plan (from the catalog, no network)."""
+    import json
+
+    from glmkit.catalog import all_models
+
+    rows = [
+        m
+        for m in all_models()
+        if (kind is None or m.kind == kind) and (not vision or m.vision) and (not plan or m.plan)
+    ]
+    if kind is not None and not rows and kind not in {m.kind for m in all_models()}:
+        raise _usage(f"Unknown kind {kind!r}.", "Use one of chat, ocr, asr, image, video.")
+    defaults = {v: k for k, v in _defaults().items() if k in ("chat", "fast", "vision")}
+    if json_out:
+        data = [
+            {
+                "id": m.id,
+                "kind": m.kind,
+                "context": m.context or None,
+                "max_output": m.max_output or None,
+                "thinking": m.thinking,
+                "modalities": list(m.modalities),
+                "vision": m.vision,
+                "plan": m.plan,
+                "released": m.released,
+                "default_for": defaults.get(m.id),
+            }
+            for m in rows
+        ]
+        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        return
+    from glmkit.cli._render import print_table
+
+    table = [
+        [
+            m.id,
+            m.kind,
+            _size(m.context),
+            _size(m.max_output),
+            m.thinking if m.kind == "chat" else "",
+            ", ".join(m.modalities),
+            "yes" if m.plan else "",
+            defaults.get(m.id, ""),
+        ]
+        for m in rows
+    ]
+    print_table(
+        ["model", "kind", "context", "output", "thinking", "modalities", "plan", "default for"],
+        table,
+        title="GLM models",
+    )
+
+
+def _defaults() -> dict[str, str]:
+    from glmkit import data
+
+    return dict(data.load("models")["defaults"])
+
+
+def _usage(message: str, hint: str) -> typer.Exit:
+    from glmkit.cli._common import fail
+
+    return fail(message, hint=hint, code=2)
+
+
+def tokens(
+    path: str = typer.Argument(..., help="A text file, or - for stdin."),
+    model: str = typer.Option(
+        None, "--model", "-m", help="Count as this model (the endpoint knows glm-4.6, glm-4.6v, glm-4.5)."
+    ),
+    json_out: bool = JSON,
+    offline: bool = OFFLINE,
+    profile: str = PROFILE,
+    endpoint: str = ENDPOINT,
+    debug: bool = DEBUG,
+) -> None:
+    """Count the tokens of a file with Z.AI's tokenizer (a local estimate, with a note, if it cannot be reached)."""
+    with handle_errors(debug):
+        import json
+        from pathlib import Path
+
+        from glmkit._errors import APIConnectionError, InputError
+        from glmkit._tokens import estimate_text
+
+        if path == "-":
+            text = sys.stdin.read()
+        else:
+            try:
+                text = Path(path).read_text(encoding="utf-8")
+            except FileNotFoundError:
+                raise InputError(f"No file at {path}.", hint="Give a text file, or - to read stdin.") from None
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"{path} is not UTF-8 text.", hint="Count text files (or pipe text in with -)."
+                ) from None
+        if not text.strip():
+            raise InputError(f"{'stdin' if path == '-' else path} is empty: nothing to count.")
+        source, note = "api", None
+        try:
+            client = make_client(offline=offline, profile=profile, endpoint=endpoint)
+            params = {"model": model} if model else {}
+            result = client.tokenizer.create(messages=[{"role": "user", "content": text}], **params)
+            count = result.usage.total_tokens
+        except APIConnectionError as exc:
+            count, source = estimate_text(text), "estimate"
+            note = f"the tokenizer endpoint could not be reached ({exc}); this is glmkit's local estimate"
+        if json_out:
+            out = {"tokens": count, "source": source, "model": model, "chars": len(text), "path": path}
+            sys.stdout.write(json.dumps(out) + "\n")
+        else:
+            sys.stdout.write(f"{count}\n")
+        if note:
+            from glmkit.cli._common import stderr_console
+
+            stderr_console().print(f"[yellow]note:[/yellow] {note}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``models`` and ``tokens`` to the app."""
+    app.command("models")(models)
+    app.command("tokens")(tokens)
