@@ -82,6 +82,8 @@ class EmulatorState:
         self.in_flight: dict[str, int] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.usage_hooks: list[Callable[[dict[str, Any]], None]] = []
+        # Checks run by ``admit`` after the key check; one may answer instead (the quota module's 1308/1310).
+        self.admit_hooks: list[Callable[[Request], Response | None]] = []
         self.extra: dict[str, Any] = {}  # per-module state, keyed by module name
         self._ids = itertools.count(1)
 
@@ -185,6 +187,10 @@ async def admit(state: EmulatorState, request: Request, *, auth: bool = True) ->
     if auth and (denied := check_key(state, request)) is not None:
         entry["status"] = denied.status_code
         return denied, None
+    for hook in state.admit_hooks:
+        if (answer := hook(request)) is not None:
+            entry["status"] = answer.status_code
+            return answer, None
     fault = fault_for(state, request)
     if fault is None:
         return None, None

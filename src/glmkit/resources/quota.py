@@ -1,0 +1,83 @@
+"""``client.quota``: the Coding Plan's usage windows and MCP allowance (reference §14.3).
+
+The monitor takes the raw key in ``Authorization`` (the official plugin) and, per some reports, also
+``Bearer <key>`` (§17): each call tries the raw key first and the Bearer form once on an auth error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Generator
+from dataclasses import replace
+from functools import partial
+from typing import Any
+
+from glmkit._errors import AuthenticationError, InputError
+from glmkit._flows import Request
+from glmkit._resource import AsyncResource, SyncResource
+from glmkit._transport import Call
+from glmkit.types.quota import MODEL_USAGE, QUOTA_LIMIT, TOOL_USAGE, ModelUsage, QuotaInfo, ToolUsage, parse_monitor
+
+__all__ = ["AsyncQuota", "Quota"]
+
+
+def _fmt(when: dt.datetime | str) -> str:
+    return when if isinstance(when, str) else when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def limit_call() -> Call:
+    """The ``Call`` reading plan level and windows."""
+    return Call(QUOTA_LIMIT, parse=partial(parse_monitor, model=QuotaInfo))
+
+
+def usage_call(kind: str, start: dt.datetime | str, end: dt.datetime | str) -> Call:
+    """The ``Call`` for hourly model or tool usage between two local times."""
+    endpoint, model = (MODEL_USAGE, ModelUsage) if kind == "model" else (TOOL_USAGE, ToolUsage)
+    params = {"startTime": _fmt(start), "endTime": _fmt(end)}
+    return Call(endpoint, params=params, parse=partial(parse_monitor, model=model))
+
+
+def monitor_flow(call: Call, api_key: str | None) -> Generator[Request, Any, Any]:
+    """Send with the raw key; on an auth error, once more as ``Bearer <key>``."""
+    if not api_key:
+        raise InputError("No API key. Set ZAI_API_KEY, run `glm setup`, or add --offline to use the emulator.")
+    try:
+        return (yield Request(replace(call, headers={"Authorization": api_key})))
+    except AuthenticationError:
+        return (yield Request(replace(call, headers={"Authorization": f"Bearer {api_key}"})))
+
+
+class Quota(SyncResource):
+    """``client.quota``."""
+
+    def limits(self) -> QuotaInfo:
+        """Plan level, the 5-hour and weekly windows, and the monthly MCP allowance."""
+        return self._client._run(monitor_flow(limit_call(), self._client.settings.api_key))  # type: ignore[no-any-return]
+
+    def model_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ModelUsage:
+        """Hourly calls and tokens between two local times (``yyyy-MM-dd HH:mm:ss``)."""
+        call = usage_call("model", start, end)
+        return self._client._run(monitor_flow(call, self._client.settings.api_key))  # type: ignore[no-any-return]
+
+    def tool_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ToolUsage:
+        """MCP tool calls (search, reader, zread) between two local times."""
+        call = usage_call("tool", start, end)
+        return self._client._run(monitor_flow(call, self._client.settings.api_key))  # type: ignore[no-any-return]
+
+
+class AsyncQuota(AsyncResource):
+    """``client.quota`` on ``AsyncClient``."""
+
+    async def limits(self) -> QuotaInfo:
+        """Plan level, the 5-hour and weekly windows, and the monthly MCP allowance."""
+        return await self._client._run(monitor_flow(limit_call(), self._client.settings.api_key))  # type: ignore[no-any-return]
+
+    async def model_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ModelUsage:
+        """Hourly calls and tokens between two local times."""
+        call = usage_call("model", start, end)
+        return await self._client._run(monitor_flow(call, self._client.settings.api_key))  # type: ignore[no-any-return]
+
+    async def tool_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ToolUsage:
+        """MCP tool calls between two local times."""
+        call = usage_call("tool", start, end)
+        return await self._client._run(monitor_flow(call, self._client.settings.api_key))  # type: ignore[no-any-return]

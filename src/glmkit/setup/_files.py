@@ -1,0 +1,545 @@
+"""Merging settings into other programs' config files without disturbing anything else.
+
+Every edit is a targeted splice of the original text: JSON members are found by a small span scanner,
+TOML and YAML keys by line, so unrelated keys, comments, ordering and formatting stay byte-for-byte.
+A file we cannot read is never written: ``SetupError`` names the file and the fix, and nothing changes.
+
+YAML is edited by lines rather than with a new dependency: we only set top-level scalars and one
+mapping block below a top-level key (Goose's ``config.yaml``), and refuse anything we cannot place.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from glmkit._errors import InputError
+
+__all__ = ["SetupError", "get_value", "set_value", "validate"]
+
+Path_ = tuple[str, ...]
+
+
+class SetupError(InputError):
+    """A config file cannot be merged safely; it was left untouched."""
+
+
+# --------------------------------------------------------------------------------------------------- JSON
+
+
+@dataclass
+class _Node:
+    kind: str  # object | array | string | literal
+    start: int
+    end: int
+    members: list[tuple[str, int, _Node]] = field(default_factory=list)  # (key, key start, value)
+
+
+class _JSONScanner:
+    """Spans of a JSON (or, with ``comments``, JSONC) document: enough to splice, nothing more."""
+
+    _LITERAL = re.compile(r"-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null")
+
+    def __init__(self, text: str, *, comments: bool) -> None:
+        self.text = text
+        self.comments = comments
+
+    def error(self, pos: int, what: str) -> SetupError:
+        line = self.text.count("\n", 0, pos) + 1
+        col = pos - (self.text.rfind("\n", 0, pos) + 1) + 1
+        return SetupError(f"{what} at line {line}, column {col}")
+
+    def ws(self, i: int) -> int:
+        t = self.text
+        while i < len(t):
+            c = t[i]
+            if c in " \t\r\n\ufeff":
+                i += 1
+            elif self.comments and t.startswith("//", i):
+                j = t.find("\n", i)
+                i = len(t) if j < 0 else j + 1
+            elif self.comments and t.startswith("/*", i):
+                j = t.find("*/", i + 2)
+                if j < 0:
+                    raise self.error(i, "unterminated comment")
+                i = j + 2
+            else:
+                break
+        return i
+
+    def document(self) -> _Node:
+        i = self.ws(0)
+        node = self.value(i)
+        if self.ws(node.end) != len(self.text):
+            raise self.error(self.ws(node.end), "unexpected text after the document")
+        return node
+
+    def value(self, i: int) -> _Node:
+        t = self.text
+        if i >= len(t):
+            raise self.error(i, "unexpected end of file")
+        c = t[i]
+        if c == "{":
+            return self._container(i, "}", object_=True)
+        if c == "[":
+            return self._container(i, "]", object_=False)
+        if c == '"':
+            return _Node("string", i, self._string_end(i))
+        m = self._LITERAL.match(t, i)
+        if not m:
+            raise self.error(i, "unexpected character")
+        return _Node("literal", i, m.end())
+
+    def _string_end(self, i: int) -> int:
+        t = self.text
+        j = i + 1
+        while j < len(t):
+            if t[j] == "\\":
+                j += 2
+                continue
+            if t[j] == '"':
+                return j + 1
+            if t[j] == "\n":
+                break
+            j += 1
+        raise self.error(i, "unterminated string")
+
+    def _container(self, i: int, close: str, *, object_: bool) -> _Node:
+        node = _Node("object" if object_ else "array", i, -1)
+        j = self.ws(i + 1)
+        if j < len(self.text) and self.text[j] == close:
+            node.end = j + 1
+            return node
+        while True:
+            if object_:
+                if j >= len(self.text) or self.text[j] != '"':
+                    raise self.error(j, "expected a quoted key")
+                key_end = self._string_end(j)
+                key = json.loads(self.text[j:key_end])
+                k = self.ws(key_end)
+                if k >= len(self.text) or self.text[k] != ":":
+                    raise self.error(k, "expected ':'")
+                child = self.value(self.ws(k + 1))
+                node.members.append((key, j, child))
+            else:
+                child = self.value(j)
+            j = self.ws(child.end)
+            if j < len(self.text) and self.text[j] == ",":
+                j = self.ws(j + 1)
+                if self.comments and j < len(self.text) and self.text[j] == close:  # trailing comma (JSONC)
+                    node.end = j + 1
+                    return node
+                continue
+            if j < len(self.text) and self.text[j] == close:
+                node.end = j + 1
+                return node
+            raise self.error(j, f"expected ',' or '{close}'")
+
+
+def _json_tree(text: str, fmt: str) -> _Node:
+    if fmt == "json":
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            raise SetupError(str(exc)) from None
+    root = _JSONScanner(text, comments=fmt == "jsonc").document()
+    if root.kind != "object":
+        raise SetupError("the top level is not an object")
+    return root
+
+
+def _json_load_span(text: str, node: _Node, fmt: str) -> Any:
+    span = text[node.start : node.end]
+    if fmt == "jsonc" and node.kind in ("object", "array"):
+        return _strip_jsonc(span)
+    return json.loads(span)
+
+
+def _strip_jsonc(span: str) -> Any:
+    out, i = [], 0
+    scanner = _JSONScanner(span, comments=True)
+    while i < len(span):
+        c = span[i]
+        if c == '"':
+            j = scanner._string_end(i)
+            out.append(span[i:j])
+            i = j
+        elif span.startswith(("//", "/*"), i):
+            i = scanner.ws(i)
+        else:
+            out.append(c)
+            i += 1
+    return json.loads(re.sub(r",(\s*[}\]])", r"\1", "".join(out)))
+
+
+def _line_indent(text: str, pos: int) -> str:
+    start = text.rfind("\n", 0, pos) + 1
+    m = re.match(r"[ \t]*", text[start:])
+    return m.group(0) if m else ""
+
+
+def _indent_unit(text: str) -> str:
+    m = re.search(r"\n([ \t]+)\S", text)
+    if not m:
+        return "  "
+    return "\t" if m.group(1).startswith("\t") else " " * min(len(m.group(1)), 8)
+
+
+def _json_dumps(value: Any, indent: str, unit: str) -> str:
+    if not isinstance(value, dict | list) or not value:
+        return json.dumps(value, ensure_ascii=False)
+    text = json.dumps(value, ensure_ascii=False, indent=unit)
+    return text.replace("\n", "\n" + indent)
+
+
+def _nest(path: Sequence[str], value: Any) -> Any:
+    for key in reversed(path):
+        value = {key: value}
+    return value
+
+
+def _json_set(text: str, path: Path_, value: Any, fmt: str) -> str:
+    if not text.strip():
+        text = "{}\n" if not text else text.rstrip() + "{}\n"
+    node = _json_tree(text, fmt)
+    unit = _indent_unit(text)
+    for depth, key in enumerate(path):
+        member = next((m for m in reversed(node.members) if m[0] == key), None)
+        if member is None:
+            return _json_insert(text, node, key, _nest(path[depth + 1 :], value), unit)
+        child = member[2]
+        if depth == len(path) - 1:
+            if _json_load_span(text, child, fmt) == value:
+                return text
+            indent = _line_indent(text, member[1])
+            return text[: child.start] + _json_dumps(value, indent, unit) + text[child.end :]
+        if child.kind != "object":
+            raise SetupError(f"'{'/'.join(path[: depth + 1])}' is not an object")
+        node = child
+    return text
+
+
+def _json_insert(text: str, obj: _Node, key: str, value: Any, unit: str) -> str:
+    name = json.dumps(key, ensure_ascii=False)
+    if obj.members:
+        _, first_key, _ = obj.members[0]
+        _, last_key, last = obj.members[-1]
+        if "\n" in text[obj.start : first_key]:
+            indent = _line_indent(text, last_key)
+            piece = f",\n{indent}{name}: {_json_dumps(value, indent, unit)}"
+        else:
+            piece = f", {name}: {json.dumps(value, ensure_ascii=False)}"
+        return text[: last.end] + piece + text[last.end :]
+    outer = _line_indent(text, obj.start)
+    inner = outer + unit
+    body = f"\n{inner}{name}: {_json_dumps(value, inner, unit)}\n{outer}"
+    inside = text[obj.start + 1 : obj.end - 1]
+    if inside.strip():  # only comments inside: keep them, add after
+        return text[: obj.end - 1] + body.rstrip(" \t") + text[obj.end - 1 :]
+    return text[: obj.start + 1] + body + text[obj.end - 1 :]
+
+
+def _json_get(text: str, path: Path_, fmt: str) -> Any:
+    if not text.strip():
+        return None
+    node = _json_tree(text, fmt)
+    for depth, key in enumerate(path):
+        member = next((m for m in reversed(node.members) if m[0] == key), None)
+        if member is None:
+            return None
+        if depth == len(path) - 1:
+            return _json_load_span(text, member[2], fmt)
+        node = member[2]
+        if node.kind != "object":
+            return None
+    return None
+
+
+# --------------------------------------------------------------------------------------------------- TOML
+
+_HEADER = re.compile(r"^\s*\[(?!\[)\s*([^\]]+?)\s*\]\s*(?:#.*)?$")
+_ANY_HEADER = re.compile(r"^\s*\[")
+
+
+def _toml_key(key: str) -> str:
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
+    return json.dumps(str(value), ensure_ascii=False)  # a JSON string is a valid TOML basic string
+
+
+def _split_header(header: str) -> tuple[str, ...]:
+    return tuple(part.strip().strip('"').strip("'") for part in header.split("."))
+
+
+def _toml_parse(text: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise SetupError(str(exc)) from None
+
+
+def _dig(data: Any, path: Path_) -> Any:
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return None
+        data = data[key]
+    return data
+
+
+def _toml_set(text: str, path: Path_, value: Any) -> str:
+    if isinstance(value, dict) and value:
+        for k, v in value.items():
+            text = _toml_set(text, (*path, k), v)
+        return text
+    if _dig(_toml_parse(text), path) == value:
+        return text
+    table, key = path[:-1], path[-1]
+    lines = text.splitlines(keepends=True)
+    line = f"{_toml_key(key)} = {_toml_value(value)}\n"
+    start, end = _toml_section(lines, table)
+    if start is None:
+        sep = "" if not text or text.endswith("\n") else "\n"
+        blank = "\n" if text.strip() else ""
+        new = f"{text}{sep}{blank}[{'.'.join(_toml_key(p) for p in table)}]\n{line}"
+    else:
+        pattern = re.compile(rf"^(\s*){re.escape(_toml_key(key))}\s*=|^(\s*){re.escape(json.dumps(key))}\s*=")
+        hit = next((i for i in range(start, end) if pattern.match(lines[i])), None)
+        if hit is not None:
+            indent = re.match(r"\s*", lines[hit]).group(0)  # type: ignore[union-attr]
+            lines[hit] = indent + line
+        else:
+            at = end
+            while at > start and not lines[at - 1].strip():
+                at -= 1
+            if at > 0 and not lines[at - 1].endswith("\n"):
+                lines[at - 1] += "\n"
+            lines.insert(at, line)
+        new = "".join(lines)
+    try:
+        ok = _dig(tomllib.loads(new), path) == value
+    except tomllib.TOMLDecodeError:
+        ok = False
+    if not ok:  # multi-line values, dotted keys or inline tables: not something to guess at
+        raise SetupError(f"cannot set '{'.'.join(path)}' safely (it is written in a form glmkit does not edit)")
+    return new
+
+
+def _toml_section(lines: list[str], table: Path_) -> tuple[int | None, int]:
+    if not table:
+        end = next((i for i, ln in enumerate(lines) if _ANY_HEADER.match(ln)), len(lines))
+        return 0, end
+    for i, ln in enumerate(lines):
+        m = _HEADER.match(ln)
+        if m and _split_header(m.group(1)) == table:
+            end = next((j for j in range(i + 1, len(lines)) if _ANY_HEADER.match(lines[j])), len(lines))
+            return i + 1, end
+    return None, len(lines)
+
+
+# --------------------------------------------------------------------------------------------------- YAML
+
+_YAML_KEY = re.compile(r"""^(?P<key>[A-Za-z0-9_.\-]+|"[^"]*"|'[^']*'):(?:\s+(?P<value>.*?))?\s*$""")
+_PLAIN = re.compile(r"^[A-Za-z0-9_./@-][A-Za-z0-9_./@ -]*$")
+_RESERVED = {"true", "false", "yes", "no", "on", "off", "null", "~", "y", "n"}
+
+
+def _yaml_scalar(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_yaml_scalar(v) for v in value) + "]"
+    if isinstance(value, dict):
+        if not value:
+            return "{}"
+        return "{" + ", ".join(f"{_yaml_scalar(k)}: {_yaml_scalar(v)}" for k, v in value.items()) + "}"
+    s = str(value)
+    if _PLAIN.match(s) and s.lower() not in _RESERVED and not re.fullmatch(r"[-+.\d_eE]+", s):
+        return s
+    return json.dumps(s, ensure_ascii=False)  # JSON strings are YAML double-quoted scalars
+
+
+def _yaml_read_scalar(raw: str | None) -> Any:
+    if raw is None or raw == "":
+        return None
+    raw = re.sub(r"\s+#.*$", "", raw)
+    if raw[:1] == '"':
+        try:
+            return json.loads(raw)
+        except ValueError:
+            return raw.strip('"')
+    if raw[:1] == "'":
+        return raw[1:-1].replace("''", "'")
+    if raw in ("true", "false"):
+        return raw == "true"
+    if re.fullmatch(r"-?\d+", raw):
+        return int(raw)
+    return raw
+
+
+def _yaml_unquote(key: str) -> str:
+    return key[1:-1] if key[:1] in "\"'" else key
+
+
+def _yaml_validate(text: str) -> list[str]:
+    """Lines of a block-style YAML mapping, after checks that catch what a careless edit would break."""
+    lines = text.splitlines(keepends=True)
+    for n, ln in enumerate(lines, 1):
+        body = ln.rstrip("\r\n")
+        if not body.strip() or body.lstrip().startswith("#"):
+            continue
+        if body[:1] == "\t" or re.match(r"^ *\t", body):
+            raise SetupError(f"a tab in the indentation at line {n} (YAML allows spaces only)")
+        if body[0] != " ":
+            if body in ("---", "...") and n == 1:
+                continue
+            m = _YAML_KEY.match(body)
+            if not m:
+                raise SetupError(f"line {n} is not a 'key: value' line: {body[:60]!r}")
+            value = (m.group("value") or "").strip()
+            if value and value[0] in "\"'" and not re.match(r"""^(["']).*\1\s*(#.*)?$""", value):
+                raise SetupError(f"an unclosed quote at line {n}")
+    return lines
+
+
+def _yaml_top(lines: list[str], key: str) -> tuple[int | None, int]:
+    """The index of a top-level key's line and the end of its block."""
+    for i, ln in enumerate(lines):
+        m = _YAML_KEY.match(ln.rstrip("\r\n"))
+        if m and _yaml_unquote(m.group("key")) == key:
+            end = i + 1
+            while end < len(lines) and (not lines[end].strip() or lines[end][:1] in (" ", "#")):
+                end += 1
+            while end > i + 1 and not lines[end - 1].strip():
+                end -= 1
+            return i, end
+    return None, len(lines)
+
+
+def _yaml_block(value: dict[str, Any], indent: str, unit: str) -> list[str]:
+    out = []
+    for k, v in value.items():
+        if isinstance(v, dict) and v:
+            out.append(f"{indent}{_yaml_scalar(k)}:\n")
+            out.extend(_yaml_block(v, indent + unit, unit))
+        else:
+            out.append(f"{indent}{_yaml_scalar(k)}: {_yaml_scalar(v)}\n")
+    return out
+
+
+def _yaml_set(text: str, path: Path_, value: Any) -> str:
+    lines = _yaml_validate(text)
+    if lines and not lines[-1].endswith("\n"):
+        lines[-1] += "\n"
+    top, end = _yaml_top(lines, path[0])
+    if len(path) == 1 and not isinstance(value, dict):
+        new_line = f"{_yaml_scalar(path[0])}: {_yaml_scalar(value)}\n"
+        if top is None:
+            return "".join(lines) + new_line
+        m = _YAML_KEY.match(lines[top].rstrip("\r\n"))
+        if m and not m.group("value") and end > top + 1:
+            raise SetupError(f"'{path[0]}' holds a block, not a single value")
+        if m and _yaml_read_scalar(m.group("value")) == value:
+            return text
+        lines[top] = new_line
+        return "".join(lines)
+    if len(path) != 2 or not isinstance(value, dict):
+        raise SetupError(f"glmkit edits only top-level values and blocks one level down, not '{'/'.join(path)}'")
+    unit = "  "
+    if top is None:
+        return "".join(lines) + f"{_yaml_scalar(path[0])}:\n" + "".join(_yaml_block({path[1]: value}, unit, unit))
+    head = _YAML_KEY.match(lines[top].rstrip("\r\n"))
+    current = (head.group("value") or "").strip() if head else ""
+    if current and current not in ("{}", "null", "~"):
+        raise SetupError(f"'{path[0]}' is written inline; glmkit edits only block mappings")
+    children = [i for i in range(top + 1, end) if lines[i].strip() and not lines[i].lstrip().startswith("#")]
+    if children:
+        unit = re.match(r" *", lines[children[0]]).group(0) or "  "  # type: ignore[union-attr]
+    block = _yaml_block({path[1]: value}, unit, unit)
+    for i in children:
+        if not lines[i].startswith(unit) or lines[i][len(unit)] == " ":
+            continue
+        m = _YAML_KEY.match(lines[i][len(unit) :].rstrip("\r\n"))
+        if m and _yaml_unquote(m.group("key")) == path[1]:
+            stop = i + 1
+            while stop < end and (not lines[stop].strip() or lines[stop].startswith(unit + " ")):
+                stop += 1
+            while stop > i + 1 and not lines[stop - 1].strip():
+                stop -= 1
+            if "".join(lines[i:stop]) == "".join(block):
+                return text
+            return "".join(lines[:i] + block + lines[stop:])
+    if current:
+        lines[top] = f"{_yaml_scalar(path[0])}:\n"
+    return "".join(lines[:end] + block + lines[end:])
+
+
+def _yaml_get(text: str, path: Path_) -> Any:
+    lines = _yaml_validate(text)
+    top, end = _yaml_top(lines, path[0])
+    if top is None:
+        return None
+    m = _YAML_KEY.match(lines[top].rstrip("\r\n"))
+    if len(path) == 1:
+        return _yaml_read_scalar(m.group("value")) if m else None
+    for i in range(top + 1, end):
+        sub = _YAML_KEY.match(lines[i].strip())
+        if sub and _yaml_unquote(sub.group("key")) == path[1] and not lines[i].startswith("    "):
+            return {"present": True}
+    return None
+
+
+# --------------------------------------------------------------------------------------------------- API
+
+
+def validate(text: str, fmt: str) -> None:
+    """Raise ``SetupError`` unless ``text`` is a readable ``fmt`` document (empty counts as readable)."""
+    if not text.strip():
+        return
+    if fmt in ("json", "jsonc"):
+        _json_tree(text, fmt)
+    elif fmt == "toml":
+        _toml_parse(text)
+    elif fmt == "yaml":
+        _yaml_validate(text)
+    else:
+        raise ValueError(f"unknown format {fmt!r}")
+
+
+def set_value(text: str, fmt: str, path: Path_, value: Any) -> str:
+    """``text`` with ``path`` set to ``value``; every other byte kept where the format allows."""
+    if fmt in ("json", "jsonc"):
+        return _json_set(text, path, value, fmt)
+    if fmt == "toml":
+        return _toml_set(text, path, value)
+    if fmt == "yaml":
+        return _yaml_set(text, path, value)
+    raise ValueError(f"unknown format {fmt!r}")
+
+
+def get_value(text: str, fmt: str, path: Path_) -> Any:
+    """The value at ``path`` (``None`` when missing). For a YAML block, only whether it is present."""
+    if fmt in ("json", "jsonc"):
+        return _json_get(text, path, fmt)
+    if fmt == "toml":
+        return _dig(_toml_parse(text), path) if text.strip() else None
+    if fmt == "yaml":
+        return _yaml_get(text, path) if text.strip() else None
+    raise ValueError(f"unknown format {fmt!r}")
