@@ -22,7 +22,7 @@ import re
 import struct
 import wave
 import zlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ from glmkit._errors import InputError
 
 __all__ = [
     "AudioInfo",
+    "AudioSegment",
     "ImageInfo",
     "MediaInput",
     "PdfInfo",
@@ -47,6 +48,7 @@ __all__ = [
     "mp3_frames",
     "pdf_page_count",
     "sniff_format",
+    "split_audio",
     "video_part",
     "wav_params",
 ]
@@ -93,7 +95,7 @@ def _mb(n: float) -> str:
 class MediaInput:
     """Bytes to upload (``data``) or a remote ``url``, and a name for messages."""
 
-    data: bytes | None
+    data: bytes | None = field(repr=False)
     url: str | None = None
     name: str = "<bytes>"
 
@@ -241,7 +243,7 @@ class ImageInfo:
     format: str
     width: int
     height: int
-    data: bytes
+    data: bytes = field(repr=False)
     name: str
 
     @property
@@ -403,9 +405,14 @@ class WavParams:
 
 def wav_params(data: bytes) -> WavParams:
     """The PCM parameters of a WAV file, read with ``wave`` (RIFF chunks for WAVE_FORMAT_EXTENSIBLE)."""
+    return _wav(data, read=False)[0]
+
+
+def _wav(data: bytes, *, read: bool) -> tuple[WavParams, bytes]:
     try:
         with wave.open(io.BytesIO(data)) as w:
-            return WavParams(w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes())
+            params = WavParams(w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes())
+            return params, (w.readframes(params.frames) if read else b"")
     except wave.Error:
         pass  # Python 3.11's wave rejects WAVE_FORMAT_EXTENSIBLE: read the chunks ourselves
     except EOFError as exc:
@@ -423,7 +430,8 @@ def wav_params(data: bytes) -> WavParams:
         raise ValueError("not a PCM WAV file")
     channels, rate, bits = fmt[1], fmt[2], fmt[5]
     width = bits // 8
-    return WavParams(channels, width, rate, size // (channels * width))
+    params = WavParams(channels, width, rate, size // (channels * width))
+    return params, (data[pos + 8 : pos + 8 + size] if read else b"")
 
 
 @dataclass(frozen=True)
@@ -432,7 +440,7 @@ class AudioInfo:
 
     format: str
     seconds: float
-    data: bytes
+    data: bytes = field(repr=False)
     name: str
 
     @property
@@ -484,6 +492,104 @@ def check_audio(source: Any, *, max_seconds: float | None = None, name: str | No
     return AudioInfo(fmt, seconds, item.data, item.name)
 
 
+@dataclass(frozen=True)
+class AudioSegment:
+    """One piece of a longer recording, ready to send on its own."""
+
+    index: int
+    start: float
+    end: float
+    data: bytes = field(repr=False)
+    format: str
+
+
+def split_audio(
+    source: Any, *, max_seconds: float | None = None, target_seconds: float | None = None, name: str | None = None
+) -> list[AudioSegment]:
+    """Cut WAV or MP3 audio into pieces GLM-ASR accepts (≤ 30 s each) without re-encoding.
+
+    WAV is cut at the quietest 50 ms in the last seconds before each target point (so words are rarely
+    split); MP3 is cut between frames near the target point.
+
+    Raises:
+        InputError: not WAV/MP3, or unreadable.
+    """
+    lim = limits("audio")
+    max_s = max_seconds or lim["max_seconds"]
+    target = min(target_seconds or lim["segment_seconds"], max_s)
+    search = min(lim["silence_search_seconds"], target / 2)
+    item = load_input(source, name=name, allow_url=False)
+    _check_extension(item, lim["formats"], "GLM-ASR", hint="Convert it, e.g. `ffmpeg -i in.m4a out.wav`.")
+    fmt = _check_content(item, lim["formats"], "GLM-ASR")
+    assert item.data is not None
+    try:
+        if fmt == "wav":
+            return _split_wav(item.data, target, search)
+        return _split_mp3(item.data, target)
+    except (ValueError, struct.error, EOFError) as exc:
+        raise InputError(f"{item.label} is a damaged {fmt.upper()} file ({exc}).") from None
+
+
+def _split_wav(data: bytes, target: float, search: float) -> list[AudioSegment]:
+    params, pcm = _wav(data, read=True)
+    if not params.frames:
+        raise ValueError("no audio samples")
+    step = params.channels * params.sample_width
+    rate, total = params.rate, params.frames
+    out: list[AudioSegment] = []
+    start = 0
+    while start < total:
+        end = min(total, start + int(target * rate))
+        if end < total:
+            end = _quietest(pcm, params, max(start + 1, end - int(search * rate)), end)
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as w:
+            w.setnchannels(params.channels)
+            w.setsampwidth(params.sample_width)
+            w.setframerate(rate)
+            w.writeframes(pcm[start * step : end * step])
+        out.append(AudioSegment(len(out), start / rate, end / rate, buf.getvalue(), "wav"))
+        start = end
+    return out
+
+
+def _quietest(pcm: bytes, params: WavParams, lo: int, hi: int) -> int:
+    """The frame in the middle of the quietest 50 ms window between frames ``lo`` and ``hi``."""
+    import array
+    import sys
+
+    if params.sample_width != 2:
+        return hi  # 8/24/32-bit PCM: cut at the fixed point
+    step = params.channels * 2
+    window = max(1, params.rate // 20)
+    best, best_at = None, hi
+    for at in range(lo, hi - window + 1, window):
+        samples = array.array("h", pcm[at * step : (at + window) * step])
+        if sys.byteorder == "big":
+            samples.byteswap()
+        energy = sum(x * x for x in samples)
+        if best is None or energy <= best:  # ties go to the later window: longer segments, fewer calls
+            best, best_at = energy, at + window // 2
+    return best_at
+
+
+def _split_mp3(data: bytes, target: float) -> list[AudioSegment]:
+    frames = mp3_frames(data)
+    if not frames:
+        raise ValueError("no MPEG audio frames")
+    out: list[AudioSegment] = []
+    begin, clock, seg_start = 0, 0.0, 0.0
+    for i, (_, _, seconds) in enumerate(frames):
+        if clock + seconds - seg_start > target and i > begin:
+            first, last = frames[begin], frames[i - 1]
+            out.append(AudioSegment(len(out), seg_start, clock, data[first[0] : last[0] + last[1]], "mp3"))
+            begin, seg_start = i, clock
+        clock += seconds
+    first, last = frames[begin], frames[-1]
+    out.append(AudioSegment(len(out), seg_start, clock, data[first[0] : last[0] + last[1]], "mp3"))
+    return out
+
+
 # --- video, pdf, files --------------------------------------------------------------------------
 
 
@@ -492,7 +598,7 @@ class VideoInfo:
     """A checked video file."""
 
     format: str
-    data: bytes
+    data: bytes = field(repr=False)
     name: str
 
     @property
@@ -570,7 +676,7 @@ class PdfInfo:
     """A checked PDF."""
 
     pages: int
-    data: bytes
+    data: bytes = field(repr=False)
     name: str
 
 

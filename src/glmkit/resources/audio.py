@@ -1,0 +1,281 @@
+"""``client.audio``: transcription with GLM-ASR, plain or streamed, and ``transcribe_long`` for long recordings.
+
+The file is checked locally first (WAV/MP3, ≤ 25 MB, ≤ 30 s, read from the file itself), so a bad
+file never costs a request. ``transcribe_long`` cuts longer audio on silence into pieces the API
+accepts and joins the text; it is a flow (``_flows``), so sync and async share it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from typing import Any, Literal, overload
+
+import httpx
+from typing_extensions import Unpack
+
+from glmkit._errors import GLMError, InputError, OperationCancelled
+from glmkit._flows import Flow, Request
+from glmkit._resource import AsyncResource, SyncResource
+from glmkit._streaming import AsyncStream, Stream, StreamCore
+from glmkit._transport import Call, request_id_of, split_options, with_options
+from glmkit.catalog import get_model
+from glmkit.media import AudioSegment, MediaInput, check_audio, limits, split_audio
+from glmkit.types.audio import (
+    ASR_MODEL,
+    TRANSCRIPTIONS,
+    LongTranscription,
+    Transcription,
+    TranscriptionAccumulator,
+    TranscriptionChunk,
+    TranscriptionParams,
+    TranscriptionProgress,
+    TranscriptSegment,
+)
+
+__all__ = ["AsyncAudio", "AsyncTranscriptionStream", "AsyncTranscriptions", "Audio", "TranscriptionStream"]
+
+ProgressCallback = Callable[[TranscriptionProgress], Any]
+_CONTEXT_CHARS = 2000  # how much of the text so far goes into the next piece's prompt
+
+
+class TranscriptionStream(Stream[TranscriptionChunk]):
+    """Streamed transcription events; ``text_stream`` for the text, ``get_final_transcription()`` for all of it."""
+
+    @property
+    def text_stream(self) -> Iterator[str]:
+        """The text pieces as they arrive."""
+        for chunk in self:
+            if chunk.delta and chunk.type != "transcript.text.done":
+                yield chunk.delta
+
+    def get_final_transcription(self) -> Transcription:
+        """Read the rest and return the whole text."""
+        if not self._core.done:
+            for _ in self:
+                pass
+        return self._core.accumulator.result()  # type: ignore[no-any-return]
+
+
+class AsyncTranscriptionStream(AsyncStream[TranscriptionChunk]):
+    """The async twin of ``TranscriptionStream``."""
+
+    @property
+    async def text_stream(self) -> AsyncIterator[str]:  # type: ignore[misc]
+        """The text pieces as they arrive."""
+        async for chunk in self:
+            if chunk.delta and chunk.type != "transcript.text.done":
+                yield chunk.delta
+
+    async def get_final_transcription(self) -> Transcription:
+        """Read the rest and return the whole text."""
+        if not self._core.done:
+            async for _ in self:
+                pass
+        return self._core.accumulator.result()  # type: ignore[no-any-return]
+
+
+def _open_stream(response: httpx.Response, kind: str) -> TranscriptionStream | AsyncTranscriptionStream:
+    core = StreamCore(TranscriptionChunk.model_validate_json, TranscriptionAccumulator(), request_id_of(response))
+    return (TranscriptionStream if kind == "sync" else AsyncTranscriptionStream)(response, core)
+
+
+def transcription_call(params: dict[str, Any], *, stream: bool | None = None) -> Call:
+    """The multipart ``Call`` for one transcription; the file is checked before anything is sent."""
+    params = dict(params)
+    options = split_options(params)
+    if stream is not None:
+        params["stream"] = stream
+    if params.get("file") is None:
+        raise InputError("file is required: a path, bytes, a file object or base64 of a WAV/MP3 recording.")
+    info = check_audio(params.pop("file"))
+    lim = limits("audio")
+    model = str(params.pop("model", None) or ASR_MODEL)
+    known = get_model(model)
+    if known is not None and known.kind != "asr":
+        raise InputError(f"{model} is not a transcription model.", hint=f"Use {ASR_MODEL}.")
+    prompt = params.get("prompt")
+    if prompt is not None and len(str(prompt)) > lim["prompt_max_chars"]:
+        raise InputError(
+            f"prompt is {len(str(prompt))} characters; GLM-ASR takes at most {lim['prompt_max_chars']}.",
+            hint="Pass only the end of the earlier transcript.",
+        )
+    hotwords = params.pop("hotwords", None)
+    if hotwords is not None:
+        if isinstance(hotwords, str) or not all(isinstance(w, str) for w in hotwords):
+            raise InputError("hotwords must be a list of strings.")
+        if len(hotwords) > lim["hotwords_max_items"]:
+            raise InputError(f"hotwords has {len(hotwords)} items; GLM-ASR takes at most {lim['hotwords_max_items']}.")
+    uid = params.get("user_id")
+    if uid is not None and not 6 <= len(str(uid)) <= 128:
+        raise InputError("user_id must be 6 to 128 characters.")
+    streaming = bool(params.pop("stream", False))
+    data: dict[str, Any] = {"model": model, **{k: str(v) for k, v in params.items() if v is not None}}
+    if hotwords:
+        data["hotwords"] = list(hotwords)  # repeated form fields; the wire form for arrays is UNVERIFIED (§4)
+    if streaming:
+        data["stream"] = "true"
+    name = info.name if not info.name.startswith("<") else f"audio.{info.format}"
+    files = {"file": (name, info.data, info.mime)}
+    if streaming:
+        call = Call(TRANSCRIPTIONS, data=data, files=files, stream=_open_stream)
+    else:
+        call = Call(TRANSCRIPTIONS, data=data, files=files, parse=Transcription.model_validate_json)
+    return with_options(call, options)
+
+
+def _cancelled(cancel: Any) -> bool:
+    if cancel is None:
+        return False
+    is_set = getattr(cancel, "is_set", None)
+    return bool(is_set() if callable(is_set) else cancel())
+
+
+def _join(texts: list[str]) -> str:
+    out = ""
+    for text in (t.strip() for t in texts):
+        if not text:
+            continue
+        # No space between two CJK characters (Chinese/Japanese text has none).
+        if out and not (_is_cjk(out[-1]) and _is_cjk(text[0])):
+            out += " "
+        out += text
+    return out
+
+
+def _is_cjk(ch: str) -> bool:
+    return "\u3000" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uff00" <= ch <= "\uffef"
+
+
+def transcribe_long_flow(
+    segments: list[AudioSegment],
+    params: dict[str, Any],
+    *,
+    on_progress: ProgressCallback | None = None,
+    cancel: Any = None,
+) -> Flow[LongTranscription]:
+    """Send each piece in order, carrying the text so far as context; report progress; stop when cancelled."""
+    done: list[TranscriptSegment] = []
+    total = segments[-1].end if segments else 0.0
+    model = params.get("model") or ASR_MODEL
+
+    def partial() -> LongTranscription:
+        return LongTranscription(
+            text=_join([s.text for s in done]), model=model, segments=list(done), seconds=done[-1].end if done else 0.0
+        )
+
+    for seg in segments:
+        if _cancelled(cancel):
+            raise OperationCancelled(
+                f"Transcription cancelled after {len(done)} of {len(segments)} pieces ({seg.start:.0f} s).",
+                partial=partial(),
+                hint="The text so far is on the exception's .partial.",
+            )
+        piece = dict(params)
+        piece["file"] = MediaInput(seg.data, name=f"part{seg.index:03d}.{seg.format}")
+        context = _join([s.text for s in done])[-_CONTEXT_CHARS:]
+        if context:
+            piece["prompt"] = context
+        try:
+            result: Transcription = yield Request(transcription_call(piece, stream=False))
+        except GLMError as exc:
+            exc.partial = partial()  # type: ignore[attr-defined]
+            raise
+        done.append(TranscriptSegment(index=seg.index, start=seg.start, end=seg.end, text=result.text))
+        if on_progress is not None:
+            on_progress(TranscriptionProgress(len(done), len(segments), seg.end, total, result.text))
+    return partial()
+
+
+def _long_flow(file: Any, params: dict[str, Any], on_progress: Any, cancel: Any, segment_seconds: Any) -> Flow[Any]:
+    params = {k: v for k, v in params.items() if v is not None}
+    params.pop("stream", None)
+    segments = split_audio(file, target_seconds=segment_seconds)
+    return transcribe_long_flow(segments, params, on_progress=on_progress, cancel=cancel)
+
+
+class Transcriptions(SyncResource):
+    """``client.audio.transcriptions``."""
+
+    @overload
+    def create(self, *, stream: Literal[True], **params: Unpack[TranscriptionParams]) -> TranscriptionStream: ...
+    @overload
+    def create(self, *, stream: Literal[False] = ..., **params: Unpack[TranscriptionParams]) -> Transcription: ...
+    def create(self, **params: Any) -> Transcription | TranscriptionStream:
+        """Transcribe a WAV/MP3 of at most 30 s; with ``stream=True`` a ``TranscriptionStream``.
+
+        Raises:
+            InputError: the file is not WAV/MP3, over 25 MB or 30 s, or unreadable (nothing is sent).
+        """
+        return self._client._request(transcription_call(params))  # type: ignore[no-any-return]
+
+
+class AsyncTranscriptions(AsyncResource):
+    """``client.audio.transcriptions`` on ``AsyncClient``."""
+
+    @overload
+    async def create(
+        self, *, stream: Literal[True], **params: Unpack[TranscriptionParams]
+    ) -> AsyncTranscriptionStream: ...
+    @overload
+    async def create(self, *, stream: Literal[False] = ..., **params: Unpack[TranscriptionParams]) -> Transcription: ...
+    async def create(self, **params: Any) -> Transcription | AsyncTranscriptionStream:
+        """Transcribe a WAV/MP3 of at most 30 s (see ``Transcriptions.create``)."""
+        return await self._client._request(transcription_call(params))  # type: ignore[no-any-return]
+
+
+class Audio(SyncResource):
+    """``client.audio``."""
+
+    @property
+    def transcriptions(self) -> Transcriptions:
+        """Speech to text."""
+        return Transcriptions(self._client)
+
+    def transcribe_long(
+        self,
+        file: Any,
+        *,
+        model: str = ASR_MODEL,
+        prompt: str | None = None,
+        hotwords: list[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel: Any = None,
+        segment_seconds: float | None = None,
+    ) -> LongTranscription:
+        """Transcribe a recording of any length: cut on silence into ≤ 30 s pieces, sent in order, text joined.
+
+        Args:
+            file: a WAV or MP3 (path, bytes, file object or base64).
+            on_progress: called with a ``TranscriptionProgress`` after each piece.
+            cancel: a ``threading.Event`` (or anything with ``is_set()``, or a callable) checked before each piece.
+            segment_seconds: the target piece length (default 28 s; never above 30).
+
+        Raises:
+            OperationCancelled: ``cancel`` was set; ``.partial`` has the text so far.
+        """
+        params = {"model": model, "prompt": prompt, "hotwords": hotwords}
+        return self._client._run(_long_flow(file, params, on_progress, cancel, segment_seconds))  # type: ignore[no-any-return]
+
+
+class AsyncAudio(AsyncResource):
+    """``client.audio`` on ``AsyncClient``."""
+
+    @property
+    def transcriptions(self) -> AsyncTranscriptions:
+        """Speech to text."""
+        return AsyncTranscriptions(self._client)
+
+    async def transcribe_long(
+        self,
+        file: Any,
+        *,
+        model: str = ASR_MODEL,
+        prompt: str | None = None,
+        hotwords: list[str] | None = None,
+        on_progress: ProgressCallback | None = None,
+        cancel: Any = None,
+        segment_seconds: float | None = None,
+    ) -> LongTranscription:
+        """Transcribe a recording of any length (see ``Audio.transcribe_long``); also stops on task cancellation."""
+        params = {"model": model, "prompt": prompt, "hotwords": hotwords}
+        return await self._client._run(_long_flow(file, params, on_progress, cancel, segment_seconds))  # type: ignore[no-any-return]

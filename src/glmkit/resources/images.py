@@ -1,0 +1,204 @@
+"""``client.images``: generate images with GLM-Image or CogView-4; ``result.save(path)`` downloads them.
+
+Sizes are checked against each model's presets and custom-size rules (``data/limits.toml``) before sending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from typing_extensions import Unpack
+
+from glmkit._errors import InputError
+from glmkit._resource import AsyncResource, SyncResource
+from glmkit._transport import Call, split_options, with_options
+from glmkit.media import limits
+from glmkit.resources._tasks import download_call, wait_for_task
+from glmkit.types.chat import ASYNC_RESULT
+from glmkit.types.images import (
+    ASYNC_IMAGE_GENERATIONS,
+    IMAGE_GENERATIONS,
+    IMAGE_MODELS,
+    AsyncImagesResponse,
+    ImageGenerationParams,
+    ImagesResponse,
+    ImageTask,
+    ImageTaskResult,
+)
+from glmkit.types.videos import TaskProgress
+
+__all__ = ["AsyncImages", "Images", "check_size", "prepare_image_params"]
+
+DEFAULT_MODEL = "glm-image"
+
+
+def check_size(model: str, size: str) -> str:
+    """A preset of the model, or a custom ``WxH`` within its range, multiple and pixel cap."""
+    rule = limits("images")[model]
+    if size in rule["presets"]:
+        return size
+    try:
+        w, h = (int(x) for x in size.lower().split("x"))
+    except ValueError:
+        raise InputError(f"size must look like 1280x1280 (got {size!r}).") from None
+    lo, hi, mult, cap = rule["min_side"], rule["max_side"], rule["multiple"], rule["max_pixels"]
+    problem = None
+    if not (lo <= w <= hi and lo <= h <= hi):
+        problem = f"both sides must be {lo}-{hi} px"
+    elif w % mult or h % mult:
+        problem = f"both sides must be multiples of {mult}"
+    elif w * h > cap:
+        problem = f"the area must be at most {cap} px ({w * h} given)"
+    if problem:
+        raise InputError(f"{model} cannot make {size}: {problem}.", hint=f"Use a preset: {', '.join(rule['presets'])}.")
+    return f"{w}x{h}"
+
+
+def prepare_image_params(params: dict[str, Any], *, asynchronous: bool = False) -> dict[str, Any]:
+    """Check an image request (reference §5) and fill the model default."""
+    body = {k: v for k, v in params.items() if v is not None}
+    model = body["model"] = str(body.get("model") or DEFAULT_MODEL)
+    if model not in IMAGE_MODELS:
+        raise InputError(f"{model} is not an image model.", hint=f"Use one of {', '.join(IMAGE_MODELS)}.")
+    prompt = body.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        raise InputError("prompt is required: describe the image.")
+    if "size" in body:
+        body["size"] = check_size(model, str(body["size"]))
+    common = limits("images")["common"]
+    quality = body.get("quality")
+    if quality is not None and quality not in common["qualities"]:
+        raise InputError(f"quality must be one of {', '.join(common['qualities'])} (got {quality!r}).")
+    if asynchronous:
+        if model != "glm-image":
+            raise InputError("Async image generation is for glm-image only.", hint="Use images.generate(...) instead.")
+        if quality not in (None, "hd"):
+            raise InputError("Async glm-image jobs take quality='hd' only.")
+    uid = body.get("user_id")
+    if uid is not None and not common["user_id_min"] <= len(str(uid)) <= common["user_id_max"]:
+        raise InputError("user_id must be 6 to 128 characters.")
+    return body
+
+
+def generate_call(params: dict[str, Any], response: type[ImagesResponse] = ImagesResponse) -> Call:
+    """The ``Call`` for one image."""
+    params = dict(params)
+    options = split_options(params)
+    body = prepare_image_params(params)
+    return with_options(Call(IMAGE_GENERATIONS, json=body, parse=response.model_validate_json), options)
+
+
+def submit_call(params: dict[str, Any]) -> Call:
+    """The ``Call`` submitting an async glm-image job."""
+    params = dict(params)
+    options = split_options(params)
+    body = prepare_image_params(params, asynchronous=True)
+    return with_options(Call(ASYNC_IMAGE_GENERATIONS, json=body, parse=ImageTask.model_validate_json), options)
+
+
+def result_call(task_id: str) -> Call:
+    """The ``Call`` polling an async image job."""
+    if not task_id:
+        raise InputError("task_id is required.")
+    return Call(ASYNC_RESULT.format(id=task_id), parse=ImageTaskResult.model_validate_json)
+
+
+def _status(result: ImageTaskResult) -> str:
+    return {"SUCCESS": "done", "FAIL": "failed"}.get(result.task_status, "pending")
+
+
+class Images(SyncResource):
+    """``client.images``."""
+
+    def generate(self, **params: Unpack[ImageGenerationParams]) -> ImagesResponse:
+        """Generate one image; ``result.save("out.png")`` downloads it.
+
+        Raises:
+            InputError: unknown model, empty prompt, or a size the model cannot make (nothing is sent).
+        """
+        result: ImagesResponse = self._client._request(generate_call(dict(params)))
+        result._download = self.download
+        return result
+
+    generations = generate  # the official SDK's name
+
+    def download(self, url: str) -> bytes:
+        """The bytes behind an image URL."""
+        return self._client._request(download_call(url))  # type: ignore[no-any-return]
+
+    def submit(self, **params: Unpack[ImageGenerationParams]) -> ImageTask:
+        """Start an async glm-image job; ``wait(task.id)`` for the result."""
+        return self._client._request(submit_call(dict(params)))  # type: ignore[no-any-return]
+
+    def retrieve(self, task_id: str) -> ImageTaskResult:
+        """An async image job's state."""
+        return self._client._request(result_call(task_id))  # type: ignore[no-any-return]
+
+    def wait(
+        self,
+        task_id: str,
+        *,
+        poll: float = 2.0,
+        timeout: float = 300.0,
+        on_progress: Callable[[TaskProgress], Any] | None = None,
+        cancel: Any = None,
+    ) -> ImageTaskResult:
+        """Poll an async image job until SUCCESS (raises ``JobFailedError`` / ``JobTimeoutError``)."""
+        flow = wait_for_task(
+            task_id,
+            result_call,
+            status_of=_status,
+            what="image task",
+            poll=poll,
+            timeout=timeout,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+        return self._client._run(flow)  # type: ignore[no-any-return]
+
+
+class AsyncImages(AsyncResource):
+    """``client.images`` on ``AsyncClient``."""
+
+    async def generate(self, **params: Unpack[ImageGenerationParams]) -> AsyncImagesResponse:
+        """Generate one image; ``await result.save("out.png")`` downloads it."""
+        result: AsyncImagesResponse = await self._client._request(generate_call(dict(params), AsyncImagesResponse))
+        result._download = self.download
+        return result
+
+    generations = generate
+
+    async def download(self, url: str) -> bytes:
+        """The bytes behind an image URL."""
+        return await self._client._request(download_call(url))  # type: ignore[no-any-return]
+
+    async def submit(self, **params: Unpack[ImageGenerationParams]) -> ImageTask:
+        """Start an async glm-image job."""
+        return await self._client._request(submit_call(dict(params)))  # type: ignore[no-any-return]
+
+    async def retrieve(self, task_id: str) -> ImageTaskResult:
+        """An async image job's state."""
+        return await self._client._request(result_call(task_id))  # type: ignore[no-any-return]
+
+    async def wait(
+        self,
+        task_id: str,
+        *,
+        poll: float = 2.0,
+        timeout: float = 300.0,
+        on_progress: Callable[[TaskProgress], Any] | None = None,
+        cancel: Any = None,
+    ) -> ImageTaskResult:
+        """Poll an async image job until SUCCESS."""
+        flow = wait_for_task(
+            task_id,
+            result_call,
+            status_of=_status,
+            what="image task",
+            poll=poll,
+            timeout=timeout,
+            on_progress=on_progress,
+            cancel=cancel,
+        )
+        return await self._client._run(flow)  # type: ignore[no-any-return]

@@ -1,0 +1,110 @@
+"""Video generation: ``POST {base}/videos/generations``, polled at ``GET {base}/async-result/{id}`` (reference §6)."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Required
+
+import pydantic
+
+from glmkit.types._base import Endpoint
+from glmkit.types._model import Model
+from glmkit.types._params import RequestOptions
+from glmkit.types.chat import ASYNC_RESULT
+from glmkit.types.images import write_file
+
+VIDEO_GENERATIONS = Endpoint("POST", "/videos/generations", "general")
+VIDEO_RESULT = ASYNC_RESULT  # the one poller shared by async chat, async images and videos
+
+
+class VideoGenerationParams(RequestOptions, total=False):
+    """A video request; which fields a model takes is in ``data/limits.toml`` under ``[videos.groups]``."""
+
+    model: Required[str]
+    """``cogvideox-3``, ``viduq1-text``, ``viduq1-image``, ``vidu2-image``, ``viduq1-start-end``,
+    ``vidu2-start-end`` or ``vidu2-reference``."""
+    prompt: str
+    """At most 512 characters."""
+    image_url: Any
+    """A URL, data URL, path or bytes (or a list of them, per model): first frame, first+last, or references."""
+    quality: str
+    """cogvideox-3: ``speed`` (default) or ``quality``."""
+    with_audio: bool
+    size: str
+    fps: int
+    duration: int
+    style: str
+    aspect_ratio: str
+    movement_amplitude: str
+    request_id: str
+    user_id: str
+    off_peak: bool
+    watermark_enabled: bool
+
+
+class VideoTask(Model):
+    """A submitted video job: wait with ``client.videos.wait(task.id)``."""
+
+    id: str
+    model: str | None = None
+    request_id: str | None = None
+    task_status: str | None = None
+
+
+class VideoItem(Model):
+    """One generated video and its cover image."""
+
+    url: str | None = None
+    cover_image_url: str | None = None
+
+
+class VideoTaskResult(Model):
+    """A video job's state (``PROCESSING``, ``SUCCESS`` or ``FAIL``) and, once done, its videos."""
+
+    id: str | None = None
+    model: str | None = None
+    task_status: str
+    video_result: list[VideoItem] = []
+    request_id: str | None = None
+    error: Any = None
+
+    _download: Any = pydantic.PrivateAttr(default=None)
+
+    @property
+    def url(self) -> str | None:
+        """The first video's URL."""
+        return self.video_result[0].url if self.video_result else None
+
+    def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:
+        """Download video ``index`` to ``path`` atomically (``await`` it on ``AsyncClient`` results)."""
+        if not 0 <= index < len(self.video_result) or not self.video_result[index].url:
+            raise ValueError(f"There is no video {index} (task status {self.task_status}).")
+        if self._download is None:
+            raise ValueError("This result was not made by a glmkit client; download its .url yourself.")
+        return write_file(path, self._download(self.video_result[index].url))
+
+
+class AsyncVideoTaskResult(VideoTaskResult):
+    """``VideoTaskResult`` from ``AsyncClient``: ``await result.save(path)``."""
+
+    async def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:  # type: ignore[override]
+        """Download video ``index`` to ``path`` atomically."""
+        if not 0 <= index < len(self.video_result) or not self.video_result[index].url:
+            raise ValueError(f"There is no video {index} (task status {self.task_status}).")
+        if self._download is None:
+            raise ValueError("This result was not made by a glmkit client; download its .url yourself.")
+        return write_file(path, await self._download(self.video_result[index].url))
+
+
+@dataclass(frozen=True)
+class TaskProgress:
+    """Reported after each poll of an async job (video, image, agent)."""
+
+    task_id: str
+    status: str
+    elapsed: float
+    """Seconds since waiting began."""
+    polls: int
+    result: Any = None
