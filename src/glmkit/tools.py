@@ -33,6 +33,7 @@ import functools
 import inspect
 import json
 import re
+import sys
 import typing
 from collections.abc import Callable, Mapping
 from typing import Any, overload
@@ -213,12 +214,14 @@ def _annotated_description(annotation: Any) -> tuple[Any, str | None]:
 class _Signature:
     """A function's parameters as a pydantic model (field ``f<i>`` aliased to the parameter name)."""
 
-    def __init__(self, fn: Callable[..., Any], docs: Mapping[str, str], strict: bool) -> None:
+    def __init__(
+        self, fn: Callable[..., Any], docs: Mapping[str, str], strict: bool, localns: Mapping[str, Any] | None = None
+    ) -> None:
         from pydantic import ConfigDict, Field, create_model
 
         sig = inspect.signature(fn)
         try:
-            hints = typing.get_type_hints(fn, include_extras=True)
+            hints = typing.get_type_hints(fn, localns=dict(localns or {}), include_extras=True)
         except Exception as exc:  # a forward reference that cannot be resolved
             raise InputError(f"Cannot read the type hints of {fn.__name__}: {exc}.") from exc
         fields: dict[str, Any] = {}
@@ -233,7 +236,8 @@ class _Signature:
             annotation, text = _annotated_description(hints.get(name, Any))
             described = text or docs.get(name)
             default = ... if p.default is p.empty else p.default
-            fields[f"f{i}"] = (annotation, Field(default, alias=name, description=described))
+            extra = {"description": described} if described else {}  # never hide Field(description=...)
+            fields[f"f{i}"] = (annotation, Field(default, alias=name, **extra))
             (self.positional if p.kind == p.POSITIONAL_ONLY else self.keyword).append((f"f{i}", name))
         config = ConfigDict(
             extra="forbid" if strict else "ignore", strict=strict, arbitrary_types_allowed=True, validate_by_alias=True
@@ -357,7 +361,12 @@ class Tool:
         description: str | None = None,
         parameters: Mapping[str, Any] | None = None,
         strict: bool = False,
+        localns: Mapping[str, Any] | None = None,
     ) -> None:
+        """``localns``: names for string annotations (default: the caller's locals, so classes defined in a
+        function work under ``from __future__ import annotations``)."""
+        if localns is None:
+            localns = sys._getframe(1).f_locals
         self.fn = fn
         self.name = name or getattr(fn, "__name__", "")
         if not _NAME.match(self.name):
@@ -369,7 +378,7 @@ class Tool:
         self.strict = strict
         self._signature: _Signature | None = None
         if parameters is None:
-            self._signature = _Signature(fn, docs, strict)
+            self._signature = _Signature(fn, docs, strict, localns)
             self.parameters = self._signature.schema(strict)
         else:
             self.parameters = dict(parameters)
@@ -454,12 +463,13 @@ def tool(
     ``parameters`` replaces the generated schema with a hand-written one (checked by ``check_schema``).
     """
 
-    def wrap(f: Callable[..., Any]) -> Tool:
+    def wrap(f: Callable[..., Any], depth: int = 1) -> Tool:
         if isinstance(f, Tool):
             f = f.fn
-        return Tool(f, name=name, description=description, parameters=parameters, strict=strict)
+        localns = sys._getframe(depth).f_locals  # the decorating code's locals, for string annotations
+        return Tool(f, name=name, description=description, parameters=parameters, strict=strict, localns=localns)
 
-    return wrap(fn) if fn is not None else wrap
+    return wrap(fn, 2) if fn is not None else wrap
 
 
 def tool_params(tools: list[Any] | None) -> tuple[list[dict[str, Any]], dict[str, Tool]]:
@@ -485,7 +495,7 @@ def tool_params(tools: list[Any] | None) -> tuple[list[dict[str, Any]], dict[str
                 )
             params.append(item)
             continue
-        t = item if isinstance(item, Tool) else tool(item) if callable(item) else None
+        t = item if isinstance(item, Tool) else Tool(item, localns={}) if callable(item) else None
         if t is None:
             raise InputError(f"tools[{len(params)}] is a {type(item).__name__}; pass functions, Tools or tool dicts.")
         if t.name in local:

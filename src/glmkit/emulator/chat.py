@@ -12,8 +12,8 @@ tests (ours and users'):
 - ``[emulator:tools=a,b]``: call exactly these tools, in parallel, in this order.
 - ``[emulator:tool-rounds=N]``: keep calling tools for N rounds before answering (default 1).
 - ``[emulator:invalid-args]``: the first round's arguments do not fit the schemas (wrong types).
-- ``[emulator:invalid-json]`` / ``[emulator:invalid-json=N]``: with ``response_format`` json_object,
-  the first (N) answers are not valid JSON. Otherwise json_object answers are an object valid against
+- ``[emulator:invalid-json]`` / ``[emulator:invalid-json=N]`` (in any user message): with
+  ``response_format`` json_object, the first (N) answers are not valid JSON. Otherwise json_object answers are an object valid against
   the JSON schema found in a ```json fenced block of the system prompt (``{"answer": ...}`` without one).
 
 Reasoning (reference §2.5): a thinking model's assistant turns that made tool calls must come back
@@ -228,7 +228,10 @@ _FENCED_JSON = re.compile(r"```json\s*(\{.*?\})\s*```", re.S)
 def json_answer(body: dict[str, Any], text: str) -> str:
     """The content of a ``response_format: json_object`` answer (see the module docstring)."""
     messages = body["messages"]
-    marks = markers(messages)
+    marks: dict[str, str] = {}
+    for m in messages:  # the retry's own user message carries no marker: read the whole conversation
+        if m.get("role") == "user":
+            marks.update(markers([m]))
     if "invalid-json" in marks:
         bad_answers = int(marks["invalid-json"]) if marks["invalid-json"].isdigit() else 1
         answered = sum(1 for m in messages if m.get("role") == "assistant")
