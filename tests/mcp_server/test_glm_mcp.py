@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from media_samples import png
+from media_samples import png, wav
 
 from glmkit.emulator.faults import Fault
 
@@ -26,7 +26,7 @@ VISION = {
     "compare_ui_screenshots",
     "analyze_video",
 }
-OTHERS = {"web_search", "web_read", "count_tokens"}
+OTHERS = {"web_search", "web_read", "ocr", "transcribe", "generate_image", "count_tokens"}
 REQUIRED = {
     "analyze_image": ["image_source", "prompt"],
     "extract_text_from_screenshot": ["image_source"],
@@ -38,6 +38,9 @@ REQUIRED = {
     "analyze_video": ["video_source", "prompt"],
     "web_search": ["search_query"],
     "web_read": ["url"],
+    "ocr": ["file_source"],
+    "transcribe": ["audio_path"],
+    "generate_image": ["prompt", "output_path"],
     "count_tokens": [],
 }
 
@@ -48,6 +51,20 @@ def text_of(result: Any) -> str:
 
 def chat_requests(glm_mcp: Any) -> int:
     return sum(1 for r in glm_mcp.upstream.state.requests if r["path"].endswith("/chat/completions"))
+
+
+def text_pdf(pages: int) -> bytes:
+    """A PDF whose page N shows the text ``Page N says hello``."""
+    n = pages
+    kids = " ".join(f"{3 + i} 0 R" for i in range(n))
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>", f"<< /Type /Pages /Kids [{kids}] /Count {n} >>"]
+    objs += [f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {3 + n + i} 0 R >>" for i in range(n)]
+    streams = [f"BT /F1 12 Tf 72 720 Td (Page {i + 1} says hello) Tj ET" for i in range(n)]
+    objs += [f"<< /Length {len(s)} >>\nstream\n{s}\nendstream" for s in streams]
+    out = b"%PDF-1.4\n"
+    for i, body in enumerate(objs, 1):
+        out += f"{i} 0 obj\n{body}\nendobj\n".encode()
+    return out + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
 
 
 def mp4() -> bytes:
@@ -75,7 +92,7 @@ def images(glm_mcp: Any) -> dict[str, Path]:
 
 async def test_lists_every_tool_with_a_described_schema(glm_mcp: Any) -> None:
     listed = {t.name: t for t in (await glm_mcp.session.list_tools()).tools}
-    assert set(listed) >= VISION | OTHERS
+    assert set(listed) == VISION | OTHERS
     for name, tool in listed.items():
         assert tool.description and len(tool.description) > 60, name
         schema = tool.input_schema
@@ -244,3 +261,79 @@ async def test_each_call_is_a_ledger_row(glm_mcp: Any, images: dict[str, Path]) 
     assert missing["status"] is None and missing["error_code"] == "InputError"
     assert quota["status"] == 429 and quota["error_code"] == "1310"
     assert tokens["status"] == 200
+
+
+async def test_ocr_reads_a_long_pdf_in_page_ranges(glm_mcp: Any) -> None:
+    (glm_mcp.workdir / "long.pdf").write_bytes(text_pdf(120))
+    before = sum(1 for r in glm_mcp.upstream.state.requests if r["path"].endswith("/layout_parsing"))
+    result = await glm_mcp.call("ocr", {"file_source": "long.pdf"})
+    text = text_of(result)
+    assert not result.is_error, text
+    assert text.startswith("(120 pages)")
+    assert "Page 1 says hello" in text and "Page 120 says hello" in text
+    assert text.index("Page 100 says") < text.index("Page 101 says")  # joined in page order
+    sent = sum(1 for r in glm_mcp.upstream.state.requests if r["path"].endswith("/layout_parsing")) - before
+    assert sent == 2  # over 100 pages: split into two page ranges
+
+
+async def test_ocr_page_range_and_save_to(glm_mcp: Any) -> None:
+    (glm_mcp.workdir / "short.pdf").write_bytes(text_pdf(5))
+    result = await glm_mcp.call(
+        "ocr", {"file_source": "short.pdf", "start_page": 2, "end_page": 3, "save_to": "out/short.md"}
+    )
+    text = text_of(result)
+    assert not result.is_error, text
+    saved = (glm_mcp.workdir / "out/short.md").read_text(encoding="utf-8")
+    assert "Page 2 says hello" in saved and "Page 3 says hello" in saved and "Page 4" not in saved
+    assert f"to {glm_mcp.workdir / 'out/short.md'}" in text
+
+
+async def test_ocr_refuses_a_non_document(glm_mcp: Any) -> None:
+    (glm_mcp.workdir / "notes.docx").write_bytes(b"PK\x03\x04" + b"\x00" * 100)
+    result = await glm_mcp.call("ocr", {"file_source": "notes.docx"})
+    assert result.is_error and "PDF" in text_of(result)
+
+
+async def test_transcribe_splits_long_audio(glm_mcp: Any) -> None:
+    (glm_mcp.workdir / "talk.wav").write_bytes(wav(65))
+    (glm_mcp.workdir / "note.wav").write_bytes(wav(4))
+    short = await glm_mcp.call("transcribe", {"audio_path": "note.wav"})
+    assert not short.is_error, text_of(short)
+    assert "4.0 seconds" in text_of(short)
+    long = await glm_mcp.call("transcribe", {"audio_path": "talk.wav", "timestamps": True})
+    lines = text_of(long).splitlines()
+    assert not long.is_error, lines
+    assert len(lines) == 3 and lines[0].startswith("[00:00-00:") and lines[-1].endswith(".")
+    assert lines[-1].startswith("[00:5") and "-01:05]" in lines[-1]
+
+
+async def test_transcribe_refuses_other_formats(glm_mcp: Any) -> None:
+    (glm_mcp.workdir / "memo.m4a").write_bytes(b"\x00" * 64)
+    result = await glm_mcp.call("transcribe", {"audio_path": "memo.m4a"})
+    assert result.is_error
+    assert "wav, mp3" in text_of(result) and "Hint:" in text_of(result)
+
+
+async def test_generate_image_saves_where_asked_and_shows_it(glm_mcp: Any) -> None:
+    result = await glm_mcp.call("generate_image", {"prompt": "a red fox, flat style", "output_path": "art/fox.png"})
+    assert not result.is_error, text_of(result)
+    saved = glm_mcp.workdir / "art/fox.png"
+    assert saved.read_bytes().startswith(b"\x89PNG")
+    assert f"to {saved}" in text_of(result)
+    images = [c for c in result.content if c.type == "image"]
+    assert len(images) == 1 and images[0].mime_type == "image/png"
+    import base64
+
+    assert base64.b64decode(images[0].data) == saved.read_bytes()
+    again = await glm_mcp.call("generate_image", {"prompt": "another fox", "output_path": "art/fox.png"})
+    assert again.is_error and "already exists" in text_of(again)
+    assert saved.read_bytes() == base64.b64decode(images[0].data)  # nothing clobbered
+
+
+async def test_generate_image_checks_the_size_first(glm_mcp: Any) -> None:
+    before = len(glm_mcp.upstream.state.requests)
+    result = await glm_mcp.call("generate_image", {"prompt": "x", "output_path": "x.png", "size": "1000x1000"})
+    assert result.is_error
+    assert "both sides must be 1024-2048 px" in text_of(result)
+    assert len(glm_mcp.upstream.state.requests) == before
+    assert not (glm_mcp.workdir / "x.png").exists()

@@ -1,0 +1,82 @@
+"""``generate_image``: GLM-Image (or CogView-4) draws a picture and saves it where the agent says."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import Field
+
+from glmkit.mcp_server.server import note
+from glmkit.types.images import IMAGE_MODELS
+
+if TYPE_CHECKING:
+    from glmkit.mcp_server.server import Runtime, ToolFn
+
+__all__ = ["image_tools"]
+
+_SHOW_MAX_BYTES = 4 * 1024 * 1024  # larger files are saved but not echoed back as image content
+
+
+def image_tools(rt: Runtime) -> list[ToolFn]:
+    """The ``generate_image`` tool, bound to ``rt``."""
+
+    async def generate_image(
+        prompt: Annotated[
+            str,
+            Field(description="What to draw: subject, style, composition, colours, any text to show.", min_length=1),
+        ],
+        output_path: Annotated[
+            str,
+            Field(description="Where to save the image, e.g. 'assets/hero.png' (folders are created).", min_length=1),
+        ],
+        size: Annotated[
+            str | None,
+            Field(
+                description="Optional WIDTHxHEIGHT. glm-image presets: 1280x1280 (default), 1568x1056, 1056x1568, "
+                "1472x1088, 1088x1472, 1728x960, 960x1728; custom sizes need sides of 1024-2048 px in steps of 32."
+            ),
+        ] = None,
+        quality: Annotated[
+            Literal["hd", "standard"] | None,
+            Field(description="'hd' (default for glm-image, ~20 s, richer detail) or 'standard' (faster)."),
+        ] = None,
+        model: Annotated[
+            Literal[IMAGE_MODELS] | None,  # type: ignore[valid-type]
+            Field(description="glm-image (default) or cogview-4-250304."),
+        ] = None,
+        overwrite: Annotated[bool, Field(description="Replace output_path if a file is already there.")] = False,
+        return_image: Annotated[
+            bool, Field(description="Also return the picture itself so you can look at it.")
+        ] = True,
+    ) -> Any:
+        """Generate an image from a description (illustrations, icons, mock-ups, placeholders) and save it to a file."""
+        from mcp.server.mcpserver import Image
+
+        from glmkit._errors import InputError
+        from glmkit.media import sniff_format
+
+        target = Path(output_path).expanduser().resolve()
+        if target.exists() and not overwrite:
+            raise InputError(
+                f"{target} already exists.", hint="Choose another output_path, or pass overwrite=true to replace it."
+            )
+        if target.is_dir():
+            raise InputError(f"{target} is a folder.", hint="Give a file name, e.g. hero.png.")
+        params = {"prompt": prompt, "size": size, "quality": quality, "model": model}
+        result = await rt.client.images.generate(**{k: v for k, v in params.items() if v is not None})
+        note(model_requested=model or "glm-image", model_used=model or "glm-image")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        saved = await result.save(target)
+        data = saved.read_bytes()
+        fmt = sniff_format(data) or "unknown"
+        text = f"Saved a {fmt.upper()} image ({len(data)} bytes) to {saved}."
+        if result.url:
+            text += f" Source URL (expires in 30 days): {result.url}"
+        if fmt != "unknown" and saved.suffix.lower().lstrip(".") not in (fmt, "jpg" if fmt == "jpeg" else fmt):
+            text += f" Note: the file is {fmt.upper()} but its name ends in {saved.suffix or 'nothing'}."
+        if return_image and fmt in ("png", "jpeg", "webp", "gif") and len(data) <= _SHOW_MAX_BYTES:
+            return [text, Image(data=data, format=fmt)]
+        return text
+
+    return [generate_image]

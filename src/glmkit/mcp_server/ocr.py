@@ -1,0 +1,100 @@
+"""``ocr``: GLM-OCR turns a PDF or an image into Markdown; long PDFs are parsed in page ranges and joined."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+from pydantic import Field
+
+from glmkit.mcp_server.server import note
+
+if TYPE_CHECKING:
+    from glmkit.mcp_server.server import Runtime, ToolFn
+
+__all__ = ["ocr_tools", "write_text"]
+
+_PREVIEW_CHARS = 2000
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write beside the target and rename, so a failure never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".glm-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _source(text: str) -> str:
+    text = text.strip()
+    if text.lower().startswith(("http://", "https://")):
+        return text
+    return str(Path(text).expanduser().resolve())
+
+
+def ocr_tools(rt: Runtime) -> list[ToolFn]:
+    """The ``ocr`` tool, bound to ``rt``."""
+
+    async def ocr(
+        file_source: Annotated[
+            str,
+            Field(
+                description="A local PDF, PNG or JPEG (PDF up to 50 MB, image up to 10 MB) or an http(s) URL of one.",
+                min_length=1,
+            ),
+        ],
+        start_page: Annotated[
+            int | None, Field(description="Optional: first PDF page to read (1-based).", ge=1)
+        ] = None,
+        end_page: Annotated[int | None, Field(description="Optional: last PDF page to read.", ge=1)] = None,
+        save_to: Annotated[
+            str | None,
+            Field(
+                description="Optional: write the whole Markdown to this file and return only a preview "
+                "(for long documents)."
+            ),
+        ] = None,
+    ) -> str:
+        """Read a scanned or digital document (PDF, or an image of a page) into Markdown with GLM-OCR.
+
+        Keeps headings, tables (as HTML), formulas and reading order; long PDFs are read in page ranges. For text in
+        an app or terminal screenshot, extract_text_from_screenshot is usually better.
+        """
+        params: dict[str, Any] = {}
+        if start_page is not None:
+            params["start_page_id"] = start_page
+        if end_page is not None:
+            params["end_page_id"] = end_page
+        result = await rt.client.layout_parsing.create(file=_source(file_source), **params)
+        usage = result.usage or {}
+        note(
+            model_requested="glm-ocr",
+            model_used=result.model,
+            input_tokens=int(usage.get("prompt_tokens") or 0),
+            output_tokens=int(usage.get("completion_tokens") or 0),
+            request_id=result.request_id or result.id,
+        )
+        markdown = (result.md_results or "").strip("\n")
+        pages = result.data_info.num_pages if result.data_info and result.data_info.num_pages else None
+        head = f"({pages} page{'s' if pages != 1 else ''})" if pages else ""
+        if save_to:
+            target = Path(save_to).expanduser().resolve()
+            write_text(target, markdown)
+            preview = markdown[:_PREVIEW_CHARS]
+            more = (
+                f"\n\n[... {len(markdown) - len(preview)} more characters in the file]"
+                if len(markdown) > len(preview)
+                else ""
+            )
+            said = f"Wrote {len(markdown)} characters of Markdown" + (f" {head}" if head else "")
+            return f"{said} to {target}.\n\n{preview}{more}"
+        return (f"{head}\n\n" if head else "") + (markdown if markdown.strip() else "(no text found)")
+
+    return [ocr]

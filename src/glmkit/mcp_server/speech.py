@@ -1,0 +1,55 @@
+"""``transcribe``: speech to text with GLM-ASR; recordings longer than 30 s are cut on silence and joined."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
+
+from pydantic import Field
+
+from glmkit.mcp_server.server import note
+
+if TYPE_CHECKING:
+    from glmkit.mcp_server.server import Runtime, ToolFn
+
+__all__ = ["speech_tools"]
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(round(seconds)), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes:02d}:{secs:02d}"
+
+
+def speech_tools(rt: Runtime) -> list[ToolFn]:
+    """The ``transcribe`` tool, bound to ``rt``."""
+
+    async def transcribe(
+        audio_path: Annotated[
+            str,
+            Field(
+                description="A local WAV or MP3 file (any length: long recordings are split into 30 s pieces).",
+                min_length=1,
+            ),
+        ],
+        context: Annotated[
+            str | None,
+            Field(description="Optional: text that came before or describes the recording, to guide spelling."),
+        ] = None,
+        hotwords: Annotated[
+            list[str] | None,
+            Field(description="Optional: names and terms to spell right (up to 100), e.g. ['glmkit', 'Z.AI']."),
+        ] = None,
+        timestamps: Annotated[
+            bool, Field(description="Prefix each piece of a long recording with its [start-end] time.")
+        ] = False,
+    ) -> str:
+        """Transcribe speech in an audio file (meeting, voice note, screen-recording audio) to text with GLM-ASR."""
+        path = str(Path(audio_path).expanduser().resolve())
+        result = await rt.client.audio.transcribe_long(path, prompt=context or None, hotwords=hotwords or None)
+        note(model_requested=result.model, model_used=result.model)
+        if timestamps and result.segments:
+            return "\n".join(f"[{_clock(s.start)}-{_clock(s.end)}] {s.text.strip()}" for s in result.segments)
+        return result.text or "(no speech recognised)"
+
+    return [transcribe]
