@@ -1,0 +1,262 @@
+"""Z.AI's Anthropic-compatible endpoint: ``POST /api/anthropic/v1/messages`` (reference §1.1, §14.2, §17).
+
+Answers come from the same generator as chat completions (``emulator/chat.py``), so both surfaces say
+the same thing to the same question. The quirks users reported are kept on purpose, so the gateway's
+fixes can be tested: ``message_start`` usage is zero, image blocks on a text model get 400/1210
+(``messages.content.type ... ['text']``), usage turns to floats when the request used ``cache_control``
+(a "cache hit"), and an answer made only of tool calls opens an empty text block first. Errors use
+Anthropic's body with Z.AI's business ``code`` inside. ``/v1/messages/count_tokens`` is not served:
+whether Z.AI has it is UNVERIFIED (§14.2).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
+
+from glmkit.catalog import get_model
+from glmkit.emulator.app import Concurrency, EmulatorState, admit
+from glmkit.emulator.chat import completion_parts
+from glmkit.emulator.faults import Fault
+from glmkit.types.anthropic import error_body
+
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "sensitive": "refusal"}
+
+
+def _error(status: int, code: str, message: str) -> JSONResponse:
+    return JSONResponse(error_body(status, message, code=code), status_code=status)
+
+
+def _as_anthropic(response: Response) -> Response:
+    """Re-shape an admission error (Z.AI's chat body) as the Anthropic endpoint sends it."""
+    try:
+        err = json.loads(bytes(response.body)).get("error") or {}
+    except (ValueError, AttributeError):
+        return response
+    status = 529 if str(err.get("code")) == "1305" else response.status_code  # §17: 1305 arrives as 529 here
+    headers = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
+    resp = _error(status, str(err.get("code", status)), str(err.get("message", "error")))
+    resp.headers.update(headers)
+    return resp
+
+
+def _text(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return " ".join(b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text")
+
+
+def to_glm(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
+    """The chat-completion view the answer generator needs, and the number of image blocks."""
+    messages: list[dict[str, Any]] = []
+    images = 0
+    for m in body["messages"]:
+        content = m.get("content")
+        if isinstance(content, str):
+            messages.append({"role": m.get("role"), "content": content})
+            continue
+        parts: list[dict[str, Any]] = []
+        for b in content or []:
+            kind = b.get("type")
+            if kind == "tool_result":
+                messages.append(
+                    {"role": "tool", "tool_call_id": b.get("tool_use_id"), "content": _text(b.get("content"))}
+                )
+            elif kind == "image":
+                images += 1
+                parts.append({"type": "image_url", "image_url": {"url": "emulated"}})
+            elif kind == "text":
+                parts.append({"type": "text", "text": b.get("text", "")})
+        if parts:
+            messages.append({"role": m.get("role"), "content": parts})
+    tools = [
+        {"type": "function", "function": {"name": t["name"], "parameters": t.get("input_schema") or {}}}
+        for t in body.get("tools") or []
+        if isinstance(t, dict) and "name" in t
+    ]
+    glm: dict[str, Any] = {"model": body["model"], "messages": messages, "max_tokens": body.get("max_tokens")}
+    if tools and (body.get("tool_choice") or {}).get("type") != "none":
+        glm["tools"] = tools
+    if body.get("stop_sequences"):
+        glm["stop"] = body["stop_sequences"][:1]
+    thinking = body.get("thinking") or {}
+    glm["thinking"] = {"type": "enabled" if thinking.get("type") in ("enabled", "adaptive") else "disabled"}
+    return glm, images
+
+
+def _signature(text: str) -> str:
+    return hashlib.sha256(b"zai-thinking:" + text.encode("utf-8")).hexdigest()
+
+
+def _usage(body: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
+    u = parts["usage"]
+    usage: dict[str, Any] = {"input_tokens": u["prompt_tokens"], "output_tokens": u["completion_tokens"]}
+    if '"cache_control"' in _DUMPS(body):
+        usage = {k: float(v) for k, v in usage.items()}
+        usage["cache_read_input_tokens"] = float(u["prompt_tokens"] // 2)
+    return usage
+
+
+def _blocks(parts: dict[str, Any]) -> list[dict[str, Any]]:
+    blocks: list[dict[str, Any]] = []
+    if parts["reasoning"]:
+        blocks.append({"type": "thinking", "thinking": parts["reasoning"], "signature": _signature(parts["reasoning"])})
+    blocks.append({"type": "text", "text": parts["text"]})  # empty when the answer is tool calls: a quirk
+    for call in parts["calls"] or []:
+        fn = call["function"]
+        blocks.append({"type": "tool_use", "id": call["id"], "name": fn["name"], "input": json.loads(fn["arguments"])})
+    return blocks
+
+
+def _ev(name: str, data: dict[str, Any]) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + _DUMPS({"type": name, **data}).encode() + b"\n\n"
+
+
+def _events(body: dict[str, Any], parts: dict[str, Any], mid: str) -> list[bytes]:
+    message = {
+        "id": mid,
+        "type": "message",
+        "role": "assistant",
+        "model": body["model"],
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": 0, "output_tokens": 0},  # the reported quirk
+    }
+    events = [_ev("message_start", {"message": message}), _ev("ping", {})]
+    for index, block in enumerate(_blocks(parts)):
+        kind = block["type"]
+        if kind == "thinking":
+            events.append(
+                _ev(
+                    "content_block_start", {"index": index, "content_block": {**block, "thinking": "", "signature": ""}}
+                )
+            )
+            events.append(
+                _ev(
+                    "content_block_delta",
+                    {"index": index, "delta": {"type": "thinking_delta", "thinking": block["thinking"]}},
+                )
+            )
+            events.append(
+                _ev(
+                    "content_block_delta",
+                    {"index": index, "delta": {"type": "signature_delta", "signature": block["signature"]}},
+                )
+            )
+        elif kind == "text":
+            events.append(_ev("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}}))
+            for piece in parts["pieces"]:
+                events.append(
+                    _ev("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": piece}})
+                )
+        else:
+            events.append(_ev("content_block_start", {"index": index, "content_block": {**block, "input": {}}}))
+            args = _DUMPS(block["input"])
+            events.append(
+                _ev(
+                    "content_block_delta", {"index": index, "delta": {"type": "input_json_delta", "partial_json": args}}
+                )
+            )
+        events.append(_ev("content_block_stop", {"index": index}))
+    usage = _usage(body, parts)
+    delta = {"stop_reason": STOP.get(parts["finish"], "end_turn"), "stop_sequence": None}
+    events.append(_ev("message_delta", {"delta": delta, "usage": usage}))
+    events.append(_ev("message_stop", {}))
+    return events
+
+
+async def _stream(
+    state: EmulatorState, events: list[bytes], fault: Fault | None, slot: Concurrency
+) -> AsyncIterator[bytes]:
+    try:
+        cut_at = fault.after if fault is not None and fault.kind in ("cut", "stream_error") else None
+        for i, event in enumerate(events):
+            if cut_at is not None and i >= cut_at:
+                if fault is not None and fault.kind == "stream_error":
+                    code = fault.code or "1234"
+                    yield _ev(
+                        "error",
+                        {"error": {"type": "api_error", "message": fault.message or "Network error", "code": code}},
+                    )
+                return
+            yield event
+            if state.config.chunk_delay:
+                await asyncio.sleep(state.config.chunk_delay)
+    finally:
+        slot.release()
+
+
+def _check(body: Any) -> Response | None:
+    if not isinstance(body, dict):
+        return _error(400, "1210", "Request body must be a JSON object")
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        return _error(400, "1214", "model: Field required")
+    info = get_model(model)
+    if info is None or info.kind != "chat" or model.endswith("[1m]"):
+        return _error(400, "1211", f"Unknown Model, please check the model code: {model}")
+    if not isinstance(body.get("max_tokens"), int):
+        return _error(400, "1214", "max_tokens: Field required")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return _error(400, "1214", "messages: Input cannot be empty")
+    return None
+
+
+def root_routes(state: EmulatorState) -> list[Route]:
+    """The Anthropic-compatible route below ``/api``."""
+
+    async def messages(request: Request) -> Response:
+        early, fault = await admit(state, request)
+        if early is not None:
+            return _as_anthropic(early)
+        try:
+            body = json.loads(await request.body())
+        except ValueError:
+            return _error(400, "1210", "Request body is not valid JSON")
+        if (bad := _check(body)) is not None:
+            return bad
+        info = get_model(body["model"])
+        glm, images = to_glm(body)
+        if images and info is not None and not info.vision:
+            return _error(400, "1210", "messages.content.type: Input should be one of ['text']")
+        slot = Concurrency(state, body["model"])
+        if (busy := slot.acquire()) is not None:
+            return _as_anthropic(busy)
+        chunks = request.headers.get("x-emulator-chunks")
+        parts = completion_parts(state, glm, int(chunks) if chunks and chunks.isdigit() else None)
+        if fault is not None and fault.kind == "finish":
+            parts["finish"] = fault.reason
+        mid = "msg_" + state.new_id()
+        state.record_usage({"model": body["model"], "surface": "anthropic", **parts["usage"]})
+        if body.get("stream"):
+            return StreamingResponse(
+                _stream(state, _events(body, parts, mid), fault, slot),
+                media_type="text/event-stream",
+                headers={"Cache-Control": "no-cache", "request-id": mid},
+            )
+        try:
+            message = {
+                "id": mid,
+                "type": "message",
+                "role": "assistant",
+                "model": body["model"],
+                "content": _blocks(parts),
+                "stop_reason": STOP.get(parts["finish"], "end_turn"),
+                "stop_sequence": None,
+                "usage": _usage(body, parts),
+            }
+            return JSONResponse(message, headers={"request-id": mid})
+        finally:
+            slot.release()
+
+    return [Route("/anthropic/v1/messages", messages, methods=["POST"])]

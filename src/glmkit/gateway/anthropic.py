@@ -1,0 +1,637 @@
+"""Pure translators between Anthropic Messages and GLM chat completions (no I/O, so hypothesis can fuzz them).
+
+- ``to_chat(body, config)``: an Anthropic request -> (GLM chat body, ``Plan``). The plan keeps what the
+  way back needs: the model asked for and used, whether the client asked for thinking, stop sequences,
+  the input-token estimate.
+- ``to_message(completion, plan)``: a GLM completion -> an Anthropic message (dicts in, dict out).
+- ``StreamTranslator``: GLM chunks -> the exact Anthropic event sequence, as bytes. This is the hot
+  loop of the gateway: one ``json.loads`` per upstream chunk, frames built from byte templates with
+  ``encode_basestring`` (no models, no ``json.dumps`` of dicts per chunk).
+
+Notes where the reference is silent (kept here rather than invented elsewhere):
+- GLM takes one stop word (§2.1), so stop sequences are enforced here, not upstream: any number works
+  and ``stop_reason: stop_sequence`` is exact; a streamed answer is cut (and the upstream closed) at the match.
+- GLM reasoning has no signature; in translate mode thinking blocks carry ``signature: ""``. Signatures
+  sent back by clients are dropped on the way up (GLM cannot check them).
+- ``tool_choice`` other than ``auto`` is not documented (§2.1): ``any`` becomes ``auto``, ``tool`` keeps
+  only the named tool, ``none`` sends no tools.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass, field
+from json.encoder import encode_basestring as _q  # type: ignore[attr-defined]
+from typing import Any
+
+from glmkit._tokens import estimate_messages, estimate_text
+
+__all__ = [
+    "Plan",
+    "StreamTranslator",
+    "TranslationError",
+    "has_images",
+    "image_blocks",
+    "replace_images",
+    "stop_reason_for",
+    "to_chat",
+    "to_message",
+]
+
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+STOP_REASONS = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "sensitive": "refusal",
+    "model_context_window_exceeded": "model_context_window_exceeded",
+}
+DESCRIBE_PROMPT = (
+    "Describe this image in detail for a reader who cannot see it. Transcribe any visible text exactly, "
+    "including code, error messages and UI labels."
+)
+
+
+class TranslationError(ValueError):
+    """The Anthropic request cannot be translated; the message names the field and the fix (a 400)."""
+
+
+@dataclass
+class Plan:
+    """What the translation decided, needed to translate the answer back."""
+
+    model_requested: str
+    model: str
+    stream: bool = False
+    thinking: bool = False
+    stop_sequences: list[str] = field(default_factory=list)
+    input_tokens: int = 0
+    routed_for_vision: bool = False
+
+
+def stop_reason_for(finish: str | None) -> str:
+    """The Anthropic stop reason of a GLM ``finish_reason``."""
+    return STOP_REASONS.get(finish or "stop", "end_turn")
+
+
+# ---- request -------------------------------------------------------------------------------------
+
+
+def _image_part(block: dict[str, Any]) -> dict[str, Any]:
+    src = block.get("source") or {}
+    if src.get("type") == "base64":
+        # bare base64: what the official SDK sends (the data-URL form is UNVERIFIED, reference §2.1)
+        return {"type": "image_url", "image_url": {"url": src.get("data", "")}}
+    if src.get("type") == "url":
+        return {"type": "image_url", "image_url": {"url": src.get("url", "")}}
+    raise TranslationError("An image block needs source.type 'base64' (with media_type and data) or 'url'.")
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "\n".join(b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text")
+
+
+def _user_turn(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One Anthropic user turn -> tool messages (first, answering the previous tool calls) then one user message."""
+    tools: list[dict[str, Any]] = []
+    parts: list[dict[str, Any]] = []
+    for b in blocks:
+        kind = b.get("type")
+        if kind == "text":
+            if b.get("text"):
+                parts.append({"type": "text", "text": b["text"]})
+        elif kind == "image":
+            parts.append(_image_part(b))
+        elif kind == "tool_result":
+            content = b.get("content")
+            text = _text_of(content) or "(no output)"
+            if b.get("is_error"):
+                text = "[tool error] " + text
+            tools.append({"role": "tool", "tool_call_id": str(b.get("tool_use_id", "")), "content": text})
+            if isinstance(content, list):
+                parts.extend(_image_part(i) for i in content if isinstance(i, dict) and i.get("type") == "image")
+        elif kind in ("thinking", "redacted_thinking"):
+            continue
+        else:
+            raise TranslationError(f"Unsupported content block type {kind!r} in a user message.")
+    out = tools
+    if parts:
+        if all(p["type"] == "text" for p in parts):
+            out.append({"role": "user", "content": "\n".join(p["text"] for p in parts)})
+        else:
+            out.append({"role": "user", "content": parts})
+    return out
+
+
+def _assistant_turn(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    text: list[str] = []
+    reasoning: list[str] = []
+    calls: list[dict[str, Any]] = []
+    for b in blocks:
+        kind = b.get("type")
+        if kind == "text":
+            text.append(b.get("text", ""))
+        elif kind == "thinking":
+            reasoning.append(b.get("thinking", ""))
+        elif kind == "tool_use":
+            args = _DUMPS(b.get("input") if b.get("input") is not None else {})
+            calls.append(
+                {"id": str(b.get("id")), "type": "function", "function": {"name": b.get("name"), "arguments": args}}
+            )
+        elif kind == "redacted_thinking":
+            continue
+        else:
+            raise TranslationError(f"Unsupported content block type {kind!r} in an assistant message.")
+    msg: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
+    if reasoning and any(reasoning):
+        msg["reasoning_content"] = "".join(reasoning)
+    if calls:
+        msg["tool_calls"] = calls
+    return msg
+
+
+def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    system = body.get("system")
+    if system:
+        text = system if isinstance(system, str) else "\n\n".join(b.get("text", "") for b in system if b.get("text"))
+        if text:
+            out.append({"role": "system", "content": text})
+    for m in body["messages"]:
+        content = m["content"]
+        if isinstance(content, str):
+            out.append({"role": m["role"], "content": content})
+        elif m["role"] == "user":
+            out.extend(_user_turn(content))
+        else:
+            out.append(_assistant_turn(content))
+    return out
+
+
+def image_blocks(body: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every image block of the request (tool results included), in order."""
+    found = []
+    for m in body.get("messages") or []:
+        content = m.get("content")
+        if not isinstance(content, list):
+            continue
+        for b in content:
+            if not isinstance(b, dict):
+                continue
+            if b.get("type") == "image":
+                found.append(b)
+            elif b.get("type") == "tool_result" and isinstance(b.get("content"), list):
+                found.extend(i for i in b["content"] if isinstance(i, dict) and i.get("type") == "image")
+    return found
+
+
+def has_images(body: dict[str, Any]) -> bool:
+    """Whether the request carries any image block."""
+    return bool(image_blocks(body))
+
+
+def replace_images(body: dict[str, Any], descriptions: list[str]) -> dict[str, Any]:
+    """A copy of the request with each image block replaced by a text block holding its description."""
+    texts = iter(descriptions)
+
+    def swap(b: Any) -> Any:
+        if isinstance(b, dict) and b.get("type") == "image":
+            return {"type": "text", "text": f"[Image: {next(texts, '(no description)')}]"}
+        if isinstance(b, dict) and b.get("type") == "tool_result" and isinstance(b.get("content"), list):
+            return {**b, "content": [swap(i) for i in b["content"]]}
+        return b
+
+    messages = [
+        {**m, "content": [swap(b) for b in m["content"]]} if isinstance(m.get("content"), list) else m
+        for m in body["messages"]
+    ]
+    return {**body, "messages": messages}
+
+
+def describe_body(image: dict[str, Any], model: str) -> dict[str, Any]:
+    """The GLM request asking the vision model to describe one image."""
+    return {
+        "model": model,
+        "messages": [{"role": "user", "content": [_image_part(image), {"type": "text", "text": DESCRIBE_PROMPT}]}],
+        "thinking": {"type": "disabled"},
+    }
+
+
+def _effort(wanted: str, efforts: tuple[str, ...], aliases: dict[str, str]) -> str | None:
+    if wanted in efforts:
+        return wanted
+    if wanted in aliases:
+        return aliases[wanted]
+    order = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
+    if wanted in order and efforts:
+        rank = order.index(wanted)
+        # the nearest accepted level at or above the wish, else the highest
+        above = [e for e in efforts if e in order and order.index(e) >= rank]
+        return min(above, key=order.index) if above else efforts[-1]
+    return None
+
+
+def _budget_effort(budget: Any) -> str | None:
+    if not isinstance(budget, int):
+        return None
+    return "low" if budget < 4096 else "high" if budget < 16384 else "max"
+
+
+def _thinking_fields(body: dict[str, Any], model: str) -> tuple[dict[str, Any], bool]:
+    """GLM thinking fields for the model, and whether the client asked for thinking blocks."""
+    from glmkit.catalog import get_model
+
+    cfg = body.get("thinking") or {}
+    want = cfg.get("type") in ("enabled", "adaptive")
+    info = get_model(model)
+    if info is None:
+        return {"thinking": {"type": "enabled" if want else "disabled"}}, want
+    if info.thinking == "none":
+        return {}, False
+    wished = (body.get("output_config") or {}).get("effort") or _budget_effort(cfg.get("budget_tokens"))
+    fields: dict[str, Any] = {}
+    if want:
+        fields["thinking"] = {"type": "enabled"}
+        if info.efforts and wished and (e := _effort(str(wished), info.efforts, info.effort_map)):
+            fields["reasoning_effort"] = e
+    elif info.can_disable_thinking:
+        fields["thinking"] = {"type": "disabled"}
+    elif info.efforts:
+        # an always-thinking model rejects `disabled` (reference §2.5, §17): ask for the least thinking
+        fields["reasoning_effort"] = _effort("low", info.efforts, info.effort_map) or info.efforts[0]
+    return fields, want
+
+
+def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
+    choice = body.get("tool_choice") or {}
+    if choice.get("type") == "none":
+        return []
+    tools = []
+    for t in body.get("tools") or []:
+        if "input_schema" not in t or t.get("type") not in (None, "custom"):
+            continue  # server tools (web_search_2025..., bash_...) have no GLM function form
+        fn: dict[str, Any] = {"name": t["name"], "parameters": t["input_schema"]}
+        fn["description"] = t.get("description") or ""
+        tools.append({"type": "function", "function": fn})
+    if choice.get("type") == "tool":
+        tools = [t for t in tools if t["function"]["name"] == choice.get("name")] or tools
+    return tools
+
+
+def _check(body: Any) -> None:
+    if not isinstance(body, dict):
+        raise TranslationError("The request body must be a JSON object.")
+    if not isinstance(body.get("model"), str) or not body["model"].strip():
+        raise TranslationError("model: required, a string such as 'claude-sonnet-4-5' or 'glm-5.3'.")
+    mt = body.get("max_tokens")
+    if not isinstance(mt, int) or isinstance(mt, bool) or mt < 1:
+        raise TranslationError("max_tokens: required, an integer of 1 or more.")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise TranslationError("messages: required, a non-empty list of {role, content}.")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+            raise TranslationError(f"messages.{i}.role: must be 'user' or 'assistant'.")
+        if not isinstance(m.get("content"), str | list):
+            raise TranslationError(f"messages.{i}.content: must be a string or a list of content blocks.")
+        if isinstance(m["content"], list) and not all(isinstance(b, dict) for b in m["content"]):
+            raise TranslationError(f"messages.{i}.content: every block must be an object with a type.")
+    stops = body.get("stop_sequences")
+    if stops is not None and (not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops)):
+        raise TranslationError("stop_sequences: must be a list of non-empty strings.")
+
+
+def _user_id(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) < 6:
+        return None
+    return value if len(value) <= 128 else hashlib.sha256(value.encode()).hexdigest()
+
+
+def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> tuple[dict[str, Any], Plan]:
+    """Translate an Anthropic request to a GLM chat body; ``config.map_model`` picks the model unless given."""
+    from glmkit.catalog import get_model
+
+    _check(body)
+    requested = body["model"]
+    glm = model or config.map_model(requested)
+    routed = False
+    info = get_model(glm)
+    if info is not None and not info.vision and has_images(body):
+        glm, routed = config.vision_model, True
+        info = get_model(glm)
+    messages = _messages(body)
+    out: dict[str, Any] = {"model": glm, "messages": messages}
+    mt = body["max_tokens"]
+    out["max_tokens"] = min(mt, info.max_output) if info is not None and info.max_output else mt
+    thinking, want = _thinking_fields(body, glm)
+    out.update(thinking)
+    if isinstance(body.get("temperature"), int | float):
+        out["temperature"] = min(max(float(body["temperature"]), 0.0), 1.0)
+    if isinstance(body.get("top_p"), int | float):
+        out["top_p"] = min(max(float(body["top_p"]), 0.01), 1.0)
+    tools = _tools(body)
+    if tools:
+        out["tools"] = tools
+        out["tool_choice"] = "auto"
+    stream = bool(body.get("stream"))
+    if stream:
+        out["stream"] = True
+        if tools and (info is None or info.tool_stream):
+            out["tool_stream"] = True
+    if uid := _user_id((body.get("metadata") or {}).get("user_id")):
+        out["user_id"] = uid
+    plan = Plan(
+        model_requested=requested,
+        model=glm,
+        stream=stream,
+        thinking=want,
+        stop_sequences=list(body.get("stop_sequences") or []),
+        input_tokens=estimate_messages(messages) + sum(estimate_text(_DUMPS(t)) for t in tools),
+        routed_for_vision=routed,
+    )
+    return out, plan
+
+
+# ---- response ------------------------------------------------------------------------------------
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(round(float(value)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def usage_of(usage: dict[str, Any] | None, plan: Plan) -> dict[str, int]:
+    """Anthropic usage (integers always) from GLM usage."""
+    if not usage:
+        return {"input_tokens": plan.input_tokens, "output_tokens": 0}
+    out = {"input_tokens": _int(usage.get("prompt_tokens")), "output_tokens": _int(usage.get("completion_tokens"))}
+    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
+    if cached:
+        out["cache_read_input_tokens"] = _int(cached)
+    return out
+
+
+def _cut_at_stop(text: str, stops: list[str]) -> tuple[str, str | None]:
+    best: tuple[int, str] | None = None
+    for s in stops:
+        i = text.find(s)
+        if i >= 0 and (best is None or i < best[0]):
+            best = (i, s)
+    return (text, None) if best is None else (text[: best[0]], best[1])
+
+
+def tool_input(arguments: Any) -> Any:
+    """A tool call's arguments (a JSON string) as the ``input`` object; unreadable JSON is kept under ``_raw``."""
+    if isinstance(arguments, dict):
+        return arguments
+    if not arguments:
+        return {}
+    try:
+        value = json.loads(arguments)
+    except ValueError:
+        return {"_raw": arguments}
+    return value if isinstance(value, dict) else {"_value": value}
+
+
+def message_id(upstream_id: Any) -> str:
+    """``msg_<upstream id>``, or a fresh one."""
+    return f"msg_{upstream_id}" if upstream_id else f"msg_{uuid.uuid4().hex[:24]}"
+
+
+def to_message(completion: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    """Translate a GLM completion to an Anthropic message (empty text blocks dropped)."""
+    choice = (completion.get("choices") or [{}])[0]
+    msg = choice.get("message") or {}
+    finish = choice.get("finish_reason")
+    content: list[dict[str, Any]] = []
+    if plan.thinking and msg.get("reasoning_content"):
+        content.append({"type": "thinking", "thinking": msg["reasoning_content"], "signature": ""})
+    text, stop_seq = _cut_at_stop(msg.get("content") or "", plan.stop_sequences)
+    if text:
+        content.append({"type": "text", "text": text})
+    if stop_seq is None:
+        for call in msg.get("tool_calls") or []:
+            fn = call.get("function") or {}
+            content.append(
+                {
+                    "type": "tool_use",
+                    "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
+                    "name": fn.get("name") or "",
+                    "input": tool_input(fn.get("arguments")),
+                }
+            )
+    return {
+        "id": message_id(completion.get("id")),
+        "type": "message",
+        "role": "assistant",
+        "model": plan.model,
+        "content": content,
+        "stop_reason": "stop_sequence" if stop_seq is not None else stop_reason_for(finish),
+        "stop_sequence": stop_seq,
+        "usage": usage_of(completion.get("usage"), plan),
+    }
+
+
+# ---- streaming -----------------------------------------------------------------------------------
+
+
+def frame(event: str, data: Any) -> bytes:
+    """One Anthropic SSE event (``event:`` line, compact JSON ``data:`` line)."""
+    return b"event: " + event.encode() + b"\ndata: " + _DUMPS(data).encode() + b"\n\n"
+
+
+PING = frame("ping", {"type": "ping"})
+MESSAGE_STOP = frame("message_stop", {"type": "message_stop"})
+
+
+def error_frame(status: int, message: str, code: str | None = None) -> bytes:
+    """The ``error`` event a stream ends with when something fails after the first byte."""
+    from glmkit.types.anthropic import error_body
+
+    return frame("error", error_body(status, message, code=code))
+
+
+def message_start(plan: Plan, msg_id: str) -> bytes:
+    """``message_start`` with the gateway's input-token estimate (Z.AI's own endpoint reports zero)."""
+    message = {
+        "id": msg_id,
+        "type": "message",
+        "role": "assistant",
+        "model": plan.model,
+        "content": [],
+        "stop_reason": None,
+        "stop_sequence": None,
+        "usage": {"input_tokens": plan.input_tokens, "output_tokens": 1},
+    }
+    return frame("message_start", {"type": "message_start", "message": message})
+
+
+class StreamTranslator:
+    """GLM chunks in, Anthropic events out.
+
+    ``start()`` gives ``message_start``; ``feed(data, out)`` appends the frames one chunk's ``data``
+    bytes produce to ``out`` and returns ``False`` once the answer is over (a stop sequence matched,
+    or the upstream reported an error); ``finish()`` closes the message; ``fail()`` gives an ``error`` event.
+    """
+
+    __slots__ = (
+        "_hold",
+        "_max_stop",
+        "_open",
+        "_text_prefix",
+        "_tool_index",
+        "error",
+        "finish_reason",
+        "index",
+        "msg_id",
+        "output_chars",
+        "plan",
+        "reasoning_chars",
+        "stop_sequence",
+        "usage",
+    )
+
+    def __init__(self, plan: Plan, msg_id: str | None = None) -> None:
+        self.plan = plan
+        self.msg_id = msg_id or message_id(None)
+        self.index = -1
+        self._open: str | None = None  # "text" | "thinking" | "tool"
+        self._tool_index: int | None = None
+        self._hold = ""
+        self._max_stop = max((len(s) for s in plan.stop_sequences), default=0)
+        self._text_prefix = b""
+        self.usage: dict[str, Any] | None = None
+        self.finish_reason: str | None = None
+        self.stop_sequence: str | None = None
+        self.error: dict[str, Any] | None = None
+        self.output_chars = 0
+        self.reasoning_chars = 0
+
+    def start(self) -> bytes:
+        """The ``message_start`` event."""
+        return message_start(self.plan, self.msg_id)
+
+    # -- blocks
+
+    def _close(self, out: list[bytes]) -> None:
+        if self._open is None:
+            return
+        if self._open == "text" and self._hold:
+            out.append(self._text_prefix + _q(self._hold).encode() + b"}}\n\n")
+            self._hold = ""
+        out.append(b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n' % self.index)
+        self._open = None
+        self._tool_index = None
+
+    def _begin(self, kind: str, block: bytes, out: list[bytes]) -> bytes:
+        self._close(out)
+        self.index += 1
+        self._open = kind
+        i = self.index
+        out.append(
+            b'event: content_block_start\ndata: {"type":"content_block_start","index":%d,"content_block":%s}\n\n'
+            % (i, block)
+        )
+        return b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":' % i
+
+    def _text(self, text: str, out: list[bytes]) -> bool:
+        if self._open != "text":
+            head = self._begin("text", b'{"type":"text","text":""}', out)
+            self._text_prefix = head + b'{"type":"text_delta","text":'
+        self.output_chars += len(text)
+        if not self._max_stop:
+            out.append(self._text_prefix + _q(text).encode() + b"}}\n\n")
+            return True
+        buf = self._hold + text
+        cut, seq = _cut_at_stop(buf, self.plan.stop_sequences)
+        if seq is not None:
+            if cut:
+                out.append(self._text_prefix + _q(cut).encode() + b"}}\n\n")
+            self._hold = ""
+            self.stop_sequence = seq
+            return False
+        keep = self._max_stop - 1
+        emit, self._hold = (buf[:-keep], buf[-keep:]) if keep else (buf, "")
+        if emit:
+            out.append(self._text_prefix + _q(emit).encode() + b"}}\n\n")
+        return True
+
+    def _tool(self, call: dict[str, Any], out: list[bytes]) -> None:
+        idx = call.get("index", 0)
+        fn = call.get("function") or {}
+        if self._open != "tool" or (idx != self._tool_index and (call.get("id") or fn.get("name"))):
+            block = {
+                "type": "tool_use",
+                "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
+                "name": fn.get("name") or "",
+                "input": {},
+            }
+            head = self._begin("tool", _DUMPS(block).encode(), out)
+            self._tool_index = idx
+            self._text_prefix = head + b'{"type":"input_json_delta","partial_json":'
+        args = fn.get("arguments")
+        if args:
+            if not isinstance(args, str):
+                args = _DUMPS(args)
+            self.output_chars += len(args)
+            out.append(self._text_prefix + _q(args).encode() + b"}}\n\n")
+
+    def feed(self, data: bytes, out: list[bytes]) -> bool:
+        """Translate one upstream chunk (the ``data`` of one SSE event); ``False`` when the answer is over."""
+        chunk = json.loads(data)
+        if "error" in chunk:
+            self.error = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
+            return False
+        if chunk.get("usage"):
+            self.usage = chunk["usage"]
+        choices = chunk.get("choices")
+        if not choices:
+            return True
+        choice = choices[0]
+        delta = choice.get("delta")
+        if delta:
+            reasoning = delta.get("reasoning_content")
+            if reasoning and self.plan.thinking:
+                if self._open != "thinking":
+                    head = self._begin("thinking", b'{"type":"thinking","thinking":"","signature":""}', out)
+                    self._text_prefix = head + b'{"type":"thinking_delta","thinking":'
+                self.reasoning_chars += len(reasoning)
+                out.append(self._text_prefix + _q(reasoning).encode() + b"}}\n\n")
+            text = delta.get("content")
+            if text and not self._text(text, out):
+                self.finish_reason = "stop"
+                return False
+            calls = delta.get("tool_calls")
+            if calls:
+                for call in calls:
+                    self._tool(call, out)
+        finish = choice.get("finish_reason")
+        if finish:
+            self.finish_reason = finish
+        return True
+
+    def finish(self, out: list[bytes]) -> None:
+        """Close the open block and the message (``message_delta`` with stop reason and usage, ``message_stop``)."""
+        self._close(out)
+        usage = usage_of(self.usage, self.plan)
+        if self.usage is None:
+            usage["output_tokens"] = (self.output_chars + self.reasoning_chars + 3) // 4  # ~4 characters a token
+        reason = "stop_sequence" if self.stop_sequence is not None else stop_reason_for(self.finish_reason)
+        delta = {"stop_reason": reason, "stop_sequence": self.stop_sequence}
+        out.append(frame("message_delta", {"type": "message_delta", "delta": delta, "usage": usage}))
+        out.append(MESSAGE_STOP)
+
+    @property
+    def complete(self) -> bool:
+        """Whether the upstream said how the answer ended (a finish reason, or a stop sequence matched)."""
+        return self.finish_reason is not None or self.stop_sequence is not None
+
+    def fail(self, status: int, message: str, code: str | None = None) -> bytes:
+        """The ``error`` event for a failure after the first byte."""
+        return error_frame(status, message, code)

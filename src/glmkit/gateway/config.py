@@ -1,0 +1,142 @@
+"""The gateway's settings: model mapping, vision routing, upstream modes, shaping limits, security.
+
+Read from the ``[gateway]`` table of the config file, overridden by ``glm serve`` options::
+
+    [gateway]
+    mode = "translate"            # or "passthrough" (Z.AI's Anthropic-compatible endpoint)
+    vision = "route"              # or "describe": the vision model describes images, text replaces them
+    vision_model = "glm-4.6v"
+    max_inflight = 2              # per model; learned down when 1302 arrives
+    queue_size = 256
+    queue_timeout = 600
+    [gateway.models]              # Claude families or exact names -> GLM ids
+    opus = "glm-5.3"
+    haiku = "glm-5.3-flash"
+    [gateway.routes]              # upstream mode per route
+    "/v1/messages" = "passthrough"
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from glmkit._errors import InputError
+
+log = logging.getLogger("glmkit.gateway")
+
+MODES = ("translate", "passthrough")
+VISION = ("route", "describe")
+FAMILIES = ("opus", "sonnet", "haiku")
+LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def _default_models() -> dict[str, str]:
+    from glmkit.catalog import default_model
+
+    return {family: default_model(family) for family in FAMILIES}
+
+
+def _default_vision() -> str:
+    from glmkit.catalog import default_model
+
+    return default_model("vision")
+
+
+@dataclass
+class GatewayConfig:
+    """Everything the gateway decides by, resolved once at start."""
+
+    host: str = "127.0.0.1"
+    port: int = 8742
+    token: str | None = field(default=None, repr=False)
+    mode: str = "translate"
+    routes: dict[str, str] = field(default_factory=dict)
+    models: dict[str, str] = field(default_factory=_default_models)
+    vision: str = "route"
+    vision_model: str = field(default_factory=_default_vision)
+    max_inflight: int = 2
+    queue_size: int = 256
+    queue_timeout: float = 600.0
+    ping_interval: float = 5.0
+    recover_after: int = 100
+    log_bodies: bool = False
+    ledger_path: str | None = None
+    ledger: bool = True
+    _warned: set[str] = field(default_factory=set, repr=False)
+
+    def __post_init__(self) -> None:
+        self.check()
+
+    def check(self) -> None:
+        """Raise ``InputError`` naming the bad setting and its fix."""
+        for route, mode in {"default": self.mode, **self.routes}.items():
+            if mode not in MODES:
+                raise InputError(
+                    f"Unknown gateway mode {mode!r} for {route}.", hint="Use 'translate' or 'passthrough'."
+                )
+        if self.vision not in VISION:
+            raise InputError(f"Unknown vision strategy {self.vision!r}.", hint="Use 'route' or 'describe'.")
+        if self.max_inflight < 1:
+            raise InputError(f"max_inflight must be 1 or more, got {self.max_inflight}.")
+        if self.queue_size < 0 or self.queue_timeout <= 0:
+            raise InputError("queue_size must be 0 or more and queue_timeout positive.")
+        if self.host not in LOOPBACK and not self.token:
+            raise InputError(
+                f"Binding {self.host} exposes the gateway (and your Z.AI quota) to the network.",
+                hint="Set a gateway token with --token (clients send it as their API key), or bind 127.0.0.1.",
+            )
+
+    def mode_for(self, route: str) -> str:
+        """The upstream mode of a route (``/v1/messages``)."""
+        return self.routes.get(route, self.mode)
+
+    def map_model(self, name: str) -> str:
+        """The GLM model for a requested name: Claude families by substring, GLM ids as they are, else the default."""
+        from glmkit.catalog import default_model, get_model
+
+        raw = (name or "").strip()
+        base = raw.removesuffix("[1m]").strip()
+        low = base.lower()
+        if raw in self.models:
+            return self.models[raw]
+        if low in self.models:
+            return self.models[low]
+        if get_model(low) is not None:
+            return low
+        for family in FAMILIES:
+            if family in low:
+                return self.models.get(family) or default_model(family)
+        fallback = self.models.get("default") or default_model("chat")
+        if raw not in self._warned:
+            self._warned.add(raw)
+            log.warning("unknown model %r: using %s (map it under [gateway.models])", raw, fallback)
+        return fallback
+
+    def listed_models(self) -> list[tuple[str, str]]:
+        """(name, GLM model) pairs ``GET /v1/models`` shows Anthropic clients: the mapped names, then the targets."""
+        pairs = [(name, target) for name, target in self.models.items() if name != "default"]
+        seen = {name for name, _ in pairs}
+        for _, target in list(pairs):
+            if target not in seen:
+                seen.add(target)
+                pairs.append((target, target))
+        return pairs
+
+
+def from_config(table: Mapping[str, Any] | None, **overrides: Any) -> GatewayConfig:
+    """Build the config from the ``[gateway]`` table and CLI overrides (``None`` overrides are ignored)."""
+    raw = dict(table or {})
+    models = _default_models()
+    models.update({str(k): str(v) for k, v in dict(raw.pop("models", {}) or {}).items()})
+    routes = {str(k): str(v) for k, v in dict(raw.pop("routes", {}) or {}).items()}
+    known = set(GatewayConfig.__dataclass_fields__) - {"_warned", "models", "routes"}
+    unknown = set(raw) - known
+    if unknown:
+        raise InputError(
+            f"Unknown [gateway] settings: {', '.join(sorted(unknown))}.", hint=f"Known: {', '.join(sorted(known))}."
+        )
+    values = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
+    return GatewayConfig(models=models, routes=routes, **values)

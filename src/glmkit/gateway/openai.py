@@ -1,0 +1,74 @@
+"""The OpenAI-style routes: ``/v1/chat/completions`` and ``/v1/models``, passed through to the coding endpoint.
+
+Bodies go up as the client wrote them (GLM's extra fields such as ``thinking``, ``tool_stream`` or
+``reasoning_effort`` intact) with only the model name mapped, and come back as the upstream wrote them,
+plus the ``object`` field OpenAI clients expect (reference §2.4: GLM omits it). Pure functions.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+__all__ = ["anthropic_models", "fix_completion", "stream_usage", "to_upstream"]
+
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def to_upstream(body: Any, config: Any) -> dict[str, Any]:
+    """The body to send upstream: the client's, with a Claude name or ``[1m]`` id mapped to a GLM model."""
+    if not isinstance(body, dict):
+        raise ValueError("The request body must be a JSON object.")
+    model = body.get("model")
+    if not isinstance(model, str) or not model.strip():
+        raise ValueError("model: required, a model id such as 'glm-5.3'.")
+    if not isinstance(body.get("messages"), list) or not body["messages"]:
+        raise ValueError("messages: required, a non-empty list.")
+    mapped = config.map_model(model)
+    return body if mapped == model else {**body, "model": mapped}
+
+
+def fix_completion(content: bytes) -> bytes:
+    """Add ``"object": "chat.completion"`` when the upstream left it out; otherwise the bytes unchanged."""
+    if b'"object"' in content[:200]:
+        return content
+    data = json.loads(content)
+    if isinstance(data, dict) and "object" not in data:
+        data = {"object": "chat.completion", **data}
+    return _DUMPS(data).encode()
+
+
+def stream_usage(tail: bytes) -> dict[str, Any] | None:
+    """The ``usage`` of a GLM stream, read from its last bytes (it rides on the final chunk only, §2.6)."""
+    at = tail.rfind(b'"usage"')
+    if at < 0:
+        return None
+    start = tail.rfind(b"data:", 0, at)
+    end = tail.find(b"\n", at)
+    if start < 0:
+        return None
+    try:
+        chunk = json.loads(tail[start + 5 : end if end >= 0 else None])
+    except ValueError:
+        return None
+    usage = chunk.get("usage") if isinstance(chunk, dict) else None
+    return usage if isinstance(usage, dict) else None
+
+
+def anthropic_models(pairs: list[tuple[str, str]]) -> dict[str, Any]:
+    """``GET /v1/models`` for Anthropic clients (Claude Code's gateway model discovery): the mapped names."""
+    data = [
+        {
+            "type": "model",
+            "id": name,
+            "display_name": name if name == target else f"{name} (GLM {target})",
+            "created_at": "2026-01-01T00:00:00Z",
+        }
+        for name, target in pairs
+    ]
+    return {
+        "data": data,
+        "has_more": False,
+        "first_id": data[0]["id"] if data else None,
+        "last_id": data[-1]["id"] if data else None,
+    }

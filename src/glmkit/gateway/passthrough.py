@@ -1,0 +1,129 @@
+"""Fixes applied to answers of Z.AI's own Anthropic-compatible endpoint (``passthrough`` mode), reference §17.
+
+That endpoint reports zero usage in ``message_start`` (so Claude Code shows no context use), sends float
+usage after cache hits, and may open empty text blocks. ``fix_message`` mends a whole message;
+``PassthroughFixer`` mends the event stream, re-encoding only the events it changes (a delta whose index
+needs no shift is relayed as the bytes that came in).
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from glmkit._sse import Event
+from glmkit.gateway.anthropic import Plan, frame
+
+__all__ = ["PassthroughFixer", "fix_message", "fix_usage"]
+
+
+def _int(value: Any) -> int:
+    try:
+        return int(round(float(value)))
+    except (TypeError, ValueError):
+        return 0
+
+
+def fix_usage(usage: Any, plan: Plan, *, estimate: bool) -> dict[str, Any]:
+    """Usage with integer counts; a zero input count replaced by the gateway's estimate when ``estimate``."""
+    out: dict[str, Any] = dict(usage) if isinstance(usage, dict) else {}
+    for key, value in list(out.items()):
+        if key.endswith("_tokens") and value is not None:
+            out[key] = _int(value)
+    out.setdefault("output_tokens", 0)
+    if estimate and not out.get("input_tokens"):
+        out["input_tokens"] = plan.input_tokens
+    return out
+
+
+def fix_message(message: dict[str, Any], plan: Plan) -> dict[str, Any]:
+    """A whole Anthropic message from the upstream, mended: integer usage, no empty text blocks."""
+    content = [
+        b
+        for b in message.get("content") or []
+        if not (isinstance(b, dict) and b.get("type") == "text" and not b.get("text"))
+    ]
+    return {**message, "content": content, "usage": fix_usage(message.get("usage"), plan, estimate=True)}
+
+
+class PassthroughFixer:
+    """Mends an upstream Anthropic event stream on the fly.
+
+    ``feed(event, out)`` appends the frames to relay and returns ``False`` after ``message_stop`` or ``error``.
+    With ``started=True`` the gateway already sent its own ``message_start`` (while the request was queued),
+    so the upstream's is dropped.
+    """
+
+    def __init__(self, plan: Plan, *, started: bool = False) -> None:
+        self.plan = plan
+        self.started = started
+        self.shift = 0
+        self.deferred: int | None = None
+        self.deferred_block: dict[str, Any] | None = None
+        self.stop_reason: str | None = None
+        self.usage: dict[str, Any] = {}
+        self.error: dict[str, Any] | None = None
+        self.complete = False
+        self.first_content = False
+
+    def _emit(self, name: str, data: dict[str, Any], out: list[bytes]) -> None:
+        out.append(frame(name, data))
+
+    def feed(self, event: Event, out: list[bytes]) -> bool:
+        """Relay one upstream event (mended); ``False`` once the message is over."""
+        name = event.event or "message"
+        if name == "content_block_delta" and self.shift == 0 and self.deferred is None:
+            self.first_content = True
+            out.append(b"event: content_block_delta\ndata: " + event.data + b"\n\n")
+            return True
+        if name == "ping":
+            out.append(frame("ping", {"type": "ping"}))
+            return True
+        data = json.loads(event.data)
+        if name == "message_start":
+            if not self.started:
+                message = dict(data.get("message") or {})
+                message["usage"] = fix_usage(message.get("usage"), self.plan, estimate=True)
+                self._emit(name, {**data, "message": message}, out)
+                self.started = True
+        elif name == "content_block_start":
+            block = data.get("content_block") or {}
+            if block.get("type") == "text" and not block.get("text"):
+                self.deferred, self.deferred_block = data.get("index"), block
+            else:
+                self._emit(name, {**data, "index": data.get("index", 0) - self.shift}, out)
+        elif name == "content_block_delta":
+            self.first_content = True
+            if data.get("index") == self.deferred:
+                delta = data.get("delta") or {}
+                if delta.get("type") == "text_delta" and not delta.get("text"):
+                    return True
+                start = {
+                    "type": "content_block_start",
+                    "index": self.deferred - self.shift,
+                    "content_block": self.deferred_block,
+                }
+                self._emit("content_block_start", start, out)
+                self.deferred = None
+            self._emit(name, {**data, "index": data.get("index", 0) - self.shift}, out)
+        elif name == "content_block_stop":
+            if data.get("index") == self.deferred:  # an empty text block: dropped, later blocks move down
+                self.deferred, self.deferred_block = None, None
+                self.shift += 1
+            else:
+                self._emit(name, {**data, "index": data.get("index", 0) - self.shift}, out)
+        elif name == "message_delta":
+            self.usage = fix_usage(data.get("usage"), self.plan, estimate=False)
+            self.stop_reason = (data.get("delta") or {}).get("stop_reason")
+            self._emit(name, {**data, "usage": self.usage}, out)
+        elif name == "message_stop":
+            self.complete = True
+            out.append(frame(name, data))
+            return False
+        elif name == "error":
+            self.error = data.get("error") if isinstance(data.get("error"), dict) else {"message": str(data)}
+            out.append(frame(name, data))
+            return False
+        else:
+            out.append(frame(name, data))
+        return True

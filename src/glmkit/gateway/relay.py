@@ -1,0 +1,309 @@
+"""Upstream calls under shaping, and the streaming relays (the gateway's hot loop).
+
+The upstream is the SDK's ``AsyncTransport`` (retries with the SDK's policy before the first byte), except
+that a 1302 is not retried there: the request goes back to the front of its queue and the model's limit
+is learned down. Once bytes have gone to the client, a failure becomes an ``error`` event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import anyio
+import httpx
+
+from glmkit._errors import APIConnectionError, APIStatusError, ConcurrencyLimitError, GLMError
+from glmkit._retry import RetryPolicy
+from glmkit._sse import SSEDecoder
+from glmkit._transport import AsyncTransport, Call
+from glmkit.gateway.anthropic import PING, StreamTranslator
+from glmkit.gateway.passthrough import PassthroughFixer
+from glmkit.gateway.shaping import Shaper, Slot, Ticket
+
+MAX_REQUEUES = 8
+
+
+@dataclass(frozen=True)
+class GatewayRetryPolicy(RetryPolicy):
+    """The SDK's policy, minus 1302: the shaper queues those instead of sleeping on them."""
+
+    def should_retry(self, error: BaseException) -> bool:
+        """Retry what the SDK retries, except a concurrency 429."""
+        if isinstance(error, ConcurrencyLimitError):
+            return False
+        return super().should_retry(error)
+
+
+class Upstream(AsyncTransport):
+    """The SDK's async transport with the gateway's retry policy."""
+
+    def policy(self, call: Call) -> RetryPolicy:
+        """Retries as configured, 1302 excepted."""
+        retries = self.settings.max_retries if call.max_retries is None else call.max_retries
+        return GatewayRetryPolicy(max_retries=retries)
+
+
+class Record:
+    """One ledger row in the making: timing, models, tokens, status, queue figures."""
+
+    __slots__ = ("client", "error_code", "model_requested", "model_used", "row", "start", "status", "ttft")
+
+    def __init__(self, route: str, client: str = "") -> None:
+        self.start = time.perf_counter()
+        self.ttft: float | None = None
+        self.row: dict[str, Any] = {"source": "gateway", "route": route, "client": client}
+        self.status = 200
+        self.error_code: str | None = None
+
+    def first_byte(self) -> None:
+        """Note the time to the first content."""
+        if self.ttft is None:
+            self.ttft = (time.perf_counter() - self.start) * 1000
+
+    def slot(self, slot: Slot | None) -> None:
+        """Note the queue figures of the slot the request got."""
+        if slot is not None:
+            self.row["queue_depth"] = slot.queue_depth
+            self.row["queue_wait_ms"] = round(slot.queue_wait_ms, 3)
+
+    def usage(self, usage: dict[str, Any] | None, *, anthropic: bool = False) -> None:
+        """Note token counts (GLM or Anthropic usage)."""
+        if not usage:
+            return
+        if anthropic:
+            self.row["input_tokens"] = int(usage.get("input_tokens") or 0)
+            self.row["output_tokens"] = int(usage.get("output_tokens") or 0)
+            return
+        self.row["input_tokens"] = int(usage.get("prompt_tokens") or 0)
+        self.row["output_tokens"] = int(usage.get("completion_tokens") or 0)
+        details = usage.get("completion_tokens_details") or {}
+        self.row["reasoning_tokens"] = int(details.get("reasoning_tokens") or 0)
+
+    def fail(self, status: int, code: str | None = None) -> None:
+        """Note an error status and business code."""
+        self.status = status
+        self.error_code = code
+
+    def finish(self) -> dict[str, Any]:
+        """The finished row."""
+        row = self.row
+        row["latency_ms"] = round((time.perf_counter() - self.start) * 1000, 3)
+        if self.ttft is not None:
+            row["ttft_ms"] = round(self.ttft, 3)
+        row["status"] = self.status
+        row["error_code"] = self.error_code
+        return row
+
+
+def status_of(error: GLMError) -> tuple[int, str | None]:
+    """(HTTP status to answer with, business code) for an upstream failure."""
+    if isinstance(error, APIStatusError):
+        return error.status_code, error.code
+    if isinstance(error, APIConnectionError):
+        return (504 if "timed out" in str(error).lower() else 502), None
+    return 502, None
+
+
+async def open_upstream(
+    upstream: Upstream, shaper: Shaper, call: Call, slot: Slot, client: str
+) -> tuple[httpx.Response, Slot]:
+    """Send with retries; on 1302, learn the limit down and wait at the front of the queue for another go."""
+    requeues = 0
+    while True:
+        try:
+            return await upstream.open(call), slot
+        except ConcurrencyLimitError:
+            shaper.release(slot, busy=True)
+            requeues += 1
+            if requeues > MAX_REQUEUES:
+                raise
+            if shaper.limit(slot.model) <= 1 and shaper.inflight(slot.model) == 0:
+                await upstream.sleep(GatewayRetryPolicy().backoff(requeues))
+            prior = slot
+            slot = await shaper.acquire(slot.model, client, front=True)
+            slot.queue_depth, slot.queue_wait_ms = prior.queue_depth, prior.queue_wait_ms + slot.queue_wait_ms
+        except BaseException:
+            shaper.release(slot, ok=False)
+            raise
+
+
+async def wait_in_queue(ticket: Ticket, ping: bytes, interval: float) -> AsyncIterator[bytes | Slot]:
+    """Yield ``ping`` every ``interval`` seconds until the ticket's slot arrives, then the slot."""
+    while True:
+        slot = await ticket.wait(interval)
+        if slot is not None:
+            yield slot
+            return
+        yield ping
+
+
+async def relay_translated(
+    response: httpx.Response,
+    translator: StreamTranslator,
+    record: Record,
+    *,
+    started: bool,
+) -> AsyncIterator[bytes]:
+    """GLM SSE in, Anthropic SSE out; a cut or an upstream error ends the stream with an ``error`` event."""
+    decoder = SSEDecoder()
+    out: list[bytes] = [] if started else [translator.start()]
+    going = True
+    try:
+        async for raw in response.aiter_bytes():
+            for event in decoder.feed(raw):
+                if event.data == b"[DONE]":
+                    continue
+                if not translator.feed(event.data, out):
+                    going = False
+                    break
+            if out:
+                if record.ttft is None and translator.index >= 0:
+                    record.first_byte()
+                yield b"".join(out)
+                out.clear()
+            if not going:
+                break
+    except httpx.HTTPError as exc:
+        record.fail(502)
+        out.append(translator.fail(502, f"The upstream connection failed mid-stream: {exc or type(exc).__name__}."))
+        yield b"".join(out)
+        return
+    if translator.error is not None:
+        code = translator.error.get("code")
+        status = _status_for_code(code)
+        record.fail(status, None if code is None else str(code))
+        out.append(translator.fail(status, str(translator.error.get("message") or "Upstream error"), _s(code)))
+    elif translator.finish_reason == "network_error":
+        record.fail(500, "1234")
+        out.append(translator.fail(500, "The model failed during inference (finish_reason network_error).", "1234"))
+    elif not translator.complete:
+        record.fail(502)
+        out.append(translator.fail(502, "The upstream stream ended before the answer was complete."))
+    else:
+        translator.finish(out)
+    record.usage(translator.usage)
+    yield b"".join(out)
+
+
+async def relay_passthrough(response: httpx.Response, fixer: PassthroughFixer, record: Record) -> AsyncIterator[bytes]:
+    """Anthropic SSE from Z.AI in, mended Anthropic SSE out."""
+    decoder = SSEDecoder()
+    out: list[bytes] = []
+    going = True
+    try:
+        async for raw in response.aiter_bytes():
+            for event in decoder.feed(raw):
+                if not fixer.feed(event, out):
+                    going = False
+                    break
+            if out:
+                if fixer.first_content:
+                    record.first_byte()
+                yield b"".join(out)
+                out.clear()
+            if not going:
+                break
+    except httpx.HTTPError as exc:
+        record.fail(502)
+        from glmkit.gateway.anthropic import error_frame
+
+        yield error_frame(502, f"The upstream connection failed mid-stream: {exc or type(exc).__name__}.")
+        return
+    record.usage(fixer.usage, anthropic=True)
+    if fixer.error is not None:
+        code = fixer.error.get("code")
+        record.fail(_status_for_code(code), _s(code))
+    elif not fixer.complete:
+        from glmkit.gateway.anthropic import error_frame
+
+        record.fail(502)
+        yield error_frame(502, "The upstream stream ended before the answer was complete.")
+
+
+async def relay_raw(response: httpx.Response, record: Record) -> AsyncIterator[bytes]:
+    """OpenAI-style SSE relayed byte for byte; usage read from the tail for the ledger."""
+    tail = b""
+    try:
+        async for raw in response.aiter_bytes():
+            if record.ttft is None:
+                record.first_byte()
+            tail = (tail + raw)[-8192:] if len(raw) < 8192 else raw[-8192:]
+            yield raw
+    except httpx.HTTPError as exc:
+        record.fail(502)
+        yield b'data: {"error":{"code":"1234","message":"The upstream connection failed mid-stream: %s"}}\n\n' % (
+            type(exc).__name__.encode()
+        )
+        return
+    from glmkit.gateway.openai import stream_usage
+
+    record.usage(stream_usage(tail))
+    if b"[DONE]" not in tail:
+        record.fail(502)
+
+
+def _s(code: Any) -> str | None:
+    return None if code is None else str(code)
+
+
+def _status_for_code(code: Any) -> int:
+    from glmkit._errors import code_row
+
+    try:
+        return code_row(str(code)).status if code is not None else 500
+    except KeyError:
+        return 500
+
+
+class Flight:
+    """One request's hold on gateway resources: its queue ticket, slot, open upstream response and ledger row.
+
+    ``close()`` is idempotent and runs whatever way the request ends (answered, failed, or the client hung
+    up before the body generator ever started), so no slot leaks and every request leaves one row.
+    """
+
+    __slots__ = ("closed", "finished", "record", "response", "shaper", "slot", "submit", "ticket")
+
+    def __init__(self, shaper: Shaper, record: Record, submit: Callable[[Record], None]) -> None:
+        self.shaper = shaper
+        self.record = record
+        self.submit = submit
+        self.ticket: Ticket | None = None
+        self.slot: Slot | None = None
+        self.response: httpx.Response | None = None
+        self.finished = False
+        self.closed = False
+
+    async def close(self) -> None:
+        """Leave the queue, close the upstream response, release the slot, write the ledger row."""
+        if self.closed:
+            return
+        self.closed = True
+        if self.ticket is not None:
+            self.ticket.abandon()
+        if self.response is not None:
+            with anyio.CancelScope(shield=True):
+                await self.response.aclose()
+        if self.slot is not None:
+            self.shaper.release(self.slot, ok=self.finished)
+        if not self.finished and self.record.status == 200:
+            self.record.fail(499)  # the client went away first
+        self.submit(self.record)
+
+
+__all__ = [
+    "PING",
+    "GatewayRetryPolicy",
+    "Record",
+    "Upstream",
+    "Flight",
+    "open_upstream",
+    "relay_passthrough",
+    "relay_raw",
+    "relay_translated",
+    "status_of",
+    "wait_in_queue",
+]
