@@ -236,8 +236,9 @@ class _Signature:
             annotation, text = _annotated_description(hints.get(name, Any))
             described = text or docs.get(name)
             default = ... if p.default is p.empty else p.default
-            extra = {"description": described} if described else {}  # never hide Field(description=...)
-            fields[f"f{i}"] = (annotation, Field(default, alias=name, **extra))
+            # never hide an Annotated Field(description=...) behind description=None
+            info = Field(default, alias=name, description=described) if described else Field(default, alias=name)
+            fields[f"f{i}"] = (annotation, info)
             (self.positional if p.kind == p.POSITIONAL_ONLY else self.keyword).append((f"f{i}", name))
         config = ConfigDict(
             extra="forbid" if strict else "ignore", strict=strict, arbitrary_types_allowed=True, validate_by_alias=True
@@ -368,7 +369,7 @@ class Tool:
         if localns is None:
             localns = sys._getframe(1).f_locals
         self.fn = fn
-        self.name = name or getattr(fn, "__name__", "")
+        self.name: str = name or str(getattr(fn, "__name__", ""))
         if not _NAME.match(self.name):
             raise InputError(
                 f"Tool name {self.name!r} must be 1-64 characters of letters, digits, '_' or '-'.",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import threading
 from typing import Any, Literal
 
@@ -378,3 +379,15 @@ def test_parse_refuses_a_non_object_format(client: Client, emulator_app: Any) ->
     with pytest.raises(glmkit.InputError, match="JSON object"):
         client.chat.parse(model=MODEL, messages=user("x"), response_format=list[int])
     assert emulator_app.state.emulator.requests == []
+
+
+def test_async_tools_work_under_the_sync_client(client: Client) -> None:
+    @tool
+    async def fetch(url: str) -> dict[str, str]:
+        """Fetch."""
+        return {"url": url, "body": "ok"}
+
+    answer = client.chat.run(model=MODEL, messages=user("[emulator:tools=fetch,add]"), tools=[fetch, add])
+    first = answer.tool_calls[0]
+    assert first.status == "ok" and first.result == {"url": first.arguments["url"], "body": "ok"}  # type: ignore[index]
+    assert json.loads(first.output) == first.result
