@@ -23,7 +23,9 @@ T = TypeVar("T")
 __all__ = ["AsyncStream", "Stream", "StreamCore"]
 
 _DONE = b"[DONE]"
-_READ_SIZE = 65536
+# No chunk_size on iter_raw: httpx's chunker holds bytes back until a whole chunk_size has arrived,
+# which would delay every SSE event of a short answer to the end of the stream. httpcore already
+# reads up to 64 KiB per recv, so chunks come as large as the network delivers them.
 
 
 class StreamCore(Generic[T]):
@@ -152,7 +154,7 @@ class Stream(_StreamBase[T]):
     def __iter__(self) -> Iterator[T]:
         core = self._core
         try:
-            for data in self.response.iter_raw(_READ_SIZE):
+            for data in self.response.iter_raw():
                 yield from core.feed(data)
                 if core.done:
                     break
@@ -185,7 +187,7 @@ class AsyncStream(_StreamBase[T]):
     async def __aiter__(self) -> AsyncIterator[T]:
         core = self._core
         try:
-            async for data in self.response.aiter_raw(_READ_SIZE):
+            async for data in self.response.aiter_raw():
                 for chunk in core.feed(data):
                     yield chunk
                 if core.done:
