@@ -152,12 +152,52 @@ def test_parameter_names_that_clash_with_pydantic_are_fine() -> None:
     assert f(*args, **kwargs) == "x-2-False"
 
 
+def test_methods_become_tools_when_bound() -> None:
+    class Repo:
+        def __init__(self) -> None:
+            self.root = "/src"
+
+        def read(self, path: str) -> str:
+            """Read a file of the repo."""
+            return f"{self.root}/{path}"
+
+    t = tool(Repo().read)
+    assert list(params(t)["properties"]) == ["path"]
+    args, kwargs = t.bind({"path": "a.py"})
+    assert t(*args, **kwargs) == "/src/a.py"
+    with pytest.raises(InputError, match="unbound method"):
+        tool(Repo.read)
+
+
 def test_var_args_are_refused_with_a_fix() -> None:
     def f(*items: str) -> None:
         """Var."""
 
     with pytest.raises(InputError, match="named parameters"):
         tool(f)
+
+
+class Opaque:
+    pass
+
+
+def test_types_without_a_json_schema_are_refused_with_a_fix() -> None:
+    import typing
+
+    class OldDict(typing.TypedDict):
+        a: int
+
+    def f(x: Opaque) -> None:
+        """F."""
+
+    def g(x: OldDict) -> None:
+        """G."""
+
+    with pytest.raises(InputError, match="tool f") as info:
+        tool(f)
+    assert "parameters=" in (info.value.hint or "")
+    with pytest.raises(InputError, match="typing_extensions"):
+        tool(g)
 
 
 # ---- docstrings ------------------------------------------------------------------------------------

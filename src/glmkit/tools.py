@@ -40,7 +40,23 @@ from typing import Any, overload
 
 from glmkit._errors import GLMError, InputError
 
+# The run loop's records and events live with the loop; they are public here (loaded on first use).
+_RUN_NAMES = (
+    "Done",
+    "ParsedCompletion",
+    "ReasoningDelta",
+    "RunEvent",
+    "RunResult",
+    "RunStep",
+    "StepFinished",
+    "TextDelta",
+    "ToolCallFinished",
+    "ToolCallRecord",
+    "ToolCallStarted",
+)
+
 __all__ = [
+    *_RUN_NAMES,
     "MAX_TOOLS",
     "Tool",
     "ToolArgumentsError",
@@ -217,7 +233,7 @@ class _Signature:
     def __init__(
         self, fn: Callable[..., Any], docs: Mapping[str, str], strict: bool, localns: Mapping[str, Any] | None = None
     ) -> None:
-        from pydantic import ConfigDict, Field, create_model
+        from pydantic import ConfigDict, Field, PydanticUserError, create_model
 
         sig = inspect.signature(fn)
         try:
@@ -228,6 +244,11 @@ class _Signature:
         self.positional: list[tuple[str, str]] = []  # (field, parameter) passed positionally
         self.keyword: list[tuple[str, str]] = []
         for i, (name, p) in enumerate(sig.parameters.items()):
+            if i == 0 and name in ("self", "cls"):
+                raise InputError(
+                    f"Tool {fn.__name__} takes {name}: it is an unbound method.",
+                    hint=f"Make the tool from the bound method: tool(instance.{fn.__name__}).",
+                )
             if p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 raise InputError(
                     f"Tool {fn.__name__} takes *{name}; a tool needs named parameters.",
@@ -243,10 +264,19 @@ class _Signature:
         config = ConfigDict(
             extra="forbid" if strict else "ignore", strict=strict, arbitrary_types_allowed=True, validate_by_alias=True
         )
-        self.model = create_model(f"{fn.__name__}_arguments", __config__=config, **fields)
+        self.fn_name = fn.__name__
+        try:
+            self.model = create_model(f"{fn.__name__}_arguments", __config__=config, **fields)
+        except PydanticUserError as exc:
+            raise _unsupported(fn.__name__, exc) from None
 
     def schema(self, strict: bool) -> dict[str, Any]:
-        raw = self.model.model_json_schema(by_alias=True)
+        from pydantic import PydanticUserError
+
+        try:
+            raw = self.model.model_json_schema(by_alias=True)
+        except PydanticUserError as exc:
+            raise _unsupported(self.fn_name, exc) from None
         schema = _clean(raw, raw.get("$defs", {}))
         schema.pop("description", None)
         schema.setdefault("properties", {})
@@ -259,6 +289,15 @@ class _Signature:
         args = [getattr(inst, f) for f, _ in self.positional]
         kwargs = {name: getattr(inst, f) for f, name in self.keyword}
         return args, kwargs
+
+
+def _unsupported(name: str, exc: Exception) -> InputError:
+    first = str(exc).split("\n", 1)[0]
+    return InputError(
+        f"Cannot describe the parameters of tool {name} as a JSON schema: {first}",
+        hint="Use str, int, float, bool, Literal, Enum, list, dict, tuple, pydantic models or "
+        "typing_extensions.TypedDict; or pass a hand-written schema with tool(fn, parameters=...).",
+    )
 
 
 def function_schema(fn: Callable[..., Any], *, strict: bool = False) -> tuple[str, dict[str, Any]]:
@@ -510,3 +549,11 @@ def tool_params(tools: list[Any] | None) -> tuple[list[dict[str, Any]], dict[str
             hint="Offer fewer tools, or group related actions into one tool with a 'action' Literal parameter.",
         )
     return params, local
+
+
+def __getattr__(name: str) -> Any:
+    if name in _RUN_NAMES:
+        import importlib
+
+        return getattr(importlib.import_module("glmkit.resources._runner"), name)
+    raise AttributeError(f"module 'glmkit.tools' has no attribute {name!r}")
