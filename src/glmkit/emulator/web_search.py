@@ -61,9 +61,12 @@ def is_plan_only(state: EmulatorState, key: str) -> bool:
 
 def balance_refused(state: EmulatorState, request: Request) -> Response | None:
     """The 429/1113 a balance-billed endpoint gives a plan-only key (``None`` for other keys)."""
-    if is_plan_only(state, key_of(request)):
-        return error_response("1113", "Insufficient balance or no resource package. Please recharge.")
-    return None
+    if not is_plan_only(state, key_of(request)):
+        return None
+    refused = error_response("1113", "Insufficient balance or no resource package. Please recharge.")
+    if state.requests and state.requests[-1]["path"] == request.url.path:
+        state.requests[-1]["status"] = refused.status_code  # admit() logged this request just before
+    return refused
 
 
 def _digest(*parts: Any) -> bytes:

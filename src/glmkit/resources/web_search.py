@@ -77,8 +77,8 @@ def prepare_search(params: dict[str, Any], region: str = "international") -> dic
     engine = body.setdefault("search_engine", engines[0])
     if engine not in engines:
         raise InputError(
-            f"search_engine {engine!r} is not available on the {region} API.",
-            hint=f"Use {', '.join(engines)} (or leave it out).",
+            f"search_engine {engine!r} is not available on the {region} API; use {', '.join(engines)}.",
+            hint="Or leave search_engine out: glmkit picks the region's default.",
         )
     count = body.get("count")
     lo, hi = COUNT_RANGE
