@@ -247,6 +247,15 @@ def test_streaming_events_arrive_in_order(client: Client) -> None:
     assert [e.step for e in events if e.type == "step_finished"] == [0, 1]
 
 
+def test_run_with_on_event_streams_the_same_events(client: Client) -> None:
+    prompt = user("[emulator:tools=add]")
+    seen: list[RunEvent] = []
+    answer = client.chat.run(model=MODEL, messages=prompt, tools=[add], on_event=seen.append)
+    assert "text_delta" in {e.type for e in seen} and seen[-1].answer is answer  # type: ignore[union-attr]
+    streamed = list(client.chat.run_stream(model=MODEL, messages=prompt, tools=[add]))
+    assert [(e.type, e.step) for e in seen] == [(e.type, e.step) for e in streamed]
+
+
 def test_run_stream_checks_arguments_before_the_first_event(client: Client, emulator_app: Any) -> None:
     with pytest.raises(glmkit.InputError, match="max_steps"):
         client.chat.run_stream(model=MODEL, messages=user("x"), tools=[add], max_steps=0)

@@ -219,7 +219,9 @@ def prepare_run(
     if api_tools:
         params["tools"] = api_tools
     external = {t["function"]["name"] for t in api_tools if t.get("type") == "function"} - set(local)
-    stream = bool(params.pop("stream", False) or params.get("tool_stream") or streaming)
+    # Stream when events are wanted (run_stream, or run with on_event: a UI wants the deltas) or when
+    # tool_stream asks for it (it needs stream=True, §2.1). The result is the same either way.
+    stream = bool(params.pop("stream", False) or params.get("tool_stream") or streaming or opts.on_event)
     opts = RunOptions(**{**options, "stream": stream})
     return params, local, external, opts
 

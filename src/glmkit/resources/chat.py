@@ -383,7 +383,8 @@ class Chat(SyncResource):
 
         Runs the tool calls (in parallel threads), validates their arguments, sends results and reasoning
         back; see ``glmkit.resources._runner``. ``approve(call) -> bool`` is asked before each call;
-        ``tool_errors="raise"`` raises a tool's exception instead of showing it to the model.
+        ``tool_errors="raise"`` raises a tool's exception instead of showing it to the model; with
+        ``on_event`` the turns are streamed and each event (as ``run_stream`` yields them) is passed to it.
         """
         from glmkit.resources._runner import run_sync
 
