@@ -77,14 +77,14 @@ def wait_for_task(
             error = error_of(result)
             detail = error.get("message") if isinstance(error, dict) else error
             raise JobFailedError(
-                f"{what.capitalize()} {task_id} failed" + (f": {detail}" if detail else "."),
+                f"{what[:1].upper() + what[1:]} {task_id} failed" + (f": {detail}" if detail else "."),
                 task_id=task_id,
                 error=error,
                 hint="Change the prompt or inputs and submit again; failed jobs are not billed as successes.",
             )
         if elapsed >= timeout:
             raise JobTimeoutError(
-                f"{what.capitalize()} {task_id} is still {_raw_status(result, status)} after {elapsed:.0f} s.",
+                f"{what[:1].upper() + what[1:]} {task_id} is still {_raw_status(result, status)} after {elapsed:.0f} s.",
                 task_id=task_id,
                 waited=elapsed,
                 hint=f"It may still finish: wait again with the task id {task_id}, or raise timeout=.",

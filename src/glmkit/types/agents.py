@@ -1,0 +1,144 @@
+"""Agents API v1: ``POST {root}/v1/agents`` (+ ``/async-result``, ``/conversation``) (reference §10).
+
+One endpoint serves three agents, picked by ``agent_id``: ``general_translation``,
+``slides_glm_agent`` and ``vidu_template_agent``. Translation answers under ``choices[].messages``
+(an object, per the docs) or ``choices[].message`` (per the official SDK); both are read.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Required
+
+from glmkit.types._base import Endpoint
+from glmkit.types._model import Model
+from glmkit.types._params import RequestOptions
+
+AGENTS = Endpoint("POST", "/v1/agents", "root")
+AGENT_ASYNC_RESULT = Endpoint("POST", "/v1/agents/async-result", "root")
+AGENT_CONVERSATION = Endpoint("POST", "/v1/agents/conversation", "root")
+
+TRANSLATION = "general_translation"
+SLIDES = "slides_glm_agent"
+VIDU_TEMPLATE = "vidu_template_agent"
+
+
+class AgentParams(RequestOptions, total=False):
+    """An agent call; ``messages`` content is a list of parts (``text``, or ``image_url`` as a bare string)."""
+
+    agent_id: Required[str]
+    messages: list[Any]
+    stream: bool
+    custom_variables: dict[str, Any]
+    """Translation: ``source_lang``, ``target_lang`` (default ``zh-CN``), ``glossary``, ``strategy``,
+    ``strategy_config``. Vidu: ``template``."""
+    conversation_id: str
+    """Slides: continue a deck."""
+    request_id: str
+    user_id: str
+    sensitive_word_check: Any
+
+
+class AgentError(Model):
+    """An agent's error: ``code`` and ``message``."""
+
+    code: Any = None
+    message: str | None = None
+
+
+class AgentUsage(Model):
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    total_tokens: int = 0
+    total_calls: int | None = None
+
+
+def _texts(content: Any) -> list[str]:
+    """Text pieces of a content value: a string, a ``{"type": "text"}`` object, or a list of them."""
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, dict):
+        if content.get("type", "text") == "text" and isinstance(content.get("text"), str):
+            return [content["text"]]
+        return []
+    if isinstance(content, list):
+        return [t for item in content for t in _texts(item)]
+    return []
+
+
+def _messages(choice: Any) -> list[dict[str, Any]]:
+    value = choice.get("messages", choice.get("message"))
+    if value is None:
+        value = choice.get("delta")
+    if isinstance(value, dict):
+        return [value]
+    return [m for m in value or [] if isinstance(m, dict)]
+
+
+class AgentChoice(Model):
+    """One choice: ``message``/``messages`` hold the assistant's output, ``delta`` when streamed."""
+
+    index: int = 0
+    finish_reason: str | None = None
+
+    @property
+    def items(self) -> list[dict[str, Any]]:
+        """The assistant messages of this choice, whichever key carried them."""
+        return _messages(self.model_dump())
+
+
+class AgentResponse(Model):
+    """What ``/v1/agents`` (and its async-result and conversation routes) answer."""
+
+    id: str | None = None
+    agent_id: str | None = None
+    status: str | None = None
+    async_id: str | None = None
+    conversation_id: str | None = None
+    choices: list[AgentChoice] = []
+    usage: AgentUsage | None = None
+    error: AgentError | None = None
+
+    @property
+    def text(self) -> str:
+        """The answer's text (translation, or a deck's answer phase), joined."""
+        parts: list[str] = []
+        for choice in self.choices:
+            for message in choice.items:
+                if message.get("phase") in (None, "answer"):
+                    parts.extend(_texts(message.get("content")))
+        return "".join(parts)
+
+    def content_of(self, kind: str) -> list[Any]:
+        """Every content item of a type, e.g. ``"video_url"``, ``"file_url"``, ``"object"``."""
+        found = []
+        for choice in self.choices:
+            for message in choice.items:
+                content = message.get("content")
+                for item in content if isinstance(content, list) else [content]:
+                    if isinstance(item, dict) and item.get("type") == kind:
+                        found.append(item)
+        return found
+
+    def urls(self, kind: str) -> list[str]:
+        """The URLs of content items of a type (``video_url``, ``file_url``, ``image_url``)."""
+        out = []
+        for item in self.content_of(kind):
+            value = item.get(kind)
+            if isinstance(value, dict):
+                value = value.get("url")
+            if isinstance(value, str):
+                out.append(value)
+        return out
+
+    @property
+    def pages(self) -> list[dict[str, Any]]:
+        """Slides: the tool outputs that insert pages (``output`` is the page's HTML, ``position`` its numbers)."""
+        return [
+            item["object"]
+            for item in self.content_of("object")
+            if isinstance(item.get("object"), dict) and item["object"].get("output")
+        ]
+
+
+class AgentChunk(AgentResponse):
+    """One streamed event of an agent: the same shape, with ``choices[].delta`` (or partial messages)."""
