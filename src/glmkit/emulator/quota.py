@@ -124,6 +124,8 @@ def _row(name: str, typ: str, win: Window, schema: str) -> dict[str, Any]:
 def limits_body(state: EmulatorState) -> dict[str, Any]:
     """The ``quota/limit`` answer for the current state."""
     qs = quota_state(state)
+    if qs.level in ("none", "payg", ""):  # a pay-as-you-go key: no plan windows (UNVERIFIED shape)
+        return {"code": 200, "msg": "Operation successful", "success": True, "data": {"limits": []}}
     now = state.clock()
     for name, win in qs.windows.items():
         win.roll(now, LENGTH[name])
@@ -169,6 +171,8 @@ def _on_admit(state: EmulatorState, request: Request) -> Response | None:
     if not (path.startswith(PLAN_PATHS) and path.endswith(MODEL_PATHS)):
         return None
     qs = quota_state(state)
+    if qs.level in ("none", "payg", ""):
+        return None
     now = state.clock()
     five, week = qs.windows["5h"], qs.windows["week"]
     five.roll(now, LENGTH["5h"])

@@ -1,0 +1,360 @@
+"""``glm doctor``: checks with ✓/✗ and a fix each; exit 0 only when every check passes.
+
+Skipped (``-``) and informational (``i``) checks never fail the run. ``--json`` for scripts.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import os
+import shutil
+import sys
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import typer
+
+from glmkit.cli._common import DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, handle_errors, make_client
+
+SKEW_LIMIT = 30.0  # seconds; a JWT lives 210 s and is re-signed 30 s early (reference §1.2)
+PROXY_VARS = ("HTTPS_PROXY", "HTTP_PROXY", "ALL_PROXY", "NO_PROXY")
+MARK = {"pass": "✓", "fail": "✗", "skip": "-", "info": "i"}
+
+
+@dataclass
+class Check:
+    """One line of the report."""
+
+    name: str
+    status: str  # pass | fail | skip | info
+    detail: str
+    fix: str | None = None
+
+
+@dataclass
+class Probe:
+    """What one endpoint answered."""
+
+    name: str
+    url: str
+    status: int | None
+    code: str | None = None
+    error: str | None = None
+    date: str | None = None
+
+
+def _probe(http: Any, name: str, method: str, url: str, key: str | None) -> Probe:
+    import httpx
+
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    try:
+        if method == "POST":  # an empty body: refused as bad input before any tokens are spent
+            r = http.request(method, url, headers=headers, json={}, timeout=10.0)
+        else:
+            r = http.request(method, url, headers=headers, timeout=10.0)
+    except httpx.HTTPError as exc:
+        return Probe(name, url, None, error=type(exc).__name__)
+    code = None
+    try:
+        body = r.json()
+        err = body.get("error") if isinstance(body, dict) else None
+        code = str(err.get("code")) if isinstance(err, dict) and err.get("code") is not None else None
+    except ValueError:
+        pass
+    return Probe(name, url, r.status_code, code=code, date=r.headers.get("date"))
+
+
+def probe_endpoints(client: Any) -> list[Probe]:
+    """GET /models on the general and coding bases; an empty POST /v1/messages on the Anthropic base."""
+    from glmkit import data
+
+    s = client.settings
+    coding = s.root_url.rstrip("/") + data.load("endpoints")["surfaces"]["coding"]
+    http = client._transport.http  # the client's own connection (the in-process emulator with --offline)
+    return [
+        _probe(http, "general", "GET", s.base_url.rstrip("/") + "/models", s.api_key),
+        _probe(http, "coding", "GET", coding + "/models", s.api_key),
+        _probe(http, "anthropic", "POST", s.anthropic_base_url.rstrip("/") + "/v1/messages", s.api_key),
+    ]
+
+
+def check_key(settings: Any) -> list[Check]:
+    """Key present and well-formed."""
+    from glmkit._auth import check_key_format
+
+    if not settings.api_key:
+        fix = "export ZAI_API_KEY=<your key> (z.ai -> API keys), or save it with `glm config`."
+        return [Check("key present", "fail", "no API key found", fix), Check("key well-formed", "skip", "no key")]
+    reason = check_key_format(settings.api_key)
+    checks = [Check("key present", "pass", "found")]
+    if reason:
+        checks.append(Check("key well-formed", "fail", reason, "Copy the key again from z.ai -> API keys."))
+    else:
+        checks.append(Check("key well-formed", "pass", "id.secret"))
+    return checks
+
+
+def check_probes(settings: Any, probes: list[Probe]) -> list[Check]:
+    """Key accepted, which endpoints answer."""
+    answered = [p for p in probes if p.status is not None]
+    summary = ", ".join(f"{p.name} {p.status or p.error}" for p in probes)
+    if not answered:
+        return [
+            Check("key accepted", "skip", "no endpoint answered"),
+            Check("endpoints answer", "fail", summary, "Check the network, a proxy, or ZAI_BASE_URL."),
+        ]
+    refused = [p for p in answered if p.status == 401]
+    if refused:
+        code = refused[0].code or "401"
+        key = Check(
+            "key accepted", "fail", f"refused with {code}", "The key is wrong or revoked: make a new one at z.ai."
+        )
+    else:
+        key = Check("key accepted", "pass", "accepted")
+    chat = "coding" if settings.routes_chat_to_coding else "general"
+    ok = {p.name for p in answered if p.status != 404}
+    status = "pass" if chat in ok else "fail"
+    fix = (
+        None
+        if status == "pass"
+        else f"Your chat endpoint ({chat}) did not answer; try `--endpoint` or check ZAI_BASE_URL."
+    )
+    return [key, Check("endpoints answer", status, f"{summary} (chat goes to {chat})", fix)]
+
+
+def check_plan(client: Any) -> list[Check]:
+    """A plan key aimed at the general endpoint (1113), and a spent quota."""
+    from glmkit._errors import GLMError
+
+    try:
+        info = client.quota.limits()
+    except GLMError as exc:
+        return [Check("plan key on the right endpoint", "skip", f"quota not readable ({exc})")]
+    has_plan = bool(info.plan or info.limits)
+    checks = []
+    if has_plan and not client.settings.routes_chat_to_coding:
+        checks.append(
+            Check(
+                "plan key on the right endpoint",
+                "fail",
+                f"a Coding Plan ({info.plan}) key, but chat goes to the general endpoint, which bills balance (1113)",
+                'Use the coding endpoint: `--endpoint coding`, GLM_PLAN=coding, or plan = "coding" in the profile.',
+            )
+        )
+    else:
+        checks.append(Check("plan key on the right endpoint", "pass", f"plan {info.plan or 'none'}"))
+    spent = [lim for lim in info.limits if lim.kind == "model" and (lim.used_percent or 0) >= 100]
+    if spent:
+        when = spent[0].resets_at
+        at = f" until {when.astimezone():%a %H:%M}" if when else ""
+        checks.append(
+            Check(
+                "plan quota",
+                "fail",
+                f"{spent[0].label} spent{at}",
+                "Wait for the reset (`glm usage`), or use --endpoint general (balance).",
+            )
+        )
+    elif has_plan:
+        five = info.window("5h")
+        pct = five.used_percent if five else None
+        checks.append(Check("plan quota", "pass", "5-hour window " + ("?" if pct is None else f"{pct:.0f}% used")))
+    return checks
+
+
+def check_models(settings: Any, direct: dict[str, str]) -> Check:
+    """Saved model choices older than the current defaults."""
+    from glmkit.catalog import default_model, get_model
+    from glmkit.setup import get_tool
+    from glmkit.setup._files import SetupError, get_value
+
+    saved: dict[str, tuple[str, str]] = {}
+    path = get_tool("claude-code").config_path(direct, project=False)
+    if path is not None and path.exists():
+        try:
+            env = get_value(path.read_text(encoding="utf-8"), "json", ("env",)) or {}
+        except (SetupError, OSError):
+            env = {}
+        for slot in ("opus", "sonnet", "haiku"):
+            value = env.get(f"ANTHROPIC_DEFAULT_{slot.upper()}_MODEL") if isinstance(env, dict) else None
+            if value:
+                saved[f"claude-code {slot}"] = (str(value), default_model(slot))
+    if settings.options.get("model"):
+        saved["profile model"] = (str(settings.options["model"]), default_model("chat"))
+    if not saved:
+        return Check("model mapping current", "skip", "no saved model mapping")
+    stale = []
+    for where, (model, default) in saved.items():
+        have, want = get_model(model.lower()), get_model(default)
+        if have and want and have.released and want.released and have.released < want.released:
+            stale.append(f"{where} = {model} (current default {default})")
+    if stale:
+        return Check(
+            "model mapping current",
+            "fail",
+            "; ".join(stale),
+            "Run `glm setup claude-code` (or set the profile's model).",
+        )
+    return Check("model mapping current", "pass", ", ".join(f"{w} = {m}" for w, (m, _) in saved.items()))
+
+
+def check_clock(settings: Any, probes: list[Probe], now: float) -> Check:
+    """Local clock against the server's Date header (JWTs expire after 210 s)."""
+    date = next((p.date for p in probes if p.date), None)
+    if not date:
+        return Check("clock skew", "skip", "no Date header to compare with")
+    try:
+        server = email.utils.parsedate_to_datetime(date).timestamp()
+    except (TypeError, ValueError):
+        return Check("clock skew", "skip", f"unreadable Date header {date!r}")
+    skew = now - server
+    detail = f"{skew:+.0f} s against the server"
+    if abs(skew) <= SKEW_LIMIT:
+        return Check("clock skew", "pass", detail)
+    status = "fail" if settings.auth == "jwt" else "info"
+    return Check(
+        "clock skew",
+        status,
+        detail + " (JWT tokens would be refused with 1003)",
+        "Sync the clock (e.g. timedatectl set-ntp true).",
+    )
+
+
+def check_proxy(environ: dict[str, str]) -> Check:
+    """Proxy variables that reroute every request (credentials redacted)."""
+    from urllib.parse import urlsplit
+
+    found = []
+    for name in PROXY_VARS:
+        value = environ.get(name) or environ.get(name.lower())
+        if value:
+            if name != "NO_PROXY":
+                parts = urlsplit(value)
+                value = f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}"
+            found.append(f"{name}={value}")
+    if not found:
+        return Check("proxy variables", "pass", "none set")
+    return Check(
+        "proxy variables", "info", "; ".join(found), "If requests fail, try without them (or add the host to NO_PROXY)."
+    )
+
+
+def check_tools(direct: dict[str, str], gateway: dict[str, str]) -> tuple[list[Check], list[Any]]:
+    """Each configured tool's files point where they should; glmkit's MCP registration."""
+    from glmkit.setup import all_tools
+    from glmkit.setup._status import tool_status
+
+    checks, statuses = [], []
+    for tool in all_tools():
+        st = tool_status(tool, direct, gateway)
+        statuses.append(st)
+        if st.state in ("not-configured", "manual"):
+            continue
+        if st.state == "configured":
+            checks.append(Check(f"{tool.id} config", "pass", f"points at {st.target} ({st.file})"))
+            continue
+        detail = "; ".join(st.problems) or st.state
+        if "/coding/paas/v4" in detail and tool.protocol == "anthropic":
+            detail += " (this tool speaks the Anthropic protocol: it needs /api/anthropic)"
+        checks.append(Check(f"{tool.id} config", "fail", detail, f"Run `glm setup {tool.id}` (it backs up first)."))
+    registered = [st.id for st in statuses if st.mcp]
+    if not registered:
+        checks.append(
+            Check("MCP registration", "info", "glmkit's MCP server is not registered", "`glm setup TOOL --mcp`")
+        )
+    elif shutil.which("glm") is None:
+        checks.append(
+            Check(
+                "MCP registration",
+                "fail",
+                f"in {', '.join(registered)}, but `glm` is not on PATH",
+                "Install glmkit where the tools can find `glm`.",
+            )
+        )
+    else:
+        checks.append(Check("MCP registration", "pass", "registered in " + ", ".join(registered)))
+    return checks, statuses
+
+
+def check_gateway(statuses: list[Any], url: str, http: Any) -> Check:
+    """The gateway answers, when a tool (or GLM_GATEWAY_URL) points at it."""
+    import httpx
+
+    users = [st.id for st in statuses if st.target == "gateway"]
+    if not users and not os.environ.get("GLM_GATEWAY_URL"):
+        return Check("gateway reachable", "skip", "no tool uses the gateway")
+    try:
+        http.get(url, timeout=5.0)
+    except httpx.HTTPError as exc:
+        return Check(
+            "gateway reachable",
+            "fail",
+            f"{url}: {type(exc).__name__}",
+            "Start it: `glm serve` (or fix GLM_GATEWAY_URL).",
+        )
+    return Check("gateway reachable", "pass", url + (f" (used by {', '.join(users)})" if users else ""))
+
+
+def run_checks(client: Any, tool_settings: Any, *, now: float | None = None) -> list[Check]:
+    """Every check, in report order; tools are compared with ``tool_settings`` (the real endpoints)."""
+    import httpx
+
+    from glmkit.setup._tool import template_values, tools_data
+
+    settings = client.settings
+    checks = check_key(settings)
+    probes = probe_endpoints(client) if settings.api_key else []
+    checks += check_probes(settings, probes) if probes else [Check("key accepted", "skip", "no key")]
+    if settings.api_key and not any(c.status == "fail" and c.name == "key accepted" for c in checks):
+        checks += check_plan(client)
+    url = os.environ.get("GLM_GATEWAY_URL") or tools_data()["gateway"]["default_url"]
+    common = {
+        "api_key": tool_settings.api_key,
+        "root_url": tool_settings.root_url,
+        "anthropic_url": tool_settings.anthropic_base_url,
+    }
+    direct, gateway = template_values(**common), template_values(**common, gateway=url)
+    checks.append(check_models(tool_settings, direct))
+    checks.append(check_clock(settings, probes, time.time() if now is None else now))
+    checks.append(check_proxy(dict(os.environ)))
+    tool_checks, statuses = check_tools(direct, gateway)
+    checks += tool_checks
+    with httpx.Client() as http:
+        checks.append(check_gateway(statuses, url, http))
+    return checks
+
+
+def doctor(
+    json_out: bool = JSON,
+    offline: bool = OFFLINE,
+    profile: str = PROFILE,
+    endpoint: str = ENDPOINT,
+    debug: bool = DEBUG,
+) -> None:
+    """Check the key, endpoints, plan, clock, proxies and each coding tool's config; exit 0 when all pass."""
+    with handle_errors(debug):
+        from glmkit._config import resolve_settings
+
+        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
+        checks = run_checks(client, resolve_settings(profile=profile, endpoint=endpoint))
+    ok = not any(c.status == "fail" for c in checks)
+    if json_out:
+        import json
+
+        sys.stdout.write(
+            json.dumps({"ok": ok, "checks": [c.__dict__ for c in checks]}, indent=2, ensure_ascii=False) + "\n"
+        )
+    else:
+        for c in checks:
+            typer.echo(f"{MARK[c.status]} {c.name}: {c.detail}")
+            if c.fix and c.status in ("fail", "info"):
+                typer.echo(f"    fix: {c.fix}")
+        failed = sum(c.status == "fail" for c in checks)
+        typer.echo("\nall checks passed" if ok else f"\n{failed} check(s) failed")
+    raise typer.Exit(0 if ok else 1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``doctor``."""
+    app.command("doctor")(doctor)

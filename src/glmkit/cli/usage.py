@@ -1,0 +1,182 @@
+"""``glm usage``: the Coding Plan's windows (bars, time to reset, pace forecast) and this machine's spend."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from typing import Any
+
+import typer
+
+from glmkit.cli._common import DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, handle_errors, is_tty, make_client
+
+BAR = 24
+
+
+def _bar(percent: float | None) -> str:
+    if percent is None:
+        return "[" + "?" * BAR + "]"
+    filled = round(BAR * max(0.0, min(percent, 100.0)) / 100)
+    return "[" + "█" * filled + "░" * (BAR - filled) + "]"
+
+
+def _span(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes = rest // 60
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes:02d}m"
+    return f"{minutes}m"
+
+
+def _num(value: float | None) -> str:
+    if value is None:
+        return "?"
+    for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+        if abs(value) >= size:
+            return f"{value / size:.1f}".rstrip("0").rstrip(".") + suffix
+    return f"{value:g}"
+
+
+def in_peak(now: dt.datetime) -> bool:
+    """Whether ``now`` falls in the plan's peak hours (reference §14.1)."""
+    from glmkit.types.quota import PEAK_HOURS
+
+    local = now.astimezone(dt.timezone(dt.timedelta(hours=PEAK_HOURS["utc_offset_hours"])))
+    return local.weekday() in PEAK_HOURS["weekdays"] and PEAK_HOURS["start"] <= local.hour < PEAK_HOURS["end"]
+
+
+def quota_report(info: Any, now: dt.datetime) -> dict[str, Any]:
+    """The quota as plain data: each identified window, the MCP details, unknown rows raw."""
+    windows = []
+    for lim in info.limits:
+        if lim.kind == "unknown" or lim.window is None:
+            continue
+        resets = lim.resets_at
+        runout = lim.forecast(now)
+        windows.append(
+            {
+                "window": lim.window,
+                "type": lim.type,
+                "label": lim.label,
+                "percentage": lim.used_percent,
+                "used": lim.currentValue,
+                "capacity": lim.usage,
+                "remaining": lim.remaining,
+                "resets_at": resets.isoformat() if resets else None,
+                "resets_in_seconds": int((resets - now).total_seconds()) if resets else None,
+                "exhausted": (lim.used_percent or 0) >= 100,
+                "runs_out_at": runout.isoformat() if runout else None,
+                "details": {d.modelCode: d.usage for d in lim.usageDetails if d.modelCode},
+            }
+        )
+    unknown = [
+        lim.model_dump(mode="json", exclude_unset=True) if not hasattr(lim, "raw") else lim.raw for lim in info.unknown
+    ]
+    return {"plan": info.plan, "peak_hours_now": in_peak(now), "windows": windows, "unknown": unknown}
+
+
+def local_report(since: str) -> dict[str, Any]:
+    """Tokens this machine spent (CLI conversations and the gateway ledger) by model, hour and tool."""
+    from glmkit.ledger import Ledger
+
+    ledger = Ledger()
+    return {"since": since, **{f"by_{by}": ledger.usage(since=since, by=by) for by in ("model", "hour", "tool")}}
+
+
+def _render_quota(report: dict[str, Any], now: dt.datetime) -> list[str]:
+    lines = [f"GLM Coding Plan: {report['plan'] or 'unknown level'}"]
+    if report["peak_hours_now"]:
+        lines[0] += "   ⚑ peak hours (Mon-Fri 14:00-18:00 UTC+8): premium models draw the quota faster"
+    if not report["windows"] and not report["unknown"]:
+        lines.append("  no plan windows reported (is this a Coding Plan key?)")
+    width = max([len(w["label"]) for w in report["windows"]] + [10])
+    for w in report["windows"]:
+        pct = w["percentage"]
+        amount = f"  {_num(w['used'])} / {_num(w['capacity'])}" if w["capacity"] else ""
+        reset = ""
+        if w["resets_at"]:
+            at = dt.datetime.fromisoformat(w["resets_at"]).astimezone()
+            reset = f"  resets in {_span(w['resets_in_seconds'])} ({at:%a %H:%M})"
+        shown = "?" if pct is None else f"{pct:.0f}%"
+        lines.append(f"{w['label']:<{width}}  {_bar(pct)} {shown:>4}{amount}{reset}")
+        if w["exhausted"]:
+            lines.append(f"{'':<{width}}  spent: requests get 1308/1310 until it resets")
+        elif w["runs_out_at"]:
+            at = dt.datetime.fromisoformat(w["runs_out_at"]).astimezone()
+            lines.append(
+                f"{'':<{width}}  at this rate it runs out at {at:%H:%M}"
+                + ("" if at.date() == now.astimezone().date() else f" on {at:%a}")
+            )
+        if w["details"]:
+            lines.append(f"{'':<{width}}  " + " · ".join(f"{k} {_num(v)}" for k, v in w["details"].items()))
+    for raw in report["unknown"]:
+        lines.append(f"unrecognised row (shown raw): {raw}")
+    return lines
+
+
+def _render_local(local: dict[str, Any]) -> list[str]:
+    lines = [f"\nThis machine since {local['since']} (CLI logs and gateway ledger):"]
+    if not local["by_model"]:
+        return [*lines, "  nothing recorded"]
+    for by in ("model", "tool"):
+        for row in local[f"by_{by}"]:
+            total = (row["input_tokens"] or 0) + (row["output_tokens"] or 0)
+            lines.append(
+                f"  {by} {row['key'] or '?':<24} {row['requests']:>5} req  {_num(row['input_tokens'] or 0):>6} in"
+                f"  {_num(row['output_tokens'] or 0):>6} out  {_num(total):>6} total"
+            )
+    hours = local["by_hour"][-6:]
+    if hours:
+        lines.append(
+            "  last hours: "
+            + "  ".join(f"{r['key'][-5:]} {_num((r['input_tokens'] or 0) + (r['output_tokens'] or 0))}" for r in hours)
+        )
+    return lines
+
+
+def usage(
+    since: str = typer.Option("24h", "--since", help="This machine's spend since: 30m, 24h, 7d, a date."),
+    watch: bool = typer.Option(False, "--watch", "-w", help="Refresh until Ctrl-C."),
+    interval: float = typer.Option(60.0, "--interval", help="Seconds between refreshes with --watch."),
+    times: int = typer.Option(0, "--times", hidden=True, help="Stop --watch after this many refreshes (tests)."),
+    json_out: bool = JSON,
+    offline: bool = OFFLINE,
+    profile: str = PROFILE,
+    endpoint: str = ENDPOINT,
+    debug: bool = DEBUG,
+) -> None:
+    """Coding Plan usage: 5-hour and weekly windows, MCP allowance, pace forecast, and this machine's tokens."""
+    import time
+
+    with handle_errors(debug):
+        from glmkit.ledger import parse_since
+
+        parse_since(since)  # a bad --since fails before any request
+        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
+        count = 0
+        while True:
+            now = dt.datetime.now(dt.UTC)
+            report = quota_report(client.quota.limits(), now)
+            local = local_report(since)
+            if json_out:
+                import json
+
+                sys.stdout.write(json.dumps({**report, "local": local}, indent=2, default=str) + "\n")
+            else:
+                if watch and is_tty():
+                    sys.stdout.write("\x1b[2J\x1b[H")
+                sys.stdout.write("\n".join(_render_quota(report, now) + _render_local(local)) + "\n")
+            sys.stdout.flush()
+            count += 1
+            if not watch or (times and count >= times):
+                return
+            time.sleep(interval)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``usage``."""
+    app.command("usage")(usage)
