@@ -61,6 +61,7 @@ __all__ = [
     "Tool",
     "ToolArgumentsError",
     "check_schema",
+    "clean_schema",
     "function_schema",
     "parse_docstring",
     "tool",
@@ -186,10 +187,11 @@ def _rest_params(lines: list[str]) -> dict[str, str]:
 # ---- schemas -------------------------------------------------------------------------------------
 
 
-def _clean(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...] = ()) -> Any:
-    """Inline ``$ref``s, drop pydantic's ``title``s, and fold ``anyOf`` of bare types into a type list."""
+def clean_schema(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...] = ()) -> Any:
+    """A pydantic JSON schema made plain for the model: ``$ref``s inlined, ``title``s dropped, ``anyOf`` of
+    bare types folded into a type list."""
     if isinstance(node, list):
-        return [_clean(x, defs, seen) for x in node]
+        return [clean_schema(x, defs, seen) for x in node]
     if not isinstance(node, dict):
         return node
     ref = node.get("$ref")
@@ -198,15 +200,15 @@ def _clean(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...] = ()) -> An
         if name in seen:
             raise InputError(f"The type {name} refers to itself; recursive types cannot be inlined in a tool schema.")
         siblings = {k: v for k, v in node.items() if k != "$ref"}
-        return _clean({**defs[name], **siblings}, defs, (*seen, name))
+        return clean_schema({**defs[name], **siblings}, defs, (*seen, name))
     out: dict[str, Any] = {}
     for key, value in node.items():
         if key in ("title", "$defs"):
             continue
         if key == "properties" and isinstance(value, dict):
-            out[key] = {name: _clean(sub, defs, seen) for name, sub in value.items()}
+            out[key] = {name: clean_schema(sub, defs, seen) for name, sub in value.items()}
         else:
-            out[key] = _clean(value, defs, seen)
+            out[key] = clean_schema(value, defs, seen)
     options = out.get("anyOf")
     if isinstance(options, list) and all(isinstance(o, dict) and set(o) == {"type"} for o in options):
         types = [o["type"] for o in options]
@@ -277,7 +279,7 @@ class _Signature:
             raw = self.model.model_json_schema(by_alias=True)
         except PydanticUserError as exc:
             raise _unsupported(self.fn_name, exc) from None
-        schema = _clean(raw, raw.get("$defs", {}))
+        schema = clean_schema(raw, raw.get("$defs", {}))
         schema.pop("description", None)
         schema.setdefault("properties", {})
         if strict:
@@ -555,5 +557,6 @@ def __getattr__(name: str) -> Any:
     if name in _RUN_NAMES:
         import importlib
 
-        return getattr(importlib.import_module("glmkit.resources._runner"), name)
+        module = "_structured" if name == "ParsedCompletion" else "_runner"
+        return getattr(importlib.import_module(f"glmkit.resources.{module}"), name)
     raise AttributeError(f"module 'glmkit.tools' has no attribute {name!r}")

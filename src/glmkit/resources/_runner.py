@@ -1,4 +1,4 @@
-"""The tool-calling loop (``client.chat.run`` / ``run_stream``) and structured output (``client.chat.parse``).
+"""The tool-calling loop behind ``client.chat.run`` and ``run_stream`` (structured output: ``_structured.py``).
 
 The loop is written once, as a generator flow (``run_flow``) that yields effects: ``CallModel``
 (one chat completion, plain or streamed), ``Approve`` (ask the ``approve`` callback), ``RunTools``
@@ -29,7 +29,6 @@ from glmkit.types.chat import ChatCompletion, ChatCompletionChunk, CompletionTok
 
 __all__ = [
     "Done",
-    "ParsedCompletion",
     "ReasoningDelta",
     "RunResult",
     "RunStep",
@@ -597,118 +596,3 @@ async def run_async(client: Any, params: dict[str, Any]) -> RunResult:
             answer = ev.answer
     assert answer is not None
     return answer
-
-
-# ---- structured output -------------------------------------------------------------------------------
-
-SCHEMA_INSTRUCTION = "Reply with one JSON object, and nothing else, that is valid against this JSON schema:"
-
-
-class ParsedCompletion(ChatCompletion):
-    """A chat completion whose text was validated into ``parsed`` (an instance of ``response_format``)."""
-
-    parsed: Any = None
-    attempts: int = 1
-    """Model calls it took (2 when the first answer did not validate)."""
-
-
-def _schema_of(response_format: Any) -> tuple[Any, dict[str, Any]]:
-    from pydantic import TypeAdapter
-
-    from glmkit.tools import _clean
-
-    try:
-        adapter = TypeAdapter(response_format)
-        raw = adapter.json_schema()
-    except Exception as exc:
-        raise InputError(
-            f"response_format must be a pydantic model, dataclass or TypedDict (got {response_format!r}: {exc}).",
-            hint="Define `class Answer(BaseModel): ...` and pass response_format=Answer.",
-        ) from exc
-    schema = _clean(raw, raw.get("$defs", {}))
-    if schema.get("type") != "object":
-        raise InputError(
-            "response_format must describe a JSON object (the API's json_object mode answers objects only).",
-            hint="Wrap the value in a model: class Answer(BaseModel): items: list[str].",
-        )
-    return adapter, schema
-
-
-def _with_instruction(messages: list[dict[str, Any]], schema: dict[str, Any]) -> list[dict[str, Any]]:
-    # The API accepts response_format {"type": "json_object"} only; json_schema is undocumented and reported
-    # ignored (reference §2.1), so the schema travels in the system prompt.
-    text = f"{SCHEMA_INSTRUCTION}\n```json\n{json.dumps(schema, ensure_ascii=False)}\n```"
-    if messages and messages[0].get("role") == "system" and isinstance(messages[0].get("content"), str):
-        return [{**messages[0], "content": messages[0]["content"] + "\n\n" + text}, *messages[1:]]
-    return [{"role": "system", "content": text}, *messages]
-
-
-def _json_text(content: str) -> str:
-    text = content.strip()
-    if text.startswith("```"):
-        text = text.split("\n", 1)[1] if "\n" in text else ""
-        text = text.rsplit("```", 1)[0]
-    return text.strip()
-
-
-def parse_flow(params: dict[str, Any], retries: int = 1) -> Generator[Effect, Any, ParsedCompletion]:
-    """Ask for JSON, validate it; on a validation error, show the model the error and ask again."""
-    from pydantic import ValidationError
-
-    params = dict(params)
-    if "response_format" not in params:
-        raise InputError("parse() needs response_format=<a pydantic model>.")
-    if not isinstance(params.get("messages"), list) or not params["messages"]:
-        raise InputError("messages must be a non-empty list, e.g. [{'role': 'user', 'content': '...'}].")
-    adapter, schema = _schema_of(params.pop("response_format"))
-    params.pop("stream", None)
-    messages = _with_instruction(params.pop("messages"), schema)
-    base = {**params, "response_format": {"type": "json_object"}}
-    for attempt in range(retries + 1):
-        completion: ChatCompletion = yield CallModel({**base, "messages": messages}, attempt, False)
-        content = completion.content
-        try:
-            parsed = adapter.validate_json(_json_text(content))
-        except ValidationError as exc:
-            problems = "; ".join(
-                f"{'.'.join(map(str, e['loc'])) or '(root)'}: {e['msg']}" for e in exc.errors(include_url=False)
-            )
-            if attempt == retries:
-                error = APIResponseValidationError(
-                    f"The model's answer did not validate against {schema.get('title') or 'the schema'} "
-                    f"after {attempt + 1} attempts: {problems}",
-                    hint="The raw answer is on .completion; simplify the schema or the prompt.",
-                )
-                error.completion = completion  # type: ignore[attr-defined]
-                raise error from None
-            messages = [
-                *messages,
-                {"role": "assistant", "content": content},
-                {
-                    "role": "user",
-                    "content": f"That answer is not valid: {problems}. Reply with only the corrected JSON object.",
-                },
-            ]
-            continue
-        return ParsedCompletion.model_construct(**dict(completion), parsed=parsed, attempts=attempt + 1)
-    raise AssertionError("unreachable")
-
-
-def _capture(flow: Generator[Effect, Any, Any], box: list[Any]) -> Generator[Effect, Any, None]:
-    box.append((yield from flow))
-
-
-def parse_sync(client: Any, params: dict[str, Any]) -> ParsedCompletion:
-    """``client.chat.parse``."""
-    box: list[Any] = []
-    for _ in drive_sync(client, _capture(parse_flow(params), box), RunOptions()):
-        pass
-    return box[0]  # type: ignore[no-any-return]
-
-
-async def parse_async(client: Any, params: dict[str, Any]) -> ParsedCompletion:
-    """``await aclient.chat.parse``."""
-    box: list[Any] = []
-    async for _ in drive_async(client, _capture(parse_flow(params), box), RunOptions()):
-        pass
-    return box[0]  # type: ignore[no-any-return]

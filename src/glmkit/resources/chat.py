@@ -29,7 +29,8 @@ from glmkit.types.chat import (
 )
 
 if TYPE_CHECKING:
-    from glmkit.resources._runner import ParsedCompletion, RunEvent, RunResult, ToolCallRecord
+    from glmkit.resources._runner import RunEvent, RunResult, ToolCallRecord
+    from glmkit.resources._structured import ParsedCompletion
 
 __all__ = ["AsyncChat", "AsyncChatCompletionStream", "AsyncCompletions", "Chat", "ChatCompletionStream", "Completions"]
 
@@ -416,7 +417,7 @@ class Chat(SyncResource):
         The model sees the JSON schema; an answer that does not validate is sent back with the error once.
         Raises ``APIResponseValidationError`` when the second answer does not validate either.
         """
-        from glmkit.resources._runner import parse_sync
+        from glmkit.resources._structured import parse_sync
 
         return parse_sync(self._client, {**params, "response_format": response_format})
 
@@ -474,6 +475,6 @@ class AsyncChat(AsyncResource):
 
     async def parse(self, *, response_format: Any, **params: Any) -> ParsedCompletion:
         """The async twin of ``Chat.parse``."""
-        from glmkit.resources._runner import parse_async
+        from glmkit.resources._structured import parse_async
 
         return await parse_async(self._client, {**params, "response_format": response_format})
