@@ -64,6 +64,9 @@ def to_glm(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
             messages.append({"role": m.get("role"), "content": content})
             continue
         parts: list[dict[str, Any]] = []
+        if m.get("role") == "assistant":
+            messages.append(_assistant(content or []))
+            continue
         for b in content or []:
             kind = b.get("type")
             if kind == "tool_result":
@@ -90,6 +93,25 @@ def to_glm(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
     thinking = body.get("thinking") or {}
     glm["thinking"] = {"type": "enabled" if thinking.get("type") in ("enabled", "adaptive") else "disabled"}
     return glm, images
+
+
+def _assistant(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    msg: dict[str, Any] = {"role": "assistant", "content": _text(blocks)}
+    reasoning = "".join(b.get("thinking", "") for b in blocks if b.get("type") == "thinking")
+    if reasoning:
+        msg["reasoning_content"] = reasoning
+    calls = [
+        {
+            "id": b.get("id"),
+            "type": "function",
+            "function": {"name": b.get("name"), "arguments": _DUMPS(b.get("input") or {})},
+        }
+        for b in blocks
+        if b.get("type") == "tool_use"
+    ]
+    if calls:
+        msg["tool_calls"] = calls
+    return msg
 
 
 def _signature(text: str) -> str:

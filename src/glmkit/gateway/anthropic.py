@@ -13,6 +13,9 @@ Notes where the reference is silent (kept here rather than invented elsewhere):
   and ``stop_reason: stop_sequence`` is exact; a streamed answer is cut (and the upstream closed) at the match.
 - GLM reasoning has no signature; in translate mode thinking blocks carry ``signature: ""``. Signatures
   sent back by clients are dropped on the way up (GLM cannot check them).
+- Reasoning is relayed as thinking blocks whenever the model produced it, asked for or not (an
+  always-thinking model thinks anyway, and Z.AI's own Anthropic endpoint does the same): the client then
+  sends it back with its tool results, which interleaved thinking needs (§2.5).
 - ``tool_choice`` other than ``auto`` is not documented (§2.1): ``any`` becomes ``auto``, ``tool`` keeps
   only the named tool, ``none`` sends no tools.
 """
@@ -410,7 +413,7 @@ def to_message(completion: dict[str, Any], plan: Plan) -> dict[str, Any]:
     msg = choice.get("message") or {}
     finish = choice.get("finish_reason")
     content: list[dict[str, Any]] = []
-    if plan.thinking and msg.get("reasoning_content"):
+    if msg.get("reasoning_content"):
         content.append({"type": "thinking", "thinking": msg["reasoning_content"], "signature": ""})
     text, stop_seq = _cut_at_stop(msg.get("content") or "", plan.stop_sequences)
     if text:
@@ -597,7 +600,7 @@ class StreamTranslator:
         delta = choice.get("delta")
         if delta:
             reasoning = delta.get("reasoning_content")
-            if reasoning and self.plan.thinking:
+            if reasoning:
                 if self._open != "thinking":
                     head = self._begin("thinking", b'{"type":"thinking","thinking":"","signature":""}', out)
                     self._text_prefix = head + b'{"type":"thinking_delta","thinking":'

@@ -1,0 +1,131 @@
+"""Gateway fixtures: `glm emulate` and `glm serve` as real processes on loopback ports, or servers in threads."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from glmkit.testing import TEST_KEY, EmulatorServer, free_port
+
+
+def _wait(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            if httpx.get(url, timeout=1).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        if time.monotonic() > deadline or (proc is not None and proc.poll() is not None):
+            err = proc.stderr.read().decode() if proc is not None and proc.stderr and proc.poll() is not None else ""
+            raise RuntimeError(f"{url} did not come up: {err}")
+        time.sleep(0.05)
+
+
+@contextlib.contextmanager
+def run_glm(args: list[str], env: dict[str, str], health: str) -> Iterator[subprocess.Popen[bytes]]:
+    """Run `glm <args>` as a subprocess until the block ends (killed in finally)."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "glmkit.cli.app", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
+    )
+    try:
+        _wait(health, proc)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=5)
+
+
+def base_env(home: Path) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZAI_", "GLM_", "ANTHROPIC_", "OPENAI_"))}
+    env["GLMKIT_HOME"] = str(home)
+    return env
+
+
+@pytest.fixture(scope="module")
+def emulate_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`glm emulate` as a real process."""
+    port = free_port()
+    env = base_env(tmp_path_factory.mktemp("emu-home"))
+    with run_glm(["emulate", "--port", str(port)], env, f"http://127.0.0.1:{port}/_emulator/health"):
+        yield f"http://127.0.0.1:{port}"
+
+
+class Serve:
+    """A running `glm serve` and the emulator behind it."""
+
+    def __init__(self, url: str, emulator: str, home: Path, mode: str) -> None:
+        self.url = url
+        self.emulator = emulator
+        self.home = home
+        self.mode = mode
+
+    def arm(self, **fault: Any) -> None:
+        """Arm a fault on the upstream emulator (its admin route)."""
+        httpx.post(f"{self.emulator}/_emulator/faults", json=fault, timeout=5).raise_for_status()
+
+    def disarm(self) -> None:
+        httpx.delete(f"{self.emulator}/_emulator/faults", timeout=5).raise_for_status()
+
+
+@contextlib.contextmanager
+def serve_process(emulator: str, home: Path, mode: str, *extra: str) -> Iterator[Serve]:
+    port = free_port()
+    env = base_env(home)
+    env.update({"ZAI_BASE_URL": f"{emulator}/api/coding/paas/v4", "ZAI_API_KEY": TEST_KEY, "GLM_MAX_RETRIES": "2"})
+    args = ["serve", "--port", str(port), "--mode", mode, *extra]
+    with run_glm(args, env, f"http://127.0.0.1:{port}/health"):
+        yield Serve(f"http://127.0.0.1:{port}", emulator, home, mode)
+
+
+@pytest.fixture(scope="module", params=["translate", "passthrough"])
+def serve(
+    request: pytest.FixtureRequest, emulate_url: str, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Serve]:
+    """`glm serve` (each mode) as a real process, backed by `glm emulate`."""
+    with serve_process(emulate_url, tmp_path_factory.mktemp("serve-home"), request.param) as s:
+        yield s
+        s.disarm()
+
+
+class ThreadServer:
+    """Any ASGI app under uvicorn on 127.0.0.1 in a thread (lifespan on), stopped on exit."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+
+    def __enter__(self) -> ThreadServer:
+        import uvicorn
+
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.thread.start()
+        _wait(f"{self.url}/health")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture
+def emulator_one() -> Iterator[EmulatorServer]:
+    """An emulator that allows one request in flight per model (1302 beyond it)."""
+    with EmulatorServer(max_concurrency=1, chunk_delay=0.002) as server:
+        yield server
