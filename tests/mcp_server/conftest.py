@@ -1,26 +1,18 @@
 """`glm mcp` as a real subprocess, judged by the official `mcp` client, with the emulator as upstream.
 
 One emulator and one server per transport per module (module-scoped), so the suite stays fast:
-``mcp`` fixtures yield a connected ``McpSession`` with the server's GLMKIT_HOME, its emulator and a
-``calls`` helper.
+``glm_mcp`` yields a connected ``McpSession`` with the server's GLMKIT_HOME, its emulator and a
+``call`` helper. The helpers live in ``mcp_harness.py``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
-import re
-import subprocess
-import sys
-import time
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any
 
 import pytest
+from mcp_harness import McpSession, http_server, http_session, stdio_session
 
-from glmkit.testing import TEST_KEY, EmulatorServer
+from glmkit.testing import EmulatorServer
 
 
 @pytest.fixture(scope="module")
@@ -33,120 +25,6 @@ def upstream() -> Iterator[EmulatorServer]:
     """The emulator the MCP server talks to (faults armed through ``upstream.state.faults``)."""
     with EmulatorServer(job_seconds=0.0) as server:
         yield server
-
-
-def glm_command() -> list[str]:
-    """The installed ``glm`` script beside this interpreter, else ``python -m glmkit.cli.app``."""
-    script = Path(sys.executable).with_name("glm")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "glmkit.cli.app"]
-
-
-def server_env(home: Path, upstream: EmulatorServer) -> dict[str, str]:
-    """A clean environment: the emulator as ZAI_BASE_URL, the test key, a private GLMKIT_HOME."""
-    keep = ("PATH", "HOME", "LANG", "LC_ALL", "SYSTEMROOT", "TMPDIR", "VIRTUAL_ENV")
-    env = {k: os.environ[k] for k in keep if k in os.environ}
-    env.update(
-        ZAI_BASE_URL=upstream.base_url,
-        ZAI_API_KEY=TEST_KEY,
-        GLMKIT_HOME=str(home),
-        GLM_MAX_RETRIES="1",
-        PYTHONUNBUFFERED="1",
-    )
-    return env
-
-
-@dataclass
-class McpSession:
-    """A connected client session plus what the tests need to look behind it."""
-
-    session: Any
-    home: Path
-    upstream: EmulatorServer
-    transport: str
-    workdir: Path
-
-    async def call(self, name: str, arguments: dict[str, Any]) -> Any:
-        """Call a tool; fail loudly on a protocol error (tool errors come back as results)."""
-        import anyio
-
-        with anyio.fail_after(30):
-            return await self.session.call_tool(name, arguments)
-
-    def ledger_rows(self, expect: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """The server's ``mcp`` ledger rows, once at least ``expect`` have been written."""
-        from glmkit.ledger import Ledger
-
-        deadline = time.monotonic() + timeout
-        rows: list[dict[str, Any]] = []
-        while time.monotonic() < deadline:
-            db = self.home / "glmkit.db"
-            if db.exists():
-                ledger = Ledger(db)
-                try:
-                    rows = ledger.requests(source="mcp")
-                finally:
-                    ledger.close()
-                if len(rows) >= expect:
-                    return rows
-            time.sleep(0.05)
-        return rows
-
-
-@contextlib.asynccontextmanager
-async def stdio_session(home: Path, upstream: EmulatorServer, workdir: Path, *args: str) -> AsyncIterator[Any]:
-    from mcp import ClientSession, StdioServerParameters
-    from mcp.client.stdio import stdio_client
-
-    cmd = glm_command()
-    params = StdioServerParameters(
-        command=cmd[0], args=[*cmd[1:], "mcp", *args], env=server_env(home, upstream), cwd=str(workdir)
-    )
-    with (home / "stderr-stdio.log").open("w") as errlog:
-        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
-            await session.initialize()
-            yield session
-
-
-@contextlib.contextmanager
-def http_server(home: Path, upstream: EmulatorServer, workdir: Path, *args: str) -> Iterator[str]:
-    """``glm mcp --http 0`` as a subprocess; yields its URL (read from its stderr); killed on exit."""
-    log = home / "stderr-http.log"
-    with log.open("w") as errlog:
-        proc = subprocess.Popen(
-            [*glm_command(), "mcp", "--http", "0", *args],
-            env=server_env(home, upstream),
-            cwd=str(workdir),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=errlog,
-        )
-        try:
-            deadline = time.monotonic() + 30
-            while True:
-                found = re.search(r"(http://\S+/mcp)", log.read_text())
-                if found:
-                    break
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    raise RuntimeError(f"glm mcp --http did not start:\n{log.read_text()}")
-                time.sleep(0.05)
-            yield found.group(1)
-        finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
-
-
-@contextlib.asynccontextmanager
-async def http_session(url: str) -> AsyncIterator[Any]:
-    from mcp import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
-
-    async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
-        await session.initialize()
-        yield session
 
 
 @pytest.fixture(scope="module", params=["stdio", "http"])

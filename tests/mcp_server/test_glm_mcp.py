@@ -95,6 +95,7 @@ async def test_lists_every_tool_with_a_described_schema(glm_mcp: Any) -> None:
     assert set(listed) == VISION | OTHERS
     for name, tool in listed.items():
         assert tool.description and len(tool.description) > 60, name
+        assert "ctx" not in tool.input_schema["properties"]
         schema = tool.input_schema
         assert schema["type"] == "object"
         assert sorted(schema.get("required", [])) == sorted(REQUIRED.get(name, schema.get("required", [])))
@@ -300,11 +301,20 @@ async def test_transcribe_splits_long_audio(glm_mcp: Any) -> None:
     short = await glm_mcp.call("transcribe", {"audio_path": "note.wav"})
     assert not short.is_error, text_of(short)
     assert "4.0 seconds" in text_of(short)
-    long = await glm_mcp.call("transcribe", {"audio_path": "talk.wav", "timestamps": True})
+    progress: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(done: float, total: float | None, message: str | None) -> None:
+        progress.append((done, total, message))
+
+    long = await glm_mcp.call(
+        "transcribe", {"audio_path": "talk.wav", "timestamps": True}, progress_callback=on_progress
+    )
     lines = text_of(long).splitlines()
     assert not long.is_error, lines
     assert len(lines) == 3 and lines[0].startswith("[00:00-00:") and lines[-1].endswith(".")
     assert lines[-1].startswith("[00:5") and "-01:05]" in lines[-1]
+    assert [m for _, _, m in progress] == [f"{i} of 3 pieces transcribed" for i in (1, 2, 3)]
+    assert progress[-1][0] == pytest.approx(65.0) and progress[-1][1] == pytest.approx(65.0)
 
 
 async def test_transcribe_refuses_other_formats(glm_mcp: Any) -> None:

@@ -7,9 +7,10 @@ import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from glmkit.mcp_server.server import note
+from glmkit.mcp_server.server import note, progress_reporter
 
 if TYPE_CHECKING:
     from glmkit.mcp_server.server import Runtime, ToolFn
@@ -61,6 +62,7 @@ def ocr_tools(rt: Runtime) -> list[ToolFn]:
                 "(for long documents)."
             ),
         ] = None,
+        ctx: Context | None = None,
     ) -> str:
         """Read a scanned or digital document (PDF, or an image of a page) into Markdown with GLM-OCR.
 
@@ -72,7 +74,12 @@ def ocr_tools(rt: Runtime) -> list[ToolFn]:
             params["start_page_id"] = start_page
         if end_page is not None:
             params["end_page_id"] = end_page
-        result = await rt.client.layout_parsing.create(file=_source(file_source), **params)
+        async with progress_reporter(ctx) as report:
+
+            def on_progress(p: Any) -> None:
+                report(p.pages_done, p.pages_total, f"{p.pages_done} of {p.pages_total} pages read")
+
+            result = await rt.client.layout_parsing.create(file=_source(file_source), on_progress=on_progress, **params)
         usage = result.usage or {}
         note(
             model_requested="glm-ocr",

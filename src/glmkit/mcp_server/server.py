@@ -12,13 +12,14 @@ Tools hold no API knowledge: limits, defaults and endpoints live in the SDK.
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import importlib
 import importlib.util
 import logging
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -27,7 +28,7 @@ if TYPE_CHECKING:
 
     from glmkit._client import AsyncClient
 
-__all__ = ["GROUPS", "Runtime", "build_server", "note", "note_usage", "parse_groups"]
+__all__ = ["GROUPS", "Runtime", "build_server", "note", "note_usage", "parse_groups", "progress_reporter"]
 
 log = logging.getLogger("glmkit.mcp")
 
@@ -76,6 +77,51 @@ def note_usage(model: str | None, response: Any) -> None:
         reasoning_tokens=current.get("reasoning_tokens", 0) + (getattr(details, "reasoning_tokens", 0) or 0),
         request_id=getattr(response, "request_id", None) or getattr(response, "id", None),
     )
+
+
+ProgressFn = Callable[[float, "float | None", "str | None"], None]
+
+
+@contextlib.asynccontextmanager
+async def progress_reporter(ctx: Any) -> AsyncIterator[ProgressFn]:
+    """A plain callback for the SDK's ``on_progress`` hooks that becomes MCP progress notifications.
+
+    The SDK calls ``on_progress`` synchronously between requests; the notifications are sent by a
+    task beside the tool, so a slow client never holds the work up. Without a context (a direct
+    call) the callback does nothing.
+    """
+    if ctx is None:
+        yield lambda progress, total=None, message=None: None
+        return
+    import math
+
+    import anyio
+
+    send, receive = anyio.create_memory_object_stream[tuple[float, float | None, str | None]](math.inf)
+
+    async def pump() -> None:
+        async with receive:
+            async for progress, total, message in receive:
+                try:
+                    await ctx.report_progress(progress, total, message)
+                except Exception:  # progress is a courtesy: never fail the tool over it
+                    log.debug("progress notification failed", exc_info=True)
+
+    try:
+        async with anyio.create_task_group() as tg:
+            tg.start_soon(pump)
+            try:
+                yield lambda progress, total=None, message=None: send.send_nowait((progress, total, message))
+            finally:
+                send.close()
+    except BaseExceptionGroup as group:  # the tool's own error, not a group of them
+        raise _unwrap(group) from None
+
+
+def _unwrap(exc: BaseException) -> BaseException:
+    while isinstance(exc, BaseExceptionGroup) and len(exc.exceptions) == 1:
+        exc = exc.exceptions[0]
+    return exc
 
 
 @dataclass
@@ -162,11 +208,15 @@ def _guard(name: str, fn: ToolFn, rt: Runtime) -> ToolFn:
         error_code: str | None = None
         try:
             return await fn(**arguments)
-        except Exception as exc:
+        except Exception as raised:
+            exc = _unwrap(raised)
             status, error_code = _status_of(exc)
             if not isinstance(exc, OSError) and type(exc).__module__.split(".")[0] != "glmkit":
                 log.exception("tool %s failed unexpectedly", name)
             return error_result(exc)
+        except BaseException:  # cancelled by the client, or the server is stopping
+            status, error_code = None, "cancelled"
+            raise
         finally:
             _facts.reset(token)
             rt.record(

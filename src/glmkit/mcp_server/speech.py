@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
+from mcp.server.mcpserver import Context
 from pydantic import Field
 
-from glmkit.mcp_server.server import note
+from glmkit.mcp_server.server import note, progress_reporter
 
 if TYPE_CHECKING:
     from glmkit.mcp_server.server import Runtime, ToolFn
@@ -43,10 +44,18 @@ def speech_tools(rt: Runtime) -> list[ToolFn]:
         timestamps: Annotated[
             bool, Field(description="Prefix each piece of a long recording with its [start-end] time.")
         ] = False,
+        ctx: Context | None = None,
     ) -> str:
         """Transcribe speech in an audio file (meeting, voice note, screen-recording audio) to text with GLM-ASR."""
         path = str(Path(audio_path).expanduser().resolve())
-        result = await rt.client.audio.transcribe_long(path, prompt=context or None, hotwords=hotwords or None)
+        async with progress_reporter(ctx) as report:
+
+            def on_progress(p: Any) -> None:
+                report(p.seconds_done, p.seconds_total, f"{p.done} of {p.total} pieces transcribed")
+
+            result = await rt.client.audio.transcribe_long(
+                path, prompt=context or None, hotwords=hotwords or None, on_progress=on_progress
+            )
         note(model_requested=result.model, model_used=result.model)
         if timestamps and result.segments:
             return "\n".join(f"[{_clock(s.start)}-{_clock(s.end)}] {s.text.strip()}" for s in result.segments)

@@ -1,0 +1,154 @@
+"""The server's own rules: tool subsets, bad options, crashes and missing keys as tool errors, no ledger."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+from mcp_harness import glm_command, http_server, server_env, stdio_session
+
+from glmkit.emulator import EmulatorConfig, create_app
+from glmkit.mcp_server import GROUPS, build_server, parse_groups
+from glmkit.testing import EmulatorServer, async_offline_client
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
+
+VISION = {
+    "analyze_image",
+    "extract_text_from_screenshot",
+    "diagnose_error_screenshot",
+    "ui_to_code",
+    "understand_diagram",
+    "analyze_chart",
+    "compare_ui_screenshots",
+    "analyze_video",
+}
+
+
+def text_of(result: Any) -> str:
+    return "\n".join(c.text for c in result.content if c.type == "text")
+
+
+def test_parse_groups() -> None:
+    assert parse_groups(None) == list(GROUPS)
+    assert parse_groups("all") == list(GROUPS)
+    assert parse_groups(" Vision, tokens ,vision") == ["vision", "tokens"]
+    from glmkit import InputError
+
+    with pytest.raises(InputError, match="'telepathy'") as info:
+        parse_groups("vision,telepathy")
+    assert "vision, search, reader, ocr, speech, image, tokens" in (info.value.hint or "")
+
+
+@pytest.mark.e2e
+async def test_tools_flag_over_stdio_and_no_ledger(
+    upstream: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    home = tmp_path_factory.mktemp("subset-home")
+    work = tmp_path_factory.mktemp("subset-work")
+    async with stdio_session(home, upstream, work, "--tools", "vision,tokens", "--no-ledger") as session:
+        names = {t.name for t in (await session.list_tools()).tools}
+        assert names == VISION | {"count_tokens"}
+        result = await session.call_tool("count_tokens", {"text": "subset"})
+        assert not result.is_error
+        missing = await session.call_tool("web_search", {"search_query": "x"})
+        assert missing.is_error  # not exposed: the SDK answers with an unknown-tool error
+    from glmkit.ledger import Ledger
+
+    db = home / "glmkit.db"
+    assert not db.exists() or Ledger(db).requests(source="mcp") == []
+
+
+@pytest.mark.e2e
+async def test_tools_flag_over_http_with_the_modern_client(
+    upstream: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from mcp import Client
+
+    home = tmp_path_factory.mktemp("http-subset-home")
+    work = tmp_path_factory.mktemp("http-subset-work")
+    with http_server(home, upstream, work, "--tools", "search") as url:
+        assert url.startswith("http://127.0.0.1:")
+        async with Client(url) as client:  # "auto" mode: the 2026 discover handshake, with fallback
+            names = {t.name for t in (await client.list_tools()).tools}
+            assert names == {"web_search"}
+            result = await client.call_tool("web_search", {"search_query": "modern client", "count": 2})
+            assert not result.is_error and text_of(result).startswith("2 results")
+
+
+@pytest.mark.e2e
+def test_unknown_group_fails_before_serving(upstream: EmulatorServer, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*glm_command(), "mcp", "--tools", "vision,telepathy"],
+        env=server_env(tmp_path, upstream),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "telepathy" in done.stderr and "vision, search, reader" in done.stderr
+    assert done.stdout == ""
+
+
+@pytest.mark.e2e
+def test_help_lists_the_options(tmp_path: Path) -> None:
+    done = subprocess.run([*glm_command(), "mcp", "--help"], capture_output=True, text=True, timeout=30)
+    assert done.returncode == 0
+    for option in ("--http", "--host", "--tools", "--vision-model", "--no-ledger", "--offline"):
+        assert option in done.stdout
+
+
+async def test_a_crash_inside_a_tool_is_a_tool_error_and_a_ledger_row(tmp_path: Path) -> None:
+    from mcp import Client
+
+    from glmkit.ledger import Ledger
+
+    class Broken:
+        async def create(self, **params: Any) -> Any:
+            raise RuntimeError("tokenizer exploded")
+
+    client = async_offline_client(create_app(EmulatorConfig()))
+    client.__dict__["tokenizer"] = Broken()
+    ledger = Ledger(tmp_path / "ledger.db")
+    server = build_server(client, groups="tokens,search", ledger=ledger, transport="test")
+    async with Client(server) as mcp_client:
+        result = await mcp_client.call_tool("count_tokens", {"text": "x"})
+        assert result.is_error
+        assert "RuntimeError: tokenizer exploded" in text_of(result)
+        fine = await mcp_client.call_tool("web_search", {"search_query": "still serving", "count": 1})
+        assert not fine.is_error
+    rows = ledger.requests(source="mcp")
+    assert [(r["tool"], r["status"], r["error_code"], r["client"]) for r in rows] == [
+        ("count_tokens", None, "RuntimeError", "test"),
+        ("web_search", 200, None, "test"),
+    ]
+    assert server.runtime.calls == {"count_tokens": 1, "web_search": 1}  # type: ignore[attr-defined]
+    await client.close()
+
+
+async def test_no_api_key_is_a_tool_error_naming_the_fix() -> None:
+    from mcp import Client
+
+    from glmkit import AsyncClient
+
+    client = AsyncClient(base_url="http://127.0.0.1:9/api/paas/v4", environ={})
+    server = build_server(client, groups="tokens")
+    async with Client(server) as mcp_client:
+        result = await mcp_client.call_tool("count_tokens", {"text": "x"})
+    assert result.is_error
+    assert "ZAI_API_KEY" in text_of(result)
+    await client.close()
+
+
+async def test_tools_are_plain_functions_with_docstrings() -> None:
+    client = async_offline_client(create_app(EmulatorConfig()))
+    server = build_server(client)
+    tools = {t.name: t for t in await server.list_tools()}
+    assert set(tools) >= VISION | {"web_search", "web_read", "ocr", "transcribe", "generate_image", "count_tokens"}
+    # Descriptions come from the docstrings and tell a model when to prefer another tool.
+    assert "prefer extract_text_from_screenshot" in (tools["analyze_image"].description or "")
+    assert "web_read" in (tools["web_search"].description or "")
+    await client.close()
