@@ -270,10 +270,12 @@ def parse_document(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str] | R
         return error_response("1214", f"file: the file could not be parsed ({exc})")
     total = len(pages)
     start, end = body.get("start_page_id") or 1, body.get("end_page_id") or total
-    if not isinstance(start, int) or not isinstance(end, int) or start < 1 or end < start:
+    if not isinstance(start, int) or not isinstance(end, int) or start < 1:
         return error_response("1214", "start_page_id/end_page_id: invalid page range")
     if start > total:
         return error_response("1214", f"start_page_id {start} exceeds the page count {total}")
+    if end < start:
+        return error_response("1214", "start_page_id/end_page_id: invalid page range")
     chosen = pages[start - 1 : min(end, total)]
     if len(chosen) > lim["pdf_max_pages"]:
         return error_response("1214", f"file: at most {lim['pdf_max_pages']} pages per request")

@@ -12,6 +12,7 @@ URLs are passed through unchecked (the file is not downloaded).
 from __future__ import annotations
 
 import base64
+import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,6 +30,7 @@ __all__ = ["AsyncLayoutParsing", "LayoutParsing", "OCRPlan", "OCRProgress", "pla
 
 _FLAGS = ("return_crop_images", "need_layout_visualization")
 _NO_PIXEL_CAP = 1 << 30  # the reference gives OCR images a byte limit only
+_BASE64 = re.compile(r"[A-Za-z0-9+/\s]+={0,2}")
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,9 @@ def _checked_file(source: Any, lim: dict[str, Any]) -> tuple[str, int | None]:
     """The ``file`` field to send and, for a local PDF, its page count."""
     from glmkit.media import check_image, check_pdf, load_input, sniff_format
 
+    if isinstance(source, str) and len(source) > 255 and _BASE64.fullmatch(source.strip()):
+        # bare base64: decoded here, as a long string is no file name (the OS would refuse it)
+        source = base64.b64decode("".join(source.split()))
     item = load_input(source)
     if item.url is not None:
         return item.url, None
