@@ -379,7 +379,7 @@ def test_parse_retries_once_with_the_validation_error(client: Client, emulator_a
 
 
 def test_parse_gives_up_after_the_retry(client: Client) -> None:
-    with pytest.raises(glmkit.APIResponseValidationError, match="after 2 attempts") as info:
+    with pytest.raises(glmkit.APIResponseValidationError, match="did not validate against City after 2 attempts") as info:
         client.chat.parse(model=MODEL, messages=user("Oslo [emulator:invalid-json=2]"), response_format=City)
     assert info.value.completion.content == '{"answer": "unfinished'  # type: ignore[attr-defined]
 

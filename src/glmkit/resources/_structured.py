@@ -76,7 +76,9 @@ def parse_flow(params: dict[str, Any], retries: int = 1) -> Generator[Effect, An
         raise InputError("parse() needs response_format=<a pydantic model>.")
     if not isinstance(params.get("messages"), list) or not params["messages"]:
         raise InputError("messages must be a non-empty list, e.g. [{'role': 'user', 'content': '...'}].")
-    adapter, schema = _schema_of(params.pop("response_format"))
+    target = params.pop("response_format")
+    adapter, schema = _schema_of(target)
+    target_name = getattr(target, "__name__", None) or "the schema"
     params.pop("stream", None)
     messages = _with_instruction(params.pop("messages"), schema)
     base = {**params, "response_format": {"type": "json_object"}}
@@ -91,7 +93,7 @@ def parse_flow(params: dict[str, Any], retries: int = 1) -> Generator[Effect, An
             )
             if attempt == retries:
                 error = APIResponseValidationError(
-                    f"The model's answer did not validate against {schema.get('title') or 'the schema'} "
+                    f"The model's answer did not validate against {target_name} "
                     f"after {attempt + 1} attempts: {problems}",
                     hint="The raw answer is on .completion; simplify the schema or the prompt.",
                 )
