@@ -152,16 +152,12 @@ class LiveView:
         if self._thought_for is None and self._reasoning:
             self._thought_for = time.monotonic() - self._start
         self.live.stop()
+        from rich.text import Text
+
         if cancelled:
-            self.console.print("[dim][cancelled][/dim]")
+            self.console.print(Text("[cancelled]", style="dim"))
         if footer:
-            self.console.print(f"[dim]{_escape(footer)}[/dim]")
-
-
-def _escape(text: str) -> str:
-    from rich.markup import escape
-
-    return escape(text)
+            self.console.print(Text(footer, style="dim"))
 
 
 def make_view(*, show_thinking: bool | None = None, plain: bool | None = None) -> View:

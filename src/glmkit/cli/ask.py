@@ -59,23 +59,26 @@ def ask(
             temperature=temperature,
             max_tokens=max_tokens,
         )
-        if cont:
-            _resume(session, model)
-            if no_log:
-                session.ledger = None
-        session.attachments = attachments
-        from glmkit.cli._render import PlainView, make_view
+        try:
+            if cont:
+                _resume(session, model)
+                if no_log:
+                    session.ledger = None
+            session.attachments = attachments
+            from glmkit.cli._render import PlainView, make_view
 
-        view = PlainView(out=_Sink(), show_thinking=False) if json_out else make_view(show_thinking=show_thinking)
-        turn = session.send(text, view, stream=not json_out)
-        if debug and turn.request_id:
-            sys.stderr.write(f"request id: {turn.request_id}\n")
-        if turn.status == "cancelled":
-            raise KeyboardInterrupt
-        if turn.error is not None:
-            raise turn.error
-        if json_out:
-            sys.stdout.write(turn.completion.to_json(indent=2) + "\n")
+            view = PlainView(out=_Sink(), show_thinking=False) if json_out else make_view(show_thinking=show_thinking)
+            turn = session.send(text, view, stream=not json_out)
+            if debug and turn.request_id:
+                sys.stderr.write(f"request id: {turn.request_id}\n")
+            if turn.status == "cancelled":
+                raise KeyboardInterrupt
+            if turn.error is not None:
+                raise turn.error
+            if json_out:
+                sys.stdout.write(turn.completion.to_json(indent=2) + "\n")
+        finally:
+            session.client.close()
 
 
 def _resume(session: object, model: str | None) -> None:

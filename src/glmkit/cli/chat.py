@@ -186,6 +186,7 @@ class ChatSession:
         turn = Turn(prompt=text)
         start = time.monotonic()
         handle: Any = None
+        shown: dict[str, list[str]] = {"content": [], "reasoning": []}
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
@@ -208,18 +209,17 @@ class ChatSession:
                                 turn.ttft_ms = (time.monotonic() - start) * 1000
                             if c.delta.reasoning_content:
                                 view.reasoning(c.delta.reasoning_content)
+                                shown["reasoning"].append(c.delta.reasoning_content)
                             if c.delta.content:
                                 view.content(c.delta.content)
+                                shown["content"].append(c.delta.content)
                     turn.completion = handle.get_final_completion()
         except KeyboardInterrupt:
             turn.status = "cancelled"
-            turn.completion = handle.current_completion if stream and handle is not None else None
+            turn.completion = self._partial(shown)
         except GLMError as exc:
             turn.status, turn.error = "error", exc
-            partial = getattr(exc, "partial", None)
-            if partial is None and stream and handle is not None:
-                partial = handle.current_completion
-            turn.completion = partial
+            turn.completion = self._partial(shown) if shown["content"] or shown["reasoning"] else None
             if isinstance(exc, InputError):  # nothing was sent: nothing to log
                 view.close()
                 return turn
@@ -232,6 +232,13 @@ class ChatSession:
             self.history += [user, {"role": "assistant", "content": turn.text}]
             self.parent_id = turn.log_id if turn.log_id is not None else self.parent_id
         return turn
+
+    def _partial(self, shown: dict[str, list[str]]) -> Any:
+        """What the user saw of an unfinished answer (the stream may have read further than was shown)."""
+        from glmkit.types.chat import ChatCompletion, ChatMessage, Choice
+
+        message = ChatMessage(content="".join(shown["content"]), reasoning_content="".join(shown["reasoning"]) or None)
+        return ChatCompletion(model=self.model, choices=[Choice(message=message)])
 
     def _footer(self, turn: Turn) -> str | None:
         if self.source != "chat" or turn.completion is None or turn.completion.usage is None:
@@ -457,7 +464,10 @@ def chat(
             system=system,
             think=not no_think,
         )
-        run_repl(session, show_thinking=show_thinking)
+        try:
+            run_repl(session, show_thinking=show_thinking)
+        finally:
+            session.client.close()
 
 
 def _print(text: str, style: str = "") -> None:
