@@ -1,0 +1,277 @@
+"""``client.files`` (upload, list, delete, content) and ``client.files.batches`` (JSONL batch jobs).
+
+Uploads are checked first: at most 100 MB (the server answers HTTP 435 above), agent files by
+extension, batch files line by line as JSON objects.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from typing_extensions import Unpack
+
+from glmkit._errors import InputError
+from glmkit._resource import AsyncResource, SyncResource
+from glmkit._transport import Call, split_options, with_options
+from glmkit.media import MIME, limits, load_input
+from glmkit.resources._tasks import wait_for_task
+from glmkit.types.files import (
+    BATCH,
+    BATCH_CANCEL,
+    BATCH_DONE,
+    BATCH_FAILED,
+    BATCHES,
+    BATCHES_LIST,
+    FILE_CONTENT,
+    FILE_DELETE,
+    FILES,
+    FILES_LIST,
+    Batch,
+    BatchCreateParams,
+    BatchList,
+    FileCreateParams,
+    FileDeleted,
+    FileList,
+    FileObject,
+)
+from glmkit.types.videos import TaskProgress
+
+__all__ = ["AsyncBatches", "AsyncFiles", "Batches", "Files"]
+
+
+def _check_jsonl(data: bytes, name: str) -> None:
+    lines = [ln for ln in data.decode("utf-8", "replace").splitlines() if ln.strip()]
+    if not lines:
+        raise InputError(f"{name} is empty; a batch file holds one JSON request per line.")
+    for n, line in enumerate(lines, 1):
+        try:
+            obj = json.loads(line)
+        except ValueError:
+            obj = None
+        if not isinstance(obj, dict):
+            raise InputError(
+                f"{name} line {n} is not a JSON object.",
+                hint='Each line is {"custom_id": ..., "method": "POST", "url": "/v1/chat/completions", "body": {...}}.',
+            )
+
+
+def create_call(params: dict[str, Any]) -> Call:
+    """The multipart ``Call`` uploading a file, checked first."""
+    params = dict(params)
+    options = split_options(params)
+    lim = limits("files")
+    purpose = params.pop("purpose", None)
+    if purpose not in lim["purposes"]:
+        raise InputError(f"purpose must be one of {', '.join(lim['purposes'])} (got {purpose!r}).")
+    if params.get("file") is None:
+        raise InputError("file is required: a path, bytes or a file object.")
+    item = load_input(params.pop("file"), name=params.pop("filename", None), allow_url=False)
+    assert item.data is not None
+    if item.size > lim["max_bytes"]:
+        raise InputError(
+            f"{item.label} is {item.size / 1048576:.1f} MB; uploads take at most {lim['max_bytes'] // 1048576} MB.",
+            hint="Split the file.",
+        )
+    ext = item.name.rsplit(".", 1)[-1].lower() if "." in item.name else ""
+    if purpose == "agent" and ext not in lim["agent_extensions"]:
+        raise InputError(
+            f"{item.label}: agent files must be {', '.join(lim['agent_extensions'])}.", hint="Convert the file."
+        )
+    if purpose == "batch":
+        _check_jsonl(item.data, item.label)
+    name = item.name if not item.name.startswith("<") else ("batch.jsonl" if purpose == "batch" else "upload.bin")
+    data = {"purpose": purpose, **{k: str(v) for k, v in params.items() if v is not None}}
+    files = {"file": (name, item.data, MIME.get(ext, "application/octet-stream"))}
+    return with_options(Call(FILES, data=data, files=files, parse=FileObject.model_validate_json), options)
+
+
+def list_call(**query: Any) -> Call:
+    """The ``Call`` listing files (``purpose``, ``limit``, ``after``, ``order``)."""
+    return Call(
+        FILES_LIST, params={k: v for k, v in query.items() if v is not None}, parse=FileList.model_validate_json
+    )
+
+
+def _need(value: str, what: str) -> str:
+    if not value:
+        raise InputError(f"{what} is required.")
+    return value
+
+
+def delete_call(file_id: str) -> Call:
+    """The ``Call`` deleting a file."""
+    return Call(FILE_DELETE.format(id=_need(file_id, "file_id")), parse=FileDeleted.model_validate_json)
+
+
+def content_call(file_id: str) -> Call:
+    """The ``Call`` reading a file's bytes."""
+    return Call(FILE_CONTENT.format(id=_need(file_id, "file_id")), parse=bytes)
+
+
+def batch_create_call(params: dict[str, Any]) -> Call:
+    """The ``Call`` starting a batch."""
+    params = dict(params)
+    options = split_options(params)
+    _need(params.get("input_file_id", ""), "input_file_id")
+    if params.get("endpoint") not in ("/v1/chat/completions", "/v1/embeddings"):
+        raise InputError("endpoint must be /v1/chat/completions or /v1/embeddings.")
+    params.setdefault("completion_window", "24h")
+    return with_options(Call(BATCHES, json=params, parse=Batch.model_validate_json), options)
+
+
+def batch_call(batch_id: str) -> Call:
+    """The ``Call`` reading a batch."""
+    return Call(BATCH.format(id=_need(batch_id, "batch_id")), parse=Batch.model_validate_json)
+
+
+def batch_list_call(**query: Any) -> Call:
+    """The ``Call`` listing batches (``after``, ``limit``)."""
+    params = {k: v for k, v in query.items() if v is not None}
+    return Call(BATCHES_LIST, params=params, parse=BatchList.model_validate_json)
+
+
+def batch_cancel_call(batch_id: str) -> Call:
+    """The ``Call`` cancelling a batch."""
+    return Call(BATCH_CANCEL.format(id=_need(batch_id, "batch_id")), parse=Batch.model_validate_json)
+
+
+def _batch_status(batch: Batch) -> str:
+    return "done" if batch.status in BATCH_DONE else "failed" if batch.status in BATCH_FAILED else "pending"
+
+
+def _batch_wait(batch_id: str, **kwargs: Any) -> Any:
+    return wait_for_task(
+        batch_id, batch_call, status_of=_batch_status, what="batch", error_of=lambda b: b.errors, **kwargs
+    )
+
+
+class Batches(SyncResource):
+    """``client.files.batches``."""
+
+    def create(self, **params: Unpack[BatchCreateParams]) -> Batch:
+        """Start a batch over an uploaded ``purpose="batch"`` JSONL file."""
+        return self._client._request(batch_create_call(dict(params)))  # type: ignore[no-any-return]
+
+    def retrieve(self, batch_id: str) -> Batch:
+        """A batch's state."""
+        return self._client._request(batch_call(batch_id))  # type: ignore[no-any-return]
+
+    def list(self, *, after: str | None = None, limit: int | None = None) -> BatchList:
+        """A page of batches."""
+        return self._client._request(batch_list_call(after=after, limit=limit))  # type: ignore[no-any-return]
+
+    def cancel(self, batch_id: str) -> Batch:
+        """Cancel a batch."""
+        return self._client._request(batch_cancel_call(batch_id))  # type: ignore[no-any-return]
+
+    def wait(
+        self,
+        batch_id: str,
+        *,
+        poll: float = 10.0,
+        timeout: float = 86400.0,
+        on_progress: Callable[[TaskProgress], Any] | None = None,
+        cancel: Any = None,
+    ) -> Batch:
+        """Poll until ``completed`` (raises ``JobFailedError`` on failed/expired/cancelled, ``JobTimeoutError``)."""
+        flow = _batch_wait(batch_id, poll=poll, timeout=timeout, on_progress=on_progress, cancel=cancel)
+        return self._client._run(flow)  # type: ignore[no-any-return]
+
+
+class AsyncBatches(AsyncResource):
+    """``client.files.batches`` on ``AsyncClient``."""
+
+    async def create(self, **params: Unpack[BatchCreateParams]) -> Batch:
+        """Start a batch."""
+        return await self._client._request(batch_create_call(dict(params)))  # type: ignore[no-any-return]
+
+    async def retrieve(self, batch_id: str) -> Batch:
+        """A batch's state."""
+        return await self._client._request(batch_call(batch_id))  # type: ignore[no-any-return]
+
+    async def list(self, *, after: str | None = None, limit: int | None = None) -> BatchList:
+        """A page of batches."""
+        return await self._client._request(batch_list_call(after=after, limit=limit))  # type: ignore[no-any-return]
+
+    async def cancel(self, batch_id: str) -> Batch:
+        """Cancel a batch."""
+        return await self._client._request(batch_cancel_call(batch_id))  # type: ignore[no-any-return]
+
+    async def wait(
+        self,
+        batch_id: str,
+        *,
+        poll: float = 10.0,
+        timeout: float = 86400.0,
+        on_progress: Callable[[TaskProgress], Any] | None = None,
+        cancel: Any = None,
+    ) -> Batch:
+        """Poll until ``completed``."""
+        flow = _batch_wait(batch_id, poll=poll, timeout=timeout, on_progress=on_progress, cancel=cancel)
+        return await self._client._run(flow)  # type: ignore[no-any-return]
+
+
+class Files(SyncResource):
+    """``client.files``."""
+
+    def create(self, **params: Unpack[FileCreateParams]) -> FileObject:
+        """Upload a file (checked locally: size, and per purpose the extension or JSONL lines)."""
+        return self._client._request(create_call(dict(params)))  # type: ignore[no-any-return]
+
+    def list(
+        self,
+        *,
+        purpose: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+        order: str | None = None,
+    ) -> FileList:
+        """A page of uploaded files."""
+        return self._client._request(list_call(purpose=purpose, limit=limit, after=after, order=order))  # type: ignore[no-any-return]
+
+    def delete(self, file_id: str) -> FileDeleted:
+        """Delete a file."""
+        return self._client._request(delete_call(file_id))  # type: ignore[no-any-return]
+
+    def content(self, file_id: str) -> bytes:
+        """A file's bytes (e.g. a batch's output JSONL)."""
+        return self._client._request(content_call(file_id))  # type: ignore[no-any-return]
+
+    @property
+    def batches(self) -> Batches:
+        """Batch jobs over uploaded JSONL files."""
+        return Batches(self._client)
+
+
+class AsyncFiles(AsyncResource):
+    """``client.files`` on ``AsyncClient``."""
+
+    async def create(self, **params: Unpack[FileCreateParams]) -> FileObject:
+        """Upload a file."""
+        return await self._client._request(create_call(dict(params)))  # type: ignore[no-any-return]
+
+    async def list(
+        self,
+        *,
+        purpose: str | None = None,
+        limit: int | None = None,
+        after: str | None = None,
+        order: str | None = None,
+    ) -> FileList:
+        """A page of uploaded files."""
+        return await self._client._request(list_call(purpose=purpose, limit=limit, after=after, order=order))  # type: ignore[no-any-return]
+
+    async def delete(self, file_id: str) -> FileDeleted:
+        """Delete a file."""
+        return await self._client._request(delete_call(file_id))  # type: ignore[no-any-return]
+
+    async def content(self, file_id: str) -> bytes:
+        """A file's bytes."""
+        return await self._client._request(content_call(file_id))  # type: ignore[no-any-return]
+
+    @property
+    def batches(self) -> AsyncBatches:
+        """Batch jobs over uploaded JSONL files."""
+        return AsyncBatches(self._client)
