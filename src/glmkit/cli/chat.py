@@ -208,11 +208,11 @@ class ChatSession:
                             if turn.ttft_ms is None and (c.delta.reasoning_content or c.delta.content):
                                 turn.ttft_ms = (time.monotonic() - start) * 1000
                             if c.delta.reasoning_content:
-                                view.reasoning(c.delta.reasoning_content)
                                 shown["reasoning"].append(c.delta.reasoning_content)
+                                view.reasoning(c.delta.reasoning_content)
                             if c.delta.content:
-                                view.content(c.delta.content)
                                 shown["content"].append(c.delta.content)
+                                view.content(c.delta.content)
                     turn.completion = handle.get_final_completion()
         except KeyboardInterrupt:
             turn.status = "cancelled"
