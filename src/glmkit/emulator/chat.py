@@ -185,7 +185,12 @@ def _invalid_instance(schema: dict[str, Any], seed: int) -> dict[str, Any]:
     props = schema.get("properties") or {}
     if not props:
         return {"unexpected": seed}
-    return {name: (seed if (sub or {}).get("type") == "string" else f"not-a-{name}") for name, sub in props.items()}
+
+    def wrong(name: str, sub: dict[str, Any]) -> Any:
+        t = sub.get("type")
+        return seed if t == "string" or (isinstance(t, list) and "string" in t) else f"not-a-{name}"
+
+    return {name: wrong(name, sub or {}) for name, sub in props.items()}
 
 
 def tool_calls_for(state: EmulatorState, body: dict[str, Any]) -> list[dict[str, Any]] | None:
