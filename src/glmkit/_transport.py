@@ -172,9 +172,14 @@ def parse_body(call: Call, response: httpx.Response, content: bytes) -> Any:
             hint="The API answered an unexpected shape; report it with --debug output.",
         ) from exc
     if hasattr(result, "__pydantic_private__"):
-        with contextlib.suppress(AttributeError, RuntimeError):
-            result._raw_response = RawResponse(
-                response.status_code, response.headers, request_id_of(response), response.elapsed.total_seconds()
+        from glmkit.types._model import attach_raw_response
+
+        with contextlib.suppress(AttributeError, RuntimeError):  # .elapsed is unset on some test transports
+            attach_raw_response(
+                result,
+                RawResponse(
+                    response.status_code, response.headers, request_id_of(response), response.elapsed.total_seconds()
+                ),
             )
     return result
 
