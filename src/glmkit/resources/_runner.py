@@ -66,7 +66,7 @@ class ToolCallRecord:
     """Seconds the tool ran."""
     exception: BaseException | None = field(default=None, repr=False)
     _tool: Tool | None = field(default=None, repr=False, compare=False)
-    _bound: tuple[list[Any], dict[str, Any]] = field(default=([], {}), repr=False, compare=False)
+    _bound: tuple[list[Any], dict[str, Any]] = field(default_factory=lambda: ([], {}), repr=False, compare=False)
 
 
 @dataclass
