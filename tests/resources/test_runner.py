@@ -379,7 +379,9 @@ def test_parse_retries_once_with_the_validation_error(client: Client, emulator_a
 
 
 def test_parse_gives_up_after_the_retry(client: Client) -> None:
-    with pytest.raises(glmkit.APIResponseValidationError, match="did not validate against City after 2 attempts") as info:
+    with pytest.raises(
+        glmkit.APIResponseValidationError, match="did not validate against City after 2 attempts"
+    ) as info:
         client.chat.parse(model=MODEL, messages=user("Oslo [emulator:invalid-json=2]"), response_format=City)
     assert info.value.completion.content == '{"answer": "unfinished'  # type: ignore[attr-defined]
 
@@ -400,3 +402,33 @@ def test_async_tools_work_under_the_sync_client(client: Client) -> None:
     first = answer.tool_calls[0]
     assert first.status == "ok" and first.result == {"url": first.arguments["url"], "body": "ok"}  # type: ignore[index]
     assert json.loads(first.output) == first.result
+
+
+class Window(BaseModel):
+    start: int
+    end: int | None = None
+
+
+def test_emulator_arguments_fit_rich_schemas(client: Client) -> None:
+    from typing import Annotated
+
+    from pydantic import Field
+
+    @tool
+    def rich(
+        mode: Literal["read", "write"],
+        size: tuple[int, str],
+        window: Window,
+        ratio: Annotated[float, Field(ge=0.5, le=0.75)],
+        count: Annotated[int, Field(gt=100, lt=105)],
+        labels: dict[str, int],
+        note: str | None = None,
+    ) -> str:
+        """Takes everything."""
+        return f"{mode} {size} {window} {ratio} {count} {labels} {note}"
+
+    for prompt in ("[emulator:tools=rich] one", "[emulator:tools=rich] two", "[emulator:tools=rich] three"):
+        answer = client.chat.run(model=MODEL, messages=user(prompt), tools=[rich])
+        call = answer.tool_calls[0]
+        assert call.status == "ok", call.error
+        assert check_schema(rich.parameters, call.arguments) == []
