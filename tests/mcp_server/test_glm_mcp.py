@@ -347,3 +347,17 @@ async def test_generate_image_checks_the_size_first(glm_mcp: Any) -> None:
     assert "both sides must be 1024-2048 px" in text_of(result)
     assert len(glm_mcp.upstream.state.requests) == before
     assert not (glm_mcp.workdir / "x.png").exists()
+
+
+async def test_transcribe_save_to_writes_once(glm_mcp: Any) -> None:
+    (glm_mcp.workdir / "memo.wav").write_bytes(wav(3))
+    result = await glm_mcp.call("transcribe", {"audio_path": "memo.wav", "save_to": "memo.txt"})
+    text = text_of(result)
+    assert not result.is_error, text
+    saved = (glm_mcp.workdir / "memo.txt").read_text(encoding="utf-8")
+    assert "3.0 seconds" in saved and f"to {glm_mcp.workdir / 'memo.txt'}" in text
+    before = len(glm_mcp.upstream.state.requests)
+    again = await glm_mcp.call("transcribe", {"audio_path": "memo.wav", "save_to": "memo.txt"})
+    assert again.is_error and "already exists" in text_of(again)
+    assert len(glm_mcp.upstream.state.requests) == before  # refused before anything was sent
+    assert (glm_mcp.workdir / "memo.txt").read_text(encoding="utf-8") == saved

@@ -152,3 +152,19 @@ async def test_tools_are_plain_functions_with_docstrings() -> None:
     assert "prefer extract_text_from_screenshot" in (tools["analyze_image"].description or "")
     assert "web_read" in (tools["web_search"].description or "")
     await client.close()
+
+
+def test_long_answers_go_to_a_file_with_a_preview(tmp_path: Path) -> None:
+    import os
+
+    from glmkit.mcp_server.output import INLINE_MAX_CHARS, PREVIEW_CHARS, deliver
+
+    short = "x" * 100
+    assert deliver(short, what="transcript") == short
+    text = "".join(f"line {i}\n" for i in range(INLINE_MAX_CHARS // 5))
+    answer = deliver(text, what="Markdown (300 pages)", name="report")
+    assert f"The Markdown (300 pages) is {len(text)} characters" in answer
+    path = Path(answer.split(" all of it is in ")[1].split(" (read it")[0])
+    assert path.parent == Path(os.environ["GLMKIT_HOME"]) / "mcp-output" and path.name.startswith("report-")
+    assert path.read_text(encoding="utf-8") == text  # nothing lost
+    assert text[:PREVIEW_CHARS] in answer and f"[... {len(text) - PREVIEW_CHARS} more characters" in answer

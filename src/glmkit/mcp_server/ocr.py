@@ -2,35 +2,19 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from glmkit.mcp_server.output import INLINE_MAX_CHARS, check_target, deliver
 from glmkit.mcp_server.server import note, progress_reporter
 
 if TYPE_CHECKING:
     from glmkit.mcp_server.server import Runtime, ToolFn
 
-__all__ = ["ocr_tools", "write_text"]
-
-_PREVIEW_CHARS = 2000
-
-
-def write_text(path: Path, text: str) -> None:
-    """Write beside the target and rename, so a failure never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".glm-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+__all__ = ["ocr_tools"]
 
 
 def _source(text: str) -> str:
@@ -70,6 +54,7 @@ def ocr_tools(rt: Runtime) -> list[ToolFn]:
         an app or terminal screenshot, extract_text_from_screenshot is usually better.
         """
         params: dict[str, Any] = {}
+        check_target(save_to)
         if start_page is not None:
             params["start_page_id"] = start_page
         if end_page is not None:
@@ -90,18 +75,11 @@ def ocr_tools(rt: Runtime) -> list[ToolFn]:
         )
         markdown = (result.md_results or "").strip("\n")
         pages = result.data_info.num_pages if result.data_info and result.data_info.num_pages else None
-        head = f"({pages} page{'s' if pages != 1 else ''})" if pages else ""
-        if save_to:
-            target = Path(save_to).expanduser().resolve()
-            write_text(target, markdown)
-            preview = markdown[:_PREVIEW_CHARS]
-            more = (
-                f"\n\n[... {len(markdown) - len(preview)} more characters in the file]"
-                if len(markdown) > len(preview)
-                else ""
-            )
-            said = f"Wrote {len(markdown)} characters of Markdown" + (f" {head}" if head else "")
-            return f"{said} to {target}.\n\n{preview}{more}"
-        return (f"{head}\n\n" if head else "") + (markdown if markdown.strip() else "(no text found)")
+        count = f"{pages} page{'s' if pages != 1 else ''}" if pages else ""
+        if save_to or len(markdown) > INLINE_MAX_CHARS:
+            what = f"Markdown ({count})" if count else "Markdown"
+            return deliver(markdown, what=what, save_to=save_to, name=Path(file_source).stem or "ocr")
+        head = f"({count})\n\n" if count else ""
+        return head + (markdown if markdown.strip() else "(no text found)")
 
     return [ocr]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 from mcp.server.mcpserver import Context
 from pydantic import Field
 
+from glmkit.mcp_server.output import check_target, deliver
 from glmkit.mcp_server.server import note, progress_reporter
 
 if TYPE_CHECKING:
@@ -44,10 +45,15 @@ def speech_tools(rt: Runtime) -> list[ToolFn]:
         timestamps: Annotated[
             bool, Field(description="Prefix each piece of a long recording with its [start-end] time.")
         ] = False,
+        save_to: Annotated[
+            str | None,
+            Field(description="Optional: write the whole transcript to this file and return only a preview."),
+        ] = None,
         ctx: Context | None = None,
     ) -> str:
         """Transcribe speech in an audio file (meeting, voice note, screen-recording audio) to text with GLM-ASR."""
         path = str(Path(audio_path).expanduser().resolve())
+        check_target(save_to)
         async with progress_reporter(ctx) as report:
 
             def on_progress(p: Any) -> None:
@@ -58,7 +64,12 @@ def speech_tools(rt: Runtime) -> list[ToolFn]:
             )
         note(model_requested=result.model, model_used=result.model)
         if timestamps and result.segments:
-            return "\n".join(f"[{_clock(s.start)}-{_clock(s.end)}] {s.text.strip()}" for s in result.segments)
-        return result.text or "(no speech recognised)"
+            text = "\n".join(f"[{_clock(s.start)}-{_clock(s.end)}] {s.text.strip()}" for s in result.segments)
+        else:
+            text = result.text
+        if not text.strip():
+            return "(no speech recognised)"
+        what = f"transcript ({_clock(result.seconds)} of audio)"
+        return deliver(text, what=what, save_to=save_to, name=Path(audio_path).stem or "transcript")
 
     return [transcribe]

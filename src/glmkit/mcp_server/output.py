@@ -1,0 +1,76 @@
+"""Long answers: written to a file, with a preview and the path for the agent; never cut off silently."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from pathlib import Path
+
+__all__ = ["INLINE_MAX_CHARS", "check_target", "deliver", "write_text"]
+
+# About 15k tokens: one tool result stays well under Claude Code's default cap of 25k tokens.
+INLINE_MAX_CHARS = 60_000
+PREVIEW_CHARS = 2_000
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write beside the target and rename, so a failure never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".glm-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def check_target(save_to: str | None) -> Path | None:
+    """The resolved ``save_to`` path, refused if a file is already there (checked before any request is paid for).
+
+    Raises:
+        InputError: the path exists, or is a folder.
+    """
+    if not save_to:
+        return None
+    from glmkit._errors import InputError
+
+    target = Path(save_to).expanduser().resolve()
+    if target.is_dir():
+        raise InputError(f"save_to {target} is a folder.", hint="Give a file name, e.g. notes.md.")
+    if target.exists():
+        raise InputError(f"save_to {target} already exists.", hint="Choose a new file name (nothing was overwritten).")
+    return target
+
+
+def _preview(text: str) -> str:
+    piece = text[:PREVIEW_CHARS]
+    rest = len(text) - len(piece)
+    return piece + (f"\n\n[... {rest} more characters in the file]" if rest else "")
+
+
+def deliver(text: str, *, what: str, save_to: str | None = None, name: str = "output") -> str:
+    """``text`` itself, or, when asked (``save_to``) or too long to return, a file path and a preview.
+
+    Args:
+        text: the whole answer.
+        what: what it is, for the message ("Markdown (12 pages)", "transcript").
+        save_to: a path the agent named; relative paths resolve against the server's working directory.
+        name: a stem for the file made under the data folder when the text is too long.
+    """
+    if save_to:
+        target = Path(save_to).expanduser().resolve()
+        write_text(target, text)
+        return f"Wrote {len(text)} characters of {what} to {target}.\n\n{_preview(text)}"
+    if len(text) <= INLINE_MAX_CHARS:
+        return text
+    from glmkit._config import data_dir
+
+    target = data_dir() / "mcp-output" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.md"
+    write_text(target, text)
+    return (
+        f"The {what} is {len(text)} characters, too long for one answer: all of it is in {target} "
+        f"(read it in parts, or pass save_to next time).\n\n{_preview(text)}"
+    )
