@@ -1,0 +1,99 @@
+"""The in-place editors: new keys are pure insertions, unrelated bytes stay, unreadable files are refused."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import tomllib
+
+import pytest
+
+from glmkit.setup._files import SetupError, get_value, set_value
+
+
+def only_insertions(before: str, after: str) -> bool:
+    ops = difflib.SequenceMatcher(None, before, after, autojunk=False).get_opcodes()
+    return all(tag in ("equal", "insert") for tag, *_ in ops)
+
+
+def test_json_insert_keeps_every_original_byte() -> None:
+    before = '{\n    "model": "opus",\n    "permissions": {"allow": ["Bash(ls)"]}\n}\n'
+    after = set_value(before, "json", ("env", "ANTHROPIC_BASE_URL"), "https://x/api/anthropic")
+    assert only_insertions(before, after)
+    assert json.loads(after)["env"] == {"ANTHROPIC_BASE_URL": "https://x/api/anthropic"}
+    assert '\n    "env": {\n        "ANTHROPIC_BASE_URL"' in after  # the file's own 4-space indent
+
+
+def test_json_replaces_only_the_value_and_is_idempotent() -> None:
+    before = '{"env": {"A": "old", "B": 1}, "z": [1, 2]}'
+    after = set_value(before, "json", ("env", "A"), "new")
+    assert after == '{"env": {"A": "new", "B": 1}, "z": [1, 2]}'
+    assert set_value(after, "json", ("env", "A"), "new") == after
+
+
+def test_jsonc_comments_and_trailing_commas_survive() -> None:
+    before = '// top\n{\n  "theme": "x", // why\n  "list": [1, 2,],\n}\n'
+    after = set_value(before, "jsonc", ("provider", "zai", "apiKey"), "k")
+    assert only_insertions(before, after)
+    assert get_value(after, "jsonc", ("provider", "zai", "apiKey")) == "k"
+    assert get_value(after, "jsonc", ("list",)) == [1, 2]
+
+
+@pytest.mark.parametrize("text", ['{"a": ', '{"a": 1,}', "[1, 2]", "not json", '{"a": "unterminated}'])
+def test_broken_json_is_refused(text: str) -> None:
+    with pytest.raises(SetupError):
+        set_value(text, "json", ("a",), 2)
+
+
+def test_a_non_object_on_the_path_is_refused() -> None:
+    with pytest.raises(SetupError, match="env"):
+        set_value('{"env": "oops"}', "json", ("env", "A"), "1")
+
+
+def test_toml_top_level_keys_go_before_the_first_table() -> None:
+    before = '# mine\napproval_policy = "never"  # keep\n\n[mcp_servers.docs]\ncommand = "docs"\n'
+    after = set_value(before, "toml", ("model",), "glm-5.3")
+    after = set_value(after, "toml", ("model_providers", "zai"), {"base_url": "u", "wire_api": "responses"})
+    assert only_insertions(before, after)
+    data = tomllib.loads(after)
+    assert data["model"] == "glm-5.3"
+    assert data["model_providers"]["zai"] == {"base_url": "u", "wire_api": "responses"}
+    assert data["mcp_servers"]["docs"]["command"] == "docs"
+
+
+def test_toml_existing_key_is_replaced_in_its_table() -> None:
+    before = '[model_providers.zai]\nname = "old"\nbase_url = "a"\n\n[other]\nname = "keep"\n'
+    after = set_value(before, "toml", ("model_providers", "zai", "name"), "Z.AI")
+    assert tomllib.loads(after)["other"]["name"] == "keep"
+    assert 'name = "Z.AI"' in after and after.count("\n") == before.count("\n")
+
+
+def test_toml_forms_we_do_not_edit_are_refused_not_guessed() -> None:
+    before = 'model_providers = { zai = { name = "inline" } }\n'
+    with pytest.raises(SetupError, match="safely"):
+        set_value(before, "toml", ("model_providers", "zai", "name"), "Z.AI")
+    with pytest.raises(SetupError):
+        set_value("model = [unclosed\n", "toml", ("model",), "x")
+
+
+def test_yaml_scalars_and_a_block_one_level_down() -> None:
+    before = "# goose\nGOOSE_MODE: smart_approve\nextensions:\n  developer:\n    enabled: true\n    type: builtin\n"
+    after = set_value(before, "yaml", ("GOOSE_PROVIDER",), "anthropic")
+    after = set_value(after, "yaml", ("extensions", "glmkit"), {"type": "stdio", "args": ["mcp"], "envs": {}})
+    assert only_insertions(before, after)
+    assert "  glmkit:\n    type: stdio\n    args: [mcp]\n    envs: {}\n" in after
+    assert get_value(after, "yaml", ("GOOSE_PROVIDER",)) == "anthropic"
+    again = set_value(after, "yaml", ("extensions", "glmkit"), {"type": "stdio", "args": ["mcp"], "envs": {}})
+    assert again == after
+
+
+def test_yaml_existing_scalar_is_replaced_in_place() -> None:
+    before = "GOOSE_PROVIDER: openai\nGOOSE_MODEL: gpt-4o\n"
+    after = set_value(before, "yaml", ("GOOSE_PROVIDER",), "anthropic")
+    assert after == "GOOSE_PROVIDER: anthropic\nGOOSE_MODEL: gpt-4o\n"
+
+
+@pytest.mark.parametrize("text", ["a: 1\nthis is not yaml\n", 'a: "unclosed\n', "a:\n\tb: 1\n"])
+def test_broken_yaml_is_refused(text: str) -> None:
+    with pytest.raises(SetupError):
+        set_value(text, "yaml", ("x",), 1)
