@@ -1,0 +1,257 @@
+"""``glm transcribe``, ``glm image``, ``glm video``, ``glm translate``, ``glm slides``: every modality from the shell.
+
+Outputs are written atomically (a temp file and a rename), progress goes to stderr, answers to stdout.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from glmkit.cli._common import (
+    DEBUG,
+    ENDPOINT,
+    JSON,
+    OFFLINE,
+    PROFILE,
+    atomic_write,
+    handle_errors,
+    is_tty,
+    make_client,
+    stderr_console,
+)
+
+
+def _emit_json(data: Any) -> None:
+    import json
+
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2) + "\n")
+
+
+def _note(message: str) -> None:
+    stderr_console().print(message, markup=False, highlight=False)
+
+
+def transcribe(
+    file: Path = typer.Argument(..., help="A WAV or MP3 file; longer than 30 s is split on silence."),
+    model: str = typer.Option("glm-asr-2512", "--model", "-m", help="The transcription model."),
+    prompt: str = typer.Option(None, "--prompt", "-p", help="Earlier transcript or context."),
+    hotword: list[str] = typer.Option(None, "--hotword", "-w", help="A domain word to favour (repeatable)."),
+    stream: bool = typer.Option(False, "--stream", help="Print text as it arrives (recordings of 30 s or less)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Write the text to this file."),
+    json_out: bool = JSON,
+    offline: bool = OFFLINE,
+    profile: str = PROFILE,
+    endpoint: str = ENDPOINT,
+    debug: bool = DEBUG,
+) -> None:
+    """Transcribe speech to text: glm transcribe meeting.wav -o meeting.txt."""
+    with handle_errors(debug):
+        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
+        if stream and not json_out:
+            params: dict[str, Any] = {"file": file, "model": model, "prompt": prompt, "hotwords": hotword or None}
+            with client.audio.transcriptions.create(stream=True, **params) as s:
+                for piece in s.text_stream:
+                    sys.stdout.write(piece)
+                    sys.stdout.flush()
+                text = s.get_final_transcription().text
+            sys.stdout.write("\n")
+            if output is not None:
+                atomic_write(str(output), (text + "\n").encode("utf-8"))
+            return
+        show = is_tty(sys.stderr)
+
+        def progress(p: Any) -> None:
+            if p.total > 1 and show:
+                _note(f"transcribed {p.done}/{p.total} pieces ({p.seconds_done:.0f}/{p.seconds_total:.0f} s)")
+
+        result = client.audio.transcribe_long(
+            file, model=model, prompt=prompt, hotwords=hotword or None, on_progress=progress
+        )
+        if output is not None:
+            atomic_write(str(output), (result.text + "\n").encode("utf-8"))
+        if json_out:
+            _emit_json(result.to_dict())
+        elif output is None:
+            sys.stdout.write(result.text + "\n")
+        else:
+            _note(f"wrote {output} ({len(result.segments)} pieces, {result.seconds:.1f} s of audio)")
+
+
+def image(
+    prompt: str = typer.Argument(..., help="What to draw."),
+    output: Path = typer.Option(None, "--output", "-o", help="Save the image here (else print its URL)."),
+    model: str = typer.Option("glm-image", "--model", "-m", help="glm-image or cogview-4-250304."),
+    size: str = typer.Option(None, "--size", "-s", help="WIDTHxHEIGHT, e.g. 1280x1280."),
+    quality: str = typer.Option(None, "--quality", "-q", help="hd or standard."),
+    json_out: bool = JSON,
+    offline: bool = OFFLINE,
+    profile: str = PROFILE,
+    endpoint: str = ENDPOINT,
+    debug: bool = DEBUG,
+) -> None:
+    """Generate an image: glm image "a lighthouse at dusk" -o lighthouse.png."""
+    with handle_errors(debug):
+        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
+        result = client.images.generate(model=model, prompt=prompt, size=size, quality=quality)  # type: ignore[arg-type]
+        if output is not None and result.url:
+            atomic_write(str(output), client.images.download(result.url))
+        if json_out:
+            _emit_json({**result.to_dict(), "saved": str(output) if output else None})
+        elif output is not None:
+            sys.stdout.write(f"{output}\n")
+        else:
+            sys.stdout.write(f"{result.url}\n")
+
+
+def video(
+    prompt: str = typer.Argument(None, help="What should happen (at most 512 characters)."),
+    model: str = typer.Option("cogvideox-3", "--model", "-m", help="cogvideox-3, viduq1-text, vidu2-image, ..."),
+    image_url: list[str] = typer.Option(None, "--image", "-i", help="A first frame / reference image (repeatable)."),
+    size: str = typer.Option(None, "--size", "-s", help="e.g. 1920x1080."),
+    duration: int = typer.Option(None, "--duration", "-d", help="Seconds (per model: 4, 5 or 10)."),
+    task: str = typer.Option(None, "--task", help="Wait for (or fetch) an earlier task instead of submitting."),
+    wait: bool = typer.Option(False, "--wait", "-w", help="Wait for the video (implied by -o)."),
+    output: Path = typer.Option(None, "--output", "-o", help="Save the video here."),
+    timeout: float = typer.Option(900.0, "--timeout", help="Seconds to wait at most."),
+    poll: float = typer.Option(2.0, "--poll", help="Seconds between the first polls (then backs off)."),
+    json_out: bool = JSON,
+    offline: bool = OFFLINE,
+    profile: str = PROFILE,
+    endpoint: str = ENDPOINT,
+    debug: bool = DEBUG,
+) -> None:
+    """Generate a video: glm video "a cat surfing" --wait -o cat.mp4 (Ctrl-C keeps the task; resume with --task)."""
+    with handle_errors(debug):
+        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
+        task_id = task
+        if task_id is None:
+            if not prompt and not image_url:
+                from glmkit._errors import InputError
+
+                raise InputError("Give a prompt (or --image), or --task ID to resume.")
+            params: dict[str, Any] = {"model": model, "prompt": prompt, "size": size, "duration": duration}
+            if image_url:
+                params["image_url"] = image_url
+            submitted = client.videos.generate(**params)
+            task_id = submitted.id
+            _note(f"task {task_id} submitted")
+        if not (wait or output):
+            result = client.videos.retrieve(task_id) if task else None
+            if json_out:
+                _emit_json(result.to_dict() if result else {"id": task_id, "task_status": "PROCESSING"})
+            else:
+                sys.stdout.write(f"{result.task_status + ' ' if result else ''}{task_id}\n")
+            return
+        final = _wait_video(client, task_id, poll=poll, timeout=timeout)
+        if output is not None and final.url:
+            atomic_write(str(output), client.videos.download(final.url))
+        if json_out:
+            _emit_json({**final.to_dict(), "saved": str(output) if output else None})
+        else:
+            sys.stdout.write(f"{output if output is not None else final.url}\n")
+
+
+def _wait_video(client: Any, task_id: str, *, poll: float, timeout: float) -> Any:
+    """Wait with a spinner on a terminal (plain lines otherwise); Ctrl-C names the task to resume."""
+    try:
+        if is_tty(sys.stderr):
+            console = stderr_console()
+            with console.status(f"video {task_id}: submitted") as status:
+                return client.videos.wait(
+                    task_id,
+                    poll=poll,
+                    timeout=timeout,
+                    on_progress=lambda p: status.update(f"video {task_id}: {p.status} · {p.elapsed:.0f} s"),
+                )
+        last: list[str] = []
+
+        def line(p: Any) -> None:
+            if not last or last[-1] != p.status:
+                last.append(p.status)
+                _note(f"video {task_id}: {p.status}")
+
+        return client.videos.wait(task_id, poll=poll, timeout=timeout, on_progress=line)
+    except KeyboardInterrupt:
+        _note(f"stopped waiting; the task goes on. Resume with: glm video --task {task_id} --wait")
+        raise
+
+
+def translate(
+    text: list[str] = typer.Argument(None, help="The text (stdin is read when piped)."),
+    to: str = typer.Option("zh-CN", "--to", "-t", help="Target language code: en, ja, ko, fr, de, zh-CN, ..."),
+    source: str = typer.Option("auto", "--from", "-f", help="Source language code, or auto."),
+    strategy: str = typer.Option(None, "--strategy", help="general, paraphrase, two_step, three_step, reflection."),
+    json_out: bool = JSON,
+    offline: bool = OFFLINE,
+    profile: str = PROFILE,
+    endpoint: str = ENDPOINT,
+    debug: bool = DEBUG,
+) -> None:
+    """Translate text with Z.AI's translation agent: glm translate --to ja "good morning"."""
+    with handle_errors(debug):
+        body = " ".join(text or [])
+        if not sys.stdin.isatty():
+            piped = sys.stdin.read()
+            if piped.strip():
+                body = f"{body}\n{piped}" if body else piped
+        if not body.strip():
+            from glmkit._errors import InputError
+
+            raise InputError("No text given.", hint='Pass it (glm translate --to ja "...") or pipe it in.')
+        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
+        result = client.agents.translate(body, to=to, source=source, strategy=strategy)
+        if json_out:
+            _emit_json(result.to_dict())
+        else:
+            sys.stdout.write(result.text + "\n")
+
+
+def slides(
+    topic: list[str] = typer.Argument(..., help="What the deck is about."),
+    output: Path = typer.Option(None, "--output", "-o", help="Save the deck (.pptx) here."),
+    pdf: Path = typer.Option(None, "--pdf", help="Also save a PDF here."),
+    conversation: str = typer.Option(None, "--continue", help="A conversation id to add pages to."),
+    json_out: bool = JSON,
+    offline: bool = OFFLINE,
+    profile: str = PROFILE,
+    endpoint: str = ENDPOINT,
+    debug: bool = DEBUG,
+) -> None:
+    """Make a slide deck with GLM Slides: glm slides "intro to Rust ownership" -o deck.pptx."""
+    with handle_errors(debug):
+        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
+        if is_tty(sys.stderr):
+            with stderr_console().status("making slides..."):
+                deck = client.agents.slides(" ".join(topic), conversation_id=conversation)
+        else:
+            deck = client.agents.slides(" ".join(topic), conversation_id=conversation)
+        saved: dict[str, str] = {}
+        if (output or pdf) and deck.conversation_id:
+            export = client.agents.conversation(deck.conversation_id, include_pdf=pdf is not None)
+            for item in export.content_of("file_url"):
+                is_pdf = str(item.get("tag_en", "")).upper() == "PDF"
+                target = pdf if is_pdf else output
+                if target is not None and str(target) not in saved.values():
+                    atomic_write(str(target), client.agents.download(item["file_url"]))
+                    saved["pdf" if is_pdf else "deck"] = str(target)
+        if json_out:
+            _emit_json({**deck.to_dict(), "saved": saved})
+            return
+        _note(f"{len(deck.pages)} pages, conversation {deck.conversation_id}")
+        for path in saved.values():
+            sys.stdout.write(f"{path}\n")
+        if not saved:
+            sys.stdout.write(deck.text + "\n")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the media commands to the app."""
+    app.command("transcribe")(transcribe)
+    app.command("image")(image)
+    app.command("video")(video)
+    app.command("translate")(translate)
+    app.command("slides")(slides)
