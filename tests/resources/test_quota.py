@@ -1,0 +1,227 @@
+"""``client.quota``: every schema generation parsed, windows found by unit/number, and the emulated monitor."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import random
+
+import httpx
+import pytest
+
+from glmkit import AsyncClient, Client
+from glmkit._errors import AuthenticationError, QuotaExceededError
+from glmkit.emulator import EmulatorConfig, create_app
+from glmkit.testing import TEST_KEY, async_offline_client, offline_client
+from glmkit.types.quota import QuotaInfo, parse_monitor
+
+pytestmark = pytest.mark.filterwarnings("ignore:glmkit. chat is going to the GLM Coding Plan endpoint")
+
+CODING = "http://emulator.invalid/api/coding/paas/v4"
+GENERAL = "http://emulator.invalid/api/paas/v4"
+MSG = [{"role": "user", "content": "count my tokens"}]
+
+# The reference's example (§14.3): TOKENS_LIMIT with every field, weekly with only percentage, TIME_LIMIT.
+TOKENS = {
+    "level": "pro",
+    "limits": [
+        {"type": "TOKENS_LIMIT", "unit": 3, "number": 5, "usage": 40000000, "currentValue": 13628365,
+         "remaining": 26371635, "percentage": 34, "nextResetTime": 1768507567547},
+        {"type": "TOKENS_LIMIT", "unit": 6, "number": 1, "percentage": 8, "nextResetTime": 1789190400000},
+        {"type": "TIME_LIMIT", "unit": 5, "number": 1, "usage": 1000, "currentValue": 40, "remaining": 960,
+         "percentage": 4, "usageDetails": [{"modelCode": "search-prime", "usage": 25},
+                                           {"modelCode": "web-reader", "usage": 10}]},
+    ],
+}  # fmt: skip
+CREDITS = {
+    "planName": "GLM Coding Max",
+    "limits": [
+        {"type": "CREDIT_LIMIT", "unit": 6, "number": 1, "usage": 140000, "currentValue": 70000, "remaining": 70000,
+         "percentage": 50, "nextResetTime": 1789190400000},
+        {"type": "CREDIT_LIMIT", "unit": 3, "number": 5, "usage": 28000, "currentValue": 7000, "remaining": 21000,
+         "nextResetTime": 1768507567547},
+    ],
+}  # fmt: skip
+LEGACY = {"level": "pro", "limits": [{"type": "TOKENS_LIMIT", "unit": 3, "number": 5, "percentage": 12}]}
+
+
+def envelope(data: object) -> bytes:
+    return json.dumps({"code": 200, "msg": "Operation successful", "success": True, "data": data}).encode()
+
+
+def test_tokens_generation() -> None:
+    info = parse_monitor(envelope(TOKENS), QuotaInfo)
+    assert info.plan == "pro"
+    five, week, month = info.window("5h"), info.window("week"), info.window("month")
+    assert five.currentValue == 13628365 and five.used_percent == 34 and five.label == "5-hour tokens"
+    assert five.resets_at == dt.datetime.fromtimestamp(1768507567.547, tz=dt.UTC)
+    assert week.used_percent == 8 and week.usage is None  # optional fields may be missing
+    assert month.kind == "mcp" and {d.modelCode: d.usage for d in month.usageDetails} == {
+        "search-prime": 25,
+        "web-reader": 10,
+    }
+    assert info.unknown == []
+
+
+def test_credit_generation_with_plan_name_and_computed_percentage() -> None:
+    info = parse_monitor(envelope(CREDITS), QuotaInfo)
+    assert info.plan == "GLM Coding Max"
+    assert info.window("5h").type == "CREDIT_LIMIT"
+    assert info.window("5h").used_percent == 25.0  # no percentage field: currentValue / usage
+    assert info.window("week").used_percent == 50
+    assert info.window("month") is None
+
+
+def test_legacy_percentage_only_generation() -> None:
+    info = parse_monitor(envelope(LEGACY), QuotaInfo)
+    five = info.window("5h")
+    assert five.used_percent == 12 and five.resets_at is None and five.forecast(dt.datetime.now(dt.UTC)) is None
+
+
+def test_windows_are_found_by_unit_and_number_not_position() -> None:
+    rows = list(TOKENS["limits"])
+    for seed in range(5):
+        random.Random(seed).shuffle(rows)
+        info = parse_monitor(envelope({"level": "pro", "limits": rows}), QuotaInfo)
+        assert info.window("5h").percentage == 34
+        assert info.window("week").percentage == 8
+        assert info.window("month").percentage == 4
+
+
+def test_unknown_rows_are_kept_raw_not_fatal() -> None:
+    data = {
+        "level": "lite",
+        "limits": [
+            {"type": "TOKENS_LIMIT", "unit": 1, "number": 7, "percentage": 3},  # an unattested window
+            {"type": "SEAT_LIMIT", "unit": 3, "number": 5, "percentage": 1},  # an unknown type
+            {"type": "TOKENS_LIMIT", "unit": 3, "number": 5, "percentage": {"odd": True}},  # unreadable
+            "not even an object",
+        ],
+    }
+    info = parse_monitor(envelope(data), QuotaInfo)
+    assert len(info.limits) == 4
+    assert len(info.unknown) == 4
+    assert info.window("5h") is None
+    assert info.unknown[2].raw == data["limits"][2]
+
+
+def test_data_as_a_bare_list_and_error_envelopes() -> None:
+    info = parse_monitor(envelope(LEGACY["limits"]), QuotaInfo)
+    assert info.window("5h").percentage == 12
+    with pytest.raises(AuthenticationError) as err:
+        parse_monitor(
+            json.dumps({"code": 1001, "msg": "Authorization Token Missing", "success": False}).encode(), QuotaInfo
+        )
+    assert err.value.code == "1001"
+
+
+def test_forecast_runs_out_before_reset_at_the_current_pace() -> None:
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+    reset = now + dt.timedelta(hours=3)  # the window started 2 h ago
+    row = {
+        "type": "TOKENS_LIMIT",
+        "unit": 3,
+        "number": 5,
+        "percentage": 50,
+        "nextResetTime": int(reset.timestamp() * 1000),
+    }
+    five = parse_monitor(envelope({"limits": [row]}), QuotaInfo).window("5h")
+    assert five.forecast(now) == now + dt.timedelta(hours=2)
+    row["percentage"] = 20  # 20% in 2 h: 100% would take 10 h, after the reset
+    assert parse_monitor(envelope({"limits": [row]}), QuotaInfo).window("5h").forecast(now) is None
+
+
+# -- against the emulator ---------------------------------------------------------------------------------
+
+
+def test_emulated_windows_move_with_plan_usage_only() -> None:
+    app = create_app(EmulatorConfig(plan="max"))
+    coding = offline_client(app, base_url=CODING)
+    general = offline_client(app, base_url=GENERAL)
+    first = coding.quota.limits()
+    assert first.plan == "max" and first.window("5h").currentValue == 0
+    reply = coding.chat.completions.create(model="glm-5.3", messages=MSG)
+    general.chat.completions.create(model="glm-5.3", messages=MSG)  # balance-billed: not the plan's window
+    after = coding.quota.limits()
+    assert after.window("5h").currentValue == reply.usage.total_tokens
+    assert after.window("week").currentValue == reply.usage.total_tokens
+    assert after.window("5h").usage == 160_000_000 and after.window("month").usage == 4000
+
+
+@pytest.mark.parametrize(
+    ("spec", "code"), [({"5h": {"percentage": 100}}, "1308"), ({"week": {"percentage": 100}}, "1310")]
+)
+def test_exhausted_window_answers_with_its_business_code(spec: dict, code: str) -> None:
+    app = create_app(EmulatorConfig(options={"quota": spec}))
+    client = offline_client(app, base_url=CODING, max_retries=3)
+    with pytest.raises(QuotaExceededError) as err:
+        client.chat.completions.create(model="glm-5.3", messages=MSG)
+    assert err.value.code == code and err.value.resets_at is not None
+    assert sum(r["path"].endswith("/chat/completions") for r in app.state.emulator.requests) == 1  # never retried
+    assert client.quota.limits().window("5h" if code == "1308" else "week").used_percent == 100
+
+
+@pytest.mark.parametrize("schema", ["tokens", "credits", "legacy"])
+def test_emulator_serves_each_schema_generation(schema: str) -> None:
+    app = create_app(EmulatorConfig(options={"quota": {"schema": schema, "5h": {"percentage": 40}}}))
+    info = offline_client(app).quota.limits()
+    assert info.window("5h").used_percent == 40
+    assert info.window("5h").type == ("CREDIT_LIMIT" if schema == "credits" else "TOKENS_LIMIT")
+    assert (info.window("5h").nextResetTime is None) == (schema == "legacy")
+
+
+def test_knob_route_sets_state_and_a_bad_key_is_refused() -> None:
+    app = create_app(EmulatorConfig(keys=frozenset({TEST_KEY})))
+    transport = httpx.ASGITransport(app=app)
+
+    async def go() -> None:
+        async with httpx.AsyncClient(transport=transport, base_url="http://e") as http:
+            r = await http.post("/api/_emulator/quota", json={"level": "lite", "mcp": {"search-prime": 7}})
+            assert r.json()["data"]["level"] == "lite"
+            r = await http.get("/api/monitor/usage/quota/limit", headers={"Authorization": "wrong.key"})
+            assert r.status_code == 401 and r.json()["success"] is False
+
+    import anyio
+
+    anyio.run(go)
+    info = offline_client(app).quota.limits()
+    assert info.window("month").usageDetails[0].modelCode == "search-prime" and info.window("month").currentValue == 7
+    with pytest.raises(AuthenticationError):
+        offline_client(app, api_key="ffffffffffffffffffffffffffffffff.glmkitEmulator99").quota.limits()
+
+
+def test_raw_key_first_then_bearer() -> None:
+    seen: list[str] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        seen.append(request.headers["authorization"])
+        if not request.headers["authorization"].startswith("Bearer "):
+            return httpx.Response(401, json={"code": 1001, "msg": "Authorization Token Missing", "success": False})
+        return httpx.Response(200, content=envelope(TOKENS))
+
+    client = Client(api_key=TEST_KEY, base_url="https://api.z.ai/api/paas/v4", transport=httpx.MockTransport(handler))
+    assert client.quota.limits().plan == "pro"
+    assert seen == [TEST_KEY, f"Bearer {TEST_KEY}"]
+
+
+def test_usage_endpoints_send_local_times() -> None:
+    urls: list[httpx.URL] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        urls.append(request.url)
+        return httpx.Response(200, content=envelope({"totalUsage": {"totalNetworkSearchCount": 3}}))
+
+    client = Client(api_key=TEST_KEY, transport=httpx.MockTransport(handler), environ={})
+    start, end = dt.datetime(2026, 11, 1, 0, 0), dt.datetime(2026, 11, 2, 0, 0)
+    assert client.quota.tool_usage(start, end).totalUsage == {"totalNetworkSearchCount": 3}
+    assert urls[0].path == "/api/monitor/usage/tool-usage"
+    assert urls[0].params["startTime"] == "2026-11-01 00:00:00" and urls[0].params["endTime"] == "2026-11-02 00:00:00"
+
+
+@pytest.mark.anyio
+async def test_async_quota_matches_sync() -> None:
+    app = create_app(EmulatorConfig(options={"quota": {"5h": {"percentage": 30}}}))
+    aclient: AsyncClient = async_offline_client(app)
+    info = await aclient.quota.limits()
+    assert info.to_dict() == offline_client(app).quota.limits().to_dict()
+    await aclient.close()
