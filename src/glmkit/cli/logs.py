@@ -46,6 +46,9 @@ def list_logs(query: str | None, count: int, since: str | None, source: str | No
 
     if count < 0:
         raise InputError(f"--count must be 0 or more, got {count}.")
+    from glmkit.ledger import parse_since
+
+    parse_since(since)  # a bad --since is an error even before anything is logged
     ledger = _ledger()
     rows = (
         ledger.conversations(query=query, limit=count or 2**62, since=since, source=source)
