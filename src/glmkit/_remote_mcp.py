@@ -294,7 +294,7 @@ def drive(client: Client, flow: MCPFlow) -> Any:
             return transport.sleep(step.seconds)
         return transport.request(step.call)
 
-    return drive_sync(flow, handle)
+    return drive_sync(flow, handle)  # type: ignore[arg-type]  # Exchange is one more step kind
 
 
 async def adrive(client: AsyncClient, flow: MCPFlow) -> Any:
@@ -320,7 +320,7 @@ async def adrive(client: AsyncClient, flow: MCPFlow) -> Any:
             return await transport.sleep(step.seconds)
         return await transport.request(step.call)
 
-    return await drive_async(flow, handle)
+    return await drive_async(flow, handle)  # type: ignore[arg-type]  # Exchange is one more step kind
 
 
 def plan_only(settings: Any) -> bool:

@@ -91,3 +91,43 @@ def test_help_stays_light() -> None:
     code = "import sys, glmkit.cli.web; print('rich' in sys.modules, 'httpx' in sys.modules, 'pydantic' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
     assert out.stdout.split() == ["False", "False", "False"]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+def test_ctrl_c_stops_ocr_after_the_current_range_and_keeps_the_pages(tmp_path: Path) -> None:
+    import os
+    import signal
+    import time
+
+    from glmkit.emulator.faults import Fault
+    from glmkit.testing import EmulatorServer
+
+    doc, target = tmp_path / "long.pdf", tmp_path / "long.md"
+    doc.write_bytes(text_pdf(6))
+    with EmulatorServer() as server:
+        server.state.faults.add(Fault(kind="slow", delay=0.5, path="/layout_parsing", times=-1))
+        env = {
+            **os.environ,
+            "ZAI_API_KEY": server.api_key,
+            "ZAI_BASE_URL": server.base_url,
+            "GLMKIT_HOME": str(tmp_path),
+        }
+        cmd = [sys.executable, "-m", "glmkit.cli.app", "ocr", str(doc), "-o", str(target), "--pages-per-request", "1"]
+        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            deadline = time.monotonic() + 30
+            while not any(r["path"].endswith("/layout_parsing") for r in server.state.requests):
+                assert time.monotonic() < deadline and proc.poll() is None, "glm ocr never reached the emulator"
+                time.sleep(0.02)
+            proc.send_signal(signal.SIGINT)
+            _, err = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        sent = sum(1 for r in server.state.requests if r["path"].endswith("/layout_parsing"))
+    assert proc.returncode == 130, err
+    assert "The pages parsed so far were kept" in err
+    kept = target.read_text().split("\n\n")
+    assert kept == [f"Page {k} of 6" for k in range(1, sent + 1)] and 1 <= sent < 6

@@ -239,3 +239,11 @@ def test_emulator_accepts_data_urls_and_counts_pages_from_the_file(app) -> None:
             headers={"Authorization": f"Bearer {TEST_KEY}"},
         )
     assert r.status_code == 200 and r.json()["data_info"]["num_pages"] == 4
+
+
+@pytest.mark.timeout(60)
+def test_official_zai_sdk_parses_a_pdf_on_the_emulator(emulator_server) -> None:  # type: ignore[no-untyped-def]
+    zai = pytest.importorskip("zai", reason="the official zai-sdk package is not installed")
+    official = zai.ZaiClient(api_key=emulator_server.api_key, base_url=emulator_server.base_url)
+    result = official.layout_parsing.create(model="glm-ocr", file=base64.b64encode(text_pdf(2)).decode())
+    assert result.md_results == "Page 1 of 2\n\nPage 2 of 2"

@@ -123,3 +123,11 @@ async def test_async_read_and_fallback_match_sync(app, sclient: Client) -> None:
         via_mcp = await plan.reader.read(URL, no_gfm=True)
     assert page.reader_result == sync_page.reader_result == via_mcp.reader_result
     assert via_mcp.served_by == "mcp"
+
+
+@pytest.mark.timeout(60)
+def test_official_zai_sdk_reads_through_the_emulator(emulator_server) -> None:  # type: ignore[no-untyped-def]
+    zai = pytest.importorskip("zai", reason="the official zai-sdk package is not installed")
+    official = zai.ZaiClient(api_key=emulator_server.api_key, base_url=emulator_server.base_url)
+    page = official.web_reader.web_reader(url=URL, return_format="markdown")
+    assert page.reader_result.title == "Getting Started" and page.reader_result.content.startswith("# Getting Started")

@@ -225,3 +225,15 @@ async def test_async_fallback_gives_identical_results(app, sclient: Client) -> N
     async with ac:
         via_mcp = await ac.web_search(search_query="async plan", search_domain_filter="github.com")
     assert via_mcp.served_by == "mcp" and via_mcp.search_result == rest.search_result
+
+
+@pytest.mark.timeout(60)
+def test_official_zai_sdk_searches_the_emulator(emulator_server) -> None:  # type: ignore[no-untyped-def]
+    zai = pytest.importorskip("zai", reason="the official zai-sdk package is not installed")
+    official = zai.ZaiClient(api_key=emulator_server.api_key, base_url=emulator_server.base_url)
+    resp = official.web_search.web_search(search_engine="search-prime", search_query="zai judge", count=2)
+    mine = Client(api_key=emulator_server.api_key, base_url=emulator_server.base_url)
+    with mine:
+        ours = mine.web_search(search_query="zai judge", count=2)
+    titles = [h["title"] if isinstance(h, dict) else h.title for h in resp.search_result]
+    assert titles == [h.title for h in ours.search_result]

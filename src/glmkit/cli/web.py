@@ -180,17 +180,21 @@ def _run_ocr(client: Any, source: Any, params: dict[str, Any], per: int | None, 
             )
         except BaseException as exc:  # handed to the main thread
             box["error"] = exc
+        finally:
+            done.set()
 
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread as finished (3.11).
+    done = threading.Event()
     with progress:
-        worker = threading.Thread(target=work, name="glm-ocr", daemon=True)
-        worker.start()
+        threading.Thread(target=work, name="glm-ocr", daemon=True).start()
         try:
-            while worker.is_alive():
-                worker.join(0.1)
+            while not done.wait(0.1):
+                pass
         except KeyboardInterrupt:
             stop.set()
             stderr_console().print("stopping after the current page range (Ctrl-C again to abort)")
-            worker.join()
+            while not done.wait(0.1):
+                pass
     error = box.get("error")
     if isinstance(error, OperationCancelled):
         if error.partial is not None:

@@ -67,13 +67,13 @@ _READER_SCHEMA = {
 
 def _search(state: EmulatorState, args: dict[str, Any]) -> tuple[str, bool]:
     if (bad := check_search(args)) is not None:
-        return bad.body.decode(), True
+        return bytes(bad.body).decode(), True
     return json.dumps(json.dumps(search_hits(args, today(state)), ensure_ascii=False)), False
 
 
 def _read(state: EmulatorState, args: dict[str, Any]) -> tuple[str, bool]:
     if (bad := check_reader(args)) is not None:
-        return bad.body.decode(), True
+        return bytes(bad.body).decode(), True
     return json.dumps(read_page(args), ensure_ascii=False), False
 
 
@@ -116,7 +116,8 @@ def _sessions(state: EmulatorState) -> dict[str, str]:
 def _handle(state: EmulatorState, server: str, message: dict[str, Any], session: str | None) -> Response:
     spec = SERVERS[server]
     rid, method = message.get("id"), message.get("method")
-    params = message.get("params") if isinstance(message.get("params"), dict) else {}
+    raw_params = message.get("params")
+    params: dict[str, Any] = raw_params if isinstance(raw_params, dict) else {}
     if method == "initialize":
         sid = state.new_id("mcp-")
         _sessions(state)[sid] = server
