@@ -185,13 +185,15 @@ def test_stream_cut_by_upstream_becomes_error_event(serve: Serve) -> None:
 
     serve.arm(kind="cut", after=6, times=1)
     got: list[str] = []
-    with pytest.raises(anthropic.APIStatusError) as info:
-        with client(serve).messages.stream(
+    with (
+        pytest.raises(anthropic.APIStatusError) as info,
+        client(serve).messages.stream(
             model="glm-4.6",  # a hybrid model: thinking off, so the first chunks are text
             max_tokens=500,
             messages=[{"role": "user", "content": "a long answer please"}],
-        ) as s:
-            got.extend(s.text_stream)
+        ) as s,
+    ):
+        got.extend(s.text_stream)
     assert got, "text before the cut reached the client"
     assert "ended before the answer was complete" in str(info.value)
 

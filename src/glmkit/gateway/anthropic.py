@@ -381,12 +381,13 @@ def usage_of(usage: dict[str, Any] | None, plan: Plan) -> dict[str, int]:
 
 
 def _cut_at_stop(text: str, stops: list[str]) -> tuple[str, str | None]:
-    best: tuple[int, str] | None = None
+    """Cut at the stop sequence that completes first (as generation would meet it), then the earliest start."""
+    best: tuple[int, int, str] | None = None
     for s in stops:
         i = text.find(s)
-        if i >= 0 and (best is None or i < best[0]):
-            best = (i, s)
-    return (text, None) if best is None else (text[: best[0]], best[1])
+        if i >= 0 and (best is None or (i + len(s), i) < best[:2]):
+            best = (i + len(s), i, s)
+    return (text, None) if best is None else (text[: best[1]], best[2])
 
 
 def tool_input(arguments: Any) -> Any:
@@ -525,14 +526,18 @@ class StreamTranslator:
     def _close(self, out: list[bytes]) -> None:
         if self._open is None:
             return
-        if self._open == "text" and self._hold:
-            out.append(self._text_prefix + _q(self._hold).encode() + b"}}\n\n")
-            self._hold = ""
         out.append(b'event: content_block_stop\ndata: {"type":"content_block_stop","index":%d}\n\n' % self.index)
         self._open = None
         self._tool_index = None
 
+    def _flush_hold(self, out: list[bytes]) -> None:
+        if self._hold:
+            held, self._hold = self._hold, ""
+            self._emit_text(held, out)
+
     def _begin(self, kind: str, block: bytes, out: list[bytes]) -> bytes:
+        if kind != "text":
+            self._flush_hold(out)
         self._close(out)
         self.index += 1
         self._open = kind
@@ -543,26 +548,30 @@ class StreamTranslator:
         )
         return b'event: content_block_delta\ndata: {"type":"content_block_delta","index":%d,"delta":' % i
 
-    def _text(self, text: str, out: list[bytes]) -> bool:
+    def _emit_text(self, text: str, out: list[bytes]) -> None:
+        # the text block opens with its first non-empty text, so a stop sequence at the start leaves no empty block
         if self._open != "text":
             head = self._begin("text", b'{"type":"text","text":""}', out)
             self._text_prefix = head + b'{"type":"text_delta","text":'
+        out.append(self._text_prefix + _q(text).encode() + b"}}\n\n")
+
+    def _text(self, text: str, out: list[bytes]) -> bool:
         self.output_chars += len(text)
         if not self._max_stop:
-            out.append(self._text_prefix + _q(text).encode() + b"}}\n\n")
+            self._emit_text(text, out)
             return True
         buf = self._hold + text
         cut, seq = _cut_at_stop(buf, self.plan.stop_sequences)
         if seq is not None:
-            if cut:
-                out.append(self._text_prefix + _q(cut).encode() + b"}}\n\n")
             self._hold = ""
+            if cut:
+                self._emit_text(cut, out)
             self.stop_sequence = seq
             return False
         keep = self._max_stop - 1
-        emit, self._hold = (buf[:-keep], buf[-keep:]) if keep else (buf, "")
+        emit, self._hold = (buf[:-keep], buf[-keep:]) if keep and len(buf) > keep else ("", buf) if keep else (buf, "")
         if emit:
-            out.append(self._text_prefix + _q(emit).encode() + b"}}\n\n")
+            self._emit_text(emit, out)
         return True
 
     def _tool(self, call: dict[str, Any], out: list[bytes]) -> None:
@@ -621,6 +630,7 @@ class StreamTranslator:
 
     def finish(self, out: list[bytes]) -> None:
         """Close the open block and the message (``message_delta`` with stop reason and usage, ``message_stop``)."""
+        self._flush_hold(out)
         self._close(out)
         usage = usage_of(self.usage, self.plan)
         if self.usage is None:

@@ -1,0 +1,115 @@
+"""The official `openai` package against `glm serve`'s OpenAI routes, and the gateway's security rules."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.gateway.conftest import Serve, base_env, serve_process
+
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
+TOKEN = "gw-token-for-tests"
+
+
+@pytest.fixture(scope="module")
+def gateway(emulate_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    with serve_process(emulate_url, tmp_path_factory.mktemp("oa-home"), "translate", "--token", TOKEN) as s:
+        yield s
+        s.disarm()
+
+
+def oai(gateway: Serve, key: str = TOKEN):  # type: ignore[no-untyped-def]
+    import openai
+
+    return openai.OpenAI(api_key=key, base_url=f"{gateway.url}/v1", max_retries=0)
+
+
+def test_plain_and_streaming_with_glm_extras(gateway: Serve) -> None:
+    c = oai(gateway)
+    reply = c.chat.completions.create(
+        model="glm-4.6",
+        messages=[{"role": "user", "content": "ping through"}],
+        extra_body={"thinking": {"type": "enabled"}},
+    )
+    assert reply.object == "chat.completion"
+    assert "ping through" in (reply.choices[0].message.content or "")
+    assert reply.choices[0].message.model_extra.get("reasoning_content")  # GLM's extra field intact
+    text, reasoning = "", ""
+    for chunk in c.chat.completions.create(
+        model="glm-4.6",
+        messages=[{"role": "user", "content": "ping through"}],
+        stream=True,
+        extra_body={"thinking": {"type": "enabled"}},
+    ):
+        if chunk.choices:
+            text += chunk.choices[0].delta.content or ""
+            reasoning += (chunk.choices[0].delta.model_extra or {}).get("reasoning_content") or ""
+    assert text == reply.choices[0].message.content
+    assert reasoning == reply.choices[0].message.model_extra["reasoning_content"]
+
+
+def test_claude_names_are_mapped_on_the_openai_route(gateway: Serve) -> None:
+    reply = oai(gateway).chat.completions.create(model="claude-haiku-4-5", messages=[{"role": "user", "content": "hi"}])
+    assert reply.model == "glm-5.3-flash"
+
+
+def test_models_list_is_the_upstream_list(gateway: Serve) -> None:
+    ids = [m.id for m in oai(gateway).models.list()]
+    assert "glm-5.3" in ids
+
+
+def test_upstream_errors(gateway: Serve) -> None:
+    import openai
+
+    c = oai(gateway)
+    gateway.arm(kind="status", code="1303", retry_after=0, times=1)
+    assert c.chat.completions.create(model="glm-4.6", messages=[{"role": "user", "content": "a"}]).choices
+    gateway.arm(kind="status", code="1310", times=1)
+    with pytest.raises(openai.RateLimitError) as info:
+        c.chat.completions.create(model="glm-4.6", messages=[{"role": "user", "content": "a"}])
+    assert info.value.body["code"] == "1310"  # type: ignore[index]
+    gateway.arm(kind="status", status=500, retry_after=0, times=3)
+    with pytest.raises(openai.InternalServerError):
+        c.chat.completions.create(model="glm-4.6", messages=[{"role": "user", "content": "a"}])
+    gateway.disarm()
+
+
+def test_stream_cut_is_seen_by_the_client(gateway: Serve) -> None:
+    gateway.arm(kind="cut", after=3, times=1)
+    r = httpx.post(
+        f"{gateway.url}/v1/chat/completions",
+        headers={"Authorization": f"Bearer {TOKEN}"},
+        json={"model": "glm-4.6", "messages": [{"role": "user", "content": "cut me"}], "stream": True},
+        timeout=10,
+    )
+    assert r.status_code == 200
+    assert r.text.count("data: ") == 3 and "[DONE]" not in r.text  # relayed as cut, never completed silently
+
+
+def test_wrong_token_is_refused_and_key_never_leaks(gateway: Serve) -> None:
+    import openai
+
+    with pytest.raises(openai.AuthenticationError) as info:
+        oai(gateway, key="wrong").chat.completions.create(model="glm-4.6", messages=[{"role": "user", "content": "a"}])
+    assert "0123456789abcdef" not in str(info.value.body)
+    r = httpx.post(f"{gateway.url}/v1/messages", json={}, timeout=5)
+    assert r.status_code == 401 and r.json()["error"]["type"] == "authentication_error"
+
+
+def test_binding_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    env["ZAI_API_KEY"] = "0123456789abcdef0123456789abcdef.glmkitEmulator01"
+    proc = subprocess.run(
+        [sys.executable, "-m", "glmkit.cli.app", "serve", "--host", "0.0.0.0", "--port", "0"],
+        capture_output=True,
+        env=env,
+        timeout=30,
+    )
+    assert proc.returncode == 2
+    assert b"--token" in proc.stderr
+    assert env["ZAI_API_KEY"].encode() not in proc.stderr
