@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from mcp_harness import glm_command, http_server, server_env, stdio_session
+from media_samples import png
 
 from glmkit.emulator import EmulatorConfig, create_app
 from glmkit.mcp_server import GROUPS, build_server, parse_groups
@@ -168,3 +169,33 @@ def test_long_answers_go_to_a_file_with_a_preview(tmp_path: Path) -> None:
     assert path.parent == Path(os.environ["GLMKIT_HOME"]) / "mcp-output" and path.name.startswith("report-")
     assert path.read_text(encoding="utf-8") == text  # nothing lost
     assert text[:PREVIEW_CHARS] in answer and f"[... {len(text) - PREVIEW_CHARS} more characters" in answer
+
+
+@pytest.mark.e2e
+async def test_offline_with_another_vision_model(tmp_path: Path) -> None:
+    import os
+
+    from mcp import Client, StdioServerParameters
+
+    cmd = glm_command()
+    env = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "GLMKIT_HOME": str(tmp_path)}  # no key, no URL
+    args = [*cmd[1:], "mcp", "--offline", "--tools", "vision", "--vision-model", "GLM-5.3-Flash"]
+    (tmp_path / "ui.png").write_bytes(png(10, 10))
+    async with Client(StdioServerParameters(command=cmd[0], args=args, env=env, cwd=str(tmp_path))) as client:
+        result = await client.call_tool("ui_to_code", {"image_source": "ui.png"})
+    assert not result.is_error, text_of(result)
+    assert "This is glm-5.3-flash on the glmkit emulator" in text_of(result)
+
+
+@pytest.mark.e2e
+def test_a_text_only_vision_model_is_refused_at_start(upstream: EmulatorServer, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*glm_command(), "mcp", "--vision-model", "glm-5.3"],
+        env=server_env(tmp_path, upstream),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "glm-5.3 reads text only" in done.stderr

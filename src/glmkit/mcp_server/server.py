@@ -272,17 +272,23 @@ def build_server(
         transport: ``stdio`` or ``http``, recorded as the ledger row's ``client``.
 
     Raises:
-        InputError: an unknown group name.
+        InputError: an unknown group name, or a vision model that reads text only.
     """
     from mcp.server.mcpserver import MCPServer
 
+    from glmkit._errors import InputError
     from glmkit._version import __version__
-    from glmkit.catalog import default_model
+    from glmkit.catalog import default_model, get_model, normalize_model_id
 
     chosen = parse_groups(groups)
-    rt = Runtime(
-        client=client, vision_model=vision_model or default_model("vision"), ledger=ledger, transport=transport
-    )
+    model = normalize_model_id(vision_model or default_model("vision"))
+    info = get_model(model)
+    if info is not None and not info.vision and "vision" in chosen:
+        raise InputError(
+            f"{model} reads text only, so it cannot serve the vision tools.",
+            hint=f"Use a vision model such as {default_model('vision')} or {default_model('fast')}.",
+        )
+    rt = Runtime(client=client, vision_model=model, ledger=ledger, transport=transport)
     server: MCPServer = MCPServer(
         "glm", title="GLM (Z.AI) tools", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )
