@@ -7,7 +7,7 @@ Pro 5-hour figure (40M tokens) and the MCP budgets (Lite 100, Pro 1,000, Max 4,0
 
 Tests set the state with ``EmulatorConfig(options={"quota": {...}})`` or ``POST /api/_emulator/quota``:
 ``{"level": "max", "schema": "tokens"|"credits"|"legacy", "5h": {"used": n} | {"percentage": p},
-"week": {...}, "mcp": {"search-prime": 3}}``.
+"week": {...}, "mcp": {"search-prime": 3}, "extra_rows": [...]}`` (``reset_in`` seconds moves a reset).
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ class QuotaState:
     schema: str = "tokens"
     windows: dict[str, Window] = field(default_factory=dict)
     mcp: dict[str, int] = field(default_factory=dict)
+    extra_rows: list[Any] = field(default_factory=list)  # rows of a future schema, sent as given
 
 
 def quota_state(state: EmulatorState) -> QuotaState:
@@ -89,6 +90,8 @@ def configure(state: EmulatorState, spec: dict[str, Any]) -> QuotaState:
         qs.windows["month"].capacity = MCP_MONTHLY.get(qs.level, 1000)
     if "schema" in spec:
         qs.schema = str(spec["schema"])
+    if isinstance(spec.get("extra_rows"), list):
+        qs.extra_rows = list(spec["extra_rows"])
     for name in ("5h", "week"):
         if isinstance(spec.get(name), dict):
             win = qs.windows[name]
@@ -134,6 +137,7 @@ def limits_body(state: EmulatorState) -> dict[str, Any]:
     mcp = _row("month", "TIME_LIMIT", qs.windows["month"], "tokens")
     mcp["usageDetails"] = [{"modelCode": k, "usage": v} for k, v in qs.mcp.items()]
     limits.append(mcp)
+    limits.extend(qs.extra_rows)
     data: dict[str, Any] = {"limits": limits, "level": qs.level}
     if qs.schema == "credits":
         data["planName"] = f"GLM Coding {qs.level.title()}"
