@@ -210,3 +210,26 @@ async def test_official_mcp_client_calls_the_emulated_servers() -> None:
     assert not result.is_error
     assert [h["refer"] for h in decode_json_text(result.content[0].text)] == ["ref_1", "ref_2"]
     assert decode_json_text(page.content[0].text)["url"] == "https://example.com/x"
+
+
+# -- the plan's monthly MCP allowance ----------------------------------------------------------------------
+
+
+def test_tool_calls_count_against_the_plans_mcp_allowance(app, sclient: Client) -> None:  # type: ignore[no-untyped-def]
+    pytest.importorskip("glmkit.emulator.quota")
+    with offline_client(app, plan="plan-only") as plan:
+        plan.web_search(search_query="one")
+        plan.web_search(search_query="two")
+        plan.reader.read("https://example.com/a")
+    with raw(app) as http:
+        usage = http.get("/api/monitor/usage/quota/limit").json()["data"]["limits"]
+    month = next(row for row in usage if row["type"] == "TIME_LIMIT")
+    assert {d["modelCode"]: d["usage"] for d in month["usageDetails"]} == {"search-prime": 2, "web-reader": 1}
+
+
+def test_spent_allowance_is_a_1310_quota_error() -> None:
+    pytest.importorskip("glmkit.emulator.quota")
+    app = create_app(EmulatorConfig(plan="lite", options={"quota": {"mcp": {"search-prime": 100}}}))
+    with offline_client(app, plan="plan-only") as plan, pytest.raises(QuotaExceededError) as err:
+        plan.web_search(search_query="one too many")
+    assert err.value.code == "1310" and err.value.resets_at is not None

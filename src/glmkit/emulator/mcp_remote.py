@@ -11,6 +11,9 @@
 - a tool result is one text item whose text is a JSON *string*: the search hits are encoded twice,
   the reader page once (both forms are seen in the field);
 - ``DELETE`` with the session header ends the session.
+- each successful tool call counts against the plan's monthly MCP allowance (``quota.py``: ``search-prime``,
+  ``web-reader``); once it is spent a tool call is a tool error carrying 1310 (the reference says
+  "exhausted -> 1310" without the form; UNVERIFIED).
 
 The hits and pages are the REST fixtures (``web_search.search_hits``, ``reader.read_page``), so a REST
 answer and its MCP fallback carry identical results. Plan-only keys (see ``web_search.py``) are served.
@@ -19,6 +22,7 @@ The ``/sse`` transport variant and ``zread`` are not emulated.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from typing import Any
 
@@ -80,6 +84,7 @@ def _read(state: EmulatorState, args: dict[str, Any]) -> tuple[str, bool]:
 SERVERS: dict[str, dict[str, Any]] = {
     "web_search_prime": {
         "name": "web-search-prime",
+        "code": "search-prime",
         "tool": "webSearchPrime",
         "description": "Search the web (GLM Coding Plan).",
         "schema": _SEARCH_SCHEMA,
@@ -87,12 +92,29 @@ SERVERS: dict[str, dict[str, Any]] = {
     },
     "web_reader": {
         "name": "web-reader",
+        "code": "web-reader",
         "tool": "webReader",
         "description": "Read a web page as markdown (GLM Coding Plan).",
         "schema": _READER_SCHEMA,
         "run": _read,
     },
 }
+
+
+def _budget_spent(state: EmulatorState) -> str | None:
+    """The 1310 tool error when the plan's monthly MCP allowance is spent (see ``quota.py``), else ``None``."""
+    try:
+        from glmkit.emulator.quota import LENGTH, quota_state
+    except ImportError:  # the quota module has not landed
+        return None
+    qs = quota_state(state)
+    month = qs.windows["month"]
+    month.roll(state.clock(), LENGTH["month"])
+    if qs.level in ("none", "payg", "") or month.used < month.capacity:
+        return None
+    when = dt.datetime.fromtimestamp(month.reset, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+    message = f"Weekly/Monthly Limit Exhausted. Your limit will reset at {when}"
+    return json.dumps({"error": {"code": "1310", "message": message}})
 
 
 def _rpc(rid: Any, *, result: Any = None, error: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -144,7 +166,12 @@ def _handle(state: EmulatorState, server: str, message: dict[str, Any], session:
         if params.get("name") != spec["tool"]:
             return _sse(_rpc(rid, error={"code": -32602, "message": f"Unknown tool: {params.get('name')}"}))
         args = params.get("arguments") if isinstance(params.get("arguments"), dict) else {}
+        spent = _budget_spent(state)
+        if spent is not None:
+            return _sse(_rpc(rid, result={"content": [{"type": "text", "text": spent}], "isError": True}))
         text, failed = spec["run"](state, args)
+        if not failed:
+            state.record_usage({"surface": "mcp", "tool": spec["code"]})
         return _sse(_rpc(rid, result={"content": [{"type": "text", "text": text}], "isError": failed}))
     return _sse(_rpc(rid, error={"code": -32601, "message": f"Method not found: {method}"}))
 
