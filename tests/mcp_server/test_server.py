@@ -199,3 +199,24 @@ def test_a_text_only_vision_model_is_refused_at_start(upstream: EmulatorServer, 
     )
     assert done.returncode == 2
     assert "glm-5.3 reads text only" in done.stderr
+
+
+@pytest.mark.e2e
+def test_a_taken_port_is_a_clear_error(upstream: EmulatorServer, tmp_path: Path) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [*glm_command(), "mcp", "--http", str(port)],
+            env=server_env(tmp_path, upstream),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
+    assert done.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--http 0" in done.stderr
+    assert "Traceback" not in done.stderr

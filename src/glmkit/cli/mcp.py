@@ -41,15 +41,34 @@ def mcp(
                 f"glm mcp: warning: serving on {host} without authentication; anyone who can reach it "
                 "spends your Z.AI quota.\n"
             )
+        sock = _listen(host, http) if http is not None else None
         import anyio
 
-        anyio.run(_serve, groups, http, host, vision_model, not no_ledger, offline, profile, endpoint)
+        anyio.run(_serve, groups, sock, vision_model, not no_ledger, offline, profile, endpoint)
+
+
+def _listen(host: str, port: int) -> Any:
+    """A bound socket for --http, or a clear error (port taken, address not ours) before anything starts."""
+    import socket
+
+    from glmkit.cli._common import fail
+
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise fail(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}.",
+            hint="Pick another port with --http PORT, or --http 0 for any free port.",
+        ) from None
+    return sock
 
 
 async def _serve(
     groups: list[str],
-    http: int | None,
-    host: str,
+    sock: Any,
     vision_model: str | None,
     use_ledger: bool,
     offline: bool,
@@ -71,12 +90,12 @@ async def _serve(
             groups=groups,
             vision_model=vision_model or client.settings.options.get("vision_model"),
             ledger=writer,
-            transport="stdio" if http is None else "http",
+            transport="stdio" if sock is None else "http",
         )
-        if http is None:
+        if sock is None:
             await server.run_stdio_async()
         else:
-            await _serve_http(server, host, http)
+            await _serve_http(server, sock)
     finally:
         await client.close()
         if writer is not None:
@@ -94,16 +113,12 @@ def _ledger_writer() -> Any:
         return None
 
 
-async def _serve_http(server: Any, host: str, port: int) -> None:
-    import socket
-
+async def _serve_http(server: Any, sock: Any) -> None:
     import uvicorn
 
+    host, actual = sock.getsockname()[:2]
+    # The SDK turns on DNS-rebinding protection for loopback hosts.
     app = server.streamable_http_app(host=host)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    actual = sock.getsockname()[1]
     shown = f"[{host}]" if ":" in host else host
     sys.stderr.write(f"glm mcp: serving streamable HTTP on http://{shown}:{actual}/mcp\n")
     sys.stderr.flush()
