@@ -131,3 +131,12 @@ def test_ctrl_c_stops_ocr_after_the_current_range_and_keeps_the_pages(tmp_path: 
     assert "The pages parsed so far were kept" in err
     kept = target.read_text().split("\n\n")
     assert kept == [f"Page {k} of 6" for k in range(1, sent + 1)] and 1 <= sent < 6
+
+
+def test_ocr_notes_the_30_page_doubt_once_on_stderr(tmp_path: Path) -> None:
+    doc = tmp_path / "doc.pdf"
+    doc.write_bytes(text_pdf(31))
+    out = glm("ocr", "--offline", str(doc))
+    assert out.exit_code == 0, out.output
+    assert out.stderr.count("note: Sending 31 PDF pages") == 1 and "pages_per_request=30" in out.stderr
+    assert out.stdout.startswith("Page 1 of 31") and "Warning" not in out.stderr

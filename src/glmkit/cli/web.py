@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 import threading
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -185,7 +186,8 @@ def _run_ocr(client: Any, source: Any, params: dict[str, Any], per: int | None, 
 
     # An Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread as finished (3.11).
     done = threading.Event()
-    with progress:
+    with warnings.catch_warnings(record=True) as caught, progress:
+        warnings.simplefilter("always")
         threading.Thread(target=work, name="glm-ocr", daemon=True).start()
         try:
             while not done.wait(0.1):
@@ -195,6 +197,10 @@ def _run_ocr(client: Any, source: Any, params: dict[str, Any], per: int | None, 
             stderr_console().print("stopping after the current page range (Ctrl-C again to abort)")
             while not done.wait(0.1):
                 pass
+    from rich.markup import escape
+
+    for warning in caught:
+        stderr_console().print(f"[dim]note: {escape(str(warning.message))}[/dim]")
     error = box.get("error")
     if isinstance(error, OperationCancelled):
         if error.partial is not None:

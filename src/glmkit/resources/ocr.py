@@ -156,7 +156,7 @@ def _warn_pages(pages: int, lim: dict[str, Any]) -> None:
             f"the GLM-OCR guide {lim['pdf_max_pages']}. If the API refuses, pass pages_per_request="
             f"{lim['pdf_warn_pages']}.",
             UserWarning,
-            stacklevel=5,
+            stacklevel=4,
         )
 
 
