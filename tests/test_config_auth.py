@@ -67,6 +67,7 @@ def test_key_never_appears_in_reprs() -> None:
     assert "0123456789abcdef0123" not in repr(client.auth)
 
 
+@pytest.mark.filterwarnings("ignore::jwt.warnings.InsecureKeyLengthWarning")  # Z.AI secrets are 16 characters
 def test_jwt_is_signed_in_milliseconds_cached_and_refreshed() -> None:
     now = [1_800_000_000.0]
     auth = JWTAuth(KEY, clock=lambda: now[0])
