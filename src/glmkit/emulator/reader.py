@@ -73,6 +73,11 @@ def check_reader(body: dict[str, Any]) -> Response | None:
         return error_response("1214", "url must be an http(s) URL")
     if parts.hostname and parts.hostname.endswith(".invalid"):
         return error_response("1214", f"Failed to fetch url: {url}")
+    timeout = body.get("timeout")
+    if timeout is not None and (
+        isinstance(timeout, bool) or not isinstance(timeout, int | str) or not str(timeout).isdigit()
+    ):
+        return error_response("1214", "timeout must be a whole number of seconds")  # the SDK sends it as a string
     fmt = body.get("return_format")
     if fmt is not None and fmt not in RETURN_FORMATS:
         return error_response("1214", f"return_format must be one of {', '.join(RETURN_FORMATS)}")
