@@ -10,11 +10,17 @@ from glmkit.cli._common import DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, handle_e
 
 
 def ask(
-    prompt: list[str] = typer.Argument(None, help="The prompt (stdin is appended when piped)."),
-    model: str = typer.Option(None, "--model", "-m", help="Model id (default: the profile's, else glm-5.3)."),
-    system: str = typer.Option(None, "--system", "-s", help="A system prompt."),
+    prompt: list[str] = typer.Argument(None, metavar="PROMPT", help="The prompt (stdin is appended when piped)."),
+    model: str = typer.Option(
+        None, "--model", "-m", metavar="MODEL", help="Model id (default: the profile's, else glm-5.3)."
+    ),
+    system: str = typer.Option(None, "--system", "-s", metavar="TEXT", help="A system prompt."),
     files: list[str] = typer.Option(
-        None, "--file", "-f", help="Attach a file: text is inlined, images (png/jpg) switch to a vision model."
+        None,
+        "--file",
+        "-f",
+        metavar="FILE",
+        help="Attach a file (repeatable): text is inlined; images, videos and documents go to a vision model.",
     ),
     no_think: bool = typer.Option(
         False, "--no-think", help="Disable thinking (lowest effort on always-thinking models)."
@@ -24,8 +30,8 @@ def ask(
         "--show-thinking/--no-show-thinking",
         help="Keep the reasoning visible (to stderr in a pipe), or hide it. Default: shown folded on a terminal.",
     ),
-    temperature: float = typer.Option(None, "--temperature", "-t", help="0.0 to 1.0."),
-    max_tokens: int = typer.Option(None, "--max-tokens", help="Cap the answer's length."),
+    temperature: float = typer.Option(None, "--temperature", "-t", metavar="T", help="0.0 to 1.0."),
+    max_tokens: int = typer.Option(None, "--max-tokens", metavar="N", help="Cap the answer's length."),
     cont: bool = typer.Option(False, "--continue", "-c", help="Continue the last logged conversation."),
     no_log: bool = typer.Option(False, "--no-log", help="Do not log this conversation."),
     json_out: bool = JSON,

@@ -440,8 +440,10 @@ def start_session(
 
 
 def chat(
-    model: str = typer.Option(None, "--model", "-m", help="Model id (default: the profile's, else glm-5.3)."),
-    system: str = typer.Option(None, "--system", "-s", help="A system prompt."),
+    model: str = typer.Option(
+        None, "--model", "-m", metavar="MODEL", help="Model id (default: the profile's, else glm-5.3)."
+    ),
+    system: str = typer.Option(None, "--system", "-s", metavar="TEXT", help="A system prompt."),
     no_think: bool = typer.Option(False, "--no-think", help="Start with thinking off (/think on turns it back on)."),
     show_thinking: bool = typer.Option(
         None, "--show-thinking/--no-show-thinking", help="Keep reasoning visible, or hide it (default: folded)."

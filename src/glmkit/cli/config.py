@@ -39,7 +39,7 @@ _INT = {"max_retries"}
 config_app = typer.Typer(
     help="Show and change settings and profiles (the key is stored with mode 0600).", no_args_is_help=False
 )
-PROFILE_OPT = typer.Option(None, "--profile", "-P", help="The profile (default: the current one).")
+PROFILE_OPT = typer.Option(None, "--profile", "-P", metavar="NAME", help="The profile (default: the current one).")
 
 
 def _path() -> Any:
@@ -155,7 +155,11 @@ def show(profile: str = PROFILE_OPT, json_out: bool = JSON, debug: bool = DEBUG)
 
 
 @config_app.command("get")
-def get(key: str = typer.Argument(..., help="A profile key."), profile: str = PROFILE_OPT, debug: bool = DEBUG) -> None:
+def get(
+    key: str = typer.Argument(..., metavar="KEY", help="A profile key."),
+    profile: str = PROFILE_OPT,
+    debug: bool = DEBUG,
+) -> None:
     """One value stored in a profile (the key redacted); exit 1 when it is not set."""
     with handle_errors(debug):
         config = _load()
@@ -167,8 +171,8 @@ def get(key: str = typer.Argument(..., help="A profile key."), profile: str = PR
 
 @config_app.command("set")
 def set_(
-    key: str = typer.Argument(..., help="A profile key (glm config keys lists them)."),
-    value: str = typer.Argument(None, help="The value (api_key: omit it to be asked without echo)."),
+    key: str = typer.Argument(..., metavar="KEY", help="A profile key (glm config keys lists them)."),
+    value: str = typer.Argument(None, metavar="VALUE", help="The value (api_key: omit it to be asked without echo)."),
     profile: str = PROFILE_OPT,
     force: bool = typer.Option(False, "--force", help="Store a key glmkit does not know."),
     debug: bool = DEBUG,
@@ -196,7 +200,9 @@ def set_(
 
 @config_app.command("unset")
 def unset(
-    key: str = typer.Argument(..., help="A profile key."), profile: str = PROFILE_OPT, debug: bool = DEBUG
+    key: str = typer.Argument(..., metavar="KEY", help="A profile key."),
+    profile: str = PROFILE_OPT,
+    debug: bool = DEBUG,
 ) -> None:
     """Remove a value from a profile."""
     with handle_errors(debug):
@@ -229,7 +235,9 @@ def profiles(json_out: bool = JSON, debug: bool = DEBUG) -> None:
 
 
 @config_app.command("use")
-def use(name: str = typer.Argument(..., help="The profile to make current."), debug: bool = DEBUG) -> None:
+def use(
+    name: str = typer.Argument(..., metavar="NAME", help="The profile to make current."), debug: bool = DEBUG
+) -> None:
     """Make a profile the current one (default_profile)."""
     with handle_errors(debug):
         from glmkit._errors import InputError

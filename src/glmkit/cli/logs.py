@@ -12,11 +12,11 @@ from glmkit.cli._common import DEBUG, JSON, handle_errors
 logs_app = typer.Typer(help="List, search and show logged conversations (glm logs show ID).")
 
 QUERY = typer.Option(
-    None, "--query", "-q", help="Only conversations whose prompt, answer, system or model contain this."
+    None, "--query", "-q", metavar="TEXT", help="Only conversations whose prompt, answer, system or model contain this."
 )
-COUNT = typer.Option(20, "--count", "-n", help="How many, newest first (0: all).")
-SINCE = typer.Option(None, "--since", help="Only since: 30m, 24h, 7d, today, or a date.")
-SOURCE = typer.Option(None, "--source", help="Only from ask or chat.")
+COUNT = typer.Option(20, "--count", "-n", metavar="N", help="How many, newest first (0: all).")
+SINCE = typer.Option(None, "--since", metavar="WHEN", help="Only since: 30m, 24h, 7d, today, or a date.")
+SOURCE = typer.Option(None, "--source", metavar="ask|chat", help="Only from ask or chat.")
 
 
 def _ledger() -> Any:

@@ -18,7 +18,9 @@ def _size(n: int) -> str:
 
 
 def models(
-    kind: str = typer.Option(None, "--kind", "-k", help="Only this kind: chat, ocr, asr, image, video."),
+    kind: str = typer.Option(
+        None, "--kind", "-k", metavar="KIND", help="Only this kind: chat, ocr, asr, image, video."
+    ),
     vision: bool = typer.Option(False, "--vision", help="Only models that read images."),
     plan: bool = typer.Option(False, "--plan", help="Only models the Coding Plan offers."),
     json_out: bool = JSON,
@@ -89,9 +91,13 @@ def _usage(message: str, hint: str) -> typer.Exit:
 
 
 def tokens(
-    path: str = typer.Argument(..., help="A text file, or - for stdin."),
+    path: str = typer.Argument(..., metavar="FILE", help="A text file, or - for stdin."),
     model: str = typer.Option(
-        None, "--model", "-m", help="Count as this model (the endpoint knows glm-4.6, glm-4.6v, glm-4.5)."
+        None,
+        "--model",
+        "-m",
+        metavar="MODEL",
+        help="Count as this model (the endpoint knows glm-4.6, glm-4.6v, glm-4.5).",
     ),
     json_out: bool = JSON,
     offline: bool = OFFLINE,
