@@ -11,6 +11,7 @@ import shutil
 import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import typer
@@ -263,18 +264,20 @@ def check_tools(direct: dict[str, str], gateway: dict[str, str]) -> tuple[list[C
         checks.append(
             Check("MCP registration", "info", "glmkit's MCP server is not registered", "`glm setup TOOL --mcp`")
         )
-    elif shutil.which("glm") is None:
-        checks.append(
-            Check(
-                "MCP registration",
-                "fail",
-                f"in {', '.join(registered)}, but `glm` is not on PATH",
-                "Install glmkit where the tools can find `glm`.",
-            )
-        )
     else:
-        checks.append(Check("MCP registration", "pass", "registered in " + ", ".join(registered)))
+        missing = [f"{st.id} ({st.mcp_command})" for st in statuses if st.mcp and not _runnable(st.mcp_command)]
+        if missing:
+            fix = "Run `glm setup TOOL --mcp` again from an environment where `glm` is installed."
+            checks.append(Check("MCP registration", "fail", "command not found for " + ", ".join(missing), fix))
+        else:
+            checks.append(Check("MCP registration", "pass", "registered in " + ", ".join(registered)))
     return checks, statuses
+
+
+def _runnable(command: str | None) -> bool:
+    if not command:
+        return True  # the file does not say (Goose's YAML block): nothing to check
+    return Path(command).exists() if Path(command).is_absolute() else shutil.which(command) is not None
 
 
 def check_gateway(statuses: list[Any], url: str, http: Any) -> Check:

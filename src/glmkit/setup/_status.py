@@ -23,6 +23,7 @@ class ToolStatus:
     file: str | None = None
     problems: list[str] = field(default_factory=list)
     mcp: bool | None = None  # glmkit registered as an MCP server (None: the tool has no MCP file)
+    mcp_command: str | None = None  # the program the registration starts, when the file says
 
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
@@ -74,10 +75,12 @@ def tool_status(tool: Tool, direct: dict[str, str], gateway: dict[str, str]) -> 
     try:
         if mcp_path is not None:
             text = _read(mcp_path)
-            entry = tool.section("mcp")
-            status.mcp = (
-                bool(text) and get_value(text or "", entry["format"], tuple(entry["path"].split("/"))) is not None
-            )  # type: ignore[index]
+            entry = tool.section("mcp") or {}
+            found = get_value(text, entry["format"], tuple(entry["path"].split("/"))) if text else None
+            status.mcp = found is not None
+            if isinstance(found, dict):
+                command = found.get("command") or found.get("cmd")
+                status.mcp_command = str(command[0] if isinstance(command, list) and command else command or "") or None
         if tool.section("config") is None:
             return status
         results = {name: _mismatches(tool, values) for name, values in (("z.ai", direct), ("gateway", gateway))}

@@ -116,11 +116,20 @@ def template_values(
         "opus": model or default_model("opus"),
         "sonnet": model or default_model("sonnet"),
         "haiku": default_model("haiku"),
-        "mcp_command": shutil.which("glm") or "glm",
+        "mcp_command": mcp_command(),
         "vscode_user": user,
         "vscode_global": str(Path(user) / "globalStorage"),
         "glmkit_dir": str(config_dir()),
     }
+
+
+def mcp_command() -> str:
+    """How tools should start ``glm``: from PATH, else the script beside this Python (a venv), else ``glm``."""
+    found = shutil.which("glm")
+    if found:
+        return found
+    beside = Path(sys.executable).parent / ("glm.exe" if sys.platform.startswith("win") else "glm")
+    return str(beside) if beside.exists() else "glm"
 
 
 def _surfaces() -> dict[str, str]:

@@ -1,0 +1,177 @@
+"""`glm doctor` against a real emulator: all green, a bad key, a spent quota, a plan key on general, stale configs."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from typer.testing import CliRunner
+
+from glmkit._config import resolve_settings
+from glmkit.cli._common import make_client
+from glmkit.cli.app import app
+from glmkit.cli.doctor import run_checks
+from glmkit.testing import TEST_KEY, EmulatorServer, free_port
+
+pytestmark = [
+    pytest.mark.timeout(60),
+    pytest.mark.filterwarnings("ignore:glmkit. chat is going to the GLM Coding Plan endpoint"),
+]
+runner = CliRunner()
+OTHER_KEY = "ffffffffffffffffffffffffffffffff.glmkitEmulator99"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[EmulatorServer]:
+    with EmulatorServer(keys=frozenset({TEST_KEY}), job_seconds=0.0) as s:
+        yield s
+
+
+@pytest.fixture(autouse=True)
+def home(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    h = tmp_path / "home"
+    h.mkdir()
+    monkeypatch.setenv("HOME", str(h))
+    monkeypatch.setattr(Path, "home", classmethod(lambda cls: h))
+    monkeypatch.setenv("ZAI_API_KEY", TEST_KEY)
+    monkeypatch.setenv("ZAI_BASE_URL", server.coding_base_url)
+    for name in (
+        "HTTPS_PROXY",
+        "HTTP_PROXY",
+        "ALL_PROXY",
+        "NO_PROXY",
+        "https_proxy",
+        "http_proxy",
+        "all_proxy",
+        "no_proxy",
+    ):
+        monkeypatch.delenv(name, raising=False)
+    httpx.delete(f"{server.url}/api/_emulator/quota")
+    yield h
+    httpx.delete(f"{server.url}/api/_emulator/quota")
+
+
+def doctor() -> tuple[int, dict[str, dict]]:
+    out = runner.invoke(app, ["doctor", "--json"])
+    data = json.loads(out.output)
+    assert data["ok"] == (out.exit_code == 0)
+    return out.exit_code, {c["name"]: c for c in data["checks"]}
+
+
+def test_all_green_after_setup(home: Path) -> None:
+    assert runner.invoke(app, ["setup", "claude-code", "--mcp"]).exit_code == 0
+    code, checks = doctor()
+    failed = {n: c for n, c in checks.items() if c["status"] == "fail"}
+    assert code == 0, failed
+    assert checks["key accepted"]["status"] == "pass"
+    assert checks["endpoints answer"]["detail"].startswith("general 200, coding 200, anthropic 400")
+    assert checks["clock skew"]["status"] == "pass"  # uvicorn's Date header
+    assert checks["claude-code config"]["status"] == "pass"
+    assert checks["model mapping current"]["status"] == "pass"
+    assert checks["MCP registration"]["status"] == "pass"
+    text = runner.invoke(app, ["doctor"]).output
+    assert "✓ key present" in text and "all checks passed" in text
+
+
+def test_bad_key_fails_with_the_business_code(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZAI_API_KEY", OTHER_KEY)
+    code, checks = doctor()
+    assert code == 1
+    assert checks["key well-formed"]["status"] == "pass"
+    assert checks["key accepted"]["status"] == "fail" and "1002" in checks["key accepted"]["detail"]
+    assert checks["key accepted"]["fix"]
+
+
+def test_missing_and_malformed_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ZAI_API_KEY")
+    code, checks = doctor()
+    assert code == 1 and checks["key present"]["status"] == "fail" and "ZAI_API_KEY" in checks["key present"]["fix"]
+    monkeypatch.setenv("ZAI_API_KEY", "sk-not-a-zai-key")
+    code, checks = doctor()
+    assert code == 1 and checks["key well-formed"]["status"] == "fail"
+
+
+def test_spent_quota_fails(server: EmulatorServer) -> None:
+    httpx.post(f"{server.url}/api/_emulator/quota", json={"week": {"percentage": 100}})
+    code, checks = doctor()
+    assert code == 1
+    assert checks["plan quota"]["status"] == "fail" and "weekly" in checks["plan quota"]["detail"]
+
+
+def test_plan_key_aimed_at_the_general_endpoint(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZAI_BASE_URL", server.base_url)
+    code, checks = doctor()
+    assert code == 1
+    check = checks["plan key on the right endpoint"]
+    assert check["status"] == "fail" and "1113" in check["detail"] and "coding" in check["fix"]
+
+
+def test_stale_mapping_and_wrong_endpoint_in_claude_settings(home: Path, server: EmulatorServer) -> None:
+    settings = home / ".claude/settings.json"
+    settings.parent.mkdir()
+    env = {
+        "ANTHROPIC_BASE_URL": server.coding_base_url,  # errata 1: the OpenAI-style URL
+        "ANTHROPIC_AUTH_TOKEN": TEST_KEY,
+        "ANTHROPIC_DEFAULT_OPUS_MODEL": "glm-4.7",
+    }
+    settings.write_text(json.dumps({"env": env}))
+    code, checks = doctor()
+    assert code == 1
+    assert (
+        checks["model mapping current"]["status"] == "fail" and "glm-4.7" in checks["model mapping current"]["detail"]
+    )
+    tool = checks["claude-code config"]
+    assert tool["status"] == "fail" and "needs /api/anthropic" in tool["detail"]
+    assert runner.invoke(app, ["setup", "claude-code"]).exit_code == 0
+    _, checks = doctor()
+    assert checks["claude-code config"]["status"] == "pass"
+    assert checks["model mapping current"]["status"] == "pass"
+
+
+def test_gateway_reachable_only_when_configured(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    _, checks = doctor()
+    assert checks["gateway reachable"]["status"] == "skip"
+    monkeypatch.setenv("GLM_GATEWAY_URL", f"http://127.0.0.1:{free_port()}")
+    assert runner.invoke(app, ["setup", "claude-code", "--via-gateway"]).exit_code == 0
+    code, checks = doctor()
+    assert (
+        code == 1
+        and checks["gateway reachable"]["status"] == "fail"
+        and "glm serve" in checks["gateway reachable"]["fix"]
+    )
+    assert checks["claude-code config"]["detail"].startswith("points at gateway")
+    monkeypatch.setenv("GLM_GATEWAY_URL", server.url)  # any HTTP answer counts as reachable
+    _, checks = doctor()
+    assert checks["gateway reachable"]["status"] == "pass"
+
+
+def test_proxy_variables_are_informational_and_redacted(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("HTTPS_PROXY", "http://alice:s3cret@proxy.corp:3128")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
+    code, checks = doctor()
+    proxy = checks["proxy variables"]
+    assert proxy["status"] == "info" and "proxy.corp:3128" in proxy["detail"] and "s3cret" not in proxy["detail"]
+    assert code == 0
+
+
+def test_clock_skew_fails_for_jwt_auth(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GLM_AUTH", "jwt")
+    client = make_client()
+    checks = {c.name: c for c in run_checks(client, resolve_settings(), now=time.time() + 300)}
+    assert checks["clock skew"].status == "fail"
+    assert 298 <= int(checks["clock skew"].detail.split()[0]) <= 302  # the Date header has 1 s resolution
+    monkeypatch.setenv("GLM_AUTH", "key")
+    client = make_client()
+    checks = {c.name: c for c in run_checks(client, resolve_settings(), now=time.time() + 300)}
+    assert checks["clock skew"].status == "info"
+
+
+def test_offline_doctor_runs_without_a_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("ZAI_BASE_URL")
+    out = runner.invoke(app, ["doctor", "--offline", "--endpoint", "coding", "--json"])
+    checks = {c["name"]: c for c in json.loads(out.output)["checks"]}
+    assert checks["key accepted"]["status"] == "pass" and checks["plan quota"]["status"] == "pass"
