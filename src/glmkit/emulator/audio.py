@@ -92,12 +92,12 @@ def routes(state: EmulatorState) -> list[Route]:
             return error_response("1211", f"Unknown Model, please check the model code: {model}")
         if not data:
             return error_response("1213", "file: the audio file was not received properly")
+        if len(data) > lim["max_bytes"]:
+            return error_response("1214", "file: audio file size exceeds the 25MB limit")
         ext = (filename or "").rsplit(".", 1)[-1].lower() if filename and "." in filename else None
         fmt = sniff_format(data)
         if (ext is not None and ext not in lim["formats"]) or fmt not in lim["formats"]:
             return error_response("1214", "file: unsupported audio format, only wav and mp3 are supported")
-        if len(data) > lim["max_bytes"]:
-            return error_response("1214", "file: audio file size exceeds the 25MB limit")
         try:
             seconds = audio_duration(data, fmt)
         except (ValueError, EOFError):
