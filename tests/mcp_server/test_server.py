@@ -220,3 +220,21 @@ def test_a_taken_port_is_a_clear_error(upstream: EmulatorServer, tmp_path: Path)
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--http 0" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_search_and_read_work_for_a_plan_only_key() -> None:
+    """A Coding Plan key without balance: REST answers 1113, the SDK falls back to the plan's MCP servers."""
+    from mcp import Client
+
+    app = create_app(EmulatorConfig())
+    client = async_offline_client(app, api_key="0123456789abcdef0123456789abcdef.planonly00000001")
+    server = build_server(client, groups="search,reader")
+    async with Client(server) as mcp_client:
+        found = await mcp_client.call_tool("web_search", {"search_query": "plan only", "count": 2})
+        page = await mcp_client.call_tool("web_read", {"url": "https://docs.z.ai/devpack"})
+    assert not found.is_error and text_of(found).startswith("2 results for 'plan only'")
+    assert not page.is_error and "URL: https://docs.z.ai/devpack" in text_of(page)
+    paths = [r["path"] for r in app.state.emulator.requests]
+    assert any(p.endswith("/mcp/web_search_prime/mcp") for p in paths)
+    assert any(p.endswith("/mcp/web_reader/mcp") for p in paths)
+    await client.close()
