@@ -54,3 +54,28 @@ def test_encode_round_trips(text: str, event: str | None) -> None:
     assert decode([encode(text, event=event)]) == [
         Event(text.replace("\r\n", "\n").replace("\r", "\n").encode(), event)
     ]
+
+
+def _cut(raw: bytes, cuts: list[int]) -> list[bytes]:
+    points = sorted({min(c, len(raw)) for c in cuts})
+    return [raw[a:b] for a, b in zip([0, *points], [*points, len(raw)], strict=True)]
+
+
+@given(st.lists(st.integers(min_value=0, max_value=len(RAW)), max_size=12))
+def test_feed_data_gives_the_same_events_as_feed(cuts: list[int]) -> None:
+    # feed_data (the stream hot path) may hand out a plain data event as its bare bytes
+    d = SSEDecoder()
+    got = [item for c in _cut(RAW, cuts) for item in d.feed_data(c)]
+    assert [(g, None) if isinstance(g, bytes) else (g.data, g.event) for g in got] == [
+        (e.data, e.event) for e in EXPECTED
+    ]
+
+
+GLM = b'data: {"choices":[{"delta":{"content":"a"}}]}\n\nevent: error\ndata: {"error":{}}\n\ndata: [DONE]\n\n'
+
+
+@given(st.lists(st.integers(min_value=0, max_value=len(GLM)), max_size=8))
+def test_feed_data_plain_events_are_bare_bytes(cuts: list[int]) -> None:
+    d = SSEDecoder()
+    got = [item for c in _cut(GLM, cuts) for item in d.feed_data(c)]
+    assert got == [b'{"choices":[{"delta":{"content":"a"}}]}', Event(b'{"error":{}}', "error"), b"[DONE]"]

@@ -62,6 +62,16 @@ class SSEDecoder:
 
     def feed(self, chunk: bytes) -> list[Event]:
         """Consume bytes; return the events they complete."""
+        return self._feed(chunk, True)  # type: ignore[return-value]
+
+    def feed_data(self, chunk: bytes) -> list[bytes | Event]:
+        """Like ``feed``, but a plain event (one ``data:`` line, no other field) comes as its bare data bytes.
+
+        The stream hot path: no ``Event`` object per GLM chunk.
+        """
+        return self._feed(chunk, False)
+
+    def _feed(self, chunk: bytes, wrap: bool) -> list[bytes | Event]:
         buf = self._buf + chunk if self._buf else chunk
         if b"\r" in buf:
             if buf.endswith(b"\r"):  # a CR now may be the first half of a CRLF in the next feed
@@ -72,9 +82,25 @@ class SSEDecoder:
             buf = buf.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
             lines = buf.split(b"\n")
             self._buf = lines.pop() + self._buf
-        else:
+            return self._lines(lines)  # type: ignore[return-value]
+        if self._data or self._event is not None or self._retry is not None:
             lines = buf.split(b"\n")
             self._buf = lines.pop()
+            return self._lines(lines)  # type: ignore[return-value]
+        # Between events: split into whole events at once. An event that is one ``data: `` line (every
+        # GLM chunk) costs a slice; anything else goes through the line parser.
+        blocks = buf.split(b"\n\n")
+        self._buf = blocks.pop()
+        events: list[bytes | Event] = []
+        append = events.append
+        for block in blocks:
+            if block[:6] == b"data: " and b"\n" not in block:
+                append(Event(block[6:], None, self._id) if wrap else block[6:])
+            else:
+                events.extend(self._lines([*block.split(b"\n"), b""]))
+        return events
+
+    def _lines(self, lines: list[bytes]) -> list[Event]:
         events: list[Event] = []
         data = self._data
         for line in lines:

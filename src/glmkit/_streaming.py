@@ -50,14 +50,20 @@ class StreamCore(Generic[T]):
         if self.done:
             return out
         acc = self.accumulator
-        for event in self.decoder.feed(data):
-            raw = event.data
+        parse = self.parse
+        for item in self.decoder.feed_data(data):
+            if item.__class__ is bytes:  # a plain data event: the common case
+                raw = item
+                name = None
+            else:
+                raw = item.data  # type: ignore[union-attr]
+                name = item.event  # type: ignore[union-attr]
             if raw == _DONE:
                 self.done = True
                 break
-            if event.event == "error" or (b'"error"' in raw and self._is_error(raw)):
+            if name == "error" or (b'"error"' in raw and self._is_error(raw)):
                 self._raise_error(raw)
-            chunk = self.parse(raw)
+            chunk = parse(raw)
             if acc is not None:
                 acc.add(chunk)
             out.append(chunk)
