@@ -6,10 +6,11 @@ import struct
 import zlib
 
 
-def text_pdf(pages: int | list[list[str]], *, compress: bool = False) -> bytes:
+def text_pdf(pages: int | list[list[str]], *, compress: bool = False, object_stream: bool = False) -> bytes:
     """A real PDF (page tree, content streams, xref) whose page i shows the lines of ``pages[i]``.
 
-    An int ``n`` gives ``n`` pages saying "Page k of n".
+    An int ``n`` gives ``n`` pages saying "Page k of n". ``object_stream`` packs the catalog, page tree
+    and pages into one compressed object stream, as PDF 1.5+ writers do.
     """
     if isinstance(pages, int):
         pages = [[f"Page {k} of {pages}"] for k in range(1, pages + 1)]
@@ -24,7 +25,20 @@ def text_pdf(pages: int | list[list[str]], *, compress: bool = False) -> bytes:
             stream, flt = zlib.compress(stream), b" /Filter /FlateDecode"
         objs[3 + 2 * i] = f"<< /Type /Page /Parent 2 0 R /Contents {4 + 2 * i} 0 R >>".encode()
         objs[4 + 2 * i] = b"<< /Length %d%s >>\nstream\n" % (len(stream), flt) + stream + b"\nendstream"
-    out = bytearray(b"%PDF-1.4\n")
+    if object_stream:
+        packed = [n for n in sorted(objs) if b"stream" not in objs[n]]
+        head, body = b"", b""
+        for n in packed:
+            head += b"%d %d " % (n, len(body))
+            body += objs.pop(n) + b"\n"
+        data = zlib.compress(head + body)
+        objs[max([*objs, *packed]) + 1] = (
+            b"<< /Type /ObjStm /N %d /First %d /Length %d /Filter /FlateDecode >>\nstream\n"
+            % (len(packed), len(head), len(data))
+            + data
+            + b"\nendstream"
+        )
+    out = bytearray(b"%PDF-1.5\n" if object_stream else b"%PDF-1.4\n")
     offsets = []
     for num in sorted(objs):
         offsets.append(len(out))

@@ -73,6 +73,11 @@ def test_every_input_kind_reads_the_same(sclient: Client, tmp_path: Path, source
     assert sclient.layout_parsing.create(file=file).markdown == "Same text"
 
 
+def test_pdf_with_a_compressed_object_stream(sclient: Client) -> None:
+    result = sclient.layout_parsing.create(file=text_pdf(3, compress=True, object_stream=True), pages_per_request=2)
+    assert page_texts(result) == ["Page 1 of 3", "Page 2 of 3", "Page 3 of 3"]
+
+
 def test_png_and_jpeg(sclient: Client) -> None:
     png = sclient.layout_parsing.create(file=text_png(300, 120, "Invoice 42"))
     assert png.markdown == "Invoice 42"

@@ -50,7 +50,21 @@ class Unreadable(ValueError):
 
 
 def _objects(pdf: bytes) -> dict[int, bytes]:
-    return {int(m.group(1)): m.group(3) for m in _OBJ.finditer(pdf)}
+    """Every object by number, including those packed in compressed object streams (PDF 1.5+)."""
+    objects = {int(m.group(1)): m.group(3) for m in _OBJ.finditer(pdf)}
+    for body in list(objects.values()):
+        if not re.search(rb"/Type\s*/ObjStm\b", body.partition(b"stream")[0]):
+            continue
+        n, first = re.search(rb"/N\s+(\d+)", body), re.search(rb"/First\s+(\d+)", body)
+        if not n or not first:
+            continue
+        data = _stream(body)
+        head = data[: int(first.group(1))].split()
+        pairs = [(int(head[i]), int(head[i + 1])) for i in range(0, min(len(head), 2 * int(n.group(1))) - 1, 2)]
+        for k, (num, offset) in enumerate(pairs):
+            end = pairs[k + 1][1] if k + 1 < len(pairs) else len(data) - int(first.group(1))
+            objects.setdefault(num, data[int(first.group(1)) + offset : int(first.group(1)) + end])
+    return objects
 
 
 def _stream(obj: bytes) -> bytes:
