@@ -355,6 +355,10 @@ def rest_or_mcp(
         return (yield Request(call))
     except InsufficientBalanceError as exc:
         if not fallback_enabled(settings):
+            exc.hint = (
+                f"{call.endpoint.path} bills account balance. A GLM Coding Plan reaches it through the "
+                f"{mcp.server} MCP server: drop mcp_fallback = false from the profile, or recharge."
+            )
             raise
         try:
             value = yield from mcp.call_tool(tool, arguments, options)

@@ -201,7 +201,7 @@ def test_plan_only_profile_goes_straight_to_mcp(app) -> None:  # type: ignore[no
 def test_fallback_can_be_turned_off(app) -> None:  # type: ignore[no-untyped-def]
     with client_with(app, key=PLAN_KEY, mcp_fallback=False) as c, pytest.raises(InsufficientBalanceError) as err:
         c.web_search(search_query="q")
-    assert err.value.code == "1113"
+    assert err.value.code == "1113" and "mcp_fallback" in (err.value.hint or "")
     assert paths(app) == ["/api/paas/v4/web_search"]
 
 
