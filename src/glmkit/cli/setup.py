@@ -150,8 +150,9 @@ def status_values(profile: str | None, endpoint: str | None) -> tuple[dict[str, 
 
     s = resolve_settings(profile=profile, endpoint=endpoint)
     gw = os.environ.get("GLM_GATEWAY_URL") or tools_data()["gateway"]["default_url"]
-    common = {"api_key": s.api_key, "root_url": s.root_url, "anthropic_url": s.anthropic_base_url}
-    return template_values(**common), template_values(**common, gateway=gw)
+    direct = template_values(api_key=s.api_key, root_url=s.root_url, anthropic_url=s.anthropic_base_url)
+    via = template_values(api_key=s.api_key, root_url=s.root_url, anthropic_url=s.anthropic_base_url, gateway=gw)
+    return direct, via
 
 
 def _list(json_out: bool, profile: str | None, endpoint: str | None) -> None:

@@ -45,8 +45,7 @@ def in_peak(now: dt.datetime) -> bool:
     """Whether ``now`` falls in the plan's peak hours (reference §14.1)."""
     from glmkit.types.quota import PEAK_HOURS
 
-    local = now.astimezone(dt.timezone(dt.timedelta(hours=PEAK_HOURS["utc_offset_hours"])))
-    return local.weekday() in PEAK_HOURS["weekdays"] and PEAK_HOURS["start"] <= local.hour < PEAK_HOURS["end"]
+    return PEAK_HOURS.contains(now)
 
 
 def quota_report(info: Any, now: dt.datetime) -> dict[str, Any]:

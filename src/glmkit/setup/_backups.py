@@ -16,6 +16,7 @@ import shutil
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from glmkit._errors import redact
 from glmkit.setup._files import SetupError, set_value, validate
@@ -126,7 +127,8 @@ def apply_changes(tool: str, changes: list[Change]) -> Path | None:
     folder = backups_dir(tool) / stamp
     folder.mkdir(parents=True, exist_ok=False)
     os.chmod(folder, 0o700)
-    manifest = {"tool": tool, "created": stamp, "files": []}
+    files: list[dict[str, Any]] = []
+    manifest = {"tool": tool, "created": stamp, "files": files}
     for n, ch in enumerate(todo):
         entry = {"path": str(ch.path), "existed": ch.before is not None, "backup": None, "mode": None}
         if ch.before is not None:
@@ -136,7 +138,7 @@ def apply_changes(tool: str, changes: list[Change]) -> Path | None:
             entry["backup"] = name
             entry["mode"] = ch.path.stat().st_mode & 0o777
         entry["written_sha256"] = _sha(ch.after)
-        manifest["files"].append(entry)
+        files.append(entry)
     (folder / "manifest.json").write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     for ch in todo:
         if ch.secret:

@@ -10,6 +10,7 @@ we cannot identify is kept (``QuotaInfo.unknown``) so callers can show it raw.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 from typing import Any
 
 import pydantic
@@ -20,6 +21,7 @@ from glmkit.types._model import Model
 __all__ = [
     "MODEL_USAGE",
     "PEAK_HOURS",
+    "PeakHours",
     "QUOTA_LIMIT",
     "TOOL_USAGE",
     "WINDOWS",
@@ -43,9 +45,25 @@ WINDOWS: dict[tuple[int, int], tuple[str, str, int]] = {
 }
 MODEL_TYPES = ("TOKENS_LIMIT", "CREDIT_LIMIT")
 
+
 # Reference §14.1 (Sep 2026, UNVERIFIED against the page): peak hours Mon-Fri 14:00-18:00 UTC+8, when
 # premium models cost more (off-peak usage costs 50%; mid-2026: 3x peak / 2x off-peak).
-PEAK_HOURS = {"utc_offset_hours": 8, "weekdays": (0, 1, 2, 3, 4), "start": 14, "end": 18}
+@dataclass(frozen=True)
+class PeakHours:
+    """When the plan's peak hours are: weekdays (Monday = 0) from ``start`` to ``end`` o'clock at a UTC offset."""
+
+    utc_offset_hours: int = 8
+    weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
+    start: int = 14
+    end: int = 18
+
+    def contains(self, when: dt.datetime) -> bool:
+        """Whether an aware datetime falls in peak hours."""
+        local = when.astimezone(dt.timezone(dt.timedelta(hours=self.utc_offset_hours)))
+        return local.weekday() in self.weekdays and self.start <= local.hour < self.end
+
+
+PEAK_HOURS = PeakHours()
 
 
 class QuotaDetail(Model):
