@@ -96,6 +96,9 @@ async def test_lists_every_tool_with_a_described_schema(glm_mcp: Any) -> None:
     for name, tool in listed.items():
         assert tool.description and len(tool.description) > 60, name
         assert "ctx" not in tool.input_schema["properties"]
+        assert tool.title and tool.annotations is not None
+        assert tool.annotations.destructive_hint is (name == "generate_image")
+        assert tool.annotations.read_only_hint is (name not in {"ocr", "transcribe", "generate_image"})
         schema = tool.input_schema
         assert schema["type"] == "object"
         assert sorted(schema.get("required", [])) == sorted(REQUIRED.get(name, schema.get("required", [])))

@@ -53,6 +53,26 @@ INSTRUCTIONS = (
 
 ToolFn = Callable[..., Awaitable[Any]]
 
+# Hints for clients deciding how to present a tool and whether to ask before running it.
+TITLES = {
+    "analyze_image": "Analyze an image",
+    "extract_text_from_screenshot": "Extract text from a screenshot",
+    "diagnose_error_screenshot": "Diagnose an error screenshot",
+    "ui_to_code": "UI screenshot to code",
+    "understand_diagram": "Understand a technical diagram",
+    "analyze_chart": "Analyze a chart",
+    "compare_ui_screenshots": "Compare two UI screenshots",
+    "analyze_video": "Analyze a video",
+    "web_search": "Search the web",
+    "web_read": "Read a web page",
+    "ocr": "OCR a document",
+    "transcribe": "Transcribe audio",
+    "generate_image": "Generate an image",
+    "count_tokens": "Count tokens",
+}
+WRITES_FILES = {"ocr", "transcribe", "generate_image"}  # only where the agent names a path
+OPEN_WORLD = {"web_search", "web_read"}
+
 # What the running tool learned about its call (model, tokens), for the ledger row.
 _facts: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("glmkit_mcp_facts", default=None)
 
@@ -275,6 +295,7 @@ def build_server(
         InputError: an unknown group name, or a vision model that reads text only.
     """
     from mcp.server.mcpserver import MCPServer
+    from mcp.types import ToolAnnotations
 
     from glmkit._errors import InputError
     from glmkit._version import __version__
@@ -295,6 +316,15 @@ def build_server(
     for group in chosen:
         for fn in group_tools(group, rt):
             name = fn.__name__
-            server.add_tool(_guard(name, fn, rt), name=name, structured_output=False)
+            hints = ToolAnnotations(
+                title=TITLES.get(name),
+                read_only_hint=name not in WRITES_FILES,
+                destructive_hint=name == "generate_image",  # with overwrite=true it replaces a file
+                idempotent_hint=name != "generate_image",
+                open_world_hint=name in OPEN_WORLD,
+            )
+            server.add_tool(
+                _guard(name, fn, rt), name=name, title=TITLES.get(name), annotations=hints, structured_output=False
+            )
     server.runtime = rt  # type: ignore[attr-defined]  # for callers that want the call counts
     return server
