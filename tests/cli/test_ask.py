@@ -282,13 +282,13 @@ def test_ctrl_c_mid_stream_exits_130_and_logs_the_partial_answer(emulate: str, t
 
 @pytest.mark.e2e
 @pytest.mark.timeout(60)
-def test_the_real_command_pipes_stdin_and_prints_plain_text(emulate: str, tmp_path: Path) -> None:
+def test_the_real_command_pipes_stdin_and_prints_plain_text(emulator_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = subprocess.run(
         [*GLM, "ask", "-m", "glm-4.7", "summarize"],
         input="line one\nline two\n",
         capture_output=True,
         text=True,
-        env=_env(emulate, tmp_path),
+        env=_env(emulator_server.url, tmp_path),
         timeout=60,
     )
     assert out.returncode == 0, out.stderr

@@ -173,13 +173,23 @@ def test_chat_in_a_terminal_prompt_answer_model_and_exit(tmp_path: Path) -> None
         child.sendline("and now")
         child.expect('glm-4.6 on the glmkit emulator, answering "and now"')
         child.expect("glm-4.6>")
+        child.send('"""\r')  # a block: Enter adds lines until the closing quotes
+        child.send("block one\r")
+        child.send('block two"""\r')
+        child.expect('answering "block one\\s+block two"')
+        child.expect("glm-4.6>")
+        child.send("alt one\x1b\ralt two\r")  # Alt-Enter adds a line, Enter sends
+        child.expect('answering "alt one\\s+alt two"')
+        child.expect("glm-4.6>")
         child.sendline("/exit")
         child.expect(pexpect.EOF)
     finally:
         child.close(force=True)
     assert child.exitstatus == 0
     rows = Ledger(tmp_path / "glmkit.db").conversations()
-    assert [r["model"] for r in rows] == ["glm-4.6", "glm-4.7"] and rows[0]["parent_id"] == rows[1]["id"]
+    assert [r["prompt"] for r in rows] == ["alt one\nalt two", "block one\nblock two", "and now", "what is a pty"]
+    assert [r["model"] for r in rows] == ["glm-4.6"] * 3 + ["glm-4.7"]
+    assert rows[2]["parent_id"] == rows[3]["id"]
     history = (tmp_path / "chat_history").read_text()
     assert "what is a pty" in history and oct((tmp_path / "chat_history").stat().st_mode & 0o777) == "0o600"
 
