@@ -252,3 +252,12 @@ def test_official_zai_sdk_parses_a_pdf_on_the_emulator(emulator_server) -> None:
     official = zai.ZaiClient(api_key=emulator_server.api_key, base_url=emulator_server.base_url)
     result = official.layout_parsing.create(model="glm-ocr", file=base64.b64encode(text_pdf(2)).decode())
     assert result.md_results == "Page 1 of 2\n\nPage 2 of 2"
+
+
+def test_a_plan_only_key_gets_the_balance_error_with_an_ocr_hint(app) -> None:  # type: ignore[no-untyped-def]
+    from glmkit._errors import InsufficientBalanceError
+
+    key = "0123456789abcdef0123456789abcdef.planonly00000001"
+    with offline_client(app, api_key=key) as plan, pytest.raises(InsufficientBalanceError) as err:
+        plan.layout_parsing.create(file=text_pdf(1))
+    assert err.value.code == "1113" and "no Coding Plan page lists it" in (err.value.hint or "")

@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from glmkit._errors import InputError, OperationCancelled
+from glmkit._errors import InputError, InsufficientBalanceError, OperationCancelled
 from glmkit._flows import Request
 from glmkit._remote_mcp import adrive, drive
 from glmkit._resource import AsyncResource, SyncResource
@@ -164,6 +164,15 @@ def _call(body: dict[str, Any], options: dict[str, Any]) -> Call:
     return with_options(Call(LAYOUT_PARSING, json=body, parse=LayoutParsingResult.model_validate_json), options)
 
 
+def _send(call: Call) -> Any:
+    """One request; a 1113 gets a hint fit for OCR (reference §15.15: OCR is a balance-billed model, UNVERIFIED)."""
+    try:
+        return (yield Request(call))
+    except InsufficientBalanceError as exc:
+        exc.hint = "GLM-OCR bills account balance (no Coding Plan page lists it): recharge at z.ai."
+        raise
+
+
 def _cancelled(cancel: Any) -> bool:
     if cancel is None:
         return False
@@ -197,7 +206,7 @@ def join_results(parts: list[LayoutParsingResult], pages: int | None = None) -> 
 def ocr_flow(plan: OCRPlan, on_progress: Callable[[OCRProgress], Any] | None = None, cancel: Any = None) -> Any:
     """The requests of a plan, one per page range, joined in order; written once for sync and async."""
     if plan.ranges is None:
-        return (yield Request(_call(plan.body, plan.options)))
+        return (yield from _send(_call(plan.body, plan.options)))
     total = sum(b - a + 1 for a, b in plan.ranges)
     parts: list[LayoutParsingResult] = []
     done = 0
@@ -208,7 +217,7 @@ def ocr_flow(plan: OCRPlan, on_progress: Callable[[OCRProgress], Any] | None = N
                 partial=join_results(parts, done) if parts else None,
                 hint="partial holds the pages parsed so far.",
             )
-        parts.append((yield Request(_call({**plan.body, "start_page_id": a, "end_page_id": b}, plan.options))))
+        parts.append((yield from _send(_call({**plan.body, "start_page_id": a, "end_page_id": b}, plan.options))))
         done += b - a + 1
         if on_progress is not None:
             on_progress(OCRProgress(done, total, i + 1, len(plan.ranges), (a, b)))
