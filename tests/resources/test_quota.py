@@ -225,3 +225,21 @@ async def test_async_quota_matches_sync() -> None:
     info = await aclient.quota.limits()
     assert info.to_dict() == offline_client(app).quota.limits().to_dict()
     await aclient.close()
+
+
+@pytest.mark.timeout(60)
+def test_claude_codes_protocol_draws_on_the_same_plan_window() -> None:
+    """The official anthropic client (what Claude Code speaks) moves the window and gets 1308 when it is spent."""
+    anthropic = pytest.importorskip("anthropic")
+    from glmkit.testing import EmulatorServer
+
+    with EmulatorServer(job_seconds=0.0) as server:
+        judge = anthropic.Anthropic(api_key=TEST_KEY, base_url=f"{server.url}/api/anthropic", max_retries=0)
+        reply = judge.messages.create(model="glm-5.3", max_tokens=64, messages=[{"role": "user", "content": "hi"}])
+        client = Client(api_key=TEST_KEY, base_url=server.base_url)
+        used = client.quota.limits().window("5h").currentValue
+        assert used == reply.usage.input_tokens + reply.usage.output_tokens
+        httpx.post(f"{server.url}/api/_emulator/quota", json={"5h": {"percentage": 100}})
+        with pytest.raises(anthropic.RateLimitError) as err:
+            judge.messages.create(model="glm-5.3", max_tokens=64, messages=[{"role": "user", "content": "hi"}])
+        assert "1308" in str(err.value.body)

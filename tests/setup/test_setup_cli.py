@@ -275,3 +275,14 @@ def test_list_shows_installed_and_configured(home: Path) -> None:
     assert rows["cursor"]["state"] == "manual"
     text = glm("setup", "--list").output
     assert "claude-code" in text and "yes (z.ai)" in text
+
+
+def test_goose_key_goes_to_secrets_yaml_only_when_goose_uses_it(home: Path) -> None:
+    out = glm("setup", "goose")
+    assert out.exit_code == 0 and "goose configure" in out.output
+    assert TEST_KEY not in (home / ".config/goose/config.yaml").read_text()  # Goose ignores keys there
+    secrets = home / ".config/goose/secrets.yaml"
+    secrets.write_text("OPENAI_API_KEY: sk-other\n")
+    assert glm("setup", "goose").exit_code == 0
+    assert secrets.read_text() == f"OPENAI_API_KEY: sk-other\nANTHROPIC_API_KEY: {TEST_KEY}\n"
+    assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
