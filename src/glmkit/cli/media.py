@@ -53,7 +53,8 @@ def transcribe(
         client = make_client(offline=offline, profile=profile, endpoint=endpoint)
         if stream and not json_out:
             params: dict[str, Any] = {"file": file, "model": model, "prompt": prompt, "hotwords": hotword or None}
-            with client.audio.transcriptions.create(stream=True, **params) as s:
+            s = client.audio.transcriptions.create(stream=True, **params)
+            with s:
                 for piece in s.text_stream:
                     sys.stdout.write(piece)
                     sys.stdout.flush()

@@ -14,6 +14,7 @@ import json
 from collections.abc import AsyncIterator
 from typing import Any
 
+from starlette.datastructures import UploadFile
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
@@ -34,7 +35,7 @@ async def read_upload(request: Request, field: str = "file") -> tuple[dict[str, 
     if ctype.startswith("multipart/form-data"):
         form = await request.form(max_part_size=64 * 1024 * 1024)
         for key, value in form.multi_items():
-            if hasattr(value, "read"):
+            if isinstance(value, UploadFile):
                 if key == field:
                     data = await value.read()
                     filename = value.filename
@@ -98,6 +99,7 @@ def routes(state: EmulatorState) -> list[Route]:
         fmt = sniff_format(data)
         if (ext is not None and ext not in lim["formats"]) or fmt not in lim["formats"]:
             return error_response("1214", "file: unsupported audio format, only wav and mp3 are supported")
+        assert fmt is not None
         try:
             seconds = audio_duration(data, fmt)
         except (ValueError, EOFError):

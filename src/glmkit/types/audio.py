@@ -24,8 +24,6 @@ class TranscriptionParams(RequestOptions, total=False):
     """Earlier transcript as context (under 8000 characters)."""
     hotwords: list[str]
     """Domain words to favour (at most 100)."""
-    stream: bool
-    """Stream ``transcript.text.delta`` events."""
     request_id: str
     user_id: str
     """6 to 128 characters."""
