@@ -97,3 +97,9 @@ def test_yaml_existing_scalar_is_replaced_in_place() -> None:
 def test_broken_yaml_is_refused(text: str) -> None:
     with pytest.raises(SetupError):
         set_value(text, "yaml", ("x",), 1)
+
+
+def test_yaml_errors_never_quote_the_line() -> None:
+    with pytest.raises(SetupError) as err:
+        set_value("A: 1\nsk-0123456789abcdef\n", "yaml", ("B",), 2)
+    assert "sk-0123456789abcdef" not in str(err.value) and "line 2" in str(err.value)

@@ -78,7 +78,7 @@ def yaml_validate(text: str) -> list[str]:
                 continue
             m = _YAML_KEY.match(body)
             if not m:
-                raise SetupError(f"line {n} is not a 'key: value' line: {body[:60]!r}")
+                raise SetupError(f"line {n} is not a 'key: value' line")  # no content: it may hold a key
             value = (m.group("value") or "").strip()
             if value and value[0] in "\"'" and not re.match(r"""^(["']).*\1\s*(#.*)?$""", value):
                 raise SetupError(f"an unclosed quote at line {n}")
