@@ -17,8 +17,8 @@ import pytest
 from typer.testing import CliRunner
 
 from glmkit.cli._render import PlainView
+from glmkit.cli._session import ChatSession
 from glmkit.cli.app import app
-from glmkit.cli.chat import ChatSession
 from glmkit.emulator import EmulatorConfig, create_app
 from glmkit.emulator.faults import Fault
 from glmkit.ledger import Ledger
