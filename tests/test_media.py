@@ -34,6 +34,17 @@ def test_load_input_reads_every_kind_of_source(tmp_path: Path) -> None:
     assert remote.url == "https://example.com/a.png?x=1" and remote.data is None and remote.name == "a.png"
 
 
+def test_base64_with_slashes_and_long_strings_are_not_taken_for_paths() -> None:
+    jpeg = ms.jpeg_header(64, 48) + bytes(range(256)) * 2
+    b64 = base64.b64encode(jpeg).decode()
+    assert b64.startswith("/9j/")  # looks like an absolute path
+    assert media.load_input(b64).data == jpeg
+    long = base64.b64encode(ms.png(300, 300)).decode()
+    assert len(long) > 300 and media.load_input(long).data == ms.png(300, 300)
+    with pytest.raises(InputError, match="No such file"):
+        media.load_input("x" * 300 + ".png")  # too long for a file name: a clear error, not an OSError
+
+
 def test_missing_file_and_url_where_bytes_are_needed_are_input_errors(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="No such file"):
         media.load_input(str(tmp_path / "nope.wav"))

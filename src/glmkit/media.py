@@ -148,11 +148,23 @@ def load_input(source: Any, *, name: str | None = None, allow_url: bool = True) 
         if ";base64" not in header:
             raise InputError("Only base64 data URLs are supported (data:<mime>;base64,...).")
         return MediaInput(_b64decode(payload), name=name or "<data url>")
-    if len(text) < 4096 and ("\n" not in text) and (os.sep in text or "." in text[-6:] or Path(text).exists()):
-        return _read_path(Path(text).expanduser(), name)
-    if len(text) >= 16 and _B64.match(text):
+    path = _existing_file(text)
+    if path is not None:
+        return _read_path(path, name)
+    # Base64 may contain "/" (JPEG data starts "/9j/"), so it is tried only when no such file exists.
+    if len(text) >= 64 and _B64.match(text):
         return MediaInput(_b64decode(text), name=name or "<base64>")
     raise InputError(f"No such file: {text[:80]!r}.", hint="Give a path to an existing file, bytes, base64 or a URL.")
+
+
+def _existing_file(text: str) -> Path | None:
+    if len(text) > 4096 or "\n" in text:
+        return None
+    try:
+        path = Path(text).expanduser()
+        return path if path.is_file() else None
+    except (OSError, ValueError):  # a name too long for the OS, or a NUL byte: not a path
+        return None
 
 
 def _read_path(path: Path, name: str | None) -> MediaInput:
