@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import sys
 
 import typer
@@ -73,7 +74,11 @@ def ask(
             session.attachments = attachments
             from glmkit.cli._render import PlainView, make_view
 
-            view = PlainView(out=_Sink(), show_thinking=False) if json_out else make_view(show_thinking=show_thinking)
+            view = (
+                PlainView(out=io.StringIO(), show_thinking=False)
+                if json_out
+                else make_view(show_thinking=show_thinking)
+            )
             turn = session.send(text, view, stream=not json_out)
             if debug and turn.request_id:
                 sys.stderr.write(f"request id: {turn.request_id}\n")
@@ -100,16 +105,6 @@ def _resume(session: object, model: str | None) -> None:
     session.resume(row)  # type: ignore[attr-defined]
     if model is None and row.get("model"):
         session.model = row["model"]  # type: ignore[attr-defined]
-
-
-class _Sink:
-    """Swallows the answer text in ``--json`` mode (the JSON is printed whole at the end)."""
-
-    def write(self, text: str) -> int:
-        return len(text)
-
-    def flush(self) -> None:
-        return None
 
 
 def register(app: typer.Typer) -> None:

@@ -115,7 +115,7 @@ def _read_lines(session: Any) -> Any:
     def _newline(event: Any) -> None:
         event.current_buffer.insert_text("\n")
 
-    prompt = PromptSession(history=FileHistory(str(history)), key_bindings=bindings, multiline=True)
+    prompt: PromptSession[str] = PromptSession(history=FileHistory(str(history)), key_bindings=bindings, multiline=True)
     while True:
         try:
             yield prompt.prompt(f"{session.model}> ", prompt_continuation="... ")

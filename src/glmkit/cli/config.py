@@ -111,7 +111,7 @@ def _save_checked(config: dict[str, Any], profile: str) -> None:
 
 
 @config_app.command("show")
-def show(profile: str = PROFILE_OPT, json_out: bool = JSON, debug: bool = DEBUG) -> None:
+def show(profile: str | None = PROFILE_OPT, json_out: bool = JSON, debug: bool = DEBUG) -> None:
     """The effective settings of a profile (environment > profile > defaults), key redacted."""
     with handle_errors(debug):
         import json

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from typing import Any
 
 import typer
 
@@ -129,7 +130,7 @@ def tokens(
         source, note = "api", None
         try:
             client = make_client(offline=offline, profile=profile, endpoint=endpoint)
-            params = {"model": model} if model else {}
+            params: dict[str, Any] = {"model": model} if model else {}
             result = client.tokenizer.create(messages=[{"role": "user", "content": text}], **params)
             count = result.usage.total_tokens
         except APIConnectionError as exc:
