@@ -123,10 +123,44 @@ def build_request(
     timeout = call.timeout
     if timeout is not None and not isinstance(timeout, httpx.Timeout):
         timeout = httpx.Timeout(timeout, connect=min(float(timeout), settings.connect_timeout))
-    request = client.build_request(call.endpoint.method, _url(settings, call), **kwargs)
+    url = _url(settings, call)
+    if _plain(client):
+        target = _absolute_url(url)
+        if target is not None:
+            # What httpx's build_request does for a client without base_url, params or cookies, minus
+            # parsing the same URL again on every call (a third of the client-side cost of a request).
+            merged = httpx.Headers(client.headers)
+            merged.update(headers)
+            kwargs["headers"] = merged
+            kwargs["extensions"] = {"timeout": (timeout or client.timeout).as_dict()}
+            return httpx.Request(call.endpoint.method, target, **kwargs)
+    request = client.build_request(call.endpoint.method, url, **kwargs)
     if timeout is not None:
         request.extensions["timeout"] = timeout.as_dict()
     return request
+
+
+_STOCK_BUILD = (httpx.Client.build_request, httpx.AsyncClient.build_request)
+_URLS: dict[str, httpx.URL] = {}
+_URLS_MAX = 256
+
+
+def _plain(client: httpx.Client | httpx.AsyncClient) -> bool:
+    """Whether ``client.build_request`` would only merge headers and the timeout into the request."""
+    return type(client).build_request in _STOCK_BUILD and not client.params and not client.cookies
+
+
+def _absolute_url(url: str) -> httpx.URL | None:
+    """The parsed URL (cached: a client sends to a handful of URLs), or ``None`` when it is relative."""
+    parsed = _URLS.get(url)
+    if parsed is None:
+        parsed = httpx.URL(url)
+        if not parsed.is_absolute_url:
+            return None
+        if len(_URLS) >= _URLS_MAX:  # URLs with ids in them (job results) must not grow this for ever
+            _URLS.clear()
+        _URLS[url] = parsed
+    return parsed
 
 
 def request_id_of(response: httpx.Response, body: Any = None) -> str | None:
