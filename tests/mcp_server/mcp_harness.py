@@ -36,6 +36,15 @@ def server_env(home: Path, upstream: EmulatorServer) -> dict[str, str]:
     return env
 
 
+CLIENT_NAME = "glmkit-tests"
+
+
+def CLIENT_INFO() -> Any:  # read as a constant; built late so `mcp` is imported only when used
+    from mcp.types import Implementation
+
+    return Implementation(name=CLIENT_NAME, version="1.0")
+
+
 @dataclass
 class McpSession:
     """A connected client session plus what the tests need to look behind it."""
@@ -53,8 +62,8 @@ class McpSession:
         with anyio.fail_after(30):
             return await self.session.call_tool(name, arguments, **options)
 
-    def ledger_rows(self, expect: int, timeout: float = 10.0) -> list[dict[str, Any]]:
-        """The server's ``mcp`` ledger rows, once at least ``expect`` have been written."""
+    def ledger_rows(self, expect: int, since: float = 0.0, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The server's ``mcp`` ledger rows made after ``since``, once at least ``expect`` have been written."""
         from glmkit.ledger import Ledger
 
         deadline = time.monotonic() + timeout
@@ -64,7 +73,7 @@ class McpSession:
             if db.exists():
                 ledger = Ledger(db)
                 try:
-                    rows = ledger.requests(source="mcp")
+                    rows = ledger.requests(source="mcp", since=since)
                 finally:
                     ledger.close()
                 if len(rows) >= expect:
@@ -83,7 +92,10 @@ async def stdio_session(home: Path, upstream: EmulatorServer, workdir: Path, *ar
         command=cmd[0], args=[*cmd[1:], "mcp", *args], env=server_env(home, upstream), cwd=str(workdir)
     )
     with (home / "stderr-stdio.log").open("w") as errlog:
-        async with stdio_client(params, errlog=errlog) as (read, write), ClientSession(read, write) as session:
+        async with (
+            stdio_client(params, errlog=errlog) as (read, write),
+            ClientSession(read, write, client_info=CLIENT_INFO()) as session,
+        ):
             await session.initialize()
             yield session
 
@@ -125,6 +137,9 @@ async def http_session(url: str) -> AsyncIterator[Any]:
     from mcp import ClientSession
     from mcp.client.streamable_http import streamable_http_client
 
-    async with streamable_http_client(url) as (read, write), ClientSession(read, write) as session:
+    async with (
+        streamable_http_client(url) as (read, write),
+        ClientSession(read, write, client_info=CLIENT_INFO()) as session,
+    ):
         await session.initialize()
         yield session

@@ -6,10 +6,12 @@ Every test runs once per transport (the ``glm_mcp`` fixture is parametrized and 
 from __future__ import annotations
 
 import struct
+import time
 from pathlib import Path
 from typing import Any
 
 import pytest
+from mcp_harness import CLIENT_NAME
 from media_samples import png, wav
 
 from glmkit.emulator.faults import Fault
@@ -250,16 +252,17 @@ async def test_count_tokens_of_text_and_file(glm_mcp: Any) -> None:
 
 
 async def test_each_call_is_a_ledger_row(glm_mcp: Any, images: dict[str, Path]) -> None:
-    start = len(glm_mcp.ledger_rows(0, timeout=0.5))
+    start = time.time()  # every earlier call has answered, so its row is older than this
     await glm_mcp.call("analyze_image", {"image_source": str(images["shot"]), "prompt": "ledger"})
     await glm_mcp.call("analyze_image", {"image_source": "missing.png", "prompt": "ledger"})
     glm_mcp.upstream.state.faults.add(Fault(code="1310", path="/chat/completions", times=1))
     await glm_mcp.call("diagnose_error_screenshot", {"image_source": str(images["shot"])})
     await glm_mcp.call("count_tokens", {"text": "ledger"})
-    rows = glm_mcp.ledger_rows(start + 4)[start:]
+    rows = glm_mcp.ledger_rows(4, since=start)
     assert [r["tool"] for r in rows] == ["analyze_image", "analyze_image", "diagnose_error_screenshot", "count_tokens"]
     ok, missing, quota, tokens = rows
-    assert all(r["source"] == "mcp" and r["client"] == glm_mcp.transport for r in rows)
+    assert all(r["source"] == "mcp" and r["client"] == CLIENT_NAME for r in rows)  # the name given at initialize
+    assert all(r["route"] == f"tools/call ({glm_mcp.transport})" for r in rows)
     assert ok["status"] == 200 and ok["model_used"] == "glm-4.6v" and ok["input_tokens"] > 0
     assert ok["output_tokens"] > 0 and ok["latency_ms"] > 0
     assert missing["status"] is None and missing["error_code"] == "InputError"

@@ -115,16 +115,18 @@ async def test_a_crash_inside_a_tool_is_a_tool_error_and_a_ledger_row(tmp_path: 
     client.__dict__["tokenizer"] = Broken()
     ledger = Ledger(tmp_path / "ledger.db")
     server = build_server(client, groups="tokens,search", ledger=ledger, transport="test")
-    async with Client(server) as mcp_client:
+    from mcp.types import Implementation
+
+    async with Client(server, client_info=Implementation(name="crash-test", version="1")) as mcp_client:
         result = await mcp_client.call_tool("count_tokens", {"text": "x"})
         assert result.is_error
         assert "RuntimeError: tokenizer exploded" in text_of(result)
         fine = await mcp_client.call_tool("web_search", {"search_query": "still serving", "count": 1})
         assert not fine.is_error
     rows = ledger.requests(source="mcp")
-    assert [(r["tool"], r["status"], r["error_code"], r["client"]) for r in rows] == [
-        ("count_tokens", None, "RuntimeError", "test"),
-        ("web_search", 200, None, "test"),
+    assert [(r["tool"], r["status"], r["error_code"], r["client"], r["route"]) for r in rows] == [
+        ("count_tokens", None, "RuntimeError", "crash-test", "tools/call (test)"),
+        ("web_search", 200, None, "crash-test", "tools/call (test)"),
     ]
     assert server.runtime.calls == {"count_tokens": 1, "web_search": 1}  # type: ignore[attr-defined]
     await client.close()

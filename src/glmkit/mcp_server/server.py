@@ -216,11 +216,35 @@ def _status_of(exc: BaseException) -> tuple[int | None, str]:
     return status, str(code) if code else type(exc).__name__
 
 
+def _client_name(ctx: Any) -> str | None:
+    """The name the MCP client gave at ``initialize`` (``claude-code``, ``cursor``...), when it gave one."""
+    try:
+        return str(ctx.request_context.session.client_params.client_info.name) or None
+    except Exception:  # no request context, or a 2026 client that sent no client info
+        return None
+
+
+def _with_context(fn: ToolFn, run: ToolFn) -> bool:
+    """Give ``run`` ``fn``'s signature plus a ``ctx: Context`` the SDK fills in; True when ``fn`` takes ctx itself."""
+    import inspect
+
+    from mcp.server.mcpserver import Context
+
+    sig = inspect.signature(fn, eval_str=True)
+    if "ctx" in sig.parameters:
+        return True
+    extra = inspect.Parameter("ctx", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=Context | None)
+    run.__signature__ = sig.replace(parameters=[*sig.parameters.values(), extra])  # type: ignore[attr-defined]
+    run.__annotations__ = {**fn.__annotations__, "ctx": Context | None}
+    return False
+
+
 def _guard(name: str, fn: ToolFn, rt: Runtime) -> ToolFn:
-    """Wrap a tool: errors become tool errors, every call becomes a ledger row."""
+    """Wrap a tool: errors become tool errors, every call becomes a ledger row naming the calling client."""
 
     @functools.wraps(fn)
     async def run(**arguments: Any) -> Any:
+        ctx = arguments.get("ctx") if takes_ctx else arguments.pop("ctx", None)
         facts: dict[str, Any] = {}
         token = _facts.set(facts)
         start = time.perf_counter()
@@ -242,8 +266,8 @@ def _guard(name: str, fn: ToolFn, rt: Runtime) -> ToolFn:
             rt.record(
                 {
                     "source": "mcp",
-                    "client": rt.transport,
-                    "route": "tools/call",
+                    "client": _client_name(ctx) or rt.transport,
+                    "route": f"tools/call ({rt.transport})",
                     "tool": name,
                     "latency_ms": round((time.perf_counter() - start) * 1000, 3),
                     "status": status,
@@ -252,6 +276,7 @@ def _guard(name: str, fn: ToolFn, rt: Runtime) -> ToolFn:
                 }
             )
 
+    takes_ctx = _with_context(fn, run)
     return run
 
 
@@ -289,7 +314,8 @@ def build_server(
             reader, ocr, speech, image, tokens.
         vision_model: the model for the vision tools (default ``default_model("vision")``).
         ledger: a ``glmkit.ledger.BackgroundWriter`` or ``Ledger`` receiving one row per tool call.
-        transport: ``stdio`` or ``http``, recorded as the ledger row's ``client``.
+        transport: ``stdio`` or ``http``, recorded in the ledger row's ``route`` (and as its ``client`` when
+            the MCP client gave no name).
 
     Raises:
         InputError: an unknown group name, or a vision model that reads text only.
