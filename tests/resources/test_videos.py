@@ -159,3 +159,23 @@ async def test_async_wait_save_and_fail(app, clock: Clock, tmp_path: Path) -> No
             await aclient.videos.wait((await aclient.videos.generate(model="cogvideox-3", prompt="y")).id, timeout=10)
     finally:
         await aclient.close()
+
+
+@pytest.mark.anyio
+async def test_async_wait_stops_when_its_task_is_cancelled(app, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    import anyio
+
+    async def real_short_sleep(seconds: float) -> None:
+        await anyio.sleep(0.01)  # the emulator's clock stands still: the job stays PROCESSING
+
+    aclient = async_offline_client(app, sleep=real_short_sleep)
+    try:
+        task = await aclient.videos.generate(model="cogvideox-3", prompt="x")
+        with anyio.move_on_after(0.2) as scope:
+            await aclient.videos.wait(task.id, poll=0.001, timeout=10**9)
+        assert scope.cancelled_caught
+        polls = _sent(app, "/async-result/")
+        await anyio.sleep(0.05)
+        assert _sent(app, "/async-result/") == polls  # nothing polls after cancellation
+    finally:
+        await aclient.close()
