@@ -142,3 +142,13 @@ def test_peak_hours_follow_utc_plus_8() -> None:
     assert in_peak(dt.datetime(2026, 11, 25, 7, 0, tzinfo=utc))  # Wednesday 15:00 in UTC+8
     assert not in_peak(dt.datetime(2026, 11, 25, 11, 0, tzinfo=utc))  # 19:00 in UTC+8
     assert not in_peak(dt.datetime(2026, 11, 28, 7, 0, tzinfo=utc))  # Saturday
+
+
+def test_next_peak_change() -> None:
+    from glmkit.types.quota import PEAK_HOURS
+
+    utc = dt.UTC
+    friday_evening = dt.datetime(2026, 11, 27, 11, 0, tzinfo=utc)  # Friday 19:00 UTC+8
+    assert PEAK_HOURS.next_change(friday_evening) == dt.datetime(2026, 11, 30, 6, 0, tzinfo=utc)  # Monday 14:00
+    inside = dt.datetime(2026, 11, 25, 7, 30, tzinfo=utc)  # Wednesday 15:30 UTC+8
+    assert PEAK_HOURS.next_change(inside) == dt.datetime(2026, 11, 25, 10, 0, tzinfo=utc)

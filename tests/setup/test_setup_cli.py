@@ -286,3 +286,12 @@ def test_goose_key_goes_to_secrets_yaml_only_when_goose_uses_it(home: Path) -> N
     assert glm("setup", "goose").exit_code == 0
     assert secrets.read_text() == f"OPENAI_API_KEY: sk-other\nANTHROPIC_API_KEY: {TEST_KEY}\n"
     assert stat.S_IMODE(secrets.stat().st_mode) == 0o600
+
+
+def test_claude_code_warns_about_a_competing_anthropic_key(home: Path) -> None:
+    settings = home / ".claude/settings.json"
+    settings.parent.mkdir()
+    settings.write_text('{"env": {"ANTHROPIC_API_KEY": "sk-ant-something"}}')
+    out = glm("setup", "claude-code")
+    assert out.exit_code == 0 and "remove it so only ANTHROPIC_AUTH_TOKEN" in out.output
+    assert json.loads(settings.read_text())["env"]["ANTHROPIC_API_KEY"] == "sk-ant-something"  # left to the user

@@ -75,7 +75,15 @@ def quota_report(info: Any, now: dt.datetime) -> dict[str, Any]:
     unknown = [
         lim.model_dump(mode="json", exclude_unset=True) if not hasattr(lim, "raw") else lim.raw for lim in info.unknown
     ]
-    return {"plan": info.plan, "peak_hours_now": in_peak(now), "windows": windows, "unknown": unknown}
+    from glmkit.types.quota import PEAK_HOURS
+
+    return {
+        "plan": info.plan,
+        "peak_hours_now": in_peak(now),
+        "peak_hours_change_at": PEAK_HOURS.next_change(now).isoformat(),
+        "windows": windows,
+        "unknown": unknown,
+    }
 
 
 def local_report(since: str) -> dict[str, Any]:
@@ -88,8 +96,12 @@ def local_report(since: str) -> dict[str, Any]:
 
 def _render_quota(report: dict[str, Any], now: dt.datetime) -> list[str]:
     lines = [f"GLM Coding Plan: {report['plan'] or 'unknown level'}"]
+    change = dt.datetime.fromisoformat(report["peak_hours_change_at"])
+    until = _span((change - now).total_seconds())
     if report["peak_hours_now"]:
-        lines[0] += "   ⚑ peak hours (Mon-Fri 14:00-18:00 UTC+8): premium models draw the quota faster"
+        lines[0] += f"   ⚑ PEAK HOURS for {until} more: premium models draw the quota faster (Mon-Fri 14-18 UTC+8)"
+    else:
+        lines[0] += f"   off-peak; peak hours (Mon-Fri 14-18 UTC+8, premium models cost more) start in {until}"
     if not report["windows"] and not report["unknown"]:
         lines.append("  no plan windows reported (is this a Coding Plan key?)")
     width = max([len(w["label"]) for w in report["windows"]] + [10])

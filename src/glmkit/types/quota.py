@@ -62,6 +62,19 @@ class PeakHours:
         local = when.astimezone(dt.timezone(dt.timedelta(hours=self.utc_offset_hours)))
         return local.weekday() in self.weekdays and self.start <= local.hour < self.end
 
+    def next_change(self, when: dt.datetime) -> dt.datetime:
+        """When peak hours next start (outside them) or end (inside them)."""
+        zone = dt.timezone(dt.timedelta(hours=self.utc_offset_hours))
+        local = when.astimezone(zone)
+        if self.contains(when):
+            return local.replace(hour=self.end, minute=0, second=0, microsecond=0)
+        day = local.replace(hour=self.start, minute=0, second=0, microsecond=0)
+        for _ in range(8):
+            if day.weekday() in self.weekdays and day > local:
+                return day
+            day += dt.timedelta(days=1)
+        return day
+
 
 PEAK_HOURS = PeakHours()
 
