@@ -144,8 +144,18 @@ def test_gateway_reachable_only_when_configured(server: EmulatorServer, monkeypa
         and "glm serve" in checks["gateway reachable"]["fix"]
     )
     assert checks["claude-code config"]["detail"].startswith("points at gateway")
-    monkeypatch.setenv("GLM_GATEWAY_URL", server.url)  # any HTTP answer counts as reachable
+    monkeypatch.setenv("GLM_GATEWAY_URL", server.url)  # something answers, but it is not the gateway
     _, checks = doctor()
+    assert (
+        checks["gateway reachable"]["status"] == "fail"
+        and "not glmkit's gateway" in checks["gateway reachable"]["detail"]
+    )
+    from glmkit.gateway.app import create_app as create_gateway
+
+    gateway_app = create_gateway(settings=resolve_settings(api_key=TEST_KEY, base_url=server.coding_base_url))
+    with EmulatorServer(app=gateway_app) as gateway:  # the real `glm serve` app on a free port
+        monkeypatch.setenv("GLM_GATEWAY_URL", gateway.url)
+        _, checks = doctor()
     assert checks["gateway reachable"]["status"] == "pass"
 
 

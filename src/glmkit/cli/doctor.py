@@ -281,21 +281,23 @@ def _runnable(command: str | None) -> bool:
 
 
 def check_gateway(statuses: list[Any], url: str, http: Any) -> Check:
-    """The gateway answers, when a tool (or GLM_GATEWAY_URL) points at it."""
+    """``glm serve`` answers its health route, when a tool (or GLM_GATEWAY_URL) points at it."""
     import httpx
+
+    from glmkit.setup._tool import tools_data
 
     users = [st.id for st in statuses if st.target == "gateway"]
     if not users and not os.environ.get("GLM_GATEWAY_URL"):
         return Check("gateway reachable", "skip", "no tool uses the gateway")
+    health = url.rstrip("/") + tools_data()["gateway"]["health"]
+    fix = "Start it: `glm serve` (or fix GLM_GATEWAY_URL)."
     try:
-        http.get(url, timeout=5.0)
-    except httpx.HTTPError as exc:
-        return Check(
-            "gateway reachable",
-            "fail",
-            f"{url}: {type(exc).__name__}",
-            "Start it: `glm serve` (or fix GLM_GATEWAY_URL).",
-        )
+        r = http.get(health, timeout=5.0)
+        body = r.json() if r.status_code == 200 else {}
+    except (httpx.HTTPError, ValueError) as exc:
+        return Check("gateway reachable", "fail", f"{health}: {type(exc).__name__}", fix)
+    if not isinstance(body, dict) or body.get("gateway") != "glmkit":
+        return Check("gateway reachable", "fail", f"{health} answered HTTP {r.status_code}, not glmkit's gateway", fix)
     return Check("gateway reachable", "pass", url + (f" (used by {', '.join(users)})" if users else ""))
 
 
