@@ -204,23 +204,27 @@ def test_models_list_shows_mapped_models(serve: Serve) -> None:
 
 
 def test_ledger_has_one_row_per_request(serve: Serve) -> None:
-    from glmkit.ledger import Ledger
-
-    before = Ledger(serve.home / "glmkit.db").count()
-    c = client(serve)
-    for _ in range(3):
-        c.messages.create(model="claude-sonnet-4-5", max_tokens=50, messages=[{"role": "user", "content": "x"}])
     import time
 
+    from glmkit.ledger import Ledger
+
+    c = client(serve, default_headers={"x-glmkit-client": f"ledger-{serve.mode}"})
+    for _ in range(3):
+        c.messages.create(model="claude-sonnet-4-5", max_tokens=50, messages=[{"role": "user", "content": "x"}])
     for _ in range(100):
-        rows = Ledger(serve.home / "glmkit.db").requests(source="gateway")
-        if len(rows) >= before + 3:
+        rows = [
+            r
+            for r in Ledger(serve.home / "glmkit.db").requests(source="gateway")
+            if r["client"] == f"ledger-{serve.mode}"
+        ]
+        if len(rows) >= 3:
             break
         time.sleep(0.05)
-    assert len(rows) == before + 3
+    assert len(rows) == 3
     last = rows[-1]
     assert last["route"] == "/v1/messages" and last["model_used"] == "glm-5.3" and last["status"] == 200
     assert last["model_requested"] == "claude-sonnet-4-5" and last["output_tokens"] > 0
+    assert last["latency_ms"] > 0 and last["queue_depth"] == 0
 
 
 def test_bad_request_is_an_anthropic_400(serve: Serve) -> None:

@@ -65,7 +65,9 @@ def serve(
 
         logging.basicConfig(level=logging.INFO if log_bodies else logging.WARNING, format="%(name)s: %(message)s")
         app = create_gateway(config, settings, transport=transport)
-        sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+        # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only then; without it keep-alive replies wait ~40 ms (Nagle)
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))

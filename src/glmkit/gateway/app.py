@@ -13,6 +13,7 @@ gateway signs upstream requests itself. Bodies are logged only with ``log_bodies
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hmac
 import json
@@ -57,6 +58,7 @@ MODELS = Endpoint("GET", "/models", "chat")
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _SECRET_KEY = re.compile(r"key|token|authorization|secret|password", re.I)
 QUEUE_COMMENT = b": queued\n\n"
+LEDGER_BATCH_SECONDS = 0.05  # rows wait at most this long before going to the writer thread, in one batch
 
 
 def redact_body(raw: bytes) -> str:
@@ -109,23 +111,39 @@ class Gateway:
             recover_after=config.recover_after,
         )
         self.ledger = ledger
+        self._rows: list[dict[str, Any]] = []
+        self._flush_scheduled = False
         if ledger is None and config.ledger:
             from glmkit.ledger import BackgroundWriter, Ledger
 
             self.ledger = BackgroundWriter(Ledger(config.ledger_path))
 
     def submit(self, record: Record) -> None:
-        """Queue the request's ledger row (never blocks on disk)."""
-        if self.ledger is not None:
+        """Queue the request's ledger row; rows go to the writer thread in batches every few ms (never on disk here)."""
+        if self.ledger is None:
+            return
+        self._rows.append(record.finish())
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
             try:
-                self.ledger.submit(record.finish())
+                asyncio.get_running_loop().call_later(LEDGER_BATCH_SECONDS, self._hand_over)
+            except RuntimeError:  # no loop (a test calling in from a thread): hand over at once
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        self._flush_scheduled = False
+        rows, self._rows = self._rows, []
+        for row in rows:
+            try:
+                self.ledger.submit(row)
             except RuntimeError:  # the writer closed during shutdown
                 log.warning("ledger closed; a request row was not recorded")
 
     async def aclose(self) -> None:
-        """Close the upstream pool and flush the ledger."""
+        """Close the upstream pool and flush the ledger (every row submitted so far reaches the disk)."""
         await self.upstream.close()
         if self.ledger is not None:
+            self._hand_over()
             self.ledger.close()
 
     # ---- helpers
@@ -154,7 +172,7 @@ class Gateway:
                 return user[:128]
         return request.client.host if request.client else "local"
 
-    async def slot_or_ticket(self, model: str, client: str, flight: Flight) -> Slot | None:
+    def slot_or_ticket(self, model: str, client: str, flight: Flight) -> Slot | None:
         """A slot at once, or ``None`` with ``flight.ticket`` set (raises ``QueueFull``)."""
         slot = self.shaper.try_acquire(model)
         if slot is None:
@@ -273,7 +291,7 @@ async def messages(request: Request) -> Response:
         if plan.stream:
             call.headers = {**(call.headers or {}), "Accept": "text/event-stream"}
         try:
-            slot = await gw.slot_or_ticket(plan.model, client, flight)
+            slot = gw.slot_or_ticket(plan.model, client, flight)
         except QueueFull as exc:
             record.fail(429, "1302")
             return anthropic_error(429, f"The gateway queue is full ({exc}); try again shortly.", "1302")
@@ -423,7 +441,7 @@ async def chat_completions(request: Request) -> Response:
         stream = bool(upstream_body.get("stream"))
         call = Call(CHAT_COMPLETIONS, json=upstream_body, headers={"Accept": "text/event-stream"} if stream else None)
         try:
-            slot = await gw.slot_or_ticket(model, client, flight)
+            slot = gw.slot_or_ticket(model, client, flight)
         except QueueFull as exc:
             record.fail(429, "1302")
             return openai_error(429, f"The gateway queue is full ({exc}).", "1302")

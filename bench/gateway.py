@@ -1,0 +1,224 @@
+"""The gateway's overhead: added latency (p50/p99) and requests/s vs calling the upstream directly, and the
+streamed chunk rate relayed through the gateway vs straight from the upstream.
+
+Three processes on 127.0.0.1: a bare asyncio fake of the GLM coding endpoint answering prebuilt bytes (never
+the limit), `glm serve` in front of it, and this client. Targets (issue 9): under 1 ms added at p50 for a
+non-streamed request; a stream relayed at no less than 15% of the direct chunk rate.
+
+    python bench/gateway.py            # prints a table and the JSON of run()
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+KEY = "0123456789abcdef0123456789abcdef.glmkitEmulator01"
+
+UPSTREAM = r"""
+import asyncio, json, sys
+CHUNKS = int(sys.argv[2])
+def completion():
+    body = {"id": "8635243129834723621", "request_id": "r1", "created": 1760000000, "model": "glm-4.6",
+            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "word " * 300}}],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 300, "total_tokens": 310}}
+    return json.dumps(body).encode()
+def stream():
+    head = b'data: {"id":"8635243129834723621","created":1760000000,"model":"glm-4.6","choices":[{"index":0,"delta":{"role":"assistant","content":"w'
+    parts = [head + str(i).encode() + b' "},"finish_reason":null}]}\n\n' for i in range(CHUNKS)]
+    parts.append(b'data: {"id":"8635243129834723621","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":%d,"total_tokens":0}}\n\ndata: [DONE]\n\n' % CHUNKS)
+    return b"".join(parts)
+PLAIN, STREAM = completion(), stream()
+def response(body, ctype):
+    return b"HTTP/1.1 200 OK\r\ncontent-type: " + ctype + b"\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
+PLAIN_R, STREAM_R = response(PLAIN, b"application/json"), response(STREAM, b"text/event-stream")
+async def handle(reader, writer):
+    try:
+        while True:
+            head = await reader.readuntil(b"\r\n\r\n")
+            length = 0
+            for line in head.split(b"\r\n"):
+                if line[:15].lower() == b"content-length:":
+                    length = int(line[15:])
+            body = await reader.readexactly(length) if length else b""
+            writer.write(STREAM_R if b'"stream":true' in body or b'"stream": true' in body else PLAIN_R)
+            await writer.drain()
+    except (asyncio.IncompleteReadError, ConnectionError):
+        pass
+    finally:
+        writer.close()
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
+    async with server:
+        await server.serve_forever()
+asyncio.run(main())
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_port(port: int, timeout: float = 20) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"nothing listens on {port}")
+
+
+def _pct(values: list[float], q: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(q * len(s)))]
+
+
+def _latencies(client: Any, url: str, body: dict[str, Any], n: int, headers: dict[str, str]) -> list[float]:
+    payload = json.dumps(body).encode()
+    out = []
+    for _ in range(n):
+        t = time.perf_counter()
+        r = client.post(url, content=payload, headers=headers)
+        r.read()
+        out.append((time.perf_counter() - t) * 1000)
+        assert r.status_code == 200, r.text[:300]
+    return out
+
+
+def _throughput(url: str, body: dict[str, Any], headers: dict[str, str], threads: int, seconds: float) -> float:
+    import httpx
+
+    payload = json.dumps(body).encode()
+    stop = time.perf_counter() + seconds
+
+    def worker() -> int:
+        n = 0
+        with httpx.Client(headers={**headers, "content-type": "application/json"}) as c:
+            while time.perf_counter() < stop:
+                c.post(url, content=payload).read()
+                n += 1
+        return n
+
+    t = time.perf_counter()
+    with ThreadPoolExecutor(threads) as pool:
+        total = sum(pool.map(lambda _: worker(), range(threads)))
+    return total / (time.perf_counter() - t)
+
+
+def _stream_rate(client: Any, url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[float, int]:
+    """Chunks/s a lean client gets: raw bytes split into lines, ``json.loads`` per data line."""
+    payload = json.dumps(body).encode()
+    t = time.perf_counter()
+    n = 0
+    buf = b""
+    with client.stream("POST", url, content=payload, headers=headers) as r:
+        for raw in r.iter_raw(65536):
+            buf += raw
+            lines = buf.split(b"\n")
+            buf = lines.pop()
+            for line in lines:
+                if line.startswith(b"data: {"):
+                    json.loads(line[6:])
+                    n += 1
+    return n / (time.perf_counter() - t), n
+
+
+def run(requests: int = 400, chunks: int = 5000, streams: int = 3) -> dict[str, Any]:
+    """Measure and return the figures (milliseconds, requests/s, chunks/s)."""
+    import httpx
+
+    up_port, gw_port = _free_port(), _free_port()
+    home = tempfile.mkdtemp(prefix="glmkit-bench-")
+    procs = [subprocess.Popen([sys.executable, "-c", UPSTREAM, str(up_port), str(chunks)])]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZAI_", "GLM_"))}
+    env.update(
+        {
+            "ZAI_BASE_URL": f"http://127.0.0.1:{up_port}/api/coding/paas/v4",
+            "ZAI_API_KEY": KEY,
+            "GLMKIT_HOME": home,
+        }
+    )
+    try:
+        _wait_port(up_port)
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, "-m", "glmkit.cli.app", "serve", "--port", str(gw_port), "--max-inflight", "64"],
+                env=env,
+                stderr=subprocess.DEVNULL,
+            )
+        )
+        _wait_port(gw_port)
+        direct = f"http://127.0.0.1:{up_port}/api/coding/paas/v4/chat/completions"
+        gw = f"http://127.0.0.1:{gw_port}"
+        oa_body = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
+        an_body = {"model": "glm-4.6", "max_tokens": 1000, "messages": [{"role": "user", "content": "hi"}]}
+        auth = {"Authorization": f"Bearer {KEY}", "content-type": "application/json"}
+        results: dict[str, Any] = {"requests": requests, "chunks_per_stream": chunks}
+        with httpx.Client(timeout=60) as c:
+            for warm in (direct, f"{gw}/v1/chat/completions"):
+                _latencies(c, warm, oa_body, 50, auth)
+            _latencies(c, f"{gw}/v1/messages", an_body, 50, auth)
+            lat = {
+                "direct": _latencies(c, direct, oa_body, requests, auth),
+                "openai_route": _latencies(c, f"{gw}/v1/chat/completions", oa_body, requests, auth),
+                "anthropic_route": _latencies(c, f"{gw}/v1/messages", an_body, requests, auth),
+            }
+            for name, values in lat.items():
+                results[f"{name}_p50_ms"] = round(_pct(values, 0.5), 3)
+                results[f"{name}_p99_ms"] = round(_pct(values, 0.99), 3)
+                results[f"{name}_req_s_sequential"] = round(1000 / statistics.mean(values), 1)
+            for name in ("openai_route", "anthropic_route"):
+                results[f"{name}_added_p50_ms"] = round(results[f"{name}_p50_ms"] - results["direct_p50_ms"], 3)
+                results[f"{name}_added_p99_ms"] = round(results[f"{name}_p99_ms"] - results["direct_p99_ms"], 3)
+            results["direct_req_s_8_threads"] = round(_throughput(direct, oa_body, auth, 8, 2.0), 1)
+            results["anthropic_route_req_s_8_threads"] = round(
+                _throughput(f"{gw}/v1/messages", an_body, auth, 8, 2.0), 1
+            )
+            rates: dict[str, list[float]] = {"direct": [], "openai_route": [], "anthropic_route": []}
+            for _ in range(streams):
+                rates["direct"].append(_stream_rate(c, direct, {**oa_body, "stream": True}, auth)[0])
+                rates["openai_route"].append(
+                    _stream_rate(c, f"{gw}/v1/chat/completions", {**oa_body, "stream": True}, auth)[0]
+                )
+                rate, n = _stream_rate(c, f"{gw}/v1/messages", {**an_body, "stream": True}, auth)
+                assert n >= chunks, f"the gateway relayed {n} of {chunks} chunks"
+                rates["anthropic_route"].append(rate)
+            for name, values in rates.items():
+                results[f"{name}_chunks_s"] = round(statistics.median(values))
+            for name in ("openai_route", "anthropic_route"):
+                results[f"{name}_relay_ratio"] = round(results[f"{name}_chunks_s"] / results["direct_chunks_s"], 3)
+        results["target_added_p50_ms"] = 1.0
+        results["target_relay_ratio"] = 0.15
+        return results
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            try:
+                p.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                p.kill()
+
+
+def main() -> None:
+    """Print the figures."""
+    results = run()
+    width = max(len(k) for k in results)
+    for key, value in results.items():
+        print(f"{key:<{width}}  {value}")
+    print(json.dumps(results))
+
+
+if __name__ == "__main__":
+    main()
