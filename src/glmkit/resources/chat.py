@@ -241,7 +241,10 @@ class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk], _ChatStreamMix
 
 
 def _open_stream(response: httpx.Response, kind: str) -> ChatCompletionStream | AsyncChatCompletionStream:
-    core = StreamCore(parse_chunk, ChunkAccumulator(), request_id_of(response))
+    # pydantic's validator itself, not parse_chunk: two Python frames less per chunk (same result, same errors)
+    core = StreamCore(
+        ChatCompletionChunk.__pydantic_validator__.validate_json, ChunkAccumulator(), request_id_of(response)
+    )
     cls = ChatCompletionStream if kind == "sync" else AsyncChatCompletionStream
     return cls(response, core)
 
