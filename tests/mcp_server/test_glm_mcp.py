@@ -147,6 +147,8 @@ async def test_relative_paths_resolve_against_the_server_working_directory(
     result = await glm_mcp.call("analyze_image", {"image_source": "shot.png", "prompt": "describe"})
     assert not result.is_error, text_of(result)
     assert "1 image(s)" in text_of(result)
+    as_uri = await glm_mcp.call("analyze_image", {"image_source": images["shot"].as_uri(), "prompt": "describe"})
+    assert not as_uri.is_error, text_of(as_uri)
 
 
 async def test_compare_sends_both_screenshots(glm_mcp: Any, images: dict[str, Path]) -> None:

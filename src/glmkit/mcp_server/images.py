@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
+from glmkit.mcp_server.paths import local_path
 from glmkit.mcp_server.server import note
 from glmkit.types.images import IMAGE_MODELS
 
@@ -56,7 +56,7 @@ def image_tools(rt: Runtime) -> list[ToolFn]:
         from glmkit._errors import InputError
         from glmkit.media import sniff_format
 
-        target = Path(output_path).expanduser().resolve()
+        target = local_path(output_path)
         if target.exists() and not overwrite:
             raise InputError(
                 f"{target} already exists.", hint="Choose another output_path, or pass overwrite=true to replace it."

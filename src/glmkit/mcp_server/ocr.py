@@ -9,19 +9,13 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from glmkit.mcp_server.output import INLINE_MAX_CHARS, check_target, deliver
+from glmkit.mcp_server.paths import source
 from glmkit.mcp_server.server import note, progress_reporter
 
 if TYPE_CHECKING:
     from glmkit.mcp_server.server import Runtime, ToolFn
 
 __all__ = ["ocr_tools"]
-
-
-def _source(text: str) -> str:
-    text = text.strip()
-    if text.lower().startswith(("http://", "https://")):
-        return text
-    return str(Path(text).expanduser().resolve())
 
 
 def ocr_tools(rt: Runtime) -> list[ToolFn]:
@@ -64,7 +58,7 @@ def ocr_tools(rt: Runtime) -> list[ToolFn]:
             def on_progress(p: Any) -> None:
                 report(p.pages_done, p.pages_total, f"{p.pages_done} of {p.pages_total} pages read")
 
-            result = await rt.client.layout_parsing.create(file=_source(file_source), on_progress=on_progress, **params)
+            result = await rt.client.layout_parsing.create(file=source(file_source), on_progress=on_progress, **params)
         usage = result.usage or {}
         note(
             model_requested="glm-ocr",

@@ -7,6 +7,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from glmkit.mcp_server.paths import local_path
+
 __all__ = ["INLINE_MAX_CHARS", "check_target", "deliver", "write_text"]
 
 # About 15k tokens: one tool result stays well under Claude Code's default cap of 25k tokens.
@@ -37,7 +39,7 @@ def check_target(save_to: str | None) -> Path | None:
         return None
     from glmkit._errors import InputError
 
-    target = Path(save_to).expanduser().resolve()
+    target = local_path(save_to)
     if target.is_dir():
         raise InputError(f"save_to {target} is a folder.", hint="Give a file name, e.g. notes.md.")
     if target.exists():
@@ -61,7 +63,7 @@ def deliver(text: str, *, what: str, save_to: str | None = None, name: str = "ou
         name: a stem for the file made under the data folder when the text is too long.
     """
     if save_to:
-        target = Path(save_to).expanduser().resolve()
+        target = local_path(save_to)
         write_text(target, text)
         return f"Wrote {len(text)} characters of {what} to {target}.\n\n{_preview(text)}"
     if len(text) <= INLINE_MAX_CHARS:

@@ -9,6 +9,7 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from glmkit.mcp_server.output import check_target, deliver
+from glmkit.mcp_server.paths import local_path
 from glmkit.mcp_server.server import note, progress_reporter
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def speech_tools(rt: Runtime) -> list[ToolFn]:
         ctx: Context | None = None,
     ) -> str:
         """Transcribe speech in an audio file (meeting, voice note, screen-recording audio) to text with GLM-ASR."""
-        path = str(Path(audio_path).expanduser().resolve())
+        path = str(local_path(audio_path))
         check_target(save_to)
         async with progress_reporter(ctx) as report:
 

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 from pydantic import Field
 
+from glmkit.mcp_server.paths import local_path
 from glmkit.mcp_server.server import note
 
 if TYPE_CHECKING:
@@ -37,7 +37,7 @@ def tokens_tools(rt: Runtime) -> list[ToolFn]:
         if (text is None) == (path is None):
             raise InputError("Give exactly one of text or path.", hint="count_tokens(text='...') or (path='src/x.py').")
         if path is not None:
-            file = Path(path).expanduser()
+            file = local_path(path)
             if not file.is_file():
                 raise InputError(f"No such file: {str(file)!r}.", hint="Check the path (relative to the server's cwd).")
             text = file.read_text(encoding="utf-8", errors="replace")

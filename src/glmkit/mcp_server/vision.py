@@ -6,12 +6,12 @@ Images and videos come as a local path (checked against the limits in ``data/lim
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio.to_thread
 from pydantic import Field
 
+from glmkit.mcp_server.paths import source
 from glmkit.mcp_server.prompts import SYSTEM, user_text
 from glmkit.mcp_server.server import note_usage
 
@@ -34,20 +34,12 @@ OptionalPrompt = Annotated[
 ]
 
 
-def _resolve(source: str) -> str:
-    """URLs and data URLs as given; a path made absolute, so an error names the file the server looked for."""
-    text = source.strip()
-    if text.lower().startswith(("http://", "https://", "data:")):
-        return text
-    return str(Path(text).expanduser().resolve())
-
-
 async def _parts(kind: str, sources: list[str]) -> list[dict[str, Any]]:
     from glmkit import media
 
     make = media.image_part if kind == "image" else media.video_part
     # Reading and base64-encoding a large file should not stall other calls in flight.
-    return [await anyio.to_thread.run_sync(make, _resolve(source)) for source in sources]
+    return [await anyio.to_thread.run_sync(make, source(src)) for src in sources]
 
 
 def vision_tools(rt: Runtime) -> list[ToolFn]:
