@@ -103,3 +103,16 @@ def test_yaml_errors_never_quote_the_line() -> None:
     with pytest.raises(SetupError) as err:
         set_value("A: 1\nsk-0123456789abcdef\n", "yaml", ("B",), 2)
     assert "sk-0123456789abcdef" not in str(err.value) and "line 2" in str(err.value)
+
+
+def test_crlf_files_keep_their_line_ends() -> None:
+    before = '{\r\n  "a": 1\r\n}\r\n'
+    after = set_value(before, "json", ("env", "K"), "v")
+    assert after.count("\r\n") == after.count("\n") and after.startswith('{\r\n  "a": 1,\r\n  "env"')
+    toml = set_value("x = 1\r\n\r\n[t]\r\ny = 2\r\n", "toml", ("t", "z"), 3)
+    assert toml == "x = 1\r\n\r\n[t]\r\ny = 2\r\nz = 3\r\n"
+
+
+def test_json_with_a_byte_order_mark_is_readable() -> None:
+    after = set_value('\ufeff{"a": 1}', "json", ("b",), 2)
+    assert after == '\ufeff{"a": 1, "b": 2}'

@@ -295,3 +295,16 @@ def test_claude_code_warns_about_a_competing_anthropic_key(home: Path) -> None:
     out = glm("setup", "claude-code")
     assert out.exit_code == 0 and "remove it so only ANTHROPIC_AUTH_TOKEN" in out.output
     assert json.loads(settings.read_text())["env"]["ANTHROPIC_API_KEY"] == "sk-ant-something"  # left to the user
+
+
+def test_a_symlinked_dotfile_stays_a_symlink(home: Path, tmp_path: Path) -> None:
+    real = tmp_path / "dotfiles" / "claude-settings.json"
+    real.parent.mkdir()
+    real.write_text('{"model": "opus"}\n')
+    link = home / ".claude/settings.json"
+    link.parent.mkdir()
+    link.symlink_to(real)
+    assert glm("setup", "claude-code").exit_code == 0
+    assert link.is_symlink() and json.loads(real.read_text())["env"]["ANTHROPIC_AUTH_TOKEN"] == TEST_KEY
+    assert glm("setup", "claude-code", "--undo").exit_code == 0
+    assert link.is_symlink() and real.read_text() == '{"model": "opus"}\n'

@@ -105,6 +105,7 @@ def _sha(text: str) -> str:
 
 
 def _atomic_write(path: Path, text: str, mode: int | None) -> None:
+    path = path.resolve()  # a symlinked dotfile stays a symlink: write the file it points to
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".glmkit-tmp", dir=path.parent)
     try:
@@ -123,6 +124,11 @@ def apply_changes(tool: str, changes: list[Change]) -> Path | None:
     todo = [ch for ch in changes if ch.changed]
     if not todo:
         return None
+    for ch in todo:  # another program may have written the file since we read it
+        if _read(ch.path) != ch.before:
+            raise SetupError(
+                f"{ch.path} changed while glmkit was preparing it; nothing was written.", hint="Run again."
+            )
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
     folder = backups_dir(tool) / stamp
     folder.mkdir(parents=True, exist_ok=False)

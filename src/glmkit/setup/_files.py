@@ -142,7 +142,7 @@ class _JSONScanner:
 def _json_tree(text: str, fmt: str) -> _Node:
     if fmt == "json":
         try:
-            json.loads(text)
+            json.loads(text.removeprefix("\ufeff"))
         except ValueError as exc:
             raise SetupError(str(exc)) from None
     root = _JSONScanner(text, comments=fmt == "jsonc").document()
@@ -369,7 +369,16 @@ def validate(text: str, fmt: str) -> None:
 
 
 def set_value(text: str, fmt: str, path: Path_, value: Any) -> str:
-    """``text`` with ``path`` set to ``value``; every other byte kept where the format allows."""
+    """``text`` with ``path`` set to ``value``; every other byte kept where the format allows.
+
+    A file written with CRLF line ends throughout keeps them: the edit is made on LF text.
+    """
+    if "\r\n" in text and text.count("\r\n") == text.count("\n"):
+        return _set_value(text.replace("\r\n", "\n"), fmt, path, value).replace("\n", "\r\n")
+    return _set_value(text, fmt, path, value)
+
+
+def _set_value(text: str, fmt: str, path: Path_, value: Any) -> str:
     if fmt in ("json", "jsonc"):
         return _json_set(text, path, value, fmt)
     if fmt == "toml":
