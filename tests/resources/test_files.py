@@ -115,3 +115,34 @@ async def test_async_files_and_batches(aclient) -> None:  # type: ignore[no-unty
     assert done.request_counts.completed == 2
     assert len((await aclient.files.content(done.output_file_id)).splitlines()) == 2
     assert (await aclient.files.delete(source.id)).deleted
+
+
+@pytest.mark.parametrize(
+    ("module", "sync_name", "async_name"),
+    [
+        ("audio", "Audio", "AsyncAudio"),
+        ("audio", "Transcriptions", "AsyncTranscriptions"),
+        ("images", "Images", "AsyncImages"),
+        ("videos", "Videos", "AsyncVideos"),
+        ("agents", "Agents", "AsyncAgents"),
+        ("files", "Files", "AsyncFiles"),
+        ("files", "Batches", "AsyncBatches"),
+    ],
+)
+def test_sync_and_async_twins_offer_the_same_methods(module: str, sync_name: str, async_name: str) -> None:
+    import importlib
+    import inspect
+
+    mod = importlib.import_module(f"glmkit.resources.{module}")
+    sync_cls, async_cls = getattr(mod, sync_name), getattr(mod, async_name)
+
+    def public(cls: type) -> dict[str, list[str]]:
+        out = {}
+        for name, member in inspect.getmembers(cls):
+            if name.startswith("_"):
+                continue
+            fn = member.fget if isinstance(member, property) else member
+            out[name] = list(inspect.signature(fn).parameters) if callable(fn) else []
+        return out
+
+    assert public(sync_cls) == public(async_cls)
