@@ -282,6 +282,33 @@ def test_ctrl_c_mid_stream_exits_130_and_logs_the_partial_answer(emulate: str, t
 
 @pytest.mark.e2e
 @pytest.mark.timeout(60)
+def test_a_reader_that_stops_early_ends_the_answer_quietly(emulate: str, tmp_path: Path) -> None:
+    """`glm ask ... | head -c 4`: no traceback, exit 0, and the log says how much was written."""
+    proc = subprocess.Popen(
+        [*GLM, "ask", "-m", "glm-4.6", "--no-think", "a long story please"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=_env(emulate, tmp_path),
+    )
+    try:
+        assert proc.stdout is not None and proc.stderr is not None
+        assert proc.stdout.read(4) == b"This"
+        proc.stdout.close()  # the reader goes away
+        err = proc.stderr.read().decode()
+        proc.wait(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0, err
+    assert "Traceback" not in err and "Broken pipe" not in err
+    row = Ledger(tmp_path / "glmkit.db").last_conversation()
+    assert row is not None and row["status"] == "cancelled" and row["response"].startswith("This")
+    assert not row["response"].rstrip().endswith(".")  # cut before the answer's last sentence ended
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
 def test_the_real_command_pipes_stdin_and_prints_plain_text(emulator_server, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     out = subprocess.run(
         [*GLM, "ask", "-m", "glm-4.7", "summarize"],

@@ -7,6 +7,7 @@ same streaming loop serves ``glm ask`` and ``glm chat`` whatever the output is.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
 from typing import Any, Protocol, TextIO
@@ -34,44 +35,63 @@ class View(Protocol):
 
 
 class PlainView:
-    """For pipes: the answer goes to stdout unchanged; reasoning to stderr only when asked for."""
+    """For pipes: the answer goes to stdout unchanged; reasoning to stderr only when asked for.
+
+    When the reader goes away (``glm ask ... | head -1``), ``content`` raises ``BrokenPipeError`` once
+    (the session ends the turn as cancelled) and ``broken`` is set; nothing more is written to stdout.
+    """
 
     def __init__(self, out: TextIO | None = None, err: TextIO | None = None, *, show_thinking: bool = False) -> None:
         self.out = out or sys.stdout
         self.err = err or sys.stderr
         self.show_thinking = show_thinking
+        self.broken = False
         self._dim = bool(getattr(self.err, "isatty", lambda: False)())
         self._last = ""
         self._thought = False
 
+    def _out(self, text: str) -> None:
+        if self.broken:
+            return
+        try:
+            self.out.write(text)
+            self.out.flush()
+        except BrokenPipeError:
+            self.broken = True
+            raise
+
+    def _err(self, text: str) -> None:
+        try:
+            self.err.write(text)
+            self.err.flush()
+        except BrokenPipeError:
+            pass  # nobody reads stderr any more: the answer still goes on
+
     def reasoning(self, text: str) -> None:
         if self.show_thinking:
             self._thought = True
-            self.err.write(f"{_DIM}{text}{_RESET}" if self._dim else text)
-            self.err.flush()
+            self._err(f"{_DIM}{text}{_RESET}" if self._dim else text)
 
     def content(self, text: str) -> None:
         if self._thought:
-            self.err.write("\n")
+            self._err("\n")
             self._thought = False
-        self.out.write(text)
-        self.out.flush()
+        self._out(text)
         self._last = text
 
     def note(self, text: str) -> None:
-        self.err.write(f"{_DIM}note: {text}{_RESET}\n" if self._dim else f"note: {text}\n")
+        self._err(f"{_DIM}note: {text}{_RESET}\n" if self._dim else f"note: {text}\n")
 
     def close(self, *, cancelled: bool = False, footer: str | None = None) -> None:
         if self._thought:
-            self.err.write("\n")
+            self._err("\n")
         if self._last and not self._last.endswith("\n"):
-            self.out.write("\n")
-        self.out.flush()
-        if cancelled:
-            self.err.write("[cancelled]\n")
+            with contextlib.suppress(BrokenPipeError):
+                self._out("\n")
+        if cancelled and not self.broken:
+            self._err("[cancelled]\n")
         if footer:
-            self.err.write(footer + "\n")
-        self.err.flush()
+            self._err(footer + "\n")
 
 
 class _Tail:

@@ -210,7 +210,7 @@ class ChatSession:
                                 shown["content"].append(c.delta.content)
                                 view.content(c.delta.content)
                     turn.completion = handle.get_final_completion()
-        except KeyboardInterrupt:
+        except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, or the reader of a pipe went away
             turn.status = "cancelled"
             turn.completion = self._partial(shown)
         except GLMError as exc:

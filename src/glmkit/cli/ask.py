@@ -83,6 +83,9 @@ def ask(
             if debug and turn.request_id:
                 sys.stderr.write(f"request id: {turn.request_id}\n")
             if turn.status == "cancelled":
+                if getattr(view, "broken", False):  # `glm ask ... | head`: the reader has all it wanted
+                    _silence_stdout()
+                    raise typer.Exit(0)
                 raise KeyboardInterrupt
             if turn.error is not None:
                 raise turn.error
@@ -105,6 +108,15 @@ def _resume(session: object, model: str | None) -> None:
     session.resume(row)  # type: ignore[attr-defined]
     if model is None and row.get("model"):
         session.model = row["model"]  # type: ignore[attr-defined]
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush does not fail on the closed pipe."""
+    import contextlib
+    import os
+
+    with contextlib.suppress(OSError, ValueError):  # not a real file (tests): nothing to silence
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def register(app: typer.Typer) -> None:
