@@ -1,0 +1,120 @@
+"""In-process gateway behaviour: describe-then-replace vision, passthrough fixes, config errors, body redaction."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from glmkit._config import resolve_settings
+from glmkit._errors import InputError
+from glmkit.emulator import EmulatorConfig
+from glmkit.emulator import create_app as emulator_app
+from glmkit.gateway.app import create_app, redact_body
+from glmkit.gateway.config import GatewayConfig, from_config
+from glmkit.testing import TEST_KEY, AsyncEmulatorTransport
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
+PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
+
+
+def gateway(tmp_path: Path, emu: Any = None, **config: Any) -> tuple[Any, Any]:
+    emu = emu or emulator_app(EmulatorConfig())
+    settings = resolve_settings(api_key=TEST_KEY, base_url="http://emulator.invalid/api/coding/paas/v4", environ={})
+    app = create_app(
+        GatewayConfig(ledger_path=str(tmp_path / "l.db"), **config), settings, transport=AsyncEmulatorTransport(emu)
+    )
+    return app, emu
+
+
+async def test_describe_then_replace_keeps_the_text_model(tmp_path: Path) -> None:
+    app, emu = gateway(tmp_path, vision="describe")
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+        r = await c.post(
+            "/v1/messages",
+            json={
+                "model": "claude-sonnet-4-5",
+                "max_tokens": 300,
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [
+                            {"type": "image", "source": {"type": "base64", "media_type": "image/png", "data": PNG}},
+                            {"type": "text", "text": "fix the error in this screenshot"},
+                        ],
+                    }
+                ],
+            },
+        )
+    await app.state.gateway.aclose()
+    assert r.status_code == 200, r.text
+    assert r.json()["model"] == "glm-5.3"  # the coding model answered, from a text description
+    bodies = list(emu.state.emulator.extra["chat"]["received"])
+    assert bodies[0]["model"] == "glm-4.6v" and bodies[0]["messages"][0]["content"][0]["type"] == "image_url"
+    final = bodies[-1]
+    assert final["model"] == "glm-5.3"
+    assert "[Image: This is glm-4.6v" in final["messages"][-1]["content"]
+
+
+async def test_passthrough_mends_zero_usage_float_usage_and_empty_blocks(tmp_path: Path) -> None:
+    app, _ = gateway(tmp_path, mode="passthrough")
+    tool = {"name": "lookup", "input_schema": {"type": "object", "properties": {"q": {"type": "string"}}}}
+    body = {
+        "model": "glm-4.6",
+        "max_tokens": 300,
+        "tools": [tool],
+        "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}],
+        "messages": [{"role": "user", "content": "look it up"}],
+    }
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+        plain = (await c.post("/v1/messages", json=body)).json()
+        streamed = (await c.post("/v1/messages", json={**body, "stream": True})).text
+    await app.state.gateway.aclose()
+    assert [b["type"] for b in plain["content"]] == ["tool_use"]  # the upstream's empty text block is gone
+    assert all(isinstance(v, int) for v in plain["usage"].values())  # floats from the "cache hit" made ints
+    events = [json.loads(line[6:]) for line in streamed.splitlines() if line.startswith("data: ")]
+    start = next(e for e in events if e["type"] == "message_start")
+    assert start["message"]["usage"]["input_tokens"] > 0  # the upstream said 0
+    blocks = [e for e in events if e["type"] == "content_block_start"]
+    assert [(b["index"], b["content_block"]["type"]) for b in blocks] == [(0, "tool_use")]
+    assert all(e["index"] == 0 for e in events if e["type"] in ("content_block_delta", "content_block_stop"))
+    delta = next(e for e in events if e["type"] == "message_delta")
+    assert all(isinstance(v, int) for v in delta["usage"].values())
+
+
+async def test_model_1m_suffix_never_reaches_the_upstream(tmp_path: Path) -> None:
+    app, emu = gateway(tmp_path)
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+        r = await c.post(
+            "/v1/chat/completions", json={"model": "glm-5.3[1m]", "messages": [{"role": "user", "content": "x"}]}
+        )
+    await app.state.gateway.aclose()
+    assert r.status_code == 200 and r.json()["model"] == "glm-5.3"
+
+
+def test_config_errors_name_the_fix() -> None:
+    with pytest.raises(InputError, match="exposes the gateway") as info:
+        GatewayConfig(host="0.0.0.0", ledger=False)
+    assert "--token" in (info.value.hint or "")
+    with pytest.raises(InputError, match="Unknown gateway mode .proxy."):
+        from_config({"routes": {"/v1/messages": "proxy"}}, ledger=False)
+    with pytest.raises(InputError, match="Unknown \\[gateway\\] settings: colour"):
+        from_config({"colour": "blue"})
+    cfg = from_config({"models": {"opus": "glm-5.2"}, "routes": {"/v1/messages": "passthrough"}}, ledger=False)
+    assert cfg.map_model("claude-opus-4-1") == "glm-5.2" and cfg.mode_for("/v1/messages") == "passthrough"
+
+
+def test_logged_bodies_are_redacted() -> None:
+    raw = json.dumps(
+        {
+            "api_key": "0123456789abcdef0123456789abcdef.secretsecret1234",
+            "x-api-key": "k",
+            "messages": [{"content": "a" * 5000}],
+        }
+    ).encode()
+    text = redact_body(raw)
+    assert "secretsecret" not in text and '"x-api-key":"[redacted]"' in text
+    assert "[5000 chars]" in text
