@@ -143,6 +143,24 @@ def test_no_log_and_the_config_switch_turn_logging_off() -> None:
     assert [r["prompt"] for r in rows()] == ["logged"]
 
 
+def test_a_top_level_log_false_in_the_config_file_turns_logging_off() -> None:
+    home = Path(os.environ["GLMKIT_HOME"])
+    home.mkdir(parents=True, exist_ok=True)
+    (home / "config.toml").write_text("log = false\n")
+    assert glm("ask", "--offline", "private").exit_code == 0
+    assert not (home / "glmkit.db").exists()
+
+
+def test_show_thinking_in_a_pipe_sends_the_reasoning_to_stderr() -> None:
+    out = glm("ask", "--offline", "-m", "glm-4.7", "--show-thinking", "why")
+    assert out.exit_code == 0
+    (row,) = rows()
+    assert row["reasoning"] and row["reasoning"].strip() in out.stderr
+    assert row["reasoning"].strip() not in out.stdout and out.stdout.strip() == row["response"].strip()
+    quiet = glm("ask", "--offline", "-m", "glm-4.7", "why")
+    assert quiet.stderr == ""
+
+
 def test_no_prompt_is_a_usage_error() -> None:
     out = glm("ask", "--offline", input="")
     assert out.exit_code == 2 and "No prompt" in out.stderr
