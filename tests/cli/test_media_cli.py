@@ -30,9 +30,8 @@ def fast_jobs(monkeypatch: pytest.MonkeyPatch) -> None:
     from glmkit.emulator import EmulatorConfig, create_app
     from glmkit.testing import offline_client
 
-    monkeypatch.setattr(
-        cli_media, "make_client", lambda **kw: offline_client(create_app(EmulatorConfig(job_seconds=0)))
-    )
+    app = create_app(EmulatorConfig(job_seconds=0))  # one emulator for every command of the test
+    monkeypatch.setattr(cli_media, "make_client", lambda **kw: offline_client(app))
 
 
 def test_image_writes_a_png(tmp_path: Path) -> None:
@@ -115,6 +114,16 @@ def test_video_wait_saves_the_file(fast_jobs: None, tmp_path: Path) -> None:
     assert out.exit_code == 0, out.output
     assert "SUCCESS" in out.stderr
     assert media.check_video(target).format == "mp4"
+
+
+def test_video_resume_by_task_id(fast_jobs: None, tmp_path: Path) -> None:
+    task_id = glm("video", "a slow boat").stdout.strip()
+    status = glm("video", "--task", task_id)
+    assert status.exit_code == 0 and status.stdout.strip() == f"SUCCESS {task_id}"
+    target = tmp_path / "boat.mp4"
+    out = glm("video", "--task", task_id, "-o", str(target), "--json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.stdout)["saved"] == str(target) and target.read_bytes()[4:8] == b"ftyp"
 
 
 def test_video_failure_names_the_task(fast_jobs: None) -> None:
