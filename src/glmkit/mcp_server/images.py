@@ -8,6 +8,8 @@ from pydantic import Field
 
 from glmkit.mcp_server.paths import local_path
 from glmkit.mcp_server.server import note
+from glmkit.media import limits
+from glmkit.resources.images import DEFAULT_MODEL
 from glmkit.types.images import IMAGE_MODELS
 
 if TYPE_CHECKING:
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
 
 __all__ = ["image_tools"]
 
+_RULE = limits("images")[DEFAULT_MODEL]
+_QUALITIES = tuple(limits("images")["common"]["qualities"])
 _SHOW_MAX_BYTES = 4 * 1024 * 1024  # larger files are saved but not echoed back as image content
 
 
@@ -33,17 +37,18 @@ def image_tools(rt: Runtime) -> list[ToolFn]:
         size: Annotated[
             str | None,
             Field(
-                description="Optional WIDTHxHEIGHT. glm-image presets: 1280x1280 (default), 1568x1056, 1056x1568, "
-                "1472x1088, 1088x1472, 1728x960, 960x1728; custom sizes need sides of 1024-2048 px in steps of 32."
+                description=f"Optional WIDTHxHEIGHT. {DEFAULT_MODEL} presets: {', '.join(_RULE['presets'])} (default "
+                f"{_RULE['default_size']}); custom sizes need sides of {_RULE['min_side']}-{_RULE['max_side']} px in "
+                f"steps of {_RULE['multiple']}."
             ),
         ] = None,
         quality: Annotated[
-            Literal["hd", "standard"] | None,
-            Field(description="'hd' (default for glm-image, ~20 s, richer detail) or 'standard' (faster)."),
+            Literal[_QUALITIES] | None,  # type: ignore[valid-type]
+            Field(description=f"'hd' (richer, ~20 s) or 'standard' (faster); default {_RULE['default_quality']}."),
         ] = None,
         model: Annotated[
             Literal[IMAGE_MODELS] | None,  # type: ignore[valid-type]
-            Field(description="glm-image (default) or cogview-4-250304."),
+            Field(description=f"{' or '.join(IMAGE_MODELS)} (default {DEFAULT_MODEL})."),
         ] = None,
         overwrite: Annotated[bool, Field(description="Replace output_path if a file is already there.")] = False,
         return_image: Annotated[
@@ -65,7 +70,7 @@ def image_tools(rt: Runtime) -> list[ToolFn]:
             raise InputError(f"{target} is a folder.", hint="Give a file name, e.g. hero.png.")
         params = {"prompt": prompt, "size": size, "quality": quality, "model": model}
         result = await rt.client.images.generate(**{k: v for k, v in params.items() if v is not None})
-        note(model_requested=model or "glm-image", model_used=model or "glm-image")
+        note(model_requested=model or DEFAULT_MODEL, model_used=model or DEFAULT_MODEL)
         target.parent.mkdir(parents=True, exist_ok=True)
         saved = await result.save(target)
         data = saved.read_bytes()

@@ -9,13 +9,16 @@ from mcp.server.mcpserver import Context
 from pydantic import Field
 
 from glmkit.mcp_server.output import INLINE_MAX_CHARS, check_target, deliver
-from glmkit.mcp_server.paths import source
+from glmkit.mcp_server.paths import megabytes, source
 from glmkit.mcp_server.server import note, progress_reporter
+from glmkit.media import limits
 
 if TYPE_CHECKING:
     from glmkit.mcp_server.server import Runtime, ToolFn
 
 __all__ = ["ocr_tools"]
+
+_OCR = limits("ocr")
 
 
 def ocr_tools(rt: Runtime) -> list[ToolFn]:
@@ -25,7 +28,8 @@ def ocr_tools(rt: Runtime) -> list[ToolFn]:
         file_source: Annotated[
             str,
             Field(
-                description="A local PDF, PNG or JPEG (PDF up to 50 MB, image up to 10 MB) or an http(s) URL of one.",
+                description=f"A local PDF, PNG or JPEG (PDF up to {megabytes(_OCR['pdf_max_bytes'])}, image up to "
+                f"{megabytes(_OCR['image_max_bytes'])}) or an http(s) URL of one.",
                 min_length=1,
             ),
         ],

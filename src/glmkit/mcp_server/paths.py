@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-__all__ = ["local_path", "source"]
+__all__ = ["local_path", "megabytes", "source"]
 
 
 def local_path(text: str) -> Path:
@@ -22,3 +22,8 @@ def source(text: str) -> str:
     if stripped.lower().startswith(("http://", "https://", "data:")):
         return stripped
     return str(local_path(stripped))
+
+
+def megabytes(n: int) -> str:
+    """``5242880`` -> ``"5 MB"`` (for tool descriptions written from ``data/limits.toml``)."""
+    return f"{n / 1048576:g} MB"

@@ -11,11 +11,14 @@ from pydantic import Field
 from glmkit.mcp_server.output import check_target, deliver
 from glmkit.mcp_server.paths import local_path
 from glmkit.mcp_server.server import note, progress_reporter
+from glmkit.media import limits
 
 if TYPE_CHECKING:
     from glmkit.mcp_server.server import Runtime, ToolFn
 
 __all__ = ["speech_tools"]
+
+_AUDIO = limits("audio")
 
 
 def _clock(seconds: float) -> str:
@@ -31,7 +34,8 @@ def speech_tools(rt: Runtime) -> list[ToolFn]:
         audio_path: Annotated[
             str,
             Field(
-                description="A local WAV or MP3 file (any length: long recordings are split into 30 s pieces).",
+                description=f"A local {' or '.join(f.upper() for f in _AUDIO['formats'])} file (any length: long "
+                f"recordings are split into pieces of at most {_AUDIO['max_seconds']:g} s).",
                 min_length=1,
             ),
         ],
@@ -41,7 +45,10 @@ def speech_tools(rt: Runtime) -> list[ToolFn]:
         ] = None,
         hotwords: Annotated[
             list[str] | None,
-            Field(description="Optional: names and terms to spell right (up to 100), e.g. ['glmkit', 'Z.AI']."),
+            Field(
+                description=f"Optional: names and terms to spell right (up to {_AUDIO['hotwords_max_items']}), "
+                "e.g. ['glmkit', 'Z.AI']."
+            ),
         ] = None,
         timestamps: Annotated[
             bool, Field(description="Prefix each piece of a long recording with its [start-end] time.")

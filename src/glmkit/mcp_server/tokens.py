@@ -8,6 +8,7 @@ from pydantic import Field
 
 from glmkit.mcp_server.paths import local_path
 from glmkit.mcp_server.server import note
+from glmkit.types.tokenizer import TOKENIZER_MODELS
 
 if TYPE_CHECKING:
     from glmkit.mcp_server.server import Runtime, ToolFn
@@ -26,8 +27,8 @@ def tokens_tools(rt: Runtime) -> list[ToolFn]:
         model: Annotated[
             str | None,
             Field(
-                description="Optional model id; the tokenizer knows glm-4.6, glm-4.6v and glm-4.5, others are "
-                "counted as glm-4.6 (an approximation)."
+                description=f"Optional model id; the tokenizer knows {', '.join(TOKENIZER_MODELS)}; others are "
+                f"counted as {TOKENIZER_MODELS[0]} (an approximation)."
             ),
         ] = None,
     ) -> str:

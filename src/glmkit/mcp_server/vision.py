@@ -11,19 +11,23 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import anyio.to_thread
 from pydantic import Field
 
-from glmkit.mcp_server.paths import source
+from glmkit.mcp_server.paths import megabytes, source
 from glmkit.mcp_server.prompts import SYSTEM, user_text
 from glmkit.mcp_server.server import note_usage
+from glmkit.media import limits
 
 if TYPE_CHECKING:
     from glmkit.mcp_server.server import Runtime, ToolFn
 
 __all__ = ["vision_tools"]
 
+_IMAGE = limits("image")
+_VIDEO = limits("video")
 ImageSource = Annotated[
     str,
     Field(
-        description="The image: a local file path (PNG or JPEG, under 5 MB, at most 6000x6000 px; relative paths "
+        description=f"The image: a local file path ({' or '.join(f.upper() for f in _IMAGE['formats'])}, at most "
+        f"{megabytes(_IMAGE['max_bytes'])} and {_IMAGE['max_width']}x{_IMAGE['max_height']} px; relative paths "
         "resolve against the server's working directory) or an http(s) URL.",
         min_length=1,
     ),
@@ -151,11 +155,12 @@ def vision_tools(rt: Runtime) -> list[ToolFn]:
         video_source: Annotated[
             str,
             Field(
-                description="The video: a local file path (MP4, MOV or MKV, under 200 MB) or an http(s) URL.",
+                description=f"The video: a local file path ({', '.join(f.upper() for f in _VIDEO['formats'])}, at most "
+                f"{megabytes(_VIDEO['max_bytes'])}) or an http(s) URL.",
                 min_length=1,
             ),
         ],
-        prompt: Prompt,
+        prompt: Annotated[str, Field(description="What you want to know about the video, in your own words.")],
     ) -> str:
         """Watch a video (screen recording, demo, bug reproduction) and answer a question about it."""
         return await ask("analyze_video", "video", [video_source], prompt)
