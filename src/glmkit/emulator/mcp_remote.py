@@ -16,7 +16,7 @@
   "exhausted -> 1310" without the form; UNVERIFIED).
 
 The hits and pages are the REST fixtures (``web_search.search_hits``, ``reader.read_page``), so a REST
-answer and its MCP fallback carry identical results. Plan-only keys (see ``web_search.py``) are served.
+answer and its MCP fallback carry identical results. Plan-only keys (see ``balance.py``) are served.
 The ``/sse`` transport variant and ``zread`` are not emulated.
 """
 

@@ -26,8 +26,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
-from glmkit.emulator.web_search import balance_refused
+from glmkit.emulator.app import EmulatorState, error_response
+from glmkit.emulator.balance import admit_billed
 
 _OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\b(.*?)\bendobj", re.S)
 _REF = re.compile(rb"(\d+)\s+\d+\s+R")
@@ -300,14 +300,9 @@ def routes(state: EmulatorState) -> list[Route]:
     """The layout-parsing route."""
 
     async def layout_parsing(request: Request) -> Response:
-        early, _ = await admit(state, request)
+        body, early = await admit_billed(state, request)
         if early is not None:
             return early
-        if (refused := balance_refused(state, request)) is not None:
-            return refused
-        body, bad = await read_json(request)
-        if bad is not None:
-            return bad
         assert body is not None
         if str(body.get("model", "")).lower() != "glm-ocr":
             return error_response("1211", f"Unknown Model, please check the model code: {body.get('model')}")

@@ -1,7 +1,7 @@
 """``POST /reader`` (reference §8): a stable page derived from the URL, every option honoured.
 
 The same page serves the ``webReader`` tool of the remote MCP emulator. Plan-only keys get 1113 here
-(see ``web_search.py``). A host ending in ``.invalid`` cannot be fetched (1214), like a dead link.
+(see ``balance.py``). A host ending in ``.invalid`` cannot be fetched (1214), like a dead link.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
-from glmkit.emulator.web_search import balance_refused
+from glmkit.emulator.app import EmulatorState, error_response
+from glmkit.emulator.balance import admit_billed
 from glmkit.types.reader import RETURN_FORMATS
 
 _FLAGS = ("no_cache", "retain_images", "no_gfm", "keep_img_data_url", "with_images_summary", "with_links_summary")
@@ -91,14 +91,9 @@ def routes(state: EmulatorState) -> list[Route]:
     """The reader route."""
 
     async def reader(request: Request) -> Response:
-        early, _ = await admit(state, request)
+        body, early = await admit_billed(state, request)
         if early is not None:
             return early
-        if (refused := balance_refused(state, request)) is not None:
-            return refused
-        body, bad = await read_json(request)
-        if bad is not None:
-            return bad
         assert body is not None
         if (invalid := check_reader(body)) is not None:
             return invalid

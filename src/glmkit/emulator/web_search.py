@@ -3,13 +3,7 @@
 The same hits serve the ``webSearchPrime`` tool of the remote MCP emulator (``mcp_remote.py``), so a
 REST answer and its MCP fallback carry identical results.
 
-Coding-Plan-only keys: REST search, reader and OCR bill account balance, so for these keys they answer
-HTTP 429 / 1113 (as the live API does, reference §1.1, §17) while the MCP servers accept them. A key is
-plan-only when it is listed in ``EmulatorConfig.options["plan_only_keys"]`` or when its secret (the part
-after the dot) starts with ``planonly``, e.g. ``0123456789abcdef0123456789abcdef.planonly00000001``.
-The fault header ``X-Emulator-Fault: code=1113`` does the same for one request, and a fault-book entry
-``{"code": "1113", "path": "/paas/v4/web_search", "times": -1}`` for every REST search (use that path:
-plain ``/web_search`` also matches the MCP server's ``/mcp/web_search_prime/mcp``).
+Plan-only keys get 1113 here (see ``balance.py``).
 """
 
 from __future__ import annotations
@@ -22,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
+from glmkit.emulator.app import EmulatorState, error_response
+from glmkit.emulator.balance import admit_billed
 from glmkit.types.web_search import (
     CONTENT_SIZES,
     COUNT_RANGE,
@@ -31,7 +26,6 @@ from glmkit.types.web_search import (
     SEARCH_ENGINES,
 )
 
-PLAN_ONLY_PREFIX = "planonly"
 _SITES = [
     ("Z.AI Docs", "docs.z.ai"),
     ("GitHub", "github.com"),
@@ -43,30 +37,6 @@ _SITES = [
     ("Medium", "medium.com"),
 ]
 _RECENCY_DAYS = {"oneDay": 1, "oneWeek": 7, "oneMonth": 30, "oneYear": 365, "noLimit": 3650}
-
-
-def key_of(request: Request) -> str:
-    """The key a request carries (Bearer, raw Authorization, or x-api-key)."""
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return auth.strip() or request.headers.get("x-api-key", "")
-
-
-def is_plan_only(state: EmulatorState, key: str) -> bool:
-    """Whether a key stands for a Coding Plan with no account balance."""
-    listed = state.config.options.get("plan_only_keys") or ()
-    return key in listed or key.partition(".")[2].startswith(PLAN_ONLY_PREFIX)
-
-
-def balance_refused(state: EmulatorState, request: Request) -> Response | None:
-    """The 429/1113 a balance-billed endpoint gives a plan-only key (``None`` for other keys)."""
-    if not is_plan_only(state, key_of(request)):
-        return None
-    refused = error_response("1113", "Insufficient balance or no resource package. Please recharge.")
-    if state.requests and state.requests[-1]["path"] == request.url.path:
-        state.requests[-1]["status"] = refused.status_code  # admit() logged this request just before
-    return refused
 
 
 def _digest(*parts: Any) -> bytes:
@@ -137,14 +107,9 @@ def routes(state: EmulatorState) -> list[Route]:
     """The web search route."""
 
     async def web_search(request: Request) -> Response:
-        early, _ = await admit(state, request)
+        body, early = await admit_billed(state, request)
         if early is not None:
             return early
-        if (refused := balance_refused(state, request)) is not None:
-            return refused
-        body, bad = await read_json(request)
-        if bad is not None:
-            return bad
         assert body is not None
         engine = body.get("search_engine")
         if not engine:

@@ -1,0 +1,58 @@
+"""Balance-billed endpoints (REST search, reader, OCR) and the Coding-Plan-only keys they refuse.
+
+These endpoints bill account balance, so a Coding-Plan-only key gets HTTP 429 / 1113 there (as the live
+API does, reference §1.1, §17) while the remote MCP servers (``mcp_remote.py``) accept it. A key is
+plan-only when it is listed in ``EmulatorConfig.options["plan_only_keys"]`` or when its secret (the part
+after the dot) starts with ``planonly``, e.g. ``0123456789abcdef0123456789abcdef.planonly00000001``.
+The fault header ``X-Emulator-Fault: code=1113`` does the same for one request, and a fault-book entry
+``{"code": "1113", "path": "/paas/v4/web_search", "times": -1}`` for every REST search (use that path:
+plain ``/web_search`` also matches the MCP server's ``/mcp/web_search_prime/mcp``).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
+
+PLAN_ONLY_PREFIX = "planonly"
+
+
+def key_of(request: Request) -> str:
+    """The key a request carries (Bearer, raw Authorization, or x-api-key)."""
+    auth = request.headers.get("authorization", "")
+    if auth.lower().startswith("bearer "):
+        return auth[7:].strip()
+    return auth.strip() or request.headers.get("x-api-key", "")
+
+
+def is_plan_only(state: EmulatorState, key: str) -> bool:
+    """Whether a key stands for a Coding Plan with no account balance."""
+    listed = state.config.options.get("plan_only_keys") or ()
+    return key in listed or key.partition(".")[2].startswith(PLAN_ONLY_PREFIX)
+
+
+def balance_refused(state: EmulatorState, request: Request) -> Response | None:
+    """The 429/1113 a balance-billed endpoint gives a plan-only key (``None`` for other keys)."""
+    if not is_plan_only(state, key_of(request)):
+        return None
+    refused = error_response("1113", "Insufficient balance or no resource package. Please recharge.")
+    if state.requests and state.requests[-1]["path"] == request.url.path:
+        state.requests[-1]["status"] = refused.status_code  # admit() logged this request just before
+    return refused
+
+
+async def admit_billed(state: EmulatorState, request: Request) -> tuple[dict[str, Any] | None, Response | None]:
+    """Admission of a balance-billed JSON request: ``admit``, the plan-only 1113, then the JSON body.
+
+    Returns ``(body, None)``, or ``(None, response)``: the answer to give instead.
+    """
+    early, _ = await admit(state, request)
+    if early is None:
+        early = balance_refused(state, request)
+    if early is not None:
+        return None, early
+    return await read_json(request)
