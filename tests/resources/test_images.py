@@ -26,6 +26,7 @@ def test_generate_and_save_a_real_png(client, tmp_path: Path) -> None:  # type: 
     info = media.check_image(saved, max_width=4096, max_height=4096)
     assert (info.format, info.width, info.height) == ("png", 1280, 1280)  # glm-image's default size
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temp file left behind
+    assert saved.stat().st_mode & 0o777 == 0o644  # not the temp file's 0600
 
 
 def test_cogview_custom_size_and_sdk_alias(client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

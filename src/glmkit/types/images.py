@@ -56,10 +56,13 @@ class ContentFilter(Model):
 def write_file(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write bytes to ``path`` through a temporary file and a rename (never a partial file)."""
     target = Path(path)
+    # mkstemp makes the file 0600; a saved image should read like any other file (or keep the old one's mode).
+    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
     fd, tmp = tempfile.mkstemp(prefix=".glm-", dir=target.parent if str(target.parent) else ".")
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+        os.chmod(tmp, mode)
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
