@@ -189,26 +189,15 @@ class ChatSession:
                 handle = self.client.chat.completions.create(stream=stream, **self.params(messages))
             for w in caught:
                 view.note(str(w.message))
+            turn.request_id = handle.request_id
             if not stream:
-                turn.completion, turn.request_id = handle, handle.request_id
+                turn.completion = handle
                 if handle.reasoning:
                     view.reasoning(handle.reasoning)
                 view.content(handle.content)
             else:
-                turn.request_id = handle.request_id
                 with handle:
-                    for chunk in handle:
-                        for c in chunk.choices:
-                            if c.index != 0:
-                                continue
-                            if turn.ttft_ms is None and (c.delta.reasoning_content or c.delta.content):
-                                turn.ttft_ms = (time.monotonic() - start) * 1000
-                            if c.delta.reasoning_content:
-                                shown["reasoning"].append(c.delta.reasoning_content)
-                                view.reasoning(c.delta.reasoning_content)
-                            if c.delta.content:
-                                shown["content"].append(c.delta.content)
-                                view.content(c.delta.content)
+                    self._receive(handle, view, turn, shown, start)
                     turn.completion = handle.get_final_completion()
         except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, or the reader of a pipe went away
             turn.status = "cancelled"
@@ -228,6 +217,22 @@ class ChatSession:
             self.history += [user, {"role": "assistant", "content": turn.text}]
             self.parent_id = turn.log_id if turn.log_id is not None else self.parent_id
         return turn
+
+    @staticmethod
+    def _receive(stream: Any, view: Any, turn: Turn, shown: dict[str, list[str]], start: float) -> None:
+        """Pass each piece to the view, noting what was shown (a cancelled turn logs exactly that)."""
+        for chunk in stream:
+            for c in chunk.choices:
+                if c.index != 0:
+                    continue
+                if turn.ttft_ms is None and (c.delta.reasoning_content or c.delta.content):
+                    turn.ttft_ms = (time.monotonic() - start) * 1000
+                if c.delta.reasoning_content:
+                    shown["reasoning"].append(c.delta.reasoning_content)
+                    view.reasoning(c.delta.reasoning_content)
+                if c.delta.content:
+                    shown["content"].append(c.delta.content)
+                    view.content(c.delta.content)
 
     def _partial(self, shown: dict[str, list[str]]) -> Any:
         """What the user saw of an unfinished answer (the stream may have read further than was shown)."""
