@@ -39,7 +39,7 @@ def _allowed(group: dict[str, Any], key: str, model: str) -> list[Any] | None:
 def _one_of(model: str, name: str, value: Any, allowed: list[Any] | None) -> None:
     if value is not None and allowed is not None and value not in allowed:
         shown = ", ".join(str(a) for a in allowed)
-        raise InputError(f"{model} takes {name} {shown} (got {value!r}).")
+        raise InputError(f"{model} takes {name} {shown} (got {value!r}).", hint=f"Pass one of: {shown}.")
 
 
 def _image(source: Any, group: dict[str, Any], model: str, index: int) -> tuple[str, tuple[int, int] | None]:
@@ -97,7 +97,9 @@ def prepare_video_params(params: dict[str, Any]) -> dict[str, Any]:
         )
     prompt = body.get("prompt")
     if prompt is not None and len(str(prompt)) > common["prompt_max_chars"]:
-        raise InputError(f"prompt is {len(str(prompt))} characters; video prompts take at most 512.")
+        raise InputError(
+            f"prompt is {len(str(prompt))} characters; video prompts take at most 512.", hint="Shorten the prompt."
+        )
     images = body.get("image_url")
     if images is not None and not isinstance(images, list | tuple):
         images = [images]
@@ -105,12 +107,15 @@ def prepare_video_params(params: dict[str, Any]) -> dict[str, Any]:
     lo, hi = group["images"]
     needs = group["needs"]
     if needs == "prompt" and not prompt:
-        raise InputError(f"{model} needs a prompt.")
+        raise InputError(f"{model} needs a prompt.", hint="Describe the video in prompt=... (at most 512 characters).")
     if needs == "prompt_or_image" and not prompt and not images:
-        raise InputError(f"{model} needs a prompt, an image_url, or both.")
+        raise InputError(f"{model} needs a prompt, an image_url, or both.", hint="Add prompt=... or image_url=....")
     if not lo <= len(images) <= hi:
         count = f"{lo}" if lo == hi else f"{lo} to {hi}"
-        raise InputError(f"{model} takes {count} image(s) in image_url (got {len(images)}).")
+        raise InputError(
+            f"{model} takes {count} image(s) in image_url (got {len(images)}).",
+            hint="Pick a model of another group for more or fewer images (see `glm models`).",
+        )
     encoded = [_image(src, group, model, i) for i, src in enumerate(images)]
     if images:
         urls = [u for u, _ in encoded]
