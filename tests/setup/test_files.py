@@ -116,3 +116,86 @@ def test_crlf_files_keep_their_line_ends() -> None:
 def test_json_with_a_byte_order_mark_is_readable() -> None:
     after = set_value('\ufeff{"a": 1}', "json", ("b",), 2)
     assert after == '\ufeff{"a": 1, "b": 2}'
+
+
+from hypothesis import example, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
+_json = st.recursive(
+    _scalars,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=5), inner, max_size=3),
+    max_leaves=12,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@example(doc={"a": 5}, indent=2, path=["a", "b"], value=1)
+@example(doc={"a": {"b": [1]}}, indent=None, path=["a", "b", "c"], value={"x": []})
+@example(doc={}, indent="\t", path=["e", "n"], value={"deep": {"er": [1, {"k": None}]}})
+@given(
+    doc=st.dictionaries(st.text(max_size=6), _json, max_size=5),
+    indent=st.sampled_from([None, 2, 4, "\t"]),
+    path=st.lists(st.text(min_size=1, max_size=4), min_size=1, max_size=3),
+    value=_json,
+)
+def test_any_json_document_any_path(doc: dict, indent: object, path: list[str], value: object) -> None:
+    before = json.dumps(doc, indent=indent)  # type: ignore[arg-type]
+    try:
+        after = set_value(before, "json", tuple(path), value)
+    except SetupError:
+        node: object = doc  # refused only when a non-object sits on the path
+        refusable = False
+        for key in path[:-1]:
+            if not isinstance(node, dict):
+                refusable = True
+                break
+            if key not in node:
+                break
+            node = node[key]
+        else:
+            refusable = not isinstance(node, dict)
+        assert refusable
+        return
+    expected = json.loads(before)
+    node = expected
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+    assert json.loads(after) == expected
+    if get_value(before, "json", tuple(path)) is None and path[0] not in doc:
+        assert only_insertions(before, after)
+
+
+_bare = st.text(alphabet="abcdefgh_-", min_size=1, max_size=3)
+# printable text: glmkit._config.dump_toml (used to build the documents) does not escape control characters
+_toml_scalar = st.booleans() | st.integers(-(2**40), 2**40) | st.text(st.characters(min_codepoint=32), max_size=8)
+_toml_doc = st.recursive(
+    st.dictionaries(_bare, _toml_scalar, max_size=3),
+    lambda inner: st.dictionaries(_bare, _toml_scalar | inner, max_size=3),
+    max_leaves=10,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(doc=_toml_doc, path=st.lists(_bare, min_size=1, max_size=3), value=_toml_scalar)
+def test_any_toml_document_any_path(doc: dict, path: list[str], value: object) -> None:
+    from glmkit._config import dump_toml
+
+    before = dump_toml(doc) if doc else ""
+    try:
+        after = set_value(before, "toml", tuple(path), value)
+    except SetupError:
+        node: object = doc
+        for key in path[:-1]:
+            if not isinstance(node, dict) or key not in node:
+                break
+            node = node[key]
+        assert not isinstance(node, dict) or isinstance(node.get(path[-1]), dict)
+        return
+    expected = tomllib.loads(before)
+    node = expected
+    for key in path[:-1]:
+        node = node.setdefault(key, {})
+    node[path[-1]] = value
+    assert tomllib.loads(after) == expected

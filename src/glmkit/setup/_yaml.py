@@ -39,7 +39,7 @@ def _yaml_scalar(value: Any) -> str:
     s = str(value)
     if _PLAIN.match(s) and s.lower() not in _RESERVED and not re.fullmatch(r"[-+.\d_eE]+", s):
         return s
-    return json.dumps(s, ensure_ascii=False)  # JSON strings are YAML double-quoted scalars
+    return json.dumps(s, ensure_ascii=False).replace("\x7f", "\\u007f")  # a YAML double-quoted scalar
 
 
 def _yaml_read_scalar(raw: str | None) -> Any:
