@@ -49,12 +49,14 @@ def chat(
             session.client.close()
 
 
-def _print(text: str, style: str = "") -> None:
+def _print(text: str, style: str = "", *, aside: bool = False) -> None:
+    """A line for the user; in a pipe, ``aside`` lines (the banner) go to stderr so stdout holds only results."""
     from glmkit.cli._common import is_tty
 
     if not is_tty():
-        sys.stdout.write(text + "\n")
-        sys.stdout.flush()
+        stream = sys.stderr if aside else sys.stdout
+        stream.write(text + "\n")
+        stream.flush()
         return
     from rich.console import Console
     from rich.markup import escape
@@ -66,7 +68,7 @@ def run_repl(session: Any, *, show_thinking: bool | None = None) -> None:
     """Read lines until /exit or Ctrl-D; Ctrl-C cancels the current answer (or clears the line) and goes on."""
     from glmkit.cli._render import make_view
 
-    _print(f"glm chat · {session.model} · /help for commands, Ctrl-D to leave", "dim")
+    _print(f"glm chat · {session.model} · /help for commands, Ctrl-D to leave", "dim", aside=True)
     for line in _read_lines(session):
         text = line.strip()
         if text.startswith('"""'):
