@@ -15,7 +15,6 @@ from ocr_samples import text_pdf, text_png
 
 from glmkit import Client
 from glmkit._errors import InputError, OperationCancelled
-from glmkit.emulator import EmulatorConfig, create_app
 from glmkit.media import limits
 from glmkit.resources.ocr import OCRProgress
 from glmkit.testing import TEST_KEY, EmulatorTransport, async_offline_client, offline_client
@@ -27,18 +26,6 @@ MAX_PAGES = LIMITS["pdf_max_pages"]
 
 def ocr_requests(app) -> int:  # type: ignore[no-untyped-def]
     return sum(1 for r in app.state.emulator.requests if r["path"].endswith("/layout_parsing"))
-
-
-@pytest.fixture
-def app():  # type: ignore[no-untyped-def]
-    return create_app(EmulatorConfig())
-
-
-@pytest.fixture
-def sclient(app):  # type: ignore[no-untyped-def]
-    c = offline_client(app, sleep=lambda s: None)
-    yield c
-    c.close()
 
 
 def page_texts(result: LayoutParsingResult) -> list[str]:

@@ -6,7 +6,6 @@ import pytest
 
 from glmkit import Client
 from glmkit._errors import BadRequestError, InputError
-from glmkit.emulator import EmulatorConfig, create_app
 from glmkit.testing import async_offline_client, offline_client
 from glmkit.types.reader import ReaderResponse
 
@@ -16,18 +15,6 @@ URL = "https://docs.example.com/guides/getting-started"
 
 def paths(app) -> list[str]:  # type: ignore[no-untyped-def]
     return [r["path"] for r in app.state.emulator.requests]
-
-
-@pytest.fixture
-def app():  # type: ignore[no-untyped-def]
-    return create_app(EmulatorConfig())
-
-
-@pytest.fixture
-def sclient(app):  # type: ignore[no-untyped-def]
-    c = offline_client(app, sleep=lambda s: None)
-    yield c
-    c.close()
 
 
 def test_read_returns_typed_markdown_stable_per_url(sclient: Client) -> None:

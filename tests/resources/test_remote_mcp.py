@@ -22,18 +22,6 @@ BOTH = "application/json, text/event-stream"
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 
 
-@pytest.fixture
-def app():  # type: ignore[no-untyped-def]
-    return create_app(EmulatorConfig())
-
-
-@pytest.fixture
-def sclient(app):  # type: ignore[no-untyped-def]
-    c = offline_client(app, sleep=lambda s: None)
-    yield c
-    c.close()
-
-
 def raw(app) -> httpx.Client:  # type: ignore[no-untyped-def]
     return httpx.Client(transport=EmulatorTransport(app), base_url="http://emu", headers=AUTH)
 

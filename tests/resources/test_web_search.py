@@ -35,13 +35,6 @@ def app():  # type: ignore[no-untyped-def]
     return create_app(EmulatorConfig(), clock=lambda: NOW)
 
 
-@pytest.fixture
-def sclient(app):  # type: ignore[no-untyped-def]
-    c = offline_client(app, sleep=lambda s: None)
-    yield c
-    c.close()
-
-
 def client_with(app, *, key: str = TEST_KEY, **options) -> Client:  # type: ignore[no-untyped-def]
     settings = resolve_settings(api_key=key, base_url=OFFLINE_BASE)
     settings = settings.with_changes(options=options, max_retries=0)
