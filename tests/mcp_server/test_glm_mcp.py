@@ -369,3 +369,21 @@ async def test_transcribe_save_to_writes_once(glm_mcp: Any) -> None:
     assert again.is_error and "already exists" in text_of(again)
     assert len(glm_mcp.upstream.state.requests) == before  # refused before anything was sent
     assert (glm_mcp.workdir / "memo.txt").read_text(encoding="utf-8") == saved
+
+
+async def test_concurrent_calls_all_answer(glm_mcp: Any, images: dict[str, Path]) -> None:
+    import anyio
+
+    results: dict[int, Any] = {}
+
+    async def one(i: int) -> None:
+        if i % 2:
+            results[i] = await glm_mcp.call("count_tokens", {"text": "word " * (i + 1)})
+        else:
+            results[i] = await glm_mcp.call("analyze_image", {"image_source": str(images["shot"]), "prompt": f"q{i}"})
+
+    async with anyio.create_task_group() as tg:
+        for i in range(8):
+            tg.start_soon(one, i)
+    assert all(not r.is_error for r in results.values())
+    assert all(f'"q{i}"' in text_of(results[i]) for i in range(0, 8, 2))  # each answer went to its own call

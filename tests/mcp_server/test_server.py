@@ -12,7 +12,7 @@ from media_samples import png
 
 from glmkit.emulator import EmulatorConfig, create_app
 from glmkit.mcp_server import GROUPS, build_server, parse_groups
-from glmkit.testing import EmulatorServer, async_offline_client
+from glmkit.testing import OFFLINE_BASE, TEST_KEY, AsyncEmulatorTransport, EmulatorServer, async_offline_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
 
@@ -239,4 +239,63 @@ async def test_search_and_read_work_for_a_plan_only_key() -> None:
     paths = [r["path"] for r in app.state.emulator.requests]
     assert any(p.endswith("/mcp/web_search_prime/mcp") for p in paths)
     assert any(p.endswith("/mcp/web_reader/mcp") for p in paths)
+    await client.close()
+
+
+class _Recording(AsyncEmulatorTransport):
+    """The in-process emulator transport, keeping each request's JSON body."""
+
+    def __init__(self) -> None:
+        super().__init__(create_app(EmulatorConfig()))
+        self.bodies: list[dict[str, Any]] = []
+
+    async def handle_async_request(self, request: Any) -> Any:
+        import json
+
+        await request.aread()
+        if request.headers.get("content-type", "").startswith("application/json"):
+            self.bodies.append(json.loads(request.content))
+        return await super().handle_async_request(request)
+
+
+@pytest.mark.parametrize(
+    ("tool", "fields", "expect"),
+    [
+        ("extract_text_from_screenshot", {"programming_language": "rust"}, "probably this programming language: rust"),
+        ("diagnose_error_screenshot", {"context": "ran cargo build"}, "when the error appeared: ran cargo build"),
+        ("ui_to_code", {"output_type": "spec", "framework": "SwiftUI"}, "design specification"),
+        ("understand_diagram", {"diagram_type": "ER"}, "Diagram type: ER"),
+        ("analyze_chart", {"analysis_focus": "Q3 revenue", "prompt": "is it growing?"}, "is it growing?"),
+    ],
+)
+async def test_vision_request_carries_the_focused_prompt_and_the_image(
+    tmp_path: Path, tool: str, fields: dict[str, Any], expect: str
+) -> None:
+    import base64
+
+    from mcp import Client
+
+    from glmkit import AsyncClient
+    from glmkit.mcp_server.prompts import SYSTEM
+
+    recording = _Recording()
+    client = AsyncClient(api_key=TEST_KEY, base_url=OFFLINE_BASE, transport=recording, environ={})
+    image = png(12, 9)
+    (tmp_path / "shot.png").write_bytes(image)
+    server = build_server(client, groups="vision")
+    async with Client(server) as mcp_client:
+        result = await mcp_client.call_tool(tool, {"image_source": str(tmp_path / "shot.png"), **fields})
+    assert not result.is_error, text_of(result)
+    (body,) = recording.bodies
+    assert body["model"] == "glm-4.6v"
+    system, user = body["messages"]
+    assert system == {"role": "system", "content": SYSTEM[tool]}
+    part, text = user["content"]
+    assert part["type"] == "image_url"
+    header, data = part["image_url"]["url"].split(",", 1)
+    assert header == "data:image/png;base64" and base64.b64decode(data) == image
+    assert text["type"] == "text" and expect in text["text"]
+    for value in fields.values():
+        if value not in ("spec",):
+            assert value in text["text"]
     await client.close()
