@@ -265,6 +265,27 @@ def test_debug_shows_the_trace_and_the_request_id(emulate: str, tmp_path: Path) 
 
 @pytest.mark.e2e
 @pytest.mark.timeout(60)
+def test_an_error_mid_stream_keeps_the_partial_answer_and_shows_the_request_id(emulate: str, tmp_path: Path) -> None:
+    _arm(emulate, kind="stream_error", code="1234", after=3)
+    try:
+        out = subprocess.run(
+            [*GLM, "ask", "--debug", "-m", "glm-4.6", "--no-think", "go on"],
+            capture_output=True,
+            text=True,
+            env=_env(emulate, tmp_path),
+            timeout=60,
+        )
+    finally:
+        httpx.delete(f"{emulate}/_emulator/faults")
+    assert out.returncode == 5, out.stderr
+    row = Ledger(tmp_path / "glmkit.db").last_conversation()
+    assert row is not None and row["status"] == "error" and row["error_code"] == "1234"
+    assert row["response"] and out.stdout.startswith(row["response"])  # what was printed is what was logged
+    assert f"request id: {row['request_id']}" in out.stderr and row["request_id"]
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
 def test_ctrl_c_mid_stream_exits_130_and_logs_the_partial_answer(emulate: str, tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [*GLM, "ask", "-m", "glm-4.6", "--no-think", "tell me a long story about ducks"],

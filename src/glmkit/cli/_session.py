@@ -272,7 +272,7 @@ class ChatSession:
             ttft_ms=round(turn.ttft_ms, 1) if turn.ttft_ms is not None else None,
             parent_id=self.parent_id,
             status=turn.status,
-            error_code=getattr(turn.error, "code", None) or (type(turn.error).__name__ if turn.error else None),
+            error_code=_error_code(turn.error),
             request_id=turn.request_id or getattr(turn.error, "request_id", None),
         )
 
@@ -381,6 +381,14 @@ class ChatSession:
             data = "\n\n".join(f"## {m['role']}\n\n{_as_text(m.get('content'))}" for m in loggable(messages))
         atomic_write(path, (data + "\n").encode("utf-8"))
         return f"saved {len(messages)} messages to {path}", False
+
+
+def _error_code(error: BaseException | None) -> str | None:
+    """The business code of an error (a stream error carries it on its cause), else its class name."""
+    if error is None:
+        return None
+    code = getattr(error, "code", None) or getattr(error.__cause__, "code", None)
+    return str(code) if code else type(error).__name__
 
 
 def _as_text(content: Any) -> str:
