@@ -118,7 +118,7 @@ def test_json_with_a_byte_order_mark_is_readable() -> None:
     assert after == '\ufeff{"a": 1, "b": 2}'
 
 
-from hypothesis import example, given, settings  # noqa: E402
+from hypothesis import assume, example, given, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
 _scalars = st.none() | st.booleans() | st.integers() | st.text(max_size=8)
@@ -168,8 +168,7 @@ def test_any_json_document_any_path(doc: dict, indent: object, path: list[str], 
 
 
 _bare = st.text(alphabet="abcdefgh_-", min_size=1, max_size=3)
-# printable text: glmkit._config.dump_toml (used to build the documents) does not escape control characters
-_toml_scalar = st.booleans() | st.integers(-(2**40), 2**40) | st.text(st.characters(min_codepoint=32), max_size=8)
+_toml_scalar = st.booleans() | st.integers(-(2**40), 2**40) | st.text(max_size=8)
 _toml_doc = st.recursive(
     st.dictionaries(_bare, _toml_scalar, max_size=3),
     lambda inner: st.dictionaries(_bare, _toml_scalar | inner, max_size=3),
@@ -183,6 +182,10 @@ def test_any_toml_document_any_path(doc: dict, path: list[str], value: object) -
     from glmkit._config import dump_toml
 
     before = dump_toml(doc) if doc else ""
+    try:
+        tomllib.loads(before)
+    except tomllib.TOMLDecodeError:
+        assume(False)  # dump_toml does not escape every control character: not this editor's input
     try:
         after = set_value(before, "toml", tuple(path), value)
     except SetupError:
