@@ -208,6 +208,9 @@ class ChatSession:
             if isinstance(exc, InputError):  # nothing was sent: nothing to log
                 view.close()
                 return turn
+        except BaseException:
+            view.close()  # a bug must not leave the terminal in a live display
+            raise
         turn.latency_ms = (time.monotonic() - start) * 1000
         if turn.completion is not None and turn.completion.usage is not None:
             self.last_usage = turn.completion.usage
