@@ -21,6 +21,7 @@ def test_env_lines_evaluate_in_bash(home: Path) -> None:
     out = runner.invoke(app, ["env", "claude-code"])
     assert out.exit_code == 0, out.output
     assert "export ANTHROPIC_BASE_URL=https://api.z.ai/api/anthropic" in out.output
+    assert out.output.startswith("unset ANTHROPIC_API_KEY\n")
     if shutil.which("bash") is None:
         pytest.skip("no bash")
     script = out.output + 'printf "%s|%s|%s" "$ANTHROPIC_BASE_URL" "$ANTHROPIC_AUTH_TOKEN" "$API_TIMEOUT_MS"\n'
@@ -43,10 +44,11 @@ def test_run_sets_variables_for_that_process_only(home: Path, tmp_path: Path) ->
     bin_dir.mkdir()
     fake = bin_dir / "claude"
     fake.write_text(
-        f'#!{sys.executable}\nimport os, sys\nprint(os.environ["ANTHROPIC_BASE_URL"], sys.argv[1:])\nsys.exit(7)\n'
+        f"#!{sys.executable}\nimport os, sys\n"
+        'print(os.environ["ANTHROPIC_BASE_URL"], os.environ.get("ANTHROPIC_API_KEY"), sys.argv[1:])\nsys.exit(7)\n'
     )
     fake.chmod(0o755)
-    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
+    env = {**os.environ, "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}", "ANTHROPIC_API_KEY": "sk-ant-x"}
     proc = subprocess.run(
         [sys.executable, "-m", "glmkit.cli.app", "run", "claude", "--", "--print", "-x"],
         capture_output=True,
@@ -55,7 +57,7 @@ def test_run_sets_variables_for_that_process_only(home: Path, tmp_path: Path) ->
         timeout=30,
     )
     assert proc.returncode == 7  # the tool's own exit code
-    assert proc.stdout.strip() == "https://api.z.ai/api/anthropic ['--print', '-x']"
+    assert proc.stdout.strip() == "https://api.z.ai/api/anthropic None ['--print', '-x']"  # the Anthropic key dropped
     assert "ANTHROPIC_BASE_URL" not in os.environ
 
 

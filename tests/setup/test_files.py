@@ -129,7 +129,7 @@ _json = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @example(doc={"a": 5}, indent=2, path=["a", "b"], value=1)
 @example(doc={"a": {"b": [1]}}, indent=None, path=["a", "b", "c"], value={"x": []})
 @example(doc={}, indent="\t", path=["e", "n"], value={"deep": {"er": [1, {"k": None}]}})
@@ -176,7 +176,7 @@ _toml_doc = st.recursive(
 )
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(doc=_toml_doc, path=st.lists(_bare, min_size=1, max_size=3), value=_toml_scalar)
 def test_any_toml_document_any_path(doc: dict, path: list[str], value: object) -> None:
     from glmkit._config import dump_toml

@@ -195,17 +195,19 @@ def env(
         values = resolve_values(
             profile=profile, endpoint=endpoint, via_gateway=via_gateway, gateway_url=gateway_url, model=model
         )
-        for line in export_lines(t.env(values), shell):
+        for line in export_lines(t.env(values), shell, unset=t.unset()):
             typer.echo(line)
 
 
-def export_lines(variables: dict[str, str], shell: str) -> list[str]:
-    """``export NAME=value`` lines (``set -gx`` for fish), values quoted for the shell."""
+def export_lines(variables: dict[str, str], shell: str, *, unset: list[str] | None = None) -> list[str]:
+    """``unset``/``export NAME=value`` lines (``set -e``/``set -gx`` for fish), values quoted for the shell."""
     import shlex
 
     if shell == "fish":
-        return [f"set -gx {k} {shlex.quote(v)}" for k, v in variables.items()]
-    return [f"export {k}={shlex.quote(v)}" for k, v in variables.items()]
+        lines = [f"set -e {name}" for name in unset or []]
+        return lines + [f"set -gx {k} {shlex.quote(v)}" for k, v in variables.items()]
+    lines = [f"unset {name}" for name in unset or []]
+    return lines + [f"export {k}={shlex.quote(v)}" for k, v in variables.items()]
 
 
 def run(
@@ -238,7 +240,8 @@ def run(
         if path is None:
             raise InputError(f"{program} is not on PATH.", hint=f"Install {t.name} first.")
         try:
-            code = subprocess.call([path, *ctx.args], env={**os.environ, **variables})
+            child = {k: v for k, v in os.environ.items() if k not in t.unset()}
+            code = subprocess.call([path, *ctx.args], env={**child, **variables})
         except KeyboardInterrupt:
             code = 130
     raise typer.Exit(code)

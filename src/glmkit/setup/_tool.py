@@ -189,6 +189,11 @@ class Tool:
             )
         return {k: str(v) for k, v in fill(table, values).items()}
 
+    def unset(self) -> list[str]:
+        """Variables ``glm env``/``glm run`` remove because they would compete with ours."""
+        table = self.section("unset") or {}
+        return list(table.get("names", []))
+
     # -- the plan ------------------------------------------------------------------------------------
     def plan(
         self, values: dict[str, str], *, project: bool = False, mcp: bool = False, cwd: Path | None = None
