@@ -97,7 +97,8 @@ class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
 
         async def send(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
-                started.set_result(message)
+                if not started.done():  # the caller may have been cancelled while waiting for the answer
+                    started.set_result(message)
             elif message["type"] == "http.response.body":
                 if message.get("body"):
                     queue.put_nowait(message["body"])
