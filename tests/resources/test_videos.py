@@ -137,8 +137,9 @@ def test_image_models_take_local_images_as_data_urls(vclient, app, tmp_path: Pat
     ],
 )
 def test_bad_video_requests_are_refused_before_sending(vclient, app, params, message) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(InputError, match=message):
+    with pytest.raises(InputError, match=message) as err:
         vclient.videos.generate(**params)
+    assert err.value.hint  # every refusal says how to fix it
     assert _sent(app, "/videos/generations") == 0
 
 

@@ -65,7 +65,10 @@ def _image(source: Any, group: dict[str, Any], model: str, index: int) -> tuple[
         )
     min_side = group.get("image_min_side")
     if min_side and min(size) < min_side:
-        raise InputError(f"{item.label} is {info.width}x{info.height}; {model} needs at least {min_side}x{min_side}.")
+        raise InputError(
+            f"{item.label} is {info.width}x{info.height}; {model} needs at least {min_side}x{min_side}.",
+            hint="Use a larger reference image.",
+        )
     return data_url(info.data, MIME[info.format]), size
 
 
@@ -121,7 +124,10 @@ def prepare_video_params(params: dict[str, Any]) -> dict[str, Any]:
         urls = [u for u, _ in encoded]
         body["image_url"] = urls[0] if hi == 1 else urls  # one image is a bare string (reference §6)
     if len(images) == 2 and model == "cogvideox-3" and body.get("quality") == "quality":
-        raise InputError("cogvideox-3 takes a first and last frame in quality='speed' mode only.")
+        raise InputError(
+            "cogvideox-3 takes a first and last frame in quality='speed' mode only.",
+            hint="Drop quality='quality', or send one image.",
+        )
     ratio = group.get("start_end_ratio")
     if ratio and len(encoded) == 2:
         sizes = [s or _data_url_size(u) for u, s in encoded]
