@@ -60,6 +60,13 @@ def test_every_input_kind_reads_the_same(sclient: Client, tmp_path: Path, source
     assert sclient.layout_parsing.create(file=file).markdown == "Same text"
 
 
+def test_base64_jpeg_starting_with_a_slash_is_data_not_a_path(sclient: Client) -> None:
+    b64 = base64.b64encode(jpeg_header(640, 480) + bytes(range(256))).decode()
+    assert b64.startswith("/9j/") and len(b64) > 255  # looks like an absolute path too long for a file name
+    result = sclient.layout_parsing.create(file=b64)
+    assert result.data_info and result.data_info.pages[0].width == 640
+
+
 def test_pdf_with_a_compressed_object_stream(sclient: Client) -> None:
     result = sclient.layout_parsing.create(file=text_pdf(3, compress=True, object_stream=True), pages_per_request=2)
     assert page_texts(result) == ["Page 1 of 3", "Page 2 of 3", "Page 3 of 3"]
@@ -92,8 +99,9 @@ def test_a_url_is_passed_through_unchecked(app, sclient: Client) -> None:  # typ
 @pytest.mark.timeout(60)
 def test_one_page_over_the_limit_is_split_and_joined_in_order(app, sclient: Client) -> None:  # type: ignore[no-untyped-def]
     seen: list[OCRProgress] = []
-    with pytest.warns(UserWarning, match="30 pages"):
+    with pytest.warns(UserWarning, match="30 pages") as caught:
         result = sclient.layout_parsing.create(file=text_pdf(MAX_PAGES + 1, compress=True), on_progress=seen.append)
+    assert caught[0].filename == __file__  # the warning points at the caller's line
     assert ocr_requests(app) == 2
     assert page_texts(result) == [f"Page {k} of {MAX_PAGES + 1}" for k in range(1, MAX_PAGES + 2)]
     assert result.markdown.startswith("Page 1 of") and result.markdown.endswith(

@@ -12,11 +12,12 @@ URLs are passed through unchecked (the file is not downloaded).
 from __future__ import annotations
 
 import base64
-import re
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Required
+
+from typing_extensions import Unpack
 
 from glmkit._errors import InputError, InsufficientBalanceError, OperationCancelled
 from glmkit._flows import Request
@@ -24,13 +25,12 @@ from glmkit._remote_mcp import adrive, drive
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.resources.web_search import check_bools, check_ids
-from glmkit.types.ocr import LAYOUT_PARSING, OCR_MODELS, LayoutParsingResult
+from glmkit.types.ocr import LAYOUT_PARSING, OCR_MODELS, LayoutParsingOptions, LayoutParsingResult
 
-__all__ = ["AsyncLayoutParsing", "LayoutParsing", "OCRPlan", "OCRProgress", "plan_ocr"]
+__all__ = ["AsyncLayoutParsing", "LayoutParsing", "OCRParams", "OCRPlan", "OCRProgress", "plan_ocr"]
 
 _FLAGS = ("return_crop_images", "need_layout_visualization")
 _NO_PIXEL_CAP = 1 << 30  # the reference gives OCR images a byte limit only
-_BASE64 = re.compile(r"[A-Za-z0-9+/\s]+={0,2}")
 
 
 @dataclass(frozen=True)
@@ -71,9 +71,6 @@ def _checked_file(source: Any, lim: dict[str, Any]) -> tuple[str, int | None]:
     """The ``file`` field to send and, for a local PDF, its page count."""
     from glmkit.media import check_image, check_pdf, load_input, sniff_format
 
-    if isinstance(source, str) and len(source) > 255 and _BASE64.fullmatch(source.strip()):
-        # bare base64: decoded here, as a long string is no file name (the OS would refuse it)
-        source = base64.b64decode("".join(source.split()))
     item = load_input(source)
     if item.url is not None:
         return item.url, None
@@ -156,7 +153,7 @@ def _warn_pages(pages: int, lim: dict[str, Any]) -> None:
             f"the GLM-OCR guide {lim['pdf_max_pages']}. If the API refuses, pass pages_per_request="
             f"{lim['pdf_warn_pages']}.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=5,  # _warn_pages, plan_ocr, create_flow, create: the caller of create
         )
 
 
@@ -224,54 +221,51 @@ def ocr_flow(plan: OCRPlan, on_progress: Callable[[OCRProgress], Any] | None = N
     return join_results(parts, total)
 
 
+class OCRParams(LayoutParsingOptions, total=False):
+    """What ``layout_parsing.create`` takes: the API's fields, ``file`` in any local form, and how to split."""
+
+    file: Required[Any]
+    """A URL, a path, bytes, a file object, or base64 of a PDF, PNG or JPEG."""
+    model: str
+    """``glm-ocr`` (the default)."""
+    on_progress: Callable[[OCRProgress], Any]
+    """Called with an ``OCRProgress`` after each page range of a split PDF."""
+    cancel: Any
+    """A ``threading.Event`` (or a callable returning True) checked between page ranges."""
+    split: bool
+    """Parse a PDF with more pages than one request takes in page ranges (default True; else InputError)."""
+    pages_per_request: int
+    """Pages per range (default and maximum from ``data/limits.toml``)."""
+
+
+def create_flow(params: OCRParams) -> Any:
+    """Check ``create``'s arguments and plan the requests (nothing is sent yet); the flow that sends them."""
+    p: dict[str, Any] = dict(params)
+    on_progress, cancel = p.pop("on_progress", None), p.pop("cancel", None)
+    split, per = p.pop("split", True), p.pop("pages_per_request", None)
+    return ocr_flow(plan_ocr(p, split=split, pages_per_request=per), on_progress, cancel)
+
+
 class LayoutParsing(SyncResource):
     """``client.layout_parsing``: GLM-OCR."""
 
-    def create(
-        self,
-        *,
-        file: Any,
-        model: str = "glm-ocr",
-        on_progress: Callable[[OCRProgress], Any] | None = None,
-        cancel: Any = None,
-        split: bool = True,
-        pages_per_request: int | None = None,
-        **params: Any,
-    ) -> LayoutParsingResult:
+    def create(self, **params: Unpack[OCRParams]) -> LayoutParsingResult:
         """Parse a PDF or image into markdown and page layouts (``POST /layout_parsing``).
 
-        Args:
-            file: a URL, a path, bytes, a file object, or base64 of a PDF, PNG or JPEG.
-            model: ``glm-ocr``.
-            on_progress: called with an ``OCRProgress`` after each page range of a split PDF.
-            cancel: a ``threading.Event`` (or a callable returning True) checked between page ranges.
-            split: parse a PDF with more pages than one request takes in page ranges (else InputError).
-            pages_per_request: pages per range (default and maximum from ``data/limits.toml``).
-            **params: ``return_crop_images``, ``need_layout_visualization``, ``start_page_id``,
-                ``end_page_id``, ``request_id``, ``user_id``, and the per-call options.
+        ``file`` is required; the other arguments are ``OCRParams``: ``model``, ``return_crop_images``,
+        ``need_layout_visualization``, ``start_page_id``, ``end_page_id``, ``request_id``, ``user_id``,
+        ``on_progress``, ``cancel``, ``split``, ``pages_per_request`` and the per-call options.
 
         Raises:
             InputError: a wrong format, an oversized or corrupt file (before anything is sent).
             OperationCancelled: ``cancel`` was set; ``partial`` holds the pages parsed so far.
         """
-        plan = plan_ocr({**params, "model": model, "file": file}, split=split, pages_per_request=pages_per_request)
-        return drive(self._client, ocr_flow(plan, on_progress, cancel))  # type: ignore[no-any-return]
+        return drive(self._client, create_flow(params))  # type: ignore[no-any-return]
 
 
 class AsyncLayoutParsing(AsyncResource):
     """``client.layout_parsing`` on ``AsyncClient`` (cancel with ``cancel=`` or an anyio cancel scope)."""
 
-    async def create(
-        self,
-        *,
-        file: Any,
-        model: str = "glm-ocr",
-        on_progress: Callable[[OCRProgress], Any] | None = None,
-        cancel: Any = None,
-        split: bool = True,
-        pages_per_request: int | None = None,
-        **params: Any,
-    ) -> LayoutParsingResult:
-        """Parse a PDF or image into markdown and page layouts (``POST /layout_parsing``)."""
-        plan = plan_ocr({**params, "model": model, "file": file}, split=split, pages_per_request=pages_per_request)
-        return await adrive(self._client, ocr_flow(plan, on_progress, cancel))  # type: ignore[no-any-return]
+    async def create(self, **params: Unpack[OCRParams]) -> LayoutParsingResult:
+        """Parse a PDF or image into markdown and page layouts (see ``LayoutParsing.create``)."""
+        return await adrive(self._client, create_flow(params))  # type: ignore[no-any-return]

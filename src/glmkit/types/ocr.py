@@ -14,13 +14,9 @@ LAYOUT_PARSING = Endpoint("POST", "/layout_parsing", "general")
 OCR_MODELS = ("glm-ocr",)
 
 
-class LayoutParsingParams(RequestOptions, total=False):
-    """The body of ``POST /layout_parsing`` (``file`` as the API takes it: a URL or base64 text)."""
+class LayoutParsingOptions(RequestOptions, total=False):
+    """The optional fields of ``POST /layout_parsing``, with the per-call options."""
 
-    model: Required[str]
-    """``glm-ocr``."""
-    file: Required[str]
-    """An http(s) URL, or the base64 of a PDF, JPG or PNG."""
     return_crop_images: bool
     """Also return crops of image regions (default false)."""
     need_layout_visualization: bool
@@ -30,7 +26,18 @@ class LayoutParsingParams(RequestOptions, total=False):
     end_page_id: int
     """Last PDF page to parse (inclusive)."""
     request_id: str
+    """6-64 characters."""
     user_id: str
+    """6-128 characters."""
+
+
+class LayoutParsingParams(LayoutParsingOptions, total=False):
+    """The body of ``POST /layout_parsing`` (``file`` as the API takes it: a URL or base64 text)."""
+
+    model: Required[str]
+    """``glm-ocr``."""
+    file: Required[str]
+    """An http(s) URL, or the base64 of a PDF, JPG or PNG."""
 
 
 class LayoutElement(Model):
