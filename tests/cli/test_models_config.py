@@ -184,6 +184,13 @@ def test_shell_completion_scripts_and_answers(tmp_path: Path) -> None:
     assert "models" in words.stdout.split()
     sub = _run([], _GLM_COMPLETE="complete_bash", COMP_WORDS="glm config us", COMP_CWORD="2")
     assert sub.stdout.split() == ["use"]
+    models = _run([], _GLM_COMPLETE="complete_bash", COMP_WORDS="glm ask -m glm-5.3", COMP_CWORD="3")
+    assert models.stdout.split() == [m.id for m in all_models() if m.id.startswith("glm-5.3")]
+    keys = _run([], _GLM_COMPLETE="complete_bash", COMP_WORDS="glm config set max", COMP_CWORD="3")
+    assert keys.stdout.split() == ["max_retries"]
+    assert glm("config", "set", "-P", "work-eu", "plan", "coding").exit_code == 0
+    profiles = _run([], _GLM_COMPLETE="complete_bash", COMP_WORDS="glm config use wo", COMP_CWORD="3")
+    assert profiles.stdout.split() == ["work-eu"]
     installed = _run(["--install-completion", "bash"], HOME=str(tmp_path), SHELL="/bin/bash")
     assert installed.returncode == 0, installed.stderr
     assert "glm" in (tmp_path / ".bashrc").read_text()

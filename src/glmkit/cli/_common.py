@@ -127,3 +127,10 @@ def atomic_write(path: str, data: bytes) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def complete_model(incomplete: str) -> list[str]:
+    """Shell completion for ``--model``: the chat models of the catalog."""
+    from glmkit.catalog import all_models
+
+    return [m.id for m in all_models() if m.kind == "chat" and m.id.startswith(incomplete)]

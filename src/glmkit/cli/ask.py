@@ -7,13 +7,18 @@ import sys
 
 import typer
 
-from glmkit.cli._common import DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, handle_errors
+from glmkit.cli._common import DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, complete_model, handle_errors
 
 
 def ask(
     prompt: list[str] = typer.Argument(None, metavar="PROMPT", help="The prompt (stdin is appended when piped)."),
     model: str = typer.Option(
-        None, "--model", "-m", metavar="MODEL", help="Model id (default: the profile's, else glm-5.3)."
+        None,
+        "--model",
+        "-m",
+        metavar="MODEL",
+        autocompletion=complete_model,
+        help="Model id (default: the profile's, else glm-5.3).",
     ),
     system: str = typer.Option(None, "--system", "-s", metavar="TEXT", help="A system prompt."),
     files: list[str] = typer.Option(

@@ -39,7 +39,28 @@ _INT = {"max_retries"}
 config_app = typer.Typer(
     help="Show and change settings and profiles (the key is stored with mode 0600).", no_args_is_help=False
 )
-PROFILE_OPT = typer.Option(None, "--profile", "-P", metavar="NAME", help="The profile (default: the current one).")
+
+
+def _complete_key(incomplete: str) -> list[str]:
+    return [k for k in KEYS if k.startswith(incomplete)]
+
+
+def _complete_profile(incomplete: str) -> list[str]:
+    try:
+        names = _load().get("profiles", {})
+    except Exception:  # completion must never print a traceback into the shell
+        return []
+    return [n for n in names if n.startswith(incomplete)]
+
+
+PROFILE_OPT = typer.Option(
+    None,
+    "--profile",
+    "-P",
+    metavar="NAME",
+    autocompletion=_complete_profile,
+    help="The profile (default: the current one).",
+)
 
 
 def _path() -> Any:
@@ -156,7 +177,7 @@ def show(profile: str | None = PROFILE_OPT, json_out: bool = JSON, debug: bool =
 
 @config_app.command("get")
 def get(
-    key: str = typer.Argument(..., metavar="KEY", help="A profile key."),
+    key: str = typer.Argument(..., metavar="KEY", autocompletion=_complete_key, help="A profile key."),
     profile: str = PROFILE_OPT,
     debug: bool = DEBUG,
 ) -> None:
@@ -171,7 +192,9 @@ def get(
 
 @config_app.command("set")
 def set_(
-    key: str = typer.Argument(..., metavar="KEY", help="A profile key (glm config keys lists them)."),
+    key: str = typer.Argument(
+        ..., metavar="KEY", autocompletion=_complete_key, help="A profile key (glm config keys lists them)."
+    ),
     value: str = typer.Argument(None, metavar="VALUE", help="The value (api_key: omit it to be asked without echo)."),
     profile: str = PROFILE_OPT,
     force: bool = typer.Option(False, "--force", help="Store a key glmkit does not know."),
@@ -200,7 +223,7 @@ def set_(
 
 @config_app.command("unset")
 def unset(
-    key: str = typer.Argument(..., metavar="KEY", help="A profile key."),
+    key: str = typer.Argument(..., metavar="KEY", autocompletion=_complete_key, help="A profile key."),
     profile: str = PROFILE_OPT,
     debug: bool = DEBUG,
 ) -> None:
@@ -236,7 +259,10 @@ def profiles(json_out: bool = JSON, debug: bool = DEBUG) -> None:
 
 @config_app.command("use")
 def use(
-    name: str = typer.Argument(..., metavar="NAME", help="The profile to make current."), debug: bool = DEBUG
+    name: str = typer.Argument(
+        ..., metavar="NAME", autocompletion=_complete_profile, help="The profile to make current."
+    ),
+    debug: bool = DEBUG,
 ) -> None:
     """Make a profile the current one (default_profile)."""
     with handle_errors(debug):
