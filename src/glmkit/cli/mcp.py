@@ -33,9 +33,11 @@ def mcp(
 ) -> None:
     """Run the MCP server: claude mcp add glm -- glm mcp   (or glm mcp --http 8765 for streamable HTTP)."""
     with handle_errors(debug):
-        from glmkit.mcp_server.server import parse_groups
+        from glmkit.mcp_server.server import check_vision_model, parse_groups
 
         groups = parse_groups(tools)  # a typo fails here, before anything starts
+        if vision_model and "vision" in groups:
+            vision_model = check_vision_model(vision_model)
         if http is not None and host not in _LOOPBACK:
             sys.stderr.write(
                 f"glm mcp: warning: serving on {host} without authentication; anyone who can reach it "

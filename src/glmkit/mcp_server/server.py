@@ -28,7 +28,16 @@ if TYPE_CHECKING:
 
     from glmkit._client import AsyncClient
 
-__all__ = ["GROUPS", "Runtime", "build_server", "note", "note_usage", "parse_groups", "progress_reporter"]
+__all__ = [
+    "GROUPS",
+    "Runtime",
+    "build_server",
+    "check_vision_model",
+    "note",
+    "note_usage",
+    "parse_groups",
+    "progress_reporter",
+]
 
 log = logging.getLogger("glmkit.mcp")
 
@@ -190,6 +199,25 @@ def parse_groups(spec: str | Iterable[str] | None) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def check_vision_model(model: str | None) -> str:
+    """The vision model to use (default ``default_model("vision")``), refused if the catalog says it reads text only.
+
+    Raises:
+        InputError: a malformed id, or a text-only model.
+    """
+    from glmkit._errors import InputError
+    from glmkit.catalog import default_model, get_model, normalize_model_id
+
+    chosen = normalize_model_id(model or default_model("vision"))
+    info = get_model(chosen)
+    if info is not None and not info.vision:
+        raise InputError(
+            f"{chosen} reads text only, so it cannot serve the vision tools.",
+            hint=f"Use a vision model such as {default_model('vision')} or {default_model('fast')}.",
+        )
+    return chosen
+
+
 def error_result(exc: BaseException) -> Any:
     """A ``CallToolResult`` with ``is_error`` set, saying what went wrong and how to fix it."""
     from mcp.types import CallToolResult, TextContent
@@ -323,18 +351,11 @@ def build_server(
     from mcp.server.mcpserver import MCPServer
     from mcp.types import ToolAnnotations
 
-    from glmkit._errors import InputError
     from glmkit._version import __version__
-    from glmkit.catalog import default_model, get_model, normalize_model_id
+    from glmkit.catalog import default_model
 
     chosen = parse_groups(groups)
-    model = normalize_model_id(vision_model or default_model("vision"))
-    info = get_model(model)
-    if info is not None and not info.vision and "vision" in chosen:
-        raise InputError(
-            f"{model} reads text only, so it cannot serve the vision tools.",
-            hint=f"Use a vision model such as {default_model('vision')} or {default_model('fast')}.",
-        )
+    model = check_vision_model(vision_model) if "vision" in chosen else vision_model or default_model("vision")
     rt = Runtime(client=client, vision_model=model, ledger=ledger, transport=transport)
     server: MCPServer = MCPServer(
         "glm", title="GLM (Z.AI) tools", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
