@@ -67,6 +67,7 @@ def test_bad_commands_answer_with_an_error_and_keep_the_session(session: ChatSes
     assert session.command("/think maybe")[0].startswith("error: /think takes on or off")
     assert session.command("/model glm-image")[0].startswith("error: glm-image is not a chat model")
     assert session.command("/attach /no/such/file")[0].startswith("error: No file at")
+    assert session.command("/save /no/such/dir/chat.md")[0].startswith("error: No such file or directory")
     assert session.model == "glm-4.7"
     assert "/model" in session.command("/help")[0]
     assert session.command("/exit") == ("", True)

@@ -300,14 +300,14 @@ class ChatSession:
         handler = getattr(self, f"_cmd_{name.lstrip('/').lower()}", None)
         if handler is None:
             return f"Unknown command {name}; /help lists them.", False
+        from glmkit._errors import GLMError
+
         try:
             return handler(arg)  # type: ignore[no-any-return]
-        except Exception as exc:
-            from glmkit._errors import GLMError
-
-            if not isinstance(exc, GLMError):
-                raise
+        except GLMError as exc:
             return f"error: {exc}" + (f"\nhint: {exc.hint}" if exc.hint else ""), False
+        except OSError as exc:  # /save to a folder that does not exist, /attach of an unreadable file
+            return f"error: {exc.strerror or exc}: {exc.filename or arg}", False
 
     def _cmd_help(self, arg: str) -> tuple[str, bool]:
         return HELP, False
