@@ -243,3 +243,16 @@ def test_claude_codes_protocol_draws_on_the_same_plan_window() -> None:
         with pytest.raises(anthropic.RateLimitError) as err:
             judge.messages.create(model="glm-5.3", max_tokens=64, messages=[{"role": "user", "content": "hi"}])
         assert "1308" in str(err.value.body)
+
+
+def test_no_forecast_in_the_first_minutes_of_a_window() -> None:
+    now = dt.datetime(2026, 11, 25, 12, 0, tzinfo=dt.UTC)
+    reset = now + dt.timedelta(days=7) - dt.timedelta(minutes=5)  # the week began 5 minutes ago
+    row = {
+        "type": "TOKENS_LIMIT",
+        "unit": 6,
+        "number": 1,
+        "percentage": 3,
+        "nextResetTime": int(reset.timestamp() * 1000),
+    }
+    assert parse_monitor(envelope({"limits": [row]}), QuotaInfo).window("week").forecast(now) is None

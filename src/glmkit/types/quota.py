@@ -150,7 +150,8 @@ class QuotaLimit(Model):
     def forecast(self, now: dt.datetime) -> dt.datetime | None:
         """When the window runs out at the pace used so far in it (``None``: not before it resets, or unknown).
 
-        The window is assumed to have started one window-length before its reset time.
+        The window is assumed to have started one window-length before its reset time; in its first
+        minutes (2% of its length, at least 10 minutes) there is no forecast.
         """
         found = WINDOWS.get((self.unit or -1, self.number or -1))
         used, reset = self.used_percent, self.resets_at
@@ -158,7 +159,7 @@ class QuotaLimit(Model):
             return None
         start = reset - dt.timedelta(seconds=found[2])
         elapsed = (now - start).total_seconds()
-        if elapsed <= 0:
+        if elapsed < max(600.0, 0.02 * found[2]):  # too early in the window for a pace to mean anything
             return None
         if used >= 100:
             return now
