@@ -7,6 +7,7 @@ accepts and joins the text; it is a flow (``_flows``), so sync and async share i
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any, Literal, overload
 
@@ -20,6 +21,7 @@ from glmkit._streaming import AsyncStream, Stream, StreamCore
 from glmkit._transport import Call, request_id_of, split_options, with_options
 from glmkit.catalog import get_model
 from glmkit.media import AudioSegment, MediaInput, check_audio, limits, split_audio
+from glmkit.resources._tasks import is_cancelled
 from glmkit.types.audio import (
     ASR_MODEL,
     TRANSCRIPTIONS,
@@ -109,7 +111,7 @@ def transcription_call(params: dict[str, Any], *, stream: bool | None = None) ->
     if uid is not None and not 6 <= len(str(uid)) <= 128:
         raise InputError("user_id must be 6 to 128 characters.")
     streaming = bool(params.pop("stream", False))
-    data: dict[str, Any] = {"model": model, **{k: str(v) for k, v in params.items() if v is not None}}
+    data: dict[str, Any] = {"model": model, **{k: _form_value(v) for k, v in params.items() if v is not None}}
     if hotwords:
         data["hotwords"] = list(hotwords)  # repeated form fields; the wire form for arrays is UNVERIFIED (§4)
     if streaming:
@@ -123,11 +125,12 @@ def transcription_call(params: dict[str, Any], *, stream: bool | None = None) ->
     return with_options(call, options)
 
 
-def _cancelled(cancel: Any) -> bool:
-    if cancel is None:
-        return False
-    is_set = getattr(cancel, "is_set", None)
-    return bool(is_set() if callable(is_set) else cancel())
+def _form_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)  # e.g. sensitive_word_check
+    return str(value)
 
 
 def _join(texts: list[str]) -> str:
@@ -164,7 +167,7 @@ def transcribe_long_flow(
         )
 
     for seg in segments:
-        if _cancelled(cancel):
+        if is_cancelled(cancel):
             raise OperationCancelled(
                 f"Transcription cancelled after {len(done)} of {len(segments)} pieces ({seg.start:.0f} s).",
                 partial=partial(),
