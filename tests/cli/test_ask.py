@@ -161,6 +161,14 @@ def test_show_thinking_in_a_pipe_sends_the_reasoning_to_stderr() -> None:
     assert quiet.stderr == ""
 
 
+def test_an_answer_cut_by_max_tokens_says_so() -> None:
+    out = glm("ask", "--offline", "-m", "glm-4.6", "--no-think", "--max-tokens", "5", "a long answer please")
+    assert out.exit_code == 0
+    assert "finish_reason 'length'" in out.stderr and "--max-tokens" in out.stderr
+    assert rows()[0]["output_tokens"] == 5
+    assert "finish_reason" not in glm("ask", "--offline", "-m", "glm-4.6", "short").stderr
+
+
 def test_no_prompt_is_a_usage_error() -> None:
     out = glm("ask", "--offline", input="")
     assert out.exit_code == 2 and "No prompt" in out.stderr

@@ -127,7 +127,8 @@ class LiveView:
         self._start = time.monotonic()
         self._thought_for: float | None = None
         self._final = False
-        self._notes: list[str] = []
+        self._notes: list[str] = []  # shown above the answer
+        self._late: list[str] = []  # arrived once the answer had started: shown below it
         self.live = Live(console=self.console, refresh_per_second=10, get_renderable=self._render, transient=False)
         self.live.start()
 
@@ -140,7 +141,7 @@ class LiveView:
         self._content.append(text)
 
     def note(self, text: str) -> None:
-        self._notes.append(text)
+        (self._late if self._content else self._notes).append(text)
 
     def _render(self) -> Any:
         from rich.console import Group
@@ -174,6 +175,8 @@ class LiveView:
         self.live.stop()
         from rich.text import Text
 
+        for note in self._late:
+            self.console.print(Text(f"note: {note}", style="dim"))
         if cancelled:
             self.console.print(Text("[cancelled]", style="dim"))
         if footer:

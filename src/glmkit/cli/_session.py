@@ -214,6 +214,8 @@ class ChatSession:
         turn.latency_ms = (time.monotonic() - start) * 1000
         if turn.completion is not None and turn.completion.usage is not None:
             self.last_usage = turn.completion.usage
+        if turn.status == "ok" and turn.completion.choices and turn.completion.choices[0].finish_reason == "length":
+            view.note("the answer was cut at the token limit (finish_reason 'length'); raise --max-tokens for more.")
         view.close(cancelled=turn.status == "cancelled", footer=self._footer(turn))
         self._log(turn, messages)
         if turn.status == "ok":
