@@ -70,6 +70,14 @@ def test_the_emulator_rejects_an_unsupported_size(emulator_app) -> None:  # type
     http.close()
 
 
+def test_content_filter_refusal_raises(client) -> None:  # type: ignore[no-untyped-def]
+    from glmkit._errors import ContentFilterError
+
+    with pytest.raises(ContentFilterError) as err:
+        client.images.generate(prompt="[unsafe] something")
+    assert err.value.code == "1301" and err.value.status_code == 400
+
+
 def test_async_glm_image_job(client) -> None:  # type: ignore[no-untyped-def]
     task = client.images.submit(prompt="a map", quality="hd")
     assert task.task_status == "PROCESSING"

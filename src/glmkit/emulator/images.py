@@ -2,6 +2,7 @@
 
 Generated images are real PNGs drawn from the prompt (a colour and stripes from its hash), served at
 ``/_media/{name}`` on the surface that made them; video results and covers are served there too.
+A prompt containing ``[unsafe]`` is refused with 1301, as the content filter does.
 """
 
 from __future__ import annotations
@@ -87,6 +88,8 @@ def _check(body: dict[str, Any]) -> tuple[tuple[int, int] | None, Response | Non
         return None, error_response("1214", f"size: {body.get('size')} is not a supported size for {model}")
     if body.get("quality") not in (None, "hd", "standard"):
         return None, error_response("1214", f"quality: {body.get('quality')} is invalid")
+    if "[unsafe]" in str(body.get("prompt")):  # the emulator's marker for a prompt the content filter blocks
+        return None, error_response("1301", "System detected potentially unsafe or sensitive content in input")
     return size, None
 
 
