@@ -108,7 +108,7 @@ async def test_a_crash_inside_a_tool_is_a_tool_error_and_a_ledger_row(tmp_path: 
     from glmkit.ledger import Ledger
 
     class Broken:
-        async def create(self, **params: Any) -> Any:
+        async def count(self, *args: Any, **params: Any) -> Any:
             raise RuntimeError("tokenizer exploded")
 
     client = async_offline_client(create_app(EmulatorConfig()))

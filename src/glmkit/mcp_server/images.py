@@ -68,8 +68,8 @@ def image_tools(rt: Runtime) -> list[ToolFn]:
             )
         if target.is_dir():
             raise InputError(f"{target} is a folder.", hint="Give a file name, e.g. hero.png.")
-        params = {"prompt": prompt, "size": size, "quality": quality, "model": model}
-        result = await rt.client.images.generate(**{k: v for k, v in params.items() if v is not None})
+        options: dict[str, Any] = {k: v for k, v in (("size", size), ("quality", quality), ("model", model)) if v}
+        result = await rt.client.images.generate(prompt=prompt, **options)
         note(model_requested=model or DEFAULT_MODEL, model_used=model or DEFAULT_MODEL)
         target.parent.mkdir(parents=True, exist_ok=True)
         saved = await result.save(target)

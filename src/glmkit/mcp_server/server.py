@@ -108,7 +108,7 @@ def note_usage(model: str | None, response: Any) -> None:
     )
 
 
-ProgressFn = Callable[[float, "float | None", "str | None"], None]
+ProgressFn = Callable[..., None]  # (progress, total=None, message=None)
 
 
 @contextlib.asynccontextmanager
@@ -120,7 +120,11 @@ async def progress_reporter(ctx: Any) -> AsyncIterator[ProgressFn]:
     call) the callback does nothing.
     """
     if ctx is None:
-        yield lambda progress, total=None, message=None: None
+
+        def ignore(progress: float, total: float | None = None, message: str | None = None) -> None:
+            return None
+
+        yield ignore
         return
     import math
 
@@ -136,11 +140,14 @@ async def progress_reporter(ctx: Any) -> AsyncIterator[ProgressFn]:
                 except Exception:  # progress is a courtesy: never fail the tool over it
                     log.debug("progress notification failed", exc_info=True)
 
+    def report(progress: float, total: float | None = None, message: str | None = None) -> None:
+        send.send_nowait((progress, total, message))
+
     try:
         async with anyio.create_task_group() as tg:
             tg.start_soon(pump)
             try:
-                yield lambda progress, total=None, message=None: send.send_nowait((progress, total, message))
+                yield report
             finally:
                 send.close()
     except BaseExceptionGroup as group:  # the tool's own error, not a group of them

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import Field
 
@@ -42,11 +42,10 @@ def tokens_tools(rt: Runtime) -> list[ToolFn]:
             if not file.is_file():
                 raise InputError(f"No such file: {str(file)!r}.", hint="Check the path (relative to the server's cwd).")
             text = file.read_text(encoding="utf-8", errors="replace")
-        params = {"text": text} if model is None else {"text": text, "model": model}
-        result = await rt.client.tokenizer.create(**params)
-        usage = result.usage
+        options: dict[str, Any] = {"model": model} if model else {}
+        tokens = await rt.client.tokenizer.count(text, **options)
         note(model_requested=model)
-        source = f"{path}" if path is not None else f"{len(text or '')} characters"
-        return f"{usage.total_tokens} tokens ({source})."
+        counted = f"{path}" if path is not None else f"{len(text or '')} characters"
+        return f"{tokens} tokens ({counted})."
 
     return [count_tokens]
