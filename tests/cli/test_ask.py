@@ -369,3 +369,33 @@ def test_the_real_command_pipes_stdin_and_prints_plain_text(emulator_server, tmp
     assert "\x1b[" not in out.stdout  # no terminal codes in a pipe
     assert 'answering "summarize\n\nline one\nline two' in out.stdout
     assert out.stderr == ""  # the reasoning is not shown in a pipe
+
+
+@pytest.mark.e2e
+@pytest.mark.timeout(60)
+@pytest.mark.parametrize("flag", [None, "--show-thinking", "--no-show-thinking"])
+def test_on_a_terminal_the_answer_is_markdown_and_reasoning_folds(tmp_path: Path, flag: str | None) -> None:
+    import pexpect
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZAI_", "GLM_"))}
+    args = ["-m", "glmkit.cli.app", "ask", "--offline", *([flag] if flag else []), "explain **bold** words"]
+    child = pexpect.spawn(
+        sys.executable,
+        args,
+        env={**env, "GLMKIT_HOME": str(tmp_path), "TERM": "xterm"},
+        encoding="utf-8",
+        timeout=30,
+        dimensions=(30, 120),
+    )
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
+    screen = child.before
+    assert "\x1b[1mbold\x1b[0m" in screen and "**bold**" not in screen.split("answering")[-1]  # rendered, not raw
+    folded, reasoning = "▸ Thought for" in screen, "I should answer briefly" in screen
+    if flag is None:
+        assert folded  # (the reasoning itself shows while the model thinks, then folds to this line)
+    elif flag == "--show-thinking":
+        assert reasoning and not folded
+    else:
+        assert not reasoning and not folded
