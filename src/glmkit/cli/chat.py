@@ -81,7 +81,10 @@ def run_repl(session: Any, *, show_thinking: bool | None = None) -> None:
         if not text:
             continue
         if text.startswith("/"):
-            out, leave = session.command(text)
+            try:
+                out, leave = session.command(text)
+            except KeyboardInterrupt:  # e.g. /tokens waiting on the network: cancel it, stay in the chat
+                out, leave = "[cancelled]", False
             if out:
                 _print(out, "red" if out.startswith("error:") else "cyan")
             if leave:
