@@ -125,6 +125,9 @@ def test_continue_sends_the_last_exchange_back() -> None:
     roles = [m["role"] for m in new["messages"]]
     assert roles == ["system", "user", "assistant", "user"]
     assert new["messages"][2]["content"] == old["response"]
+    private = glm("ask", "--offline", "-c", "--no-log", "--json", "off the record")
+    assert private.exit_code == 0 and '"off the record"' in private.stdout
+    assert len(rows()) == 2  # continued from the log, but not logged
 
 
 def test_continue_without_history_is_a_usage_error() -> None:
