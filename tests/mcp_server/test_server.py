@@ -98,8 +98,18 @@ def test_unknown_group_fails_before_serving(upstream: EmulatorServer, tmp_path: 
 def test_help_lists_the_options(tmp_path: Path) -> None:
     done = subprocess.run([*glm_command(), "mcp", "--help"], capture_output=True, text=True, timeout=30)
     assert done.returncode == 0
-    for option in ("--http", "--host", "--tools", "--vision-model", "--no-ledger", "--offline"):
+    for option in ("--http", "--host", "--tools", "--vision-model", "--no-ledger", "--list", "--offline"):
         assert option in done.stdout
+    listed = subprocess.run(
+        [*glm_command(), "mcp", "--list", "--tools", "search,tokens"],
+        env={"PATH": "/usr/bin:/bin", "GLMKIT_HOME": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert listed.returncode == 0, listed.stderr
+    lines = listed.stdout.splitlines()
+    assert [line.split()[:2] for line in lines] == [["web_search", "search"], ["count_tokens", "tokens"]]
 
 
 async def test_a_crash_inside_a_tool_is_a_tool_error_and_a_ledger_row(tmp_path: Path) -> None:

@@ -26,6 +26,7 @@ def mcp(
     ),
     vision_model: str = typer.Option(None, "--vision-model", help="Model for the vision tools (default glm-4.6v)."),
     no_ledger: bool = typer.Option(False, "--no-ledger", help="Do not record tool calls in the usage ledger."),
+    list_tools: bool = typer.Option(False, "--list", help="Print the tools that would be served, and exit."),
     offline: bool = OFFLINE,
     profile: str = PROFILE,
     endpoint: str = ENDPOINT,
@@ -43,10 +44,29 @@ def mcp(
                 f"glm mcp: warning: serving on {host} without authentication; anyone who can reach it "
                 "spends your Z.AI quota.\n"
             )
+        if list_tools:
+            _print_tools(groups, vision_model)
+            return
         sock = _listen(host, http) if http is not None else None
         import anyio
 
         anyio.run(_serve, groups, sock, vision_model, not no_ledger, offline, profile, endpoint)
+
+
+def _print_tools(groups: list[str], vision_model: str | None) -> None:
+    """One line per tool: name, group and the first line of its description (no key, no network needed)."""
+    import anyio
+
+    from glmkit._client import AsyncClient
+    from glmkit.mcp_server.server import build_server
+
+    server = build_server(AsyncClient(environ={}), groups=groups, vision_model=vision_model)
+    group_of = server.runtime.groups  # type: ignore[attr-defined]
+    for tool in anyio.run(server.list_tools):
+        summary = (tool.description or "").strip().splitlines()[0]
+        typer.echo(f"{tool.name:<30} {group_of[tool.name]:<7} {summary}")
+    for group in sorted(set(groups) - set(group_of.values())):
+        typer.echo(f"glm mcp: the {group} tools are unavailable in this install.", err=True)
 
 
 def _listen(host: str, port: int) -> Any:

@@ -169,6 +169,7 @@ class Runtime:
     ledger: Any = None  # a glmkit.ledger BackgroundWriter (``submit``) or Ledger (``add_request``)
     transport: str = "stdio"
     calls: dict[str, int] = field(default_factory=dict)
+    groups: dict[str, str] = field(default_factory=dict)  # tool name -> its group
 
     def record(self, row: dict[str, Any]) -> None:
         """Count the call and write its row; a ledger failure never fails the tool."""
@@ -370,6 +371,7 @@ def build_server(
     for group in chosen:
         for fn in group_tools(group, rt):
             name = fn.__name__
+            rt.groups[name] = group
             hints = ToolAnnotations(
                 title=TITLES.get(name),
                 read_only_hint=name not in WRITES_FILES,
