@@ -403,3 +403,23 @@ def test_on_a_terminal_the_answer_is_markdown_and_reasoning_folds(tmp_path: Path
         assert reasoning and not folded
     else:
         assert not reasoning and not folded
+
+
+def test_a_live_answer_taller_than_the_terminal_is_printed_whole_at_the_end() -> None:
+    import io as _io
+
+    from rich.console import Console
+
+    from glmkit.cli._render import LiveView
+
+    buf = _io.StringIO()
+    console = Console(file=buf, force_terminal=True, width=60, height=10, highlight=False)
+    view = LiveView(console, show_thinking=None)
+    view.reasoning("thinking hard")
+    for i in range(40):
+        view.content(f"- item number {i}\n")
+        view.live.refresh()  # what the refresh thread does ten times a second
+    view.close()
+    out = buf.getvalue()
+    final = out[out.rindex("▸ Thought for") :]  # the last render, after the live region was redrawn
+    assert all(f"item number {i}" in final for i in range(40))
