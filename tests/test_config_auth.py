@@ -7,6 +7,8 @@ from pathlib import Path
 
 import jwt
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import glmkit
 from glmkit import Client
@@ -106,3 +108,18 @@ def test_import_glmkit_is_light() -> None:
 def test_public_names_are_exported() -> None:
     for name in glmkit.__all__:
         assert getattr(glmkit, name) is not None
+
+
+@given(
+    st.dictionaries(
+        st.text(min_size=1, max_size=8),
+        st.one_of(st.text(), st.integers(), st.booleans(), st.lists(st.text(), max_size=3)),
+        max_size=5,
+    )
+)
+def test_saved_config_reads_back_exactly(data: dict) -> None:  # type: ignore[type-arg]
+    import tomllib
+
+    from glmkit._config import dump_toml
+
+    assert tomllib.loads(dump_toml({"profiles": {"p": data}})) == {"profiles": {"p": data}}

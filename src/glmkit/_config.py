@@ -6,6 +6,7 @@ The resolver takes ``environ`` and the config path as parameters, so tests pass 
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import tomllib
@@ -72,21 +73,23 @@ def load_config(path: Path) -> dict[str, Any]:
         raise InputError(f"The config file {path} is not valid TOML: {exc}", hint=f"Fix or remove {path}.") from exc
 
 
-def _toml_value(value: Any) -> str:
+def toml_value(value: Any) -> str:
+    """One TOML value: a string, number, bool, list or inline table."""
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | float):
         return repr(value)
     if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+        return "[" + ", ".join(toml_value(v) for v in value) + "]"
     if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    s = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-    return f'"{s}"'
+        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
+    # A JSON string is a valid TOML basic string (control characters escaped) once DEL is escaped too.
+    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
 
 
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else _toml_value(key)
+def toml_key(key: str) -> str:
+    """A bare key when TOML allows one, else a quoted key."""
+    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_value(key)
 
 
 def dump_toml(data: Mapping[str, Any]) -> str:
@@ -95,9 +98,9 @@ def dump_toml(data: Mapping[str, Any]) -> str:
     tables: list[tuple[str, Mapping[str, Any]]] = []
     for key, value in data.items():
         if isinstance(value, Mapping):
-            tables.append((_toml_key(key), value))
+            tables.append((toml_key(key), value))
         else:
-            lines.append(f"{_toml_key(key)} = {_toml_value(value)}")
+            lines.append(f"{toml_key(key)} = {toml_value(value)}")
 
     def emit(prefix: str, table: Mapping[str, Any]) -> None:
         lines.append("")
@@ -105,9 +108,9 @@ def dump_toml(data: Mapping[str, Any]) -> str:
         nested = []
         for k, v in table.items():
             if isinstance(v, Mapping):
-                nested.append((f"{prefix}.{_toml_key(k)}", v))
+                nested.append((f"{prefix}.{toml_key(k)}", v))
             else:
-                lines.append(f"{_toml_key(k)} = {_toml_value(v)}")
+                lines.append(f"{toml_key(k)} = {toml_value(v)}")
         for p, t in nested:
             emit(p, t)
 

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from glmkit._config import toml_key, toml_value
 from glmkit._errors import InputError
 
 __all__ = ["SetupError", "get_value", "set_value", "validate"]
@@ -264,23 +265,6 @@ _HEADER = re.compile(r"^\s*\[(?!\[)\s*([^\]]+?)\s*\]\s*(?:#.*)?$")
 _ANY_HEADER = re.compile(r"^\s*\[")
 
 
-def _toml_key(key: str) -> str:
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else json.dumps(key)
-
-
-def _toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{_toml_key(k)} = {_toml_value(v)}" for k, v in value.items()) + " }"
-    # A JSON string is a valid TOML basic string once DEL (which JSON leaves raw) is escaped too.
-    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
 def _split_header(header: str) -> tuple[str, ...]:
     return tuple(part.strip().strip('"').strip("'") for part in header.split("."))
 
@@ -309,14 +293,14 @@ def _toml_set(text: str, path: Path_, value: Any) -> str:
         return text
     table, key = path[:-1], path[-1]
     lines = text.splitlines(keepends=True)
-    line = f"{_toml_key(key)} = {_toml_value(value)}\n"
+    line = f"{toml_key(key)} = {toml_value(value)}\n"
     start, end = _toml_section(lines, table)
     if start is None:
         sep = "" if not text or text.endswith("\n") else "\n"
         blank = "\n" if text.strip() else ""
-        new = f"{text}{sep}{blank}[{'.'.join(_toml_key(p) for p in table)}]\n{line}"
+        new = f"{text}{sep}{blank}[{'.'.join(toml_key(p) for p in table)}]\n{line}"
     else:
-        pattern = re.compile(rf"^(\s*){re.escape(_toml_key(key))}\s*=|^(\s*){re.escape(json.dumps(key))}\s*=")
+        pattern = re.compile(rf"^(\s*){re.escape(toml_key(key))}\s*=|^(\s*){re.escape(json.dumps(key))}\s*=")
         hit = next((i for i in range(start, end) if pattern.match(lines[i])), None)
         if hit is not None:
             indent = re.match(r"\s*", lines[hit]).group(0)  # type: ignore[union-attr]
