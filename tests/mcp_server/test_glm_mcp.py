@@ -387,3 +387,20 @@ async def test_concurrent_calls_all_answer(glm_mcp: Any, images: dict[str, Path]
             tg.start_soon(one, i)
     assert all(not r.is_error for r in results.values())
     assert all(f'"q{i}"' in text_of(results[i]) for i in range(0, 8, 2))  # each answer went to its own call
+
+
+async def test_a_passing_429_is_retried_and_a_lasting_one_is_a_tool_error(
+    glm_mcp: Any, images: dict[str, Path]
+) -> None:
+    # The server runs with GLM_MAX_RETRIES=1: one 1302 is absorbed by a retry, two are not.
+    args = {"image_source": str(images["shot"]), "prompt": "retry"}
+    before = chat_requests(glm_mcp)
+    glm_mcp.upstream.state.faults.add(Fault(code="1302", path="/chat/completions", times=1, retry_after=0))
+    passed = await glm_mcp.call("analyze_image", args)
+    assert not passed.is_error, text_of(passed)
+    assert chat_requests(glm_mcp) - before == 2
+    glm_mcp.upstream.state.faults.add(Fault(code="1302", path="/chat/completions", times=2, retry_after=0))
+    lasting = await glm_mcp.call("analyze_image", args)
+    assert lasting.is_error
+    assert "HTTP 429, code 1302" in text_of(lasting) and "Hint:" in text_of(lasting)
+    assert not (await glm_mcp.call("analyze_image", args)).is_error
