@@ -79,3 +79,14 @@ def pdf(pages: int) -> bytes:
     for i, body in enumerate(objs, 1):
         out += f"{i} 0 obj\n{body}\nendobj\n".encode()
     return out + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+def wav_raw(seconds: float, *, tag: int = 3, bits: int = 32, rate: int = 8000) -> bytes:
+    """A WAV written chunk by chunk with any format tag (3: IEEE float, 0x11: IMA ADPCM, 0xFFFE: extensible)."""
+    width = bits // 8
+    data = b"\x00" * (round(seconds * rate) * width)
+    fmt = struct.pack("<HHIIHH", tag, 1, rate, rate * width, width, bits)
+    if tag == 0xFFFE:
+        fmt += struct.pack("<HHI", 22, bits, 0) + b"\x01\x00\x00\x00\x00\x00\x10\x00\x80\x00\x00\xaa\x00\x38\x9b\x71"
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(fmt)) + fmt + b"data" + struct.pack("<I", len(data)) + data
+    return b"RIFF" + struct.pack("<I", len(body)) + body

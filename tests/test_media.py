@@ -125,7 +125,7 @@ def test_26_mb_audio_is_refused_naming_the_25_mb_limit() -> None:
 def test_wrong_audio_extension_and_corrupt_audio() -> None:
     with pytest.raises(InputError, match=r"\.ogg files are not accepted for GLM-ASR; use wav, mp3"):
         media.check_audio(ms.wav(1), name="voice.ogg")
-    with pytest.raises(InputError, match="damaged WAV"):
+    with pytest.raises(InputError, match="damaged or unsupported WAV"):
         media.check_audio(ms.wav(1)[:30], name="cut.wav")
     with pytest.raises(InputError, match="is empty"):
         media.check_audio(b"", name="empty.mp3")
@@ -217,3 +217,20 @@ def test_video_and_file_parts(tmp_path: Path) -> None:
     assert media.file_part("https://x.test/a.pdf")["file_url"]["url"] == "https://x.test/a.pdf"
     with pytest.raises(InputError, match="chat reads"):
         media.file_part(ms.png(1, 1), name="x.exe")
+
+
+def test_float_and_extensible_wav_are_read_and_cut_in_their_own_format() -> None:
+    for tag in (3, 0xFFFE):
+        data = ms.wav_raw(40, tag=tag)
+        assert media.check_audio(data, max_seconds=60).seconds == pytest.approx(40)
+        segments = media.split_audio(data, name="float.wav")
+        assert [round(s.end - s.start) for s in segments] == [28, 12]
+        for seg in segments:
+            assert seg.data[20:22] == tag.to_bytes(2, "little")  # the pieces keep the original fmt chunk
+            assert media.check_audio(seg.data).seconds <= 30
+
+
+def test_compressed_wav_is_refused_with_the_remedy() -> None:
+    with pytest.raises(InputError, match=r"unsupported WAV file \(WAV encoding 0x0011 is compressed") as err:
+        media.check_audio(ms.wav_raw(2, tag=0x11, bits=4), name="adpcm.wav")
+    assert "16-bit PCM" in (err.value.hint or "")

@@ -160,6 +160,10 @@ class WavParams:
     sample_width: int
     rate: int
     frames: int
+    format_tag: int = 1
+    """1 PCM, 3 IEEE float, 0xFFFE extensible."""
+    fmt_chunk: bytes = b""
+    """The raw ``fmt `` chunk when ``wave`` could not read the file (copied into the pieces as is)."""
 
     @property
     def seconds(self) -> float:
@@ -181,21 +185,42 @@ def _wav(data: bytes, *, read: bool) -> tuple[WavParams, bytes]:
         pass  # Python 3.11's wave rejects WAVE_FORMAT_EXTENSIBLE: read the chunks ourselves
     except EOFError as exc:
         raise ValueError("truncated WAV header") from exc
-    pos, fmt, size = 12, None, None
+    pos, fmt, raw_fmt, size = 12, None, b"", None
     while pos + 8 <= len(data):
         cid, clen = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         if cid == b"fmt " and clen >= 16:
             fmt = struct.unpack("<HHIIHH", data[pos + 8 : pos + 24])
+            raw_fmt = data[pos + 8 : pos + 8 + clen]
         elif cid == b"data":
             size = min(clen, len(data) - pos - 8)
             break
         pos += 8 + clen + (clen & 1)
-    if fmt is None or size is None or fmt[0] not in (1, 0xFFFE) or not fmt[1] or not fmt[5]:
-        raise ValueError("not a PCM WAV file")
+    if fmt is None or size is None:
+        raise ValueError("no readable fmt/data chunks")
+    if fmt[0] not in (1, 3, 0xFFFE):
+        raise ValueError(f"WAV encoding {fmt[0]:#06x} is compressed, not PCM")
+    if not fmt[1] or fmt[5] < 8:
+        raise ValueError("no channels or bits per sample in the fmt chunk")
     channels, rate, bits = fmt[1], fmt[2], fmt[5]
     width = bits // 8
-    params = WavParams(channels, width, rate, size // (channels * width))
+    params = WavParams(channels, width, rate, size // (channels * width), fmt[0], raw_fmt)
     return params, (data[pos + 8 : pos + 8 + size] if read else b"")
+
+
+def _wav_bytes(params: WavParams, pcm: bytes) -> bytes:
+    """A WAV file of ``pcm`` in the layout of ``params`` (its own fmt chunk when it had one)."""
+    if not params.fmt_chunk:
+        buf = io.BytesIO()
+        with wave.open(buf, "wb") as w:
+            w.setnchannels(params.channels)
+            w.setsampwidth(params.sample_width)
+            w.setframerate(params.rate)
+            w.writeframes(pcm)
+        return buf.getvalue()
+    fmt = params.fmt_chunk + (b"\x00" if len(params.fmt_chunk) & 1 else b"")
+    body = b"WAVE" + b"fmt " + struct.pack("<I", len(params.fmt_chunk)) + fmt
+    body += b"data" + struct.pack("<I", len(pcm)) + pcm + (b"\x00" if len(pcm) & 1 else b"")
+    return b"RIFF" + struct.pack("<I", len(body)) + body
 
 
 def audio_duration(data: bytes, fmt: str) -> float:
@@ -224,13 +249,7 @@ def cut_wav(data: bytes, target: float, search: float) -> list[tuple[float, floa
         end = min(total, start + int(target * rate))
         if end < total:
             end = _quietest(pcm, params, max(start + 1, end - int(search * rate)), end)
-        buf = io.BytesIO()
-        with wave.open(buf, "wb") as w:
-            w.setnchannels(params.channels)
-            w.setsampwidth(params.sample_width)
-            w.setframerate(rate)
-            w.writeframes(pcm[start * step : end * step])
-        out.append((start / rate, end / rate, buf.getvalue()))
+        out.append((start / rate, end / rate, _wav_bytes(params, pcm[start * step : end * step])))
         start = end
     return out
 
@@ -240,8 +259,8 @@ def _quietest(pcm: bytes, params: WavParams, lo: int, hi: int) -> int:
     import array
     import sys
 
-    if params.sample_width != 2:
-        return hi  # 8/24/32-bit PCM: cut at the fixed point
+    if params.sample_width != 2 or params.format_tag == 3:
+        return hi  # 8/24/32-bit or float samples: cut at the fixed point
     step = params.channels * 2
     window = max(1, params.rate // 20)
     best, best_at = None, hi

@@ -323,7 +323,8 @@ def check_audio(source: Any, *, max_seconds: float | None = None, name: str | No
         seconds = audio_duration(item.data, fmt)
     except (ValueError, struct.error, EOFError) as exc:
         raise InputError(
-            f"{item.label} is a damaged {fmt.upper()} file ({exc}).", hint="Re-export the audio and try again."
+            f"{item.label} is a damaged or unsupported {fmt.upper()} file ({exc}).",
+            hint="Re-export it as 16-bit PCM WAV or as MP3.",
         ) from None
     if seconds > limit_s + 1e-6:
         raise InputError(
@@ -367,7 +368,10 @@ def split_audio(
         cuts = cut_wav(item.data, target, search) if fmt == "wav" else cut_mp3(item.data, target)
         return [AudioSegment(i, start, end, data, fmt) for i, (start, end, data) in enumerate(cuts)]
     except (ValueError, struct.error, EOFError) as exc:
-        raise InputError(f"{item.label} is a damaged {fmt.upper()} file ({exc}).") from None
+        raise InputError(
+            f"{item.label} is a damaged or unsupported {fmt.upper()} file ({exc}).",
+            hint="Re-export it as 16-bit PCM WAV or as MP3.",
+        ) from None
 
 
 # --- video, pdf, files --------------------------------------------------------------------------

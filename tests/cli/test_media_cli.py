@@ -84,7 +84,7 @@ def test_transcribe_stream_and_json(tmp_path: Path) -> None:
     ("name", "data", "words"),
     [
         ("voice.ogg", ms.wav(1), ".ogg files are not accepted for GLM-ASR"),
-        ("cut.wav", ms.wav(1)[:30], "damaged WAV"),
+        ("cut.wav", ms.wav(1)[:30], "damaged or unsupported WAV"),
     ],
 )
 def test_transcribe_bad_files_exit_2(tmp_path: Path, name: str, data: bytes, words: str) -> None:

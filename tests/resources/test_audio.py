@@ -54,8 +54,8 @@ def test_transcription_stream_assembles_the_text(client) -> None:  # type: ignor
         (ms.mp3(31), "long.mp3", r"31\.0 s long"),
         (b"ID3" + b"\x00" * (26 * MB), "big.mp3", r"26\.0 MB; GLM-ASR takes at most 25\.0 MB"),
         (ms.wav(2), "voice.m4a", r"\.m4a files are not accepted for GLM-ASR"),
-        (ms.wav(2)[:40], "cut.wav", "damaged WAV"),
-        (b"\xff\xfb\x90\x00" + b"garbage", "noise.mp3", "damaged MP3"),
+        (ms.wav(2)[:40], "cut.wav", "damaged or unsupported WAV"),
+        (b"\xff\xfb\x90\x00" + b"garbage", "noise.mp3", "damaged or unsupported MP3"),
     ],
     ids=["31s-wav", "31s-mp3", "26MB", "extension", "corrupt-wav", "corrupt-mp3"],
 )
