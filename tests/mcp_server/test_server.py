@@ -309,3 +309,49 @@ async def test_vision_request_carries_the_focused_prompt_and_the_image(
         if value not in ("spec",):
             assert value in text["text"]
     await client.close()
+
+
+@pytest.mark.e2e
+async def test_http_with_a_token_lets_only_its_bearer_in(
+    upstream: EmulatorServer, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    import httpx
+    from mcp import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    home = tmp_path_factory.mktemp("token-home")
+    work = tmp_path_factory.mktemp("token-work")
+    with http_server(home, upstream, work, "--tools", "tokens", "--token", "s3cret-token") as url:
+        hello = {"jsonrpc": "2.0", "id": 1, "method": "ping"}
+        accept = {"Accept": "application/json, text/event-stream"}
+        async with httpx.AsyncClient() as raw:
+            for auth in (None, "Bearer wrong", "s3cret-token"):
+                headers = {**accept, **({"Authorization": auth} if auth else {})}
+                refused = await raw.post(url, json=hello, headers=headers)
+                assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
+        import httpx2  # the HTTP client the mcp package itself uses
+
+        client = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token"}, timeout=30)
+        async with (
+            client,
+            streamable_http_client(url, http_client=client) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            result = await session.call_tool("count_tokens", {"text": "let me in"})
+            assert not result.is_error
+    assert "s3cret-token" not in (home / "stderr-http.log").read_text()
+
+
+@pytest.mark.e2e
+def test_beyond_loopback_needs_a_token(upstream: EmulatorServer, tmp_path: Path) -> None:
+    done = subprocess.run(
+        [*glm_command(), "mcp", "--http", "0", "--host", "0.0.0.0"],
+        env=server_env(tmp_path, upstream),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 2
+    assert "refusing to serve on 0.0.0.0 without a token" in done.stderr and "--token" in done.stderr

@@ -20,7 +20,13 @@ def mcp(
     http: int = typer.Option(
         None, "--http", help="Serve streamable HTTP on this port (0: any free port) instead of stdio."
     ),
-    host: str = typer.Option("127.0.0.1", "--host", help="Address for --http (loopback by default; no auth!)."),
+    host: str = typer.Option("127.0.0.1", "--host", help="Address for --http (loopback by default)."),
+    token: str = typer.Option(
+        None,
+        "--token",
+        envvar="GLM_MCP_TOKEN",
+        help="Require 'Authorization: Bearer TOKEN' on --http (needed to listen beyond loopback).",
+    ),
     tools: str = typer.Option(
         None, "--tools", help="Tool groups to expose: vision,search,reader,ocr,speech,image,tokens (default: all)."
     ),
@@ -39,10 +45,14 @@ def mcp(
         groups = parse_groups(tools)  # a typo fails here, before anything starts
         if vision_model and "vision" in groups:
             vision_model = check_vision_model(vision_model)
-        if http is not None and host not in _LOOPBACK:
-            sys.stderr.write(
-                f"glm mcp: warning: serving on {host} without authentication; anyone who can reach it "
-                "spends your Z.AI quota.\n"
+        if http is not None and host not in _LOOPBACK and not token:
+            from glmkit.cli._common import fail
+
+            raise fail(
+                f"refusing to serve on {host} without a token: anyone who could reach it would spend your Z.AI quota.",
+                hint="Add --token SECRET (or GLM_MCP_TOKEN) and send 'Authorization: Bearer SECRET', or keep the "
+                "default --host 127.0.0.1.",
+                code=2,
             )
         if list_tools:
             _print_tools(groups, vision_model)
@@ -50,7 +60,7 @@ def mcp(
         sock = _listen(host, http) if http is not None else None
         import anyio
 
-        anyio.run(_serve, groups, sock, vision_model, not no_ledger, offline, profile, endpoint)
+        anyio.run(_serve, groups, sock, token, vision_model, not no_ledger, offline, profile, endpoint)
 
 
 def _print_tools(groups: list[str], vision_model: str | None) -> None:
@@ -91,6 +101,7 @@ def _listen(host: str, port: int) -> Any:
 async def _serve(
     groups: list[str],
     sock: Any,
+    token: str | None,
     vision_model: str | None,
     use_ledger: bool,
     offline: bool,
@@ -117,7 +128,7 @@ async def _serve(
         if sock is None:
             await server.run_stdio_async()
         else:
-            await _serve_http(server, sock)
+            await _serve_http(server, sock, token)
     finally:
         await client.close()
         if writer is not None:
@@ -135,14 +146,16 @@ def _ledger_writer() -> Any:
         return None
 
 
-async def _serve_http(server: Any, sock: Any) -> None:
+async def _serve_http(server: Any, sock: Any, token: str | None) -> None:
     import uvicorn
 
+    from glmkit.mcp_server.server import http_app
+
     host, actual = sock.getsockname()[:2]
-    # The SDK turns on DNS-rebinding protection for loopback hosts.
-    app = server.streamable_http_app(host=host)
+    app = http_app(server, host=host, token=token)
     shown = f"[{host}]" if ":" in host else host
-    sys.stderr.write(f"glm mcp: serving streamable HTTP on http://{shown}:{actual}/mcp\n")
+    guarded = " (bearer token required)" if token else ""
+    sys.stderr.write(f"glm mcp: serving streamable HTTP on http://{shown}:{actual}/mcp{guarded}\n")
     sys.stderr.flush()
     config = uvicorn.Config(app, log_level="warning", lifespan="on")
     await uvicorn.Server(config).serve(sockets=[sock])

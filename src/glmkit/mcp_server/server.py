@@ -30,9 +30,11 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GROUPS",
+    "BearerToken",
     "Runtime",
     "build_server",
     "check_vision_model",
+    "http_app",
     "note",
     "note_usage",
     "parse_groups",
@@ -314,6 +316,38 @@ def _guard(name: str, fn: ToolFn, rt: Runtime) -> ToolFn:
 
     takes_ctx = _with_context(fn, run)
     return run
+
+
+class BearerToken:
+    """ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>`` (else 401)."""
+
+    def __init__(self, app: Any, token: str) -> None:
+        self.app = app
+        self._expected = f"Bearer {token}".encode()
+
+    def __repr__(self) -> str:
+        return "BearerToken(token=<hidden>)"
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        import hmac
+
+        if scope["type"] == "http":
+            given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+            if not hmac.compare_digest(given, self._expected):
+                headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
+                await send({"type": "http.response.start", "status": 401, "headers": headers})
+                await send({"type": "http.response.body", "body": b'{"error": "missing or wrong bearer token"}'})
+                return
+        await self.app(scope, receive, send)
+
+
+def http_app(server: MCPServer, *, host: str = "127.0.0.1", token: str | None = None) -> Any:
+    """The streamable HTTP ASGI app at ``/mcp``; with ``token``, only requests bearing it get in.
+
+    The SDK turns on DNS-rebinding protection when ``host`` is a loopback address.
+    """
+    app = server.streamable_http_app(host=host)
+    return BearerToken(app, token) if token else app
 
 
 def _available(resource: str) -> bool:
