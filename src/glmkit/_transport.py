@@ -140,6 +140,7 @@ def build_request(
     return request
 
 
+_POLICIES: dict[int, RetryPolicy] = {}
 _STOCK_BUILD = (httpx.Client.build_request, httpx.AsyncClient.build_request)
 _URLS: dict[str, httpx.URL] = {}
 _URLS_MAX = 256
@@ -225,7 +226,10 @@ class _TransportBase:
 
     def policy(self, call: Call) -> RetryPolicy:
         retries = self.settings.max_retries if call.max_retries is None else call.max_retries
-        return RetryPolicy(max_retries=retries)
+        policy = _POLICIES.get(retries)
+        if policy is None:  # frozen, so one per retry count serves every call
+            policy = _POLICIES[retries] = RetryPolicy(max_retries=retries)
+        return policy
 
 
 class SyncTransport(_TransportBase):
