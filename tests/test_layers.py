@@ -12,7 +12,7 @@ import pytest
 SRC = Path(__file__).resolve().parents[1] / "src" / "glmkit"
 ROOMS = {"cli", "gateway", "mcp_server", "emulator", "setup"}
 CLIENT_SIDE = {"_client", "_transport", "_flows", "_auth", "resources", "tools", "_remote_mcp", "testing"}
-STANDALONE = {"types", "_errors", "_sse"}
+STANDALONE = {"types", "_errors", "_sse", "_fileio"}
 
 
 def _imports(path: Path) -> set[str]:
@@ -52,7 +52,7 @@ def test_layers(path: Path) -> None:
     if {t for t in targets if not (SRC / t).exists() and not (SRC / f"{t}.py").exists()}:
         targets = {t for t in targets if (SRC / t).exists() or (SRC / f"{t}.py").exists()} | {"_client"}
     if here in STANDALONE:
-        allowed = {"types", "_errors", "data"} if here == "types" else {"data"}
+        allowed = {"types", "_errors", "_fileio", "data"} if here == "types" else {"data"}
         assert targets <= allowed, f"{path.name} must stand alone, imports {sorted(targets - allowed)}"
     elif here == "emulator":
         assert not targets & (CLIENT_SIDE | ROOMS), (

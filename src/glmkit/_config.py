@@ -126,12 +126,9 @@ def save_config(path: Path, data: Mapping[str, Any]) -> None:
         backup = path.with_name(path.name + ".bak")
         backup.write_bytes(path.read_bytes())
         os.chmod(backup, 0o600)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(dump_toml(data))
-    os.replace(tmp, path)
-    os.chmod(path, 0o600)
+    from glmkit._fileio import atomic_write
+
+    atomic_write(path, dump_toml(data), mode=0o600)
 
 
 def _presets() -> dict[str, Any]:

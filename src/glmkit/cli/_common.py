@@ -115,18 +115,9 @@ def is_tty(stream: Any = None) -> bool:
 
 def atomic_write(path: str, data: bytes) -> None:
     """Write to a temp file beside ``path`` and rename: Ctrl-C never leaves a partial file."""
-    import tempfile
+    from glmkit._fileio import atomic_write as write
 
-    directory = os.path.dirname(os.path.abspath(path)) or "."
-    fd, tmp = tempfile.mkstemp(prefix=".glm-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    write(path, data)
 
 
 def complete_model(incomplete: str) -> list[str]:

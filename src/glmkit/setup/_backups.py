@@ -13,12 +13,12 @@ import hashlib
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from glmkit._errors import redact
+from glmkit._fileio import atomic_write
 from glmkit.setup._files import SetupError, set_value, validate
 from glmkit.setup._tool import Edit
 
@@ -105,18 +105,7 @@ def _sha(text: str) -> str:
 
 
 def _atomic_write(path: Path, text: str, mode: int | None) -> None:
-    path = path.resolve()  # a symlinked dotfile stays a symlink: write the file it points to
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".glmkit-tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text, mode=mode)
 
 
 def apply_changes(tool: str, changes: list[Change]) -> Path | None:

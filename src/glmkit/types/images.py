@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import base64
 import os
-import tempfile
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any, Required
 
 import pydantic
 
+from glmkit._fileio import atomic_write
 from glmkit.types._base import Endpoint
 from glmkit.types._model import Model
 from glmkit.types._params import RequestOptions
@@ -55,19 +55,7 @@ class ContentFilter(Model):
 
 def write_file(path: str | os.PathLike[str], data: bytes) -> Path:
     """Write bytes to ``path`` through a temporary file and a rename (never a partial file)."""
-    target = Path(path)
-    # mkstemp makes the file 0600; a saved image should read like any other file (or keep the old one's mode).
-    mode = target.stat().st_mode & 0o777 if target.exists() else 0o644
-    fd, tmp = tempfile.mkstemp(prefix=".glm-", dir=target.parent if str(target.parent) else ".")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-        os.chmod(tmp, mode)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return target
+    return atomic_write(path, data)
 
 
 class ImagesResponse(Model):
