@@ -35,12 +35,12 @@ import json
 import re
 import sys
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, overload
 
 from glmkit._errors import GLMError, InputError
 
-# The run loop's records and events live with the loop; they are public here (loaded on first use).
+# The run loop's records and events (``resources/_run_types.py``) are public here, loaded on first use.
 _RUN_NAMES = (
     "Done",
     "ParsedCompletion",
@@ -129,22 +129,28 @@ def _join(parts: list[str]) -> str:
     return " ".join(p for p in parts if p).strip()
 
 
+def _section_items(lines: list[str], start: int, min_indent: int, *, numpy: bool) -> Iterator[tuple[str, list[str]]]:
+    """A parameter section's items from line ``start``, each line with its continuation lines; the section ends
+    at a line indented less than ``min_indent`` (NumPy: or at the next section's header, a line over a rule)."""
+    j = start
+    while j < len(lines):
+        item = lines[j]
+        if not item.strip():
+            j += 1
+            continue
+        if _indent(item) < min_indent or (numpy and j + 1 < len(lines) and _NUMPY_RULE.match(lines[j + 1])):
+            break
+        more, j = _collect(lines, j + 1, _indent(item))
+        yield item, more
+
+
 def _google_params(lines: list[str]) -> dict[str, str]:
     out: dict[str, str] = {}
     for i, line in enumerate(lines):
         if line.strip().rstrip(":").lower() not in _GOOGLE_HEADERS or not line.strip().endswith(":"):
             continue
-        header_indent = _indent(line)
-        j = i + 1
-        while j < len(lines):
-            item = lines[j]
-            if not item.strip():
-                j += 1
-                continue
-            if _indent(item) <= header_indent:
-                break
+        for item, more in _section_items(lines, i + 1, _indent(line) + 1, numpy=False):
             m = _GOOGLE_ITEM.match(item.strip())
-            more, j = _collect(lines, j + 1, _indent(item))
             if m:
                 out[m.group(1)] = _join([m.group(3), *more])
     return out
@@ -157,16 +163,7 @@ def _numpy_params(lines: list[str]) -> dict[str, str]:
             continue
         if not _NUMPY_RULE.match(lines[i + 1]):
             continue
-        base = _indent(line)
-        j = i + 2
-        while j < len(lines):
-            item = lines[j]
-            if not item.strip():
-                j += 1
-                continue
-            if _indent(item) < base or (j + 1 < len(lines) and _NUMPY_RULE.match(lines[j + 1])):
-                break
-            more, j = _collect(lines, j + 1, _indent(item))
+        for item, more in _section_items(lines, i + 2, _indent(line), numpy=True):
             for name in item.split(":")[0].split(","):  # "x, y : int" documents both
                 m = _NUMPY_ITEM.match(name.strip())
                 if m:
@@ -557,6 +554,6 @@ def __getattr__(name: str) -> Any:
     if name in _RUN_NAMES:
         import importlib
 
-        module = "_structured" if name == "ParsedCompletion" else "_runner"
+        module = "_structured" if name == "ParsedCompletion" else "_run_types"
         return getattr(importlib.import_module(f"glmkit.resources.{module}"), name)
     raise AttributeError(f"module 'glmkit.tools' has no attribute {name!r}")
