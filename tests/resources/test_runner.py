@@ -5,16 +5,18 @@ from __future__ import annotations
 import itertools
 import json
 import threading
+from collections.abc import Callable
 from typing import Any, Literal
 
+import httpx
 import pytest
 from pydantic import BaseModel
 
 import glmkit
 from glmkit import Client, tool
 from glmkit.emulator import EmulatorConfig, create_app
-from glmkit.resources._runner import RunEvent
-from glmkit.testing import offline_client
+from glmkit.resources._run_types import RunEvent
+from glmkit.testing import OFFLINE_BASE, TEST_KEY, EmulatorTransport, offline_client
 from glmkit.tools import check_schema
 
 pytestmark = pytest.mark.timeout(60)
@@ -432,3 +434,81 @@ def test_emulator_arguments_fit_rich_schemas(client: Client) -> None:
         call = answer.tool_calls[0]
         assert call.status == "ok", call.error
         assert check_schema(rich.parameters, call.arguments) == []
+
+
+# ---- what goes back to the model -------------------------------------------------------------------
+
+
+class Rewrite(httpx.BaseTransport):
+    """The emulator, with each chat answer changed by ``edit`` on its way back (for answers it never gives)."""
+
+    def __init__(self, app: Any, edit: Callable[[dict[str, Any]], None]) -> None:
+        self.inner, self.edit = EmulatorTransport(app), edit
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        response = self.inner.handle_request(request)
+        response.read()
+        if not request.url.path.endswith("/chat/completions") or response.status_code != 200:
+            return response
+        body = response.json()
+        self.edit(body)
+        return httpx.Response(200, json=body)
+
+
+def rewritten_client(app: Any, edit: Callable[[dict[str, Any]], None]) -> Client:
+    return Client(api_key=TEST_KEY, base_url=OFFLINE_BASE, transport=Rewrite(app, edit), environ={})
+
+
+def test_tool_calls_without_ids_get_one_id_in_both_messages(emulator_app: Any) -> None:
+    def drop_ids(body: dict[str, Any]) -> None:
+        for tc in body["choices"][0]["message"].get("tool_calls") or []:
+            del tc["id"]
+
+    with rewritten_client(emulator_app, drop_ids) as c:
+        answer = c.chat.run(model=MODEL, messages=user("[emulator:tools=add,get_weather]"), tools=[add, get_weather])
+    sent = received(emulator_app)[1]["messages"]
+    ids = [tc["id"] for tc in sent[1]["tool_calls"]]
+    assert all(ids) and len(set(ids)) == 2
+    assert [m["tool_call_id"] for m in sent[2:4]] == ids == [c.id for c in answer.tool_calls]
+
+
+def test_server_side_tool_calls_go_back_as_they_came(emulator_app: Any) -> None:
+    searched = {"id": "ws_1", "type": "web_search", "web_search": {"search_query": "glm"}}
+
+    def add_search(body: dict[str, Any]) -> None:
+        message = body["choices"][0]["message"]
+        if message.get("tool_calls"):
+            message["tool_calls"].append(dict(searched))
+
+    with rewritten_client(emulator_app, add_search) as c:
+        answer = c.chat.run(model=MODEL, messages=user("[emulator:tools=add]"), tools=[add])
+    assert [tc.name for tc in answer.tool_calls] == ["add"]  # not a local call: nothing to run
+    sent = received(emulator_app)[1]["messages"][1]["tool_calls"]
+    assert sent[1] == searched  # no made-up "function" object
+
+
+def test_async_approve_and_on_event_under_the_sync_client_are_awaited(client: Client) -> None:
+    deleted: list[str] = []
+    seen: list[RunEvent] = []
+
+    @tool
+    def delete_file(path: str) -> str:
+        """Delete a file."""
+        deleted.append(path)
+        return "deleted"
+
+    async def approve(call: Any) -> bool:
+        return False
+
+    async def on_event(event: RunEvent) -> None:
+        seen.append(event)
+
+    answer = client.chat.run(
+        model=MODEL,
+        messages=user("[emulator:tools=delete_file]"),
+        tools=[delete_file],
+        approve=approve,
+        on_event=on_event,
+    )
+    assert deleted == [] and answer.tool_calls[0].status == "denied"
+    assert seen and seen[-1].answer is answer  # type: ignore[union-attr]

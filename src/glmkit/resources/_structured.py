@@ -83,7 +83,7 @@ def parse_flow(params: dict[str, Any], retries: int = 1) -> Generator[Effect, An
     messages = _with_instruction(params.pop("messages"), schema)
     base = {**params, "response_format": {"type": "json_object"}}
     for attempt in range(retries + 1):
-        completion: ChatCompletion = yield CallModel({**base, "messages": messages}, attempt, False)
+        completion: ChatCompletion = yield CallModel({**base, "messages": messages})
         content = completion.content
         try:
             parsed = adapter.validate_json(_json_text(content))
