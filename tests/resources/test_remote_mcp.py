@@ -6,7 +6,10 @@ against the emulator through the public Client.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
+from typing import Any
 
 import httpx
 import pytest
@@ -170,29 +173,29 @@ async def test_async_client_speaks_the_same_protocol(app) -> None:  # type: igno
 # -- the official mcp client judges the emulator's servers -----------------------------------------------
 
 
-@pytest.mark.anyio
-@pytest.mark.timeout(60)
-async def test_official_mcp_client_calls_the_emulated_servers() -> None:
+@contextlib.asynccontextmanager
+async def official_session(url: str) -> AsyncIterator[Any]:
+    """An initialized session of the official ``mcp`` client with the MCP server at ``url``."""
     from mcp import ClientSession
     from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
 
+    async with (
+        create_mcp_http_client(headers=AUTH) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        yield session
+
+
+@pytest.mark.anyio
+@pytest.mark.timeout(60)
+async def test_official_mcp_client_calls_the_emulated_servers() -> None:
     with EmulatorServer() as server:
-        url = f"{server.url}{SEARCH}"
-        async with (
-            create_mcp_http_client(headers=AUTH) as http,
-            streamable_http_client(url, http_client=http) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
+        async with official_session(f"{server.url}{SEARCH}") as session:
             tools = await session.list_tools()
             result = await session.call_tool("webSearchPrime", {"search_query": "official client", "count": 2})
-        reader_url = f"{server.url}/api/mcp/web_reader/mcp"
-        async with (
-            create_mcp_http_client(headers=AUTH) as http,
-            streamable_http_client(reader_url, http_client=http) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
+        async with official_session(f"{server.url}/api/mcp/web_reader/mcp") as session:
             page = await session.call_tool("webReader", {"url": "https://example.com/x"})
     assert [t.name for t in tools.tools] == ["webSearchPrime"]
     assert not result.is_error
