@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import os
-import tempfile
 import time
 from pathlib import Path
 
+from glmkit._fileio import atomic_write
 from glmkit.mcp_server.paths import local_path
 
 __all__ = ["INLINE_MAX_CHARS", "check_target", "deliver", "write_text"]
@@ -18,15 +18,7 @@ PREVIEW_CHARS = 2_000
 
 def write_text(path: Path, text: str) -> None:
     """Write beside the target and rename, so a failure never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".glm-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    atomic_write(path, text)
 
 
 def check_target(save_to: str | None) -> Path | None:
