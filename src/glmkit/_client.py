@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from glmkit.resources.agents import Agents, AsyncAgents
     from glmkit.resources.audio import AsyncAudio, Audio
     from glmkit.resources.chat import AsyncChat, Chat
-    from glmkit.resources.files import AsyncFiles, Files
+    from glmkit.resources.files import AsyncBatches, AsyncFiles, Batches, Files
     from glmkit.resources.images import AsyncImages, Images
     from glmkit.resources.models import AsyncModels, Models
     from glmkit.resources.ocr import AsyncLayoutParsing, LayoutParsing
@@ -213,6 +213,7 @@ class Client(_ClientBase):
     agents: Agents = _resource("agents", "Agents")
     layout_parsing: LayoutParsing = _resource("ocr", "LayoutParsing")
     files: Files = _resource("files", "Files")
+    batches: Batches = _resource("files", "Batches")
     quota: Quota = _resource("quota", "Quota")
 
 
@@ -306,4 +307,5 @@ class AsyncClient(_ClientBase):
     agents: AsyncAgents = _resource("agents", "AsyncAgents")
     layout_parsing: AsyncLayoutParsing = _resource("ocr", "AsyncLayoutParsing")
     files: AsyncFiles = _resource("files", "AsyncFiles")
+    batches: AsyncBatches = _resource("files", "AsyncBatches")
     quota: AsyncQuota = _resource("quota", "AsyncQuota")
