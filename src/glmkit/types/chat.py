@@ -320,28 +320,38 @@ class ChunkAccumulator:
 
     def add(self, chunk: ChatCompletionChunk) -> None:
         """Fold one chunk in."""
+        # Called for every streamed chunk: each attribute is read once.
         if self.id is None:
             self.id, self.created, self.model = chunk.id, chunk.created, chunk.model
-        if chunk.usage is not None:
-            self.usage = chunk.usage
-        if chunk.__pydantic_extra__:
-            self.extra.update(chunk.__pydantic_extra__)
+        usage = chunk.usage
+        if usage is not None:
+            self.usage = usage
+        extra = chunk.__pydantic_extra__
+        if extra:
+            self.extra.update(extra)
+        accs = self.choices
         for c in chunk.choices:
-            acc = self.choices.get(c.index)
+            index = c.index
+            acc = accs.get(index)
             if acc is None:
-                acc = self.choices[c.index] = _ChoiceAcc()
+                acc = accs[index] = _ChoiceAcc()
             d = c.delta
-            if d.content:
-                acc.content.append(d.content)
-            if d.reasoning_content:
-                acc.reasoning.append(d.reasoning_content)
-            if d.role:
-                acc.role = d.role
-            if d.tool_calls:
-                for pos, tc in enumerate(d.tool_calls):
+            text = d.content
+            if text:
+                acc.content.append(text)
+            text = d.reasoning_content
+            if text:
+                acc.reasoning.append(text)
+            role = d.role
+            if role:
+                acc.role = role
+            tools = d.tool_calls
+            if tools:
+                for pos, tc in enumerate(tools):
                     self._add_tool(acc, tc, pos)
-            if c.finish_reason is not None:
-                acc.finish_reason = c.finish_reason
+            finish = c.finish_reason
+            if finish is not None:
+                acc.finish_reason = finish
 
     @staticmethod
     def _add_tool(acc: _ChoiceAcc, tc: ToolCall, pos: int) -> None:
