@@ -72,6 +72,12 @@ def test_bad_input_fails_locally_before_any_request(app, sclient: Client, url, p
     assert paths(app) == []
 
 
+def test_create_without_url_names_the_field(app, sclient: Client) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match="url must be an http"):
+        sclient.reader.create(return_format="text")  # type: ignore[call-arg]
+    assert paths(app) == []
+
+
 def test_unreachable_page_is_the_servers_error(sclient: Client) -> None:
     with pytest.raises(BadRequestError) as err:
         sclient.reader.read("https://gone.invalid/page")

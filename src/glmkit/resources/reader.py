@@ -6,6 +6,7 @@ The same routing as ``web_search`` (see its module docstring): REST ``POST /read
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -79,6 +80,12 @@ def _from_mcp(url: str) -> Any:
     return convert
 
 
+def read_flow(client: Any, mcp: RemoteMCP, url: Any, params: Mapping[str, Any]) -> Any:
+    """Check a read (nothing is sent yet); the flow that sends it by REST or through MCP."""
+    call, arguments = reader_call({**params, "url": url})
+    return rest_or_mcp(client.settings, call, mcp, "webReader", arguments, _from_mcp(url))
+
+
 class Reader(SyncResource):
     """``client.reader``."""
 
@@ -95,14 +102,13 @@ class Reader(SyncResource):
         Raises:
             InputError: a bad URL or option (before anything is sent).
         """
-        call, arguments = reader_call({**params, "url": url})
-        flow = rest_or_mcp(self._client.settings, call, self._mcp, "webReader", arguments, _from_mcp(url))
-        return drive(self._client, flow)  # type: ignore[no-any-return]
+        return drive(self._client, read_flow(self._client, self._mcp, url, params))  # type: ignore[no-any-return]
 
     def create(self, **params: Unpack[ReaderParams]) -> ReaderResponse:
         """``read`` with every field as a keyword, like the API body."""
-        params = dict(params)  # type: ignore[assignment]
-        return self.read(params.pop("url"), **params)  # type: ignore[misc]
+        rest = dict(params)
+        flow = read_flow(self._client, self._mcp, rest.pop("url", None), rest)
+        return drive(self._client, flow)  # type: ignore[no-any-return]
 
 
 class AsyncReader(AsyncResource):
@@ -113,12 +119,11 @@ class AsyncReader(AsyncResource):
         self._mcp = RemoteMCP("web_reader")
 
     async def read(self, url: str, **params: Unpack[ReaderParams]) -> ReaderResponse:  # type: ignore[misc]
-        """Fetch a page as markdown or text (``POST /reader``; the MCP server for Coding-Plan-only keys)."""
-        call, arguments = reader_call({**params, "url": url})
-        flow = rest_or_mcp(self._client.settings, call, self._mcp, "webReader", arguments, _from_mcp(url))
-        return await adrive(self._client, flow)  # type: ignore[no-any-return]
+        """Fetch a page as markdown or text (see ``Reader.read``)."""
+        return await adrive(self._client, read_flow(self._client, self._mcp, url, params))  # type: ignore[no-any-return]
 
     async def create(self, **params: Unpack[ReaderParams]) -> ReaderResponse:
         """``read`` with every field as a keyword, like the API body."""
-        params = dict(params)  # type: ignore[assignment]
-        return await self.read(params.pop("url"), **params)  # type: ignore[misc]
+        rest = dict(params)
+        flow = read_flow(self._client, self._mcp, rest.pop("url", None), rest)
+        return await adrive(self._client, flow)  # type: ignore[no-any-return]

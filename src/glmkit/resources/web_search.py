@@ -125,6 +125,12 @@ def from_mcp(value: Any) -> WebSearchResponse:
     return response
 
 
+def search_flow(client: Any, mcp: RemoteMCP, params: Mapping[str, Any]) -> Any:
+    """Check a search (nothing is sent yet); the flow that sends it by REST or through MCP."""
+    call, arguments = web_search_call(dict(params), client.settings.region)
+    return rest_or_mcp(client.settings, call, mcp, "webSearchPrime", arguments, from_mcp)
+
+
 class WebSearch(SyncResource):
     """``client.web_search(search_query=...)``: call it, or use ``.create``."""
 
@@ -139,9 +145,7 @@ class WebSearch(SyncResource):
             InputError: a filter is out of range (before anything is sent).
             InsufficientBalanceError: 1113 and the MCP fallback is off or refused the key.
         """
-        call, arguments = web_search_call(dict(params), self._client.settings.region)
-        flow = rest_or_mcp(self._client.settings, call, self._mcp, "webSearchPrime", arguments, from_mcp)
-        return drive(self._client, flow)  # type: ignore[no-any-return]
+        return drive(self._client, search_flow(self._client, self._mcp, params))  # type: ignore[no-any-return]
 
     __call__ = create
 
@@ -155,8 +159,6 @@ class AsyncWebSearch(AsyncResource):
 
     async def create(self, **params: Unpack[WebSearchParams]) -> WebSearchResponse:
         """Search the web (``POST /web_search``; the MCP server for Coding-Plan-only keys)."""
-        call, arguments = web_search_call(dict(params), self._client.settings.region)
-        flow = rest_or_mcp(self._client.settings, call, self._mcp, "webSearchPrime", arguments, from_mcp)
-        return await adrive(self._client, flow)  # type: ignore[no-any-return]
+        return await adrive(self._client, search_flow(self._client, self._mcp, params))  # type: ignore[no-any-return]
 
     __call__ = create
