@@ -33,6 +33,8 @@ from starlette.routing import Route
 from glmkit.emulator.app import EmulatorState, admit
 from glmkit.emulator.reader import check_reader, read_page
 from glmkit.emulator.web_search import check_search, search_hits, today
+from glmkit.types.reader import READER_FLAGS, RETURN_FORMATS
+from glmkit.types.web_search import CONTENT_SIZES, COUNT_RANGE, LOCATIONS, RECENCY_FILTERS
 
 SUPPORTED_VERSIONS = ("2025-06-18", "2025-03-26", "2024-11-05")
 SESSION_ERROR = -401
@@ -41,14 +43,11 @@ _SEARCH_SCHEMA = {
     "type": "object",
     "properties": {
         "search_query": {"type": "string", "description": "What to search for."},
-        "count": {"type": "integer", "minimum": 1, "maximum": 50},
-        "content_size": {"type": "string", "enum": ["medium", "high"]},
-        "location": {"type": "string", "enum": ["cn", "us"]},
+        "count": {"type": "integer", "minimum": COUNT_RANGE[0], "maximum": COUNT_RANGE[1]},
+        "content_size": {"type": "string", "enum": list(CONTENT_SIZES)},
+        "location": {"type": "string", "enum": list(LOCATIONS)},
         "search_domain_filter": {"type": "string"},
-        "search_recency_filter": {
-            "type": "string",
-            "enum": ["oneDay", "oneWeek", "oneMonth", "oneYear", "noLimit"],
-        },
+        "search_recency_filter": {"type": "string", "enum": list(RECENCY_FILTERS)},
     },
     "required": ["search_query"],
 }
@@ -57,13 +56,8 @@ _READER_SCHEMA = {
     "properties": {
         "url": {"type": "string"},
         "timeout": {"type": "integer"},
-        "no_cache": {"type": "boolean"},
-        "return_format": {"type": "string", "enum": ["markdown", "text"]},
-        "retain_images": {"type": "boolean"},
-        "no_gfm": {"type": "boolean"},
-        "keep_img_data_url": {"type": "boolean"},
-        "with_images_summary": {"type": "boolean"},
-        "with_links_summary": {"type": "boolean"},
+        "return_format": {"type": "string", "enum": list(RETURN_FORMATS)},
+        **{flag: {"type": "boolean"} for flag in READER_FLAGS},
     },
     "required": ["url"],
 }

@@ -16,9 +16,7 @@ from starlette.routing import Route
 
 from glmkit.emulator.app import EmulatorState, error_response
 from glmkit.emulator.balance import admit_billed
-from glmkit.types.reader import RETURN_FORMATS
-
-_FLAGS = ("no_cache", "retain_images", "no_gfm", "keep_img_data_url", "with_images_summary", "with_links_summary")
+from glmkit.types.reader import READER_FLAGS, RETURN_FORMATS
 
 
 def _title(url: str) -> str:
@@ -81,7 +79,7 @@ def check_reader(body: dict[str, Any]) -> Response | None:
     fmt = body.get("return_format")
     if fmt is not None and fmt not in RETURN_FORMATS:
         return error_response("1214", f"return_format must be one of {', '.join(RETURN_FORMATS)}")
-    for flag in _FLAGS:
+    for flag in READER_FLAGS:
         if flag in body and not isinstance(body[flag], bool):
             return error_response("1214", f"{flag} must be a boolean")
     return None

@@ -17,11 +17,16 @@ from glmkit._remote_mcp import RemoteMCP, adrive, drive, rest_or_mcp
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.resources.web_search import check_bools, check_ids
-from glmkit.types.reader import MCP_READER_ARGUMENTS, READER, RETURN_FORMATS, ReaderParams, ReaderResponse
+from glmkit.types.reader import (
+    MCP_READER_ARGUMENTS,
+    READER,
+    READER_FLAGS,
+    RETURN_FORMATS,
+    ReaderParams,
+    ReaderResponse,
+)
 
 __all__ = ["AsyncReader", "Reader", "reader_call"]
-
-_FLAGS = ("no_cache", "retain_images", "no_gfm", "keep_img_data_url", "with_images_summary", "with_links_summary")
 
 
 def prepare_reader(params: dict[str, Any]) -> dict[str, Any]:
@@ -38,7 +43,7 @@ def prepare_reader(params: dict[str, Any]) -> dict[str, Any]:
     fmt = params.get("return_format")
     if fmt is not None and fmt not in RETURN_FORMATS:
         raise InputError(f"return_format must be one of {', '.join(RETURN_FORMATS)} (got {fmt!r}).")
-    check_bools(params, _FLAGS)
+    check_bools(params, READER_FLAGS)
     check_ids(params)
     return dict(params)
 

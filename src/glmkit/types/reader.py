@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, Required
+from typing import Any, Literal, Required, get_args
 
 import pydantic
 from typing_extensions import TypedDict
@@ -12,19 +12,19 @@ from glmkit.types._base import Endpoint
 from glmkit.types._model import Model
 
 READER = Endpoint("POST", "/reader", "general")
-RETURN_FORMATS = ("markdown", "text")
-
-MCP_READER_ARGUMENTS = (
-    "url",
-    "timeout",
+ReturnFormat = Literal["markdown", "text"]
+RETURN_FORMATS: tuple[str, ...] = get_args(ReturnFormat)
+READER_FLAGS = (
     "no_cache",
-    "return_format",
     "retain_images",
     "no_gfm",
     "keep_img_data_url",
     "with_images_summary",
     "with_links_summary",
 )
+"""The reader's boolean options."""
+
+MCP_READER_ARGUMENTS = ("url", "timeout", "return_format", *READER_FLAGS)
 """The REST fields the ``webReader`` MCP tool takes (beyond ``url`` UNVERIFIED, reference §14.4)."""
 
 
@@ -37,7 +37,7 @@ class ReaderParams(TypedDict, total=False):
     """Seconds the reader may spend fetching the page (API default 20)."""
     no_cache: bool
     """Fetch afresh instead of from Z.AI's cache (default false)."""
-    return_format: Literal["markdown", "text"]
+    return_format: ReturnFormat
     """``markdown`` (default) or ``text``."""
     retain_images: bool
     """Keep images in the content (default **true**)."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any, Literal, Required
+from typing import Any, Literal, Required, get_args
 
 import pydantic
 
@@ -16,14 +16,15 @@ SEARCH_ENGINES = ("search-prime",)
 """Engines on api.z.ai (``search-prime`` is the only documented value)."""
 MAINLAND_SEARCH_ENGINES = ("search_std", "search_pro", "search_pro_sogou", "search_pro_quark")
 """Engines on open.bigmodel.cn ([3P] zai-rs)."""
-RECENCY_FILTERS = ("oneDay", "oneWeek", "oneMonth", "oneYear", "noLimit")
-CONTENT_SIZES = ("medium", "high")
-LOCATIONS = ("cn", "us")
+RecencyFilter = Literal["oneDay", "oneWeek", "oneMonth", "oneYear", "noLimit"]
+ContentSize = Literal["medium", "high"]
+Location = Literal["cn", "us"]
+RECENCY_FILTERS: tuple[str, ...] = get_args(RecencyFilter)
+CONTENT_SIZES: tuple[str, ...] = get_args(ContentSize)
+LOCATIONS: tuple[str, ...] = get_args(Location)
 COUNT_RANGE = (1, 50)
 MAINLAND_QUERY_MAX = 70
 """The mainland API caps the query at 70 characters ([3P] zai-rs); api.z.ai documents no cap."""
-
-RecencyFilter = Literal["oneDay", "oneWeek", "oneMonth", "oneYear", "noLimit"]
 
 
 class WebSearchParams(RequestOptions, total=False):
@@ -39,13 +40,13 @@ class WebSearchParams(RequestOptions, total=False):
     """Only results from this one domain, e.g. ``www.example.com`` (no scheme, no path)."""
     search_recency_filter: RecencyFilter
     """``oneDay``, ``oneWeek``, ``oneMonth``, ``oneYear`` or ``noLimit`` (default)."""
-    content_size: Literal["medium", "high"]
+    content_size: ContentSize
     """How much page text each result carries (SDK extra; UNVERIFIED on api.z.ai)."""
     search_intent: bool
     """Also return the recognised search intent (SDK extra)."""
     include_image: bool
     """Also return images per result (SDK extra)."""
-    location: Literal["cn", "us"]
+    location: Location
     """Region hint; only the ``webSearchPrime`` MCP tool takes it (dropped from the REST body)."""
     sensitive_word_check: dict[str, Any]
     request_id: str
