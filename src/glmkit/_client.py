@@ -12,14 +12,14 @@ import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from glmkit._auth import Auth, make_auth
 from glmkit._config import Settings, resolve_settings
 from glmkit._errors import redact
 
 if TYPE_CHECKING:
-    import httpx
+    import httpx  # noqa: F401  (named in the generic bases below)
 
     from glmkit._transport import AsyncTransport, Call, SyncTransport
     from glmkit.resources.agents import Agents, AsyncAgents
@@ -69,24 +69,48 @@ def _resource(module: str, name: str) -> Any:
     return functools.cached_property(get)
 
 
-class _ClientBase:
+HttpT = TypeVar("HttpT")
+TransportT = TypeVar("TransportT")
+
+
+class _ClientBase(Generic[HttpT, TransportT]):
+    """What ``Client`` and ``AsyncClient`` share: settings, auth and how their transport is built.
+
+    Args:
+        api_key: the key; default from ``ZAI_API_KEY`` (``GLM_API_KEY``, ``ZHIPUAI_API_KEY``) or the config profile.
+        endpoint: ``auto`` (default), ``general``, ``coding``, ``mainland-general``, ``mainland-coding``, or a URL.
+        base_url: a URL for every resource (as ``ZAI_BASE_URL``), e.g. an emulator.
+        profile: a profile name from the config file.
+        plan: ``coding`` sends chat to the Coding Plan endpoint; ``payg`` to the general one.
+        auth: ``key`` (Bearer) or ``jwt`` (signed from ``id.secret``).
+        timeout: seconds per request (connect timeout is 8 s).
+        max_retries: retries of retryable failures (default 3).
+        http_client: an ``httpx.Client`` (``httpx.AsyncClient``) to use.
+        transport: an httpx transport (tests, the in-process emulator).
+        sleep: how to wait between retries and polls (tests pass a no-op).
+    """
+
     settings: Settings
     auth: Auth | None
+    _transport_class: str  # the name of the driver in ``glmkit._transport``
 
-    def _setup(
+    def __init__(
         self,
         *,
-        api_key: str | None,
-        endpoint: str | None,
-        base_url: str | None,
-        profile: str | None,
-        plan: str | None,
-        auth: str | None,
-        timeout: float | None,
-        max_retries: int | None,
-        environ: Mapping[str, str] | None,
-        config_file: Path | None,
-        settings: Settings | None,
+        api_key: str | None = None,
+        endpoint: str | None = None,
+        base_url: str | None = None,
+        profile: str | None = None,
+        plan: str | None = None,
+        auth: str | None = None,
+        timeout: float | None = None,
+        max_retries: int | None = None,
+        http_client: HttpT | None = None,
+        transport: TransportT | None = None,
+        sleep: Callable[[float], Any] | None = None,
+        environ: Mapping[str, str] | None = None,
+        config_file: Path | None = None,
+        settings: Settings | None = None,
     ) -> None:
         self.settings = settings or resolve_settings(
             api_key=api_key,
@@ -103,6 +127,27 @@ class _ClientBase:
         # No key yet is fine for building a client; the first request that needs one raises InputError.
         self.auth = make_auth(self.settings.api_key, self.settings.auth) if self.settings.api_key else None
         _coding_notice(self.settings)
+        self._http_client = http_client
+        self._transport_arg = transport
+        self._sleep = sleep
+
+    def _make_transport(self, **kwargs: Any) -> Any:
+        module = importlib.import_module("glmkit._transport")
+        kwargs.setdefault("http_client", self._http_client)
+        kwargs.setdefault("transport", self._transport_arg)
+        if self._sleep is not None:
+            kwargs.setdefault("sleep", self._sleep)
+        return getattr(module, self._transport_class)(self.settings, self.auth, **kwargs)
+
+    def _clone(self, **changes: Any) -> Any:
+        """A client of the same kind sharing this one's connection pool, with some settings changed."""
+        clone = type(self)(
+            settings=self.settings.with_changes(**changes), transport=self._transport_arg, sleep=self._sleep
+        )
+        transport = self._transport  # type: ignore[attr-defined]
+        clone.__dict__["_transport"] = clone._make_transport(http_client=transport.http, sleep=transport.sleep)
+        clone.auth = self.auth
+        return clone
 
     def _require_auth(self) -> None:
         if self.auth is None:
@@ -113,64 +158,14 @@ class _ClientBase:
         return f"{type(self).__name__}(api_key={redact(s.api_key)!r}, base_url={s.base_url!r}, chat_base_url={s.chat_base_url!r})"
 
 
-class Client(_ClientBase):
-    """The synchronous Z.AI client.
+class Client(_ClientBase["httpx.Client", "httpx.BaseTransport"]):
+    """The synchronous Z.AI client (arguments: see ``_ClientBase``)."""
 
-    Args:
-        api_key: the key; default from ``ZAI_API_KEY`` (``GLM_API_KEY``, ``ZHIPUAI_API_KEY``) or the config profile.
-        endpoint: ``auto`` (default), ``general``, ``coding``, ``mainland-general``, ``mainland-coding``, or a URL.
-        base_url: a URL for every resource (as ``ZAI_BASE_URL``), e.g. an emulator.
-        profile: a profile name from the config file.
-        plan: ``coding`` sends chat to the Coding Plan endpoint; ``payg`` to the general one.
-        auth: ``key`` (Bearer) or ``jwt`` (signed from ``id.secret``).
-        timeout: seconds per request (connect timeout is 8 s).
-        max_retries: retries of retryable failures (default 3).
-        http_client: an ``httpx.Client`` to use; ``transport``: an httpx transport (tests, emulator).
-    """
-
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        endpoint: str | None = None,
-        base_url: str | None = None,
-        profile: str | None = None,
-        plan: str | None = None,
-        auth: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        http_client: httpx.Client | None = None,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] | None = None,
-        environ: Mapping[str, str] | None = None,
-        config_file: Path | None = None,
-        settings: Settings | None = None,
-    ) -> None:
-        self._setup(
-            api_key=api_key,
-            endpoint=endpoint,
-            base_url=base_url,
-            profile=profile,
-            plan=plan,
-            auth=auth,
-            timeout=timeout,
-            max_retries=max_retries,
-            environ=environ,
-            config_file=config_file,
-            settings=settings,
-        )
-        self._http_client = http_client
-        self._transport_arg = transport
-        self._sleep = sleep
+    _transport_class = "SyncTransport"
 
     @functools.cached_property
     def _transport(self) -> SyncTransport:
-        from glmkit._transport import SyncTransport
-
-        kwargs: dict[str, Any] = {"http_client": self._http_client, "transport": self._transport_arg}
-        if self._sleep is not None:
-            kwargs["sleep"] = self._sleep
-        return SyncTransport(self.settings, self.auth, **kwargs)
+        return self._make_transport()  # type: ignore[no-any-return]
 
     def _request(self, call: Call) -> Any:
         if call.auth:
@@ -183,11 +178,7 @@ class Client(_ClientBase):
 
     def with_options(self, **changes: Any) -> Client:
         """A client sharing this one's connection pool with some settings changed (``timeout``, ``max_retries``)."""
-        clone = Client(settings=self.settings.with_changes(**changes), transport=self._transport_arg, sleep=self._sleep)
-        clone.__dict__["_transport"] = type(self._transport)(
-            clone.settings, self.auth, http_client=self._transport.http, sleep=self._transport.sleep
-        )
-        return clone
+        return self._clone(**changes)  # type: ignore[no-any-return]
 
     def close(self) -> None:
         """Close the connection pool."""
@@ -217,52 +208,14 @@ class Client(_ClientBase):
     quota: Quota = _resource("quota", "Quota")
 
 
-class AsyncClient(_ClientBase):
+class AsyncClient(_ClientBase["httpx.AsyncClient", "httpx.AsyncBaseTransport"]):
     """The asynchronous Z.AI client; the same arguments as ``Client``."""
 
-    def __init__(
-        self,
-        *,
-        api_key: str | None = None,
-        endpoint: str | None = None,
-        base_url: str | None = None,
-        profile: str | None = None,
-        plan: str | None = None,
-        auth: str | None = None,
-        timeout: float | None = None,
-        max_retries: int | None = None,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Any] | None = None,
-        environ: Mapping[str, str] | None = None,
-        config_file: Path | None = None,
-        settings: Settings | None = None,
-    ) -> None:
-        self._setup(
-            api_key=api_key,
-            endpoint=endpoint,
-            base_url=base_url,
-            profile=profile,
-            plan=plan,
-            auth=auth,
-            timeout=timeout,
-            max_retries=max_retries,
-            environ=environ,
-            config_file=config_file,
-            settings=settings,
-        )
-        self._http_client = http_client
-        self._transport_arg = transport
-        self._sleep = sleep
+    _transport_class = "AsyncTransport"
 
     @functools.cached_property
     def _transport(self) -> AsyncTransport:
-        from glmkit._transport import AsyncTransport
-
-        kwargs: dict[str, Any] = {"http_client": self._http_client, "transport": self._transport_arg}
-        if self._sleep is not None:
-            kwargs["sleep"] = self._sleep
-        return AsyncTransport(self.settings, self.auth, **kwargs)
+        return self._make_transport()  # type: ignore[no-any-return]
 
     async def _request(self, call: Call) -> Any:
         if call.auth:
@@ -275,13 +228,7 @@ class AsyncClient(_ClientBase):
 
     def with_options(self, **changes: Any) -> AsyncClient:
         """A client sharing this one's connection pool with some settings changed (``timeout``, ``max_retries``)."""
-        clone = AsyncClient(
-            settings=self.settings.with_changes(**changes), transport=self._transport_arg, sleep=self._sleep
-        )
-        clone.__dict__["_transport"] = type(self._transport)(
-            clone.settings, self.auth, http_client=self._transport.http, sleep=self._transport.sleep
-        )
-        return clone
+        return self._clone(**changes)  # type: ignore[no-any-return]
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -193,6 +193,12 @@ class Settings:
 
     def with_changes(self, **changes: Any) -> Settings:
         """A copy with some fields replaced."""
+        unknown = set(changes) - set(self.__dataclass_fields__)
+        if unknown:
+            raise InputError(
+                f"Unknown client option(s): {', '.join(sorted(unknown))}.",
+                hint="Change one of: timeout, max_retries, base_url, api_key, plan, auth, options.",
+            )
         return replace(self, **changes)
 
 
