@@ -401,6 +401,61 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
+def pair_ratio(res: Results, row: str, mine: str, other: str) -> dict[str, float] | None:
+    """Median (min, max) of mine/other taken within each repetition."""
+    a, b = res.values.get(row, {}).get(mine, []), res.values.get(row, {}).get(other, [])
+    ratios = [x / y for x, y in zip(a, b, strict=False) if x is not None and y]
+    if not ratios:
+        return None
+    return {"median": statistics.median(ratios), "min": min(ratios), "max": max(ratios)}
+
+
+def targets(res: Results, gateway: dict[str, Any] | None) -> list[str]:
+    """The issue's targets, each with where this run stands."""
+    out = ["Targets (issue 8):", ""]
+
+    def mark(ok: bool | None) -> str:
+        return "n/a" if ok is None else ("met" if ok else "MISSED")
+
+    for col in ("glmkit_sync", "glmkit_async"):
+        floor = res.floor_of("seq", col)
+        r = pair_ratio(res, "seq", col, floor)
+        rc = pair_ratio(res, "seq_cpu", floor, col)  # floor CPU / our CPU: the same ratio, from CPU time
+        ok = None if r is None else r["median"] >= 0.85
+        text = "n/a" if r is None else f"{r['median']:.2f} ({r['min']:.2f}–{r['max']:.2f})"
+        if rc is not None:
+            text += f"; from CPU per request: {rc['median']:.2f}"
+        out.append(
+            f"- sequential req/s ≥ 0.85× raw httpx ({TITLES[col]} vs {'httpx async' if floor == 'httpx_async' else 'httpx'}): {text} — {mark(ok)}"
+        )
+    for col in ("glmkit_sync", "glmkit_async"):
+        r = pair_ratio(res, "stream", col, "openai")
+        rc = pair_ratio(res, "stream_cpu", "openai", col)
+        ok = None if r is None else r["median"] >= 10
+        text = "n/a" if r is None else f"{r['median']:.1f}× ({r['min']:.1f}–{r['max']:.1f})"
+        if rc is not None:
+            text += f"; from CPU per chunk: {rc['median']:.1f}×"
+        out.append(f"- streaming chunks/s ≥ 10× openai ({TITLES[col]}): {text} — {mark(ok)}")
+    imp = res.summary("import", "glmkit_sync")
+    out.append(
+        f"- `import glmkit` < 100 ms: {fmt(imp['median'])} ms — {mark(imp['median'] < 100)}"
+        if imp
+        else "- `import glmkit` < 100 ms: n/a"
+    )
+    cli = res.summary("cli", "glmkit_sync")
+    out.append(
+        f"- `glm --help` < 150 ms: {fmt(cli['median'])} ms ({fmt(cli['min'])}–{fmt(cli['max'])}) — {mark(cli['median'] < 150)}"
+        if cli
+        else "- `glm --help` < 150 ms: n/a"
+    )
+    added = (gateway or {}).get("openai_route_added_p50_ms")
+    if isinstance(added, int | float):
+        out.append(f"- gateway adds < 1 ms at p50 (non-streamed, OpenAI route): {added:.2f} ms — {mark(added < 1)}")
+    else:
+        out.append("- gateway adds < 1 ms at p50: n/a")
+    return out
+
+
 def render(meta: dict[str, Any], res: Results, gateway: dict[str, Any] | None) -> str:
     v = meta["versions"]
     lines = [
@@ -421,6 +476,8 @@ def render(meta: dict[str, Any], res: Results, gateway: dict[str, Any] | None) -
             s = res.summary(row, col)
             cells.append(cell(s, show_ratio=row not in ("cli",)))
         lines.append(f"| {title} ({unit}) | " + " | ".join(cells) + " |")
+    lines.append("")
+    lines += targets(res, gateway)
     lines.append("")
     lines.append("Notes:")
     for row, note in res.notes.items():
