@@ -22,7 +22,7 @@ Validation choice: each tool holds a pydantic model built from its signature (as
 hands the function real values (an ``Enum`` member, a pydantic instance, a tuple), which a JSON-schema
 validator would not; pydantic-core validates in microseconds. Hand-written schemas
 (``tool(fn, parameters={...})``) are checked with ``check_schema``, a small validator of the
-JSON-schema subset tools use.
+JSON-schema subset tools use (``_json_schema.py``; docstrings are read by ``_docstrings.py``).
 
 The run loop that calls these tools is ``glmkit.resources._runner`` (``client.chat.run``).
 """
@@ -35,10 +35,12 @@ import json
 import re
 import sys
 import typing
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, overload
 
+from glmkit._docstrings import parse_docstring
 from glmkit._errors import GLMError, InputError
+from glmkit._json_schema import check_schema, clean_schema
 
 # The run loop's records and events (``resources/_run_types.py``) are public here, loaded on first use.
 _RUN_NAMES = (
@@ -82,137 +84,7 @@ class ToolArgumentsError(GLMError, ValueError):
         self.errors = errors
 
 
-# ---- docstrings ----------------------------------------------------------------------------------
-
-_GOOGLE_HEADERS = {"args", "arguments", "parameters", "params", "keyword args", "keyword arguments"}
-_GOOGLE_ANY = re.compile(r"^([A-Z][A-Za-z ]*):\s*$")
-_GOOGLE_ITEM = re.compile(r"^\*{0,2}(\w+)\s*(?:\(([^)]*)\))?\s*:\s*(.*)$")
-_NUMPY_RULE = re.compile(r"^\s*-{3,}\s*$")
-_NUMPY_ITEM = re.compile(r"^\*{0,2}(\w+)\s*(?::\s*(.*))?$")
-_REST_PARAM = re.compile(r"^:(?:param|parameter|arg|argument|key|keyword)\s+(?:([^:]*?)\s+)?(\w+)\s*:\s*(.*)$")
-_REST_FIELD = re.compile(r"^:\w[^:]*:")
-
-
-def _indent(line: str) -> int:
-    return len(line) - len(line.lstrip())
-
-
-def parse_docstring(doc: str | None) -> tuple[str, dict[str, str]]:
-    """The summary (first paragraph) and the parameter descriptions of a Google, NumPy or reST docstring."""
-    if not doc:
-        return "", {}
-    lines = inspect.cleandoc(doc).splitlines()
-    summary: list[str] = []
-    for i, line in enumerate(lines):
-        stripped = line.strip()
-        is_numpy_header = i + 1 < len(lines) and _NUMPY_RULE.match(lines[i + 1]) is not None
-        if not stripped or _GOOGLE_ANY.match(stripped) or _REST_FIELD.match(stripped) or is_numpy_header:
-            break
-        summary.append(stripped)
-    params = _google_params(lines) or _numpy_params(lines) or _rest_params(lines)
-    return " ".join(summary), params
-
-
-def _collect(lines: list[str], start: int, base: int) -> tuple[list[str], int]:
-    """Continuation lines indented deeper than ``base`` (blank lines kept inside), and where they end."""
-    out: list[str] = []
-    j = start
-    while j < len(lines) and (not lines[j].strip() or _indent(lines[j]) > base):
-        out.append(lines[j].strip())
-        j += 1
-    while out and not out[-1]:
-        out.pop()
-    return out, j
-
-
-def _join(parts: list[str]) -> str:
-    return " ".join(p for p in parts if p).strip()
-
-
-def _section_items(lines: list[str], start: int, min_indent: int, *, numpy: bool) -> Iterator[tuple[str, list[str]]]:
-    """A parameter section's items from line ``start``, each line with its continuation lines; the section ends
-    at a line indented less than ``min_indent`` (NumPy: or at the next section's header, a line over a rule)."""
-    j = start
-    while j < len(lines):
-        item = lines[j]
-        if not item.strip():
-            j += 1
-            continue
-        if _indent(item) < min_indent or (numpy and j + 1 < len(lines) and _NUMPY_RULE.match(lines[j + 1])):
-            break
-        more, j = _collect(lines, j + 1, _indent(item))
-        yield item, more
-
-
-def _google_params(lines: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for i, line in enumerate(lines):
-        if line.strip().rstrip(":").lower() not in _GOOGLE_HEADERS or not line.strip().endswith(":"):
-            continue
-        for item, more in _section_items(lines, i + 1, _indent(line) + 1, numpy=False):
-            m = _GOOGLE_ITEM.match(item.strip())
-            if m:
-                out[m.group(1)] = _join([m.group(3), *more])
-    return out
-
-
-def _numpy_params(lines: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for i, line in enumerate(lines):
-        if line.strip().lower() not in ("parameters", "other parameters") or i + 1 >= len(lines):
-            continue
-        if not _NUMPY_RULE.match(lines[i + 1]):
-            continue
-        for item, more in _section_items(lines, i + 2, _indent(line), numpy=True):
-            for name in item.split(":")[0].split(","):  # "x, y : int" documents both
-                m = _NUMPY_ITEM.match(name.strip())
-                if m:
-                    out[m.group(1)] = _join(more)
-    return out
-
-
-def _rest_params(lines: list[str]) -> dict[str, str]:
-    out: dict[str, str] = {}
-    for i, line in enumerate(lines):
-        m = _REST_PARAM.match(line.strip())
-        if m:
-            more, _ = _collect(lines, i + 1, _indent(line))
-            out[m.group(2)] = _join([m.group(3), *more])
-    return out
-
-
 # ---- schemas -------------------------------------------------------------------------------------
-
-
-def clean_schema(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...] = ()) -> Any:
-    """A pydantic JSON schema made plain for the model: ``$ref``s inlined, ``title``s dropped, ``anyOf`` of
-    bare types folded into a type list."""
-    if isinstance(node, list):
-        return [clean_schema(x, defs, seen) for x in node]
-    if not isinstance(node, dict):
-        return node
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/$defs/"):
-        name = ref.rsplit("/", 1)[1]
-        if name in seen:
-            raise InputError(f"The type {name} refers to itself; recursive types cannot be inlined in a tool schema.")
-        siblings = {k: v for k, v in node.items() if k != "$ref"}
-        return clean_schema({**defs[name], **siblings}, defs, (*seen, name))
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key in ("title", "$defs"):
-            continue
-        if key == "properties" and isinstance(value, dict):
-            out[key] = {name: clean_schema(sub, defs, seen) for name, sub in value.items()}
-        else:
-            out[key] = clean_schema(value, defs, seen)
-    options = out.get("anyOf")
-    if isinstance(options, list) and all(isinstance(o, dict) and set(o) == {"type"} for o in options):
-        types = [o["type"] for o in options]
-        if all(isinstance(t, str) for t in types):
-            del out["anyOf"]
-            out["type"] = types
-    return out
 
 
 def _annotated_description(annotation: Any) -> tuple[Any, str | None]:
@@ -313,70 +185,6 @@ def _pydantic_errors(exc: Any) -> list[str]:
         got = "" if err.get("type") == "missing" else f" (got {json.dumps(value, default=str)[:80]})"
         out.append(f"{loc}: {err.get('msg')}{got}")
     return out
-
-
-# ---- a validator for hand-written schemas -----------------------------------------------------------
-
-_JSON_TYPES: dict[str, Callable[[Any], bool]] = {
-    "string": lambda v: isinstance(v, str),
-    "integer": lambda v: isinstance(v, int) and not isinstance(v, bool),
-    "number": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
-    "boolean": lambda v: isinstance(v, bool),
-    "null": lambda v: v is None,
-    "array": lambda v: isinstance(v, list),
-    "object": lambda v: isinstance(v, dict),
-}
-
-
-def check_schema(schema: Mapping[str, Any], value: Any, path: str = "") -> list[str]:
-    """Problems of ``value`` against a JSON schema (the subset tools use: type, enum, const, properties,
-    required, additionalProperties, items, prefixItems, anyOf/oneOf, length/size/range limits); [] if valid."""
-    where = path or "(arguments)"
-    for key in ("anyOf", "oneOf"):
-        if key in schema and not any(not check_schema(s, value, path) for s in schema[key]):
-            return [f"{where}: matches none of the allowed shapes"]
-    t = schema.get("type")
-    if t is not None:
-        types = t if isinstance(t, list) else [t]
-        if not any(_JSON_TYPES.get(x, lambda v: True)(value) for x in types):
-            return [f"{where}: expected {' or '.join(types)}, got {json.dumps(value, default=str)[:80]}"]
-    if "enum" in schema and value not in schema["enum"]:
-        return [f"{where}: must be one of {schema['enum']}"]
-    if "const" in schema and value != schema["const"]:
-        return [f"{where}: must be {schema['const']!r}"]
-    problems: list[str] = []
-    if isinstance(value, str | list | dict):
-        lo, hi = ("minLength", "maxLength") if isinstance(value, str) else ("minItems", "maxItems")
-        if isinstance(value, dict):
-            lo, hi = "minProperties", "maxProperties"
-        if lo in schema and len(value) < schema[lo]:
-            problems.append(f"{where}: shorter than {schema[lo]}")
-        if hi in schema and len(value) > schema[hi]:
-            problems.append(f"{where}: longer than {schema[hi]}")
-    if _JSON_TYPES["number"](value):
-        for key, bad in (
-            ("minimum", value < schema.get("minimum", value)),
-            ("maximum", value > schema.get("maximum", value)),
-        ):
-            if key in schema and bad:
-                problems.append(f"{where}: {key} is {schema[key]}")
-    if isinstance(value, dict):
-        props = schema.get("properties") or {}
-        problems += [f"{path}.{r}".lstrip(".") + ": missing" for r in schema.get("required", []) if r not in value]
-        extra = schema.get("additionalProperties", True)
-        for k, v in value.items():
-            sub = props.get(k, extra)
-            if sub is False:
-                problems.append(f"{path}.{k}".lstrip(".") + ": not allowed")
-            elif isinstance(sub, dict):
-                problems += check_schema(sub, v, f"{path}.{k}".lstrip("."))
-    if isinstance(value, list):
-        prefix = schema.get("prefixItems") or []
-        for i, item in enumerate(value):
-            sub = prefix[i] if i < len(prefix) else schema.get("items")
-            if isinstance(sub, dict):
-                problems += check_schema(sub, item, f"{path}[{i}]")
-    return problems
 
 
 # ---- the Tool ------------------------------------------------------------------------------------
