@@ -152,23 +152,13 @@ def _page_total(source: Any, params: dict[str, Any]) -> int | None:
 
 def _run_ocr(client: Any, source: Any, params: dict[str, Any], per: int | None, output: Path | None) -> Any:
     """Run OCR in a worker thread so Ctrl-C can stop it between page ranges and keep what was parsed."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.markup import escape
 
     from glmkit._errors import OperationCancelled
 
-    stop = threading.Event()
+    stop, done = threading.Event(), threading.Event()
     box: dict[str, Any] = {}
-    total = _page_total(source, params)
-    progress = Progress(
-        TextColumn("OCR pages"),
-        BarColumn(),
-        MofNCompleteColumn(),
-        TimeElapsedColumn(),
-        console=stderr_console(),
-        transient=True,
-        disable=total is None or not is_tty(sys.stderr),
-    )
-    task = progress.add_task("ocr", total=total)
+    progress = _progress_bar(_page_total(source, params))
 
     def work() -> None:
         try:
@@ -176,7 +166,9 @@ def _run_ocr(client: Any, source: Any, params: dict[str, Any], per: int | None, 
                 file=source,
                 cancel=stop,
                 pages_per_request=per,
-                on_progress=lambda p: progress.update(task, completed=p.pages_done, total=p.pages_total),
+                on_progress=lambda p: progress.update(
+                    progress.task_ids[0], completed=p.pages_done, total=p.pages_total
+                ),
                 **params,
             )
         except BaseException as exc:  # handed to the main thread
@@ -184,21 +176,10 @@ def _run_ocr(client: Any, source: Any, params: dict[str, Any], per: int | None, 
         finally:
             done.set()
 
-    # An Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread as finished (3.11).
-    done = threading.Event()
     with warnings.catch_warnings(record=True) as caught, progress:
         warnings.simplefilter("always")
         threading.Thread(target=work, name="glm-ocr", daemon=True).start()
-        try:
-            while not done.wait(0.1):
-                pass
-        except KeyboardInterrupt:
-            stop.set()
-            stderr_console().print("stopping after the current page range (Ctrl-C again to abort)")
-            while not done.wait(0.1):
-                pass
-    from rich.markup import escape
-
+        _wait(done, stop)
     for warning in caught:
         stderr_console().print(f"[dim]note: {escape(str(warning.message))}[/dim]")
     error = box.get("error")
@@ -210,6 +191,36 @@ def _run_ocr(client: Any, source: Any, params: dict[str, Any], per: int | None, 
     if error is not None:
         raise error
     return box["result"]
+
+
+def _progress_bar(total: int | None) -> Any:
+    """A bar of pages on stderr (off for one request, or when stderr is no terminal)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    progress = Progress(
+        TextColumn("OCR pages"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=stderr_console(),
+        transient=True,
+        disable=total is None or not is_tty(sys.stderr),
+    )
+    progress.add_task("ocr", total=total)
+    return progress
+
+
+def _wait(done: threading.Event, stop: threading.Event) -> None:
+    """Wait for the worker; the first Ctrl-C asks it to stop after the current page range."""
+    # An Event, not Thread.join: a join interrupted by Ctrl-C can report a live thread as finished (3.11).
+    try:
+        while not done.wait(0.1):
+            pass
+    except KeyboardInterrupt:
+        stop.set()
+        stderr_console().print("stopping after the current page range (Ctrl-C again to abort)")
+        while not done.wait(0.1):
+            pass
 
 
 def register(app: typer.Typer) -> None:
