@@ -106,6 +106,52 @@ def test_transcribe_long_splits_reports_progress_and_joins(client, emulator_app)
     assert len(_sent(emulator_app)) == 3
 
 
+class _FormRecorder(httpx.BaseTransport):
+    """Passes requests to the emulator and keeps each multipart ``prompt`` field it carried."""
+
+    def __init__(self, app) -> None:  # type: ignore[no-untyped-def]
+        self.inner = EmulatorTransport(app)
+        self.prompts: list[str | None] = []
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        body = request.read()
+        marker = b'name="prompt"\r\n\r\n'
+        if marker in body:
+            self.prompts.append(body.split(marker, 1)[1].split(b"\r\n--", 1)[0].decode("utf-8"))
+        else:
+            self.prompts.append(None)
+        return self.inner.handle_request(request)
+
+
+def test_transcribe_long_sends_the_users_prompt_with_every_piece(emulator_app) -> None:  # type: ignore[no-untyped-def]
+    from glmkit import Client
+    from glmkit.testing import OFFLINE_BASE
+
+    recorder = _FormRecorder(emulator_app)
+    client = Client(api_key=TEST_KEY, base_url=OFFLINE_BASE, transport=recorder, environ={})
+    result = client.audio.transcribe_long(ms.wav(70), prompt="Glossary: Zhipu, GLM-ASR.")
+    assert len(recorder.prompts) == 3
+    assert all(p is not None and p.startswith("Glossary: Zhipu, GLM-ASR.") for p in recorder.prompts)
+    # after the first piece, the text so far follows the user's prompt, ending with the last piece's text
+    assert recorder.prompts[0] == "Glossary: Zhipu, GLM-ASR."
+    assert recorder.prompts[2].endswith(result.segments[1].text)  # type: ignore[union-attr]
+    assert result.segments[0].text in recorder.prompts[1]  # type: ignore[operator]
+
+
+def test_transcribe_long_prompt_and_context_stay_within_the_prompt_limit(emulator_app) -> None:  # type: ignore[no-untyped-def]
+    from glmkit import Client
+    from glmkit.media import limits
+    from glmkit.testing import OFFLINE_BASE
+
+    cap = limits("audio")["prompt_max_chars"]
+    recorder = _FormRecorder(emulator_app)
+    client = Client(api_key=TEST_KEY, base_url=OFFLINE_BASE, transport=recorder, environ={})
+    long_prompt = "x" * (cap - 10)
+    client.audio.transcribe_long(ms.wav(45), prompt=long_prompt)
+    assert len(recorder.prompts) == 2
+    assert all(p is not None and p.startswith(long_prompt) and len(p) <= cap for p in recorder.prompts)
+
+
 def test_transcribe_long_can_be_cancelled_and_keeps_the_partial_text(client, emulator_app) -> None:  # type: ignore[no-untyped-def]
     stop = threading.Event()
     with pytest.raises(OperationCancelled) as err:

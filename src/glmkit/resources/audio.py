@@ -149,6 +149,18 @@ def _is_cjk(ch: str) -> bool:
     return "\u3000" <= ch <= "\u9fff" or "\uac00" <= ch <= "\ud7af" or "\uff00" <= ch <= "\uffef"
 
 
+def _piece_prompt(user_prompt: str | None, text_so_far: str) -> str | None:
+    """The user's prompt, then as much of the text so far as fits GLM-ASR's prompt limit (§4: 8000 chars).
+
+    The user's words (a glossary, names) matter for every piece, so they go with each one; the end of
+    the transcript follows them, since it is the context nearest the new audio.
+    """
+    head = str(user_prompt) if user_prompt else ""
+    room = min(_CONTEXT_CHARS, limits("audio")["prompt_max_chars"] - len(head) - 2)
+    context = text_so_far[-room:] if room > 0 and text_so_far else ""
+    return "\n\n".join(p for p in (head, context) if p) or None
+
+
 def transcribe_long_flow(
     segments: list[AudioSegment],
     params: dict[str, Any],
@@ -175,9 +187,9 @@ def transcribe_long_flow(
             )
         piece = dict(params)
         piece["file"] = MediaInput(seg.data, name=f"part{seg.index:03d}.{seg.format}")
-        context = _join([s.text for s in done])[-_CONTEXT_CHARS:]
-        if context:
-            piece["prompt"] = context
+        prompt = _piece_prompt(params.get("prompt"), _join([s.text for s in done]))
+        if prompt:
+            piece["prompt"] = prompt
         try:
             result: Transcription = yield Request(transcription_call(piece, stream=False))
         except GLMError as exc:
