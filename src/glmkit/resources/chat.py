@@ -23,6 +23,7 @@ from glmkit.types.chat import (
     AsyncChatResult,
     AsyncTask,
     ChatCompletion,
+    ChatCompletionBody,
     ChatCompletionChunk,
     ChatCompletionParams,
     ChunkAccumulator,
@@ -268,9 +269,9 @@ class Completions(SyncResource):
     """``client.chat.completions``."""
 
     @overload
-    def create(self, *, stream: Literal[True], **params: Unpack[ChatCompletionParams]) -> ChatCompletionStream: ...
+    def create(self, *, stream: Literal[True], **params: Unpack[ChatCompletionBody]) -> ChatCompletionStream: ...
     @overload
-    def create(self, *, stream: Literal[False] = ..., **params: Unpack[ChatCompletionParams]) -> ChatCompletion: ...
+    def create(self, *, stream: Literal[False] = ..., **params: Unpack[ChatCompletionBody]) -> ChatCompletion: ...
     def create(self, **params: Any) -> ChatCompletion | ChatCompletionStream:
         """Create a chat completion; with ``stream=True`` a ``ChatCompletionStream`` (a context manager)."""
         return self._client._request(chat_call(params))  # type: ignore[no-any-return]
@@ -303,12 +304,10 @@ class AsyncCompletions(AsyncResource):
 
     @overload
     async def create(
-        self, *, stream: Literal[True], **params: Unpack[ChatCompletionParams]
+        self, *, stream: Literal[True], **params: Unpack[ChatCompletionBody]
     ) -> AsyncChatCompletionStream: ...
     @overload
-    async def create(
-        self, *, stream: Literal[False] = ..., **params: Unpack[ChatCompletionParams]
-    ) -> ChatCompletion: ...
+    async def create(self, *, stream: Literal[False] = ..., **params: Unpack[ChatCompletionBody]) -> ChatCompletion: ...
     async def create(self, **params: Any) -> ChatCompletion | AsyncChatCompletionStream:
         """Create a chat completion; with ``stream=True`` an ``AsyncChatCompletionStream``."""
         return await self._client._request(chat_call(params))  # type: ignore[no-any-return]

@@ -136,15 +136,13 @@ class ResponseFormat(TypedDict):
     type: Literal["text", "json_object"]
 
 
-class ChatCompletionParams(RequestOptions, total=False):
-    """The body of a chat completion request (reference §2.1)."""
+class ChatCompletionBody(RequestOptions, total=False):
+    """The body of a chat completion request (reference §2.1), ``stream`` aside (it picks the return type)."""
 
     model: Required[str]
     """A model id such as ``glm-5`` or ``glm-4.7``; lowercase on the wire."""
     messages: Required[list[MessageParam]]
     """The conversation; not only system/assistant messages."""
-    stream: bool
-    """Answer as server-sent events."""
     thinking: ThinkingParam
     """``{"type": "enabled"|"disabled"}``; GLM-5.3 cannot disable thinking."""
     reasoning_effort: str
@@ -174,6 +172,13 @@ class ChatCompletionParams(RequestOptions, total=False):
 
 
 # ---- response ------------------------------------------------------------------------------------
+
+
+class ChatCompletionParams(ChatCompletionBody, total=False):
+    """A chat completion request: the body and ``stream``."""
+
+    stream: bool
+    """Answer as server-sent events."""
 
 
 class FunctionCall(Model):
