@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call
 from glmkit.catalog import ModelInfo, all_models, get_model
@@ -24,7 +26,7 @@ class Models(SyncResource):
         """What glmkit's catalog knows of a model (context, output, thinking, modalities), offline."""
         return get_model(model.lower())
 
-    def catalog(self) -> list[ModelInfo]:
+    def catalog(self) -> builtins.list[ModelInfo]:
         """The whole local catalog."""
         return all_models()
 
@@ -40,6 +42,6 @@ class AsyncModels(AsyncResource):
         """What glmkit's catalog knows of a model, offline."""
         return get_model(model.lower())
 
-    def catalog(self) -> list[ModelInfo]:
+    def catalog(self) -> builtins.list[ModelInfo]:
         """The whole local catalog."""
         return all_models()
