@@ -5,47 +5,25 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 
-import httpx
 import pytest
 
-from glmkit.testing import TEST_KEY, free_port
+from glmkit.testing import TEST_KEY, emulate_process
 
 pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture(scope="module")
-def emulate_process() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "glmkit.cli.app", "emulate", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        env={**os.environ},
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/_emulator/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("glm emulate did not start") from None
-                time.sleep(0.05)
+def emulate() -> Iterator[str]:
+    with emulate_process() as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
-def test_openai_plain_and_streaming_chat(emulate_process: str) -> None:
+def test_openai_plain_and_streaming_chat(emulate: str) -> None:
     import openai
 
-    client = openai.OpenAI(api_key=TEST_KEY, base_url=f"{emulate_process}/api/coding/paas/v4", max_retries=0)
+    client = openai.OpenAI(api_key=TEST_KEY, base_url=f"{emulate}/api/coding/paas/v4", max_retries=0)
     reply = client.chat.completions.create(model="glm-4.7", messages=[{"role": "user", "content": "ping"}])
     assert "ping" in reply.choices[0].message.content
     text = ""
@@ -57,10 +35,10 @@ def test_openai_plain_and_streaming_chat(emulate_process: str) -> None:
     assert text == reply.choices[0].message.content
 
 
-def test_openai_sees_typed_errors(emulate_process: str) -> None:
+def test_openai_sees_typed_errors(emulate: str) -> None:
     import openai
 
-    client = openai.OpenAI(api_key=TEST_KEY, base_url=f"{emulate_process}/api/paas/v4", max_retries=0)
+    client = openai.OpenAI(api_key=TEST_KEY, base_url=f"{emulate}/api/paas/v4", max_retries=0)
     with pytest.raises(openai.RateLimitError):
         client.chat.completions.create(
             model="glm-4.7",
@@ -69,8 +47,8 @@ def test_openai_sees_typed_errors(emulate_process: str) -> None:
         )
 
 
-def test_glm_ask_against_the_emulator_process(emulate_process: str) -> None:
-    env = {**os.environ, "ZAI_API_KEY": TEST_KEY, "ZAI_BASE_URL": f"{emulate_process}/api/paas/v4"}
+def test_glm_ask_against_the_emulator_process(emulate: str) -> None:
+    env = {**os.environ, "ZAI_API_KEY": TEST_KEY, "ZAI_BASE_URL": f"{emulate}/api/paas/v4"}
     out = subprocess.run(
         [sys.executable, "-m", "glmkit.cli.app", "ask", "-m", "glm-4.7", "what", "now"],
         capture_output=True,

@@ -17,7 +17,7 @@ import contextlib
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Mapping
 from typing import Any
 
 import httpx
@@ -30,6 +30,7 @@ __all__ = [
     "EmulatorServer",
     "EmulatorTransport",
     "async_offline_client",
+    "emulate_process",
     "offline_client",
 ]
 
@@ -273,3 +274,42 @@ class EmulatorServer:
 
     def __exit__(self, *exc: object) -> None:
         self.stop()
+
+
+@contextlib.contextmanager
+def emulate_process(*args: str, env: Mapping[str, str] | None = None, timeout: float = 20.0) -> Iterator[str]:
+    """Run ``glm emulate`` as a subprocess on a free loopback port; yield its URL once it answers.
+
+    ``args`` are extra ``glm emulate`` options (``"--keys", TEST_KEY``, ``"--chunk-delay", "0.2"``). The process
+    is terminated on exit; if it dies or does not answer within ``timeout`` seconds, ``RuntimeError`` carries the
+    end of its stderr.
+    """
+    import subprocess  # here, not at the top: `glm --offline` imports this module on every run
+    import sys
+    import tempfile
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    command = [sys.executable, "-m", "glmkit.cli.app", "emulate", "--port", str(port), *args]
+    with tempfile.TemporaryFile() as stderr:
+        proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=stderr, env=env)
+        try:
+            deadline = time.monotonic() + timeout
+            while True:
+                try:
+                    httpx.get(f"{url}/_emulator/health", timeout=1)
+                    break
+                except httpx.HTTPError:
+                    if time.monotonic() > deadline or proc.poll() is not None:
+                        stderr.seek(0)
+                        tail = stderr.read()[-2000:].decode(errors="replace")
+                        raise RuntimeError(f"glm emulate did not start on {url}: {tail}") from None
+                    time.sleep(0.05)
+            yield url
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()

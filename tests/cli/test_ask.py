@@ -7,7 +7,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from typer.testing import CliRunner
 from glmkit.catalog import default_model
 from glmkit.cli.app import app
 from glmkit.ledger import Ledger
-from glmkit.testing import TEST_KEY, free_port
+from glmkit.testing import TEST_KEY, emulate_process, free_port
 
 GLM = [sys.executable, "-m", "glmkit.cli.app"]
 runner = CliRunner()
@@ -184,27 +183,8 @@ def test_no_prompt_is_a_usage_error() -> None:
 @pytest.fixture(scope="module")
 def emulate() -> Iterator[str]:
     """`glm emulate` as a process, accepting only TEST_KEY, with a pause between stream chunks."""
-    port = free_port()
-    proc = subprocess.Popen(
-        [*GLM, "emulate", "--port", str(port), "--keys", TEST_KEY, "--chunk-delay", "0.15"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/_emulator/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("glm emulate did not start") from None
-                time.sleep(0.05)
+    with emulate_process("--keys", TEST_KEY, "--chunk-delay", "0.15") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def _env(url: str, home: Path, **extra: str) -> dict[str, str]:

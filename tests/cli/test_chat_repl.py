@@ -5,13 +5,10 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pexpect
 import pytest
 from typer.testing import CliRunner
@@ -22,7 +19,7 @@ from glmkit.cli.app import app
 from glmkit.emulator import EmulatorConfig, create_app
 from glmkit.emulator.faults import Fault
 from glmkit.ledger import Ledger
-from glmkit.testing import TEST_KEY, free_port, offline_client
+from glmkit.testing import TEST_KEY, emulate_process, offline_client
 
 
 def view() -> PlainView:
@@ -62,12 +59,14 @@ def test_model_system_and_think_commands_change_the_next_request(session: ChatSe
     assert session.command("/system off")[0] == "system: (none)"
 
 
-def test_bad_commands_answer_with_an_error_and_keep_the_session(session: ChatSession) -> None:
+def test_bad_commands_answer_with_an_error_and_keep_the_session(session: ChatSession, tmp_path: Path) -> None:
     assert "Unknown command /nope" in session.command("/nope")[0]
     assert session.command("/think maybe")[0].startswith("error: /think takes on or off")
     assert session.command("/model glm-image")[0].startswith("error: glm-image is not a chat model")
     assert session.command("/attach /no/such/file")[0].startswith("error: No file at")
-    assert session.command("/save /no/such/dir/chat.md")[0].startswith("error: No such file or directory")
+    (tmp_path / "a-file").write_text("")
+    saved = session.command(f"/save {tmp_path}/a-file/chat.md")[0]  # a folder that cannot exist
+    assert saved.startswith("error: ") and "a-file" in saved
     assert session.model == "glm-4.7"
     assert "/model" in session.command("/help")[0]
     assert session.command("/exit") == ("", True)
@@ -197,27 +196,8 @@ def test_chat_in_a_terminal_prompt_answer_model_and_exit(tmp_path: Path) -> None
 
 @pytest.fixture
 def slow_emulator() -> Iterator[str]:
-    port = free_port()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "glmkit.cli.app", "emulate", "--port", str(port), "--chunk-delay", "0.2"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                httpx.get(f"{url}/_emulator/health", timeout=1)
-                break
-            except httpx.HTTPError:
-                if time.monotonic() > deadline or proc.poll() is not None:
-                    raise RuntimeError("glm emulate did not start") from None
-                time.sleep(0.05)
+    with emulate_process("--chunk-delay", "0.2") as url:
         yield url
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 @pytest.mark.e2e
