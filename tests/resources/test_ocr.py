@@ -220,6 +220,8 @@ def test_bad_arguments_fail_locally(app, sclient: Client, params, words) -> None
             f"at most {MAX_PAGES} pages",
         ),
         ({"model": "glm-ocr", "file": base64.b64encode(text_pdf(2)).decode(), "start_page_id": 3}, "1214", "exceeds"),
+        ({"model": "glm-ocr", "file": base64.b64encode(text_pdf(2)).decode(), "start_page_id": 0}, "1214", "range"),
+        ({"model": "glm-ocr", "file": base64.b64encode(text_pdf(2)).decode(), "end_page_id": 0}, "1214", "range"),
         ({"model": "glm-4.7", "file": "https://x.example/a.pdf"}, "1211", "Unknown Model"),
         ({"model": "glm-ocr"}, "1213", "file"),
     ],

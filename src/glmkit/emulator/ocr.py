@@ -283,8 +283,9 @@ def parse_document(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str] | R
     except Unreadable as exc:
         return error_response("1214", f"file: the file could not be parsed ({exc})")
     total = len(pages)
-    start, end = body.get("start_page_id") or 1, body.get("end_page_id") or total
-    if not isinstance(start, int) or not isinstance(end, int) or start < 1:
+    start, end = body.get("start_page_id"), body.get("end_page_id")
+    start, end = 1 if start is None else start, total if end is None else end
+    if any(isinstance(p, bool) or not isinstance(p, int) or p < 1 for p in (start, end)):
         return error_response("1214", "start_page_id/end_page_id: invalid page range")
     if start > total:
         return error_response("1214", f"start_page_id {start} exceeds the page count {total}")
