@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -20,39 +19,10 @@ from glmkit.testing import TEST_KEY, EmulatorServer, free_port
 pytestmark = [
     pytest.mark.timeout(60),
     pytest.mark.filterwarnings("ignore:glmkit. chat is going to the GLM Coding Plan endpoint"),
+    pytest.mark.usefixtures("coding_home"),
 ]
 runner = CliRunner()
 OTHER_KEY = "ffffffffffffffffffffffffffffffff.glmkitEmulator99"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(keys=frozenset({TEST_KEY}), job_seconds=0.0) as s:
-        yield s
-
-
-@pytest.fixture(autouse=True)
-def home(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    h = tmp_path / "home"
-    h.mkdir()
-    monkeypatch.setenv("HOME", str(h))
-    monkeypatch.setattr(Path, "home", classmethod(lambda cls: h))
-    monkeypatch.setenv("ZAI_API_KEY", TEST_KEY)
-    monkeypatch.setenv("ZAI_BASE_URL", server.coding_base_url)
-    for name in (
-        "HTTPS_PROXY",
-        "HTTP_PROXY",
-        "ALL_PROXY",
-        "NO_PROXY",
-        "https_proxy",
-        "http_proxy",
-        "all_proxy",
-        "no_proxy",
-    ):
-        monkeypatch.delenv(name, raising=False)
-    httpx.delete(f"{server.url}/api/_emulator/quota")
-    yield h
-    httpx.delete(f"{server.url}/api/_emulator/quota")
 
 
 def doctor() -> tuple[int, dict[str, dict]]:
@@ -62,7 +32,7 @@ def doctor() -> tuple[int, dict[str, dict]]:
     return out.exit_code, {c["name"]: c for c in data["checks"]}
 
 
-def test_all_green_after_setup(home: Path) -> None:
+def test_all_green_after_setup(coding_home: Path) -> None:
     assert runner.invoke(app, ["setup", "claude-code", "--mcp"]).exit_code == 0
     code, checks = doctor()
     failed = {n: c for n, c in checks.items() if c["status"] == "fail"}
@@ -95,26 +65,26 @@ def test_missing_and_malformed_key(monkeypatch: pytest.MonkeyPatch) -> None:
     assert code == 1 and checks["key well-formed"]["status"] == "fail"
 
 
-def test_spent_quota_fails(server: EmulatorServer) -> None:
-    httpx.post(f"{server.url}/api/_emulator/quota", json={"week": {"percentage": 100}})
+def test_spent_quota_fails(coding_server: EmulatorServer) -> None:
+    httpx.post(f"{coding_server.url}/api/_emulator/quota", json={"week": {"percentage": 100}})
     code, checks = doctor()
     assert code == 1
     assert checks["plan quota"]["status"] == "fail" and "weekly" in checks["plan quota"]["detail"]
 
 
-def test_plan_key_aimed_at_the_general_endpoint(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("ZAI_BASE_URL", server.base_url)
+def test_plan_key_aimed_at_the_general_endpoint(coding_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZAI_BASE_URL", coding_server.base_url)
     code, checks = doctor()
     assert code == 1
     check = checks["plan key on the right endpoint"]
     assert check["status"] == "fail" and "1113" in check["detail"] and "coding" in check["fix"]
 
 
-def test_stale_mapping_and_wrong_endpoint_in_claude_settings(home: Path, server: EmulatorServer) -> None:
-    settings = home / ".claude/settings.json"
+def test_stale_mapping_and_wrong_endpoint_in_claude_settings(coding_home: Path, coding_server: EmulatorServer) -> None:
+    settings = coding_home / ".claude/settings.json"
     settings.parent.mkdir()
     env = {
-        "ANTHROPIC_BASE_URL": server.coding_base_url,  # errata 1: the OpenAI-style URL
+        "ANTHROPIC_BASE_URL": coding_server.coding_base_url,  # errata 1: the OpenAI-style URL
         "ANTHROPIC_AUTH_TOKEN": TEST_KEY,
         "ANTHROPIC_DEFAULT_OPUS_MODEL": "glm-4.7",
     }
@@ -132,7 +102,7 @@ def test_stale_mapping_and_wrong_endpoint_in_claude_settings(home: Path, server:
     assert checks["model mapping current"]["status"] == "pass"
 
 
-def test_gateway_reachable_only_when_configured(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_gateway_reachable_only_when_configured(coding_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch) -> None:
     _, checks = doctor()
     assert checks["gateway reachable"]["status"] == "skip"
     monkeypatch.setenv("GLM_GATEWAY_URL", f"http://127.0.0.1:{free_port()}")
@@ -144,7 +114,7 @@ def test_gateway_reachable_only_when_configured(server: EmulatorServer, monkeypa
         and "glm serve" in checks["gateway reachable"]["fix"]
     )
     assert checks["claude-code config"]["detail"].startswith("points at gateway")
-    monkeypatch.setenv("GLM_GATEWAY_URL", server.url)  # something answers, but it is not the gateway
+    monkeypatch.setenv("GLM_GATEWAY_URL", coding_server.url)  # something answers, but it is not the gateway
     _, checks = doctor()
     assert (
         checks["gateway reachable"]["status"] == "fail"
@@ -152,7 +122,7 @@ def test_gateway_reachable_only_when_configured(server: EmulatorServer, monkeypa
     )
     from glmkit.gateway.app import create_app as create_gateway
 
-    gateway_app = create_gateway(settings=resolve_settings(api_key=TEST_KEY, base_url=server.coding_base_url))
+    gateway_app = create_gateway(settings=resolve_settings(api_key=TEST_KEY, base_url=coding_server.coding_base_url))
     with EmulatorServer(app=gateway_app) as gateway:  # the real `glm serve` app on a free port
         monkeypatch.setenv("GLM_GATEWAY_URL", gateway.url)
         _, checks = doctor()

@@ -5,8 +5,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
@@ -21,28 +19,10 @@ from glmkit.testing import TEST_KEY, EmulatorServer
 pytestmark = [
     pytest.mark.timeout(60),
     pytest.mark.filterwarnings("ignore:glmkit. chat is going to the GLM Coding Plan endpoint"),
+    pytest.mark.usefixtures("coding_home"),
 ]
 runner = CliRunner()
 OTHER_KEY = "ffffffffffffffffffffffffffffffff.glmkitEmulator99"
-
-
-@pytest.fixture(scope="module")
-def server() -> Iterator[EmulatorServer]:
-    with EmulatorServer(keys=frozenset({TEST_KEY}), job_seconds=0.0) as s:
-        yield s
-
-
-@pytest.fixture(autouse=True)
-def env(server: EmulatorServer, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
-    home = tmp_path / "home"
-    home.mkdir()
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setattr(Path, "home", classmethod(lambda cls: home))
-    monkeypatch.setenv("ZAI_API_KEY", TEST_KEY)
-    monkeypatch.setenv("ZAI_BASE_URL", server.coding_base_url)
-    httpx.delete(f"{server.url}/api/_emulator/quota")
-    yield
-    httpx.delete(f"{server.url}/api/_emulator/quota")
 
 
 def usage_json(*args: str) -> dict:
@@ -55,9 +35,9 @@ def window(report: dict, name: str) -> dict:
     return next(w for w in report["windows"] if w["window"] == name)
 
 
-def test_windows_move_as_requests_consume_tokens(server: EmulatorServer) -> None:
+def test_windows_move_as_requests_consume_tokens(coding_server: EmulatorServer) -> None:
     before = window(usage_json(), "5h")
-    with Client(api_key=TEST_KEY, base_url=server.coding_base_url) as client:
+    with Client(api_key=TEST_KEY, base_url=coding_server.coding_base_url) as client:
         reply = client.chat.completions.create(model="glm-5.3", messages=[{"role": "user", "content": "hi"}])
     report = usage_json()
     assert report["plan"] == "pro"
@@ -67,8 +47,8 @@ def test_windows_move_as_requests_consume_tokens(server: EmulatorServer) -> None
     assert window(report, "month")["capacity"] == 1000
 
 
-def test_bars_reset_time_and_mcp_counts_in_text(server: EmulatorServer) -> None:
-    httpx.post(f"{server.url}/api/_emulator/quota", json={"5h": {"percentage": 50}, "mcp": {"search-prime": 25}})
+def test_bars_reset_time_and_mcp_counts_in_text(coding_server: EmulatorServer) -> None:
+    httpx.post(f"{coding_server.url}/api/_emulator/quota", json={"5h": {"percentage": 50}, "mcp": {"search-prime": 25}})
     out = runner.invoke(app, ["usage"])
     assert out.exit_code == 0, out.output
     line = next(ln for ln in out.output.splitlines() if ln.startswith("5-hour tokens"))
@@ -78,8 +58,8 @@ def test_bars_reset_time_and_mcp_counts_in_text(server: EmulatorServer) -> None:
     assert "This machine since 24h" in out.output
 
 
-def test_pace_forecast(server: EmulatorServer) -> None:
-    httpx.post(f"{server.url}/api/_emulator/quota", json={"5h": {"percentage": 50, "reset_in": 3 * 3600}})
+def test_pace_forecast(coding_server: EmulatorServer) -> None:
+    httpx.post(f"{coding_server.url}/api/_emulator/quota", json={"5h": {"percentage": 50, "reset_in": 3 * 3600}})
     five = window(usage_json(), "5h")
     runout = dt.datetime.fromisoformat(five["runs_out_at"])
     expected = dt.datetime.now(dt.UTC) + dt.timedelta(hours=2)  # 50% in the 2 h since the window began
@@ -87,8 +67,8 @@ def test_pace_forecast(server: EmulatorServer) -> None:
     assert "at this rate it runs out at" in runner.invoke(app, ["usage"]).output
 
 
-def test_spent_window_is_shown_and_chat_gets_1308(server: EmulatorServer) -> None:
-    httpx.post(f"{server.url}/api/_emulator/quota", json={"5h": {"percentage": 100}})
+def test_spent_window_is_shown_and_chat_gets_1308(coding_server: EmulatorServer) -> None:
+    httpx.post(f"{coding_server.url}/api/_emulator/quota", json={"5h": {"percentage": 100}})
     five = window(usage_json(), "5h")
     assert five["exhausted"] is True and five["percentage"] == 100
     assert "spent: requests get 1308/1310" in runner.invoke(app, ["usage"]).output
@@ -122,15 +102,15 @@ def test_this_machine_by_model_and_tool_with_since() -> None:
     assert bad.exit_code == 2 and "start time" in bad.output
 
 
-def test_watch_refreshes(server: EmulatorServer) -> None:
+def test_watch_refreshes(coding_server: EmulatorServer) -> None:
     out = runner.invoke(app, ["usage", "--watch", "--interval", "0", "--times", "3"])
     assert out.exit_code == 0, out.output
     assert out.output.count("GLM Coding Plan:") == 3
 
 
-def test_unknown_rows_are_printed_raw(server: EmulatorServer) -> None:
+def test_unknown_rows_are_printed_raw(coding_server: EmulatorServer) -> None:
     row = {"type": "SEAT_LIMIT", "unit": 9, "number": 9, "percentage": 5}
-    httpx.post(f"{server.url}/api/_emulator/quota", json={"extra_rows": [row]})
+    httpx.post(f"{coding_server.url}/api/_emulator/quota", json={"extra_rows": [row]})
     out = runner.invoke(app, ["usage"])
     assert out.exit_code == 0, out.output
     assert "unrecognised row (shown raw)" in out.output and "SEAT_LIMIT" in out.output
