@@ -85,6 +85,25 @@ def test_transcription_with_a_single_hotword(sdk) -> None:  # type: ignore[no-un
     assert result.text.endswith("Hotwords: glmkit.")
 
 
+def test_agents_on_the_sdks_default_path(sdk, server: EmulatorServer, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    """The SDK posts to ``<base>/v1/agents``, i.e. /api/paas/v4/v1/agents (errata 21): the emulator answers there too."""
+    messages = [{"role": "user", "content": [{"type": "text", "text": "good morning"}]}]
+    reply = sdk.agents.invoke(agent_id="general_translation", messages=messages, custom_variables={"target_lang": "ja"})
+    assert reply.status == "success" and reply.agent_id == "general_translation"
+    sent = [r["path"] for r in server.state.requests if r["path"].endswith("/v1/agents")]
+    assert sent[-1] == "/api/paas/v4/v1/agents"
+    content = [{"type": "image_url", "image_url": "https://x.test/face.png"}]
+    job = sdk.agents.invoke(
+        agent_id="vidu_template_agent",
+        messages=[{"role": "user", "content": content}],
+        custom_variables={"template": "bodyshake"},
+    )
+    assert job.status == "pending"
+    clock.now += 31
+    done = sdk.agents.async_result(agent_id="vidu_template_agent", async_id=job.model_extra["async_id"])
+    assert done.status == "success"
+
+
 def test_against_glm_emulate_in_a_real_process() -> None:
     """The issue's wording: the official SDK pointed at `glm emulate` (a subprocess on a free port)."""
     import os

@@ -1,4 +1,4 @@
-"""``/api/v1/agents`` (+ ``/async-result``, ``/conversation``) (reference §10).
+"""``/api/v1/agents`` (+ ``/async-result``, ``/conversation``) (reference §10), also below ``/api/paas/v4``.
 
 - ``general_translation``: "[<target>] <text>", under ``choices[].messages`` as the docs show; SSE
   with ``choices[].delta`` when ``stream`` is true.
@@ -75,6 +75,17 @@ def _pdf(pages: int) -> bytes:
     objs += ["<< /Type /Page /Parent 2 0 R /MediaBox [0 0 960 540] >>"] * pages
     out = b"%PDF-1.4\n" + b"".join(f"{i} 0 obj\n{o}\nendobj\n".encode() for i, o in enumerate(objs, 1))
     return out + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n"
+
+
+def routes(state: EmulatorState) -> list[Route]:
+    """The same routes below ``/paas/v4`` (and the coding surface), where the official SDK sends them.
+
+    The reference (§1.1, errata 21) places agents at ``/api/v1/agents`` and glmkit's client posts
+    there; the official zai-sdk appends ``/v1/agents`` to its one base URL, so with the default base it
+    posts to ``/api/paas/v4/v1/agents``. Whether the real service answers there is UNVERIFIED; the
+    emulator answers on both paths, from the same state, so the SDK works against it.
+    """
+    return root_routes(state)
 
 
 def root_routes(state: EmulatorState) -> list[Route]:

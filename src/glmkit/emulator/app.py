@@ -39,6 +39,7 @@ SURFACE_MODULES = [
     "ocr",
     "files",
     "jobs",
+    "agents",  # also below /paas/v4: the official SDK posts agents to <base>/v1/agents (errata 21)
 ]
 # Modules serving paths under ``/api`` (agents ``/v1/agents``, monitor, MCP, Anthropic).
 ROOT_MODULES = ["agents", "quota", "mcp_remote", "anthropic"]

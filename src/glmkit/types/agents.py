@@ -13,6 +13,10 @@ from glmkit.types._base import Endpoint
 from glmkit.types._model import Model
 from glmkit.types._params import RequestOptions
 
+# The reference (§1.1, §10, errata 21) puts agents at {root}/v1/agents = https://api.z.ai/api/v1/agents.
+# The official zai-sdk disagrees by accident: it appends /v1/agents to its one base URL and so posts to
+# /api/paas/v4/v1/agents (UNVERIFIED whether the real service answers there). glmkit follows the
+# reference; the emulator serves both paths so the SDK works against it.
 AGENTS = Endpoint("POST", "/v1/agents", "root")
 AGENT_ASYNC_RESULT = Endpoint("POST", "/v1/agents/async-result", "root")
 AGENT_CONVERSATION = Endpoint("POST", "/v1/agents/conversation", "root")
