@@ -273,7 +273,7 @@ def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
     choice = body.get("tool_choice") or {}
     if choice.get("type") == "none":
         return []
-    tools = []
+    tools: list[dict[str, Any]] = []
     for t in body.get("tools") or []:
         if "input_schema" not in t or t.get("type") not in (None, "custom"):
             continue  # server tools (web_search_2025..., bash_...) have no GLM function form
@@ -463,7 +463,7 @@ def error_frame(status: int, message: str, code: str | None = None) -> bytes:
 
 def message_start(plan: Plan, msg_id: str) -> bytes:
     """``message_start`` with the gateway's input-token estimate (Z.AI's own endpoint reports zero)."""
-    message = {
+    message: dict[str, Any] = {
         "id": msg_id,
         "type": "message",
         "role": "assistant",
@@ -578,7 +578,7 @@ class StreamTranslator:
         idx = call.get("index", 0)
         fn = call.get("function") or {}
         if self._open != "tool" or (idx != self._tool_index and (call.get("id") or fn.get("name"))):
-            block = {
+            block: dict[str, Any] = {
                 "type": "tool_use",
                 "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
                 "name": fn.get("name") or "",

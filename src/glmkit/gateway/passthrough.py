@@ -94,7 +94,7 @@ class PassthroughFixer:
                 self._emit(name, {**data, "index": data.get("index", 0) - self.shift}, out)
         elif name == "content_block_delta":
             self.first_content = True
-            if data.get("index") == self.deferred:
+            if self.deferred is not None and data.get("index") == self.deferred:
                 delta = data.get("delta") or {}
                 if delta.get("type") == "text_delta" and not delta.get("text"):
                     return True
