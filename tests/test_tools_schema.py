@@ -119,6 +119,25 @@ def test_pydantic_models_and_typeddicts_are_inlined_without_titles() -> None:
     assert "$defs" not in params(f) and "title" not in str(params(f))
 
 
+def test_values_inside_a_schema_keep_their_title_keys() -> None:
+    class Kind(BaseModel):
+        title: str
+        rank: int = 0
+
+    @tool
+    def f(
+        meta: dict[str, str] = {"title": "Untitled", "lang": "en"},  # noqa: B006
+        kind: Kind = Kind(title="chapter"),
+        mode: Literal["title", "body"] = "title",
+    ) -> None:
+        """Defaults that look like schema keywords."""
+
+    assert prop(f, "meta")["default"] == {"title": "Untitled", "lang": "en"}
+    assert prop(f, "kind")["default"] == {"title": "chapter", "rank": 0}
+    assert prop(f, "kind")["properties"] == {"title": {"type": "string"}, "rank": {"type": "integer", "default": 0}}
+    assert prop(f, "mode") == {"type": "string", "enum": ["title", "body"], "default": "title"}
+
+
 def test_annotated_descriptions_string_and_field() -> None:
     @tool
     def f(

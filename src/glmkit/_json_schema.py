@@ -11,6 +11,8 @@ from glmkit._errors import InputError
 
 __all__ = ["check_schema", "clean_schema"]
 
+_VALUE_KEYWORDS = frozenset({"default", "const", "enum", "examples"})
+
 
 def clean_schema(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...] = ()) -> Any:
     """A pydantic JSON schema made plain for the model: ``$ref``s inlined, ``title``s dropped, ``anyOf`` of
@@ -30,7 +32,9 @@ def clean_schema(node: Any, defs: Mapping[str, Any], seen: tuple[str, ...] = ())
     for key, value in node.items():
         if key in ("title", "$defs"):
             continue
-        if key == "properties" and isinstance(value, dict):
+        if key in _VALUE_KEYWORDS:  # data, not schema: a default {"title": ...} keeps its title
+            out[key] = value
+        elif key == "properties" and isinstance(value, dict):
             out[key] = {name: clean_schema(sub, defs, seen) for name, sub in value.items()}
         else:
             out[key] = clean_schema(value, defs, seen)
