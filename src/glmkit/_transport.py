@@ -129,9 +129,12 @@ def build_request(
         if target is not None:
             # What httpx's build_request does for a client without base_url, params or cookies, minus
             # parsing the same URL again on every call (a third of the client-side cost of a request).
-            merged = httpx.Headers(client.headers)
-            merged.update(headers)
-            kwargs["headers"] = merged
+            # Headers.update's merge, in one pass: the client's headers we do not set, then ours, in order.
+            ours = {name.lower() for name in headers}
+            kwargs["headers"] = [
+                *((k, v) for k, v in client.headers.raw if k.decode("latin-1").lower() not in ours),
+                *headers.items(),
+            ]
             kwargs["extensions"] = {"timeout": (timeout or client.timeout).as_dict()}
             return httpx.Request(call.endpoint.method, target, **kwargs)
     request = client.build_request(call.endpoint.method, url, **kwargs)
