@@ -1,9 +1,11 @@
 """The gateway's overhead: added latency (p50/p99) and requests/s vs calling the upstream directly, and the
 streamed chunk rate relayed through the gateway vs straight from the upstream.
 
-Three processes on 127.0.0.1: a bare asyncio fake of the GLM coding endpoint answering prebuilt bytes (never
-the limit), `glm serve` in front of it, and this client. Targets (issue 9): under 1 ms added at p50 for a
-non-streamed request; a stream relayed at no less than 15% of the direct chunk rate.
+Processes on 127.0.0.1: a bare asyncio fake of the GLM coding endpoint answering prebuilt bytes (never the
+limit), `glm serve` in front of it, a bare relay (uvicorn + httpx.AsyncClient, nothing else: the floor of
+any gateway on this stack), and this client. Targets (issue 9): under 1 ms added at p50 for a non-streamed
+request; a stream relayed at no less than 15% of the direct chunk rate. Latency targets are measured in
+interleaved rounds and compared within a round, because the machine is shared.
 
     python bench/gateway.py            # prints a table and the JSON of run()
 """
@@ -60,6 +62,24 @@ async def main():
     async with server:
         await server.serve_forever()
 asyncio.run(main())
+"""
+
+# The floor: the least a Python relay on the same stack (uvicorn + an httpx.AsyncClient) can add.
+BARE_RELAY = r"""
+import socket, sys, httpx, uvicorn
+client = httpx.AsyncClient()
+URL = sys.argv[2]
+async def app(scope, receive, send):
+    if scope["type"] != "http":
+        return
+    msg = await receive()
+    r = await client.post(URL, content=msg.get("body", b""), headers={"content-type": "application/json"})
+    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
+    await send({"type": "http.response.body", "body": r.content})
+sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+sock.bind(("127.0.0.1", int(sys.argv[1])))
+uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off")).run(sockets=[sock])
 """
 
 
@@ -149,7 +169,7 @@ def run(requests: int = 800, chunks: int = 5000, streams: int = 3, rounds: int =
     """Measure and return the figures (milliseconds, requests/s, chunks/s)."""
     import httpx
 
-    up_port, gw_port = _free_port(), _free_port()
+    up_port, gw_port, bare_port = _free_port(), _free_port(), _free_port()
     home = tempfile.mkdtemp(prefix="glmkit-bench-")
     procs = [subprocess.Popen([sys.executable, "-c", UPSTREAM, str(up_port), str(chunks)])]
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZAI_", "GLM_"))}
@@ -169,8 +189,10 @@ def run(requests: int = 800, chunks: int = 5000, streams: int = 3, rounds: int =
                 stderr=subprocess.DEVNULL,
             )
         )
-        _wait_port(gw_port)
         direct = f"http://127.0.0.1:{up_port}/api/coding/paas/v4/chat/completions"
+        procs.append(subprocess.Popen([sys.executable, "-c", BARE_RELAY, str(bare_port), direct]))
+        _wait_port(gw_port)
+        _wait_port(bare_port)
         gw = f"http://127.0.0.1:{gw_port}"
         oa_body = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
         an_body = {"model": "glm-4.6", "max_tokens": 1000, "messages": [{"role": "user", "content": "hi"}]}
@@ -183,6 +205,7 @@ def run(requests: int = 800, chunks: int = 5000, streams: int = 3, rounds: int =
             # interleaved rounds: the machine is shared, so compare targets within a round, then take medians
             targets = {
                 "direct": (direct, oa_body),
+                "bare_relay": (f"http://127.0.0.1:{bare_port}/", oa_body),
                 "openai_route": (f"{gw}/v1/chat/completions", oa_body),
                 "anthropic_route": (f"{gw}/v1/messages", an_body),
             }
@@ -191,7 +214,7 @@ def run(requests: int = 800, chunks: int = 5000, streams: int = 3, rounds: int =
             cpu: list[float] = []
             per_round = max(20, requests // rounds)
             for r in range(rounds):
-                order = list(targets)[r % 3 :] + list(targets)[: r % 3]
+                order = list(targets)[r % len(targets) :] + list(targets)[: r % len(targets)]
                 for name in order:
                     url, body = targets[name]
                     before = _cpu_seconds(procs[1].pid)
@@ -204,10 +227,12 @@ def run(requests: int = 800, chunks: int = 5000, streams: int = 3, rounds: int =
                 results[f"{name}_p50_ms"] = round(_pct(values, 0.5), 3)
                 results[f"{name}_p99_ms"] = round(_pct(values, 0.99), 3)
                 results[f"{name}_req_s_sequential"] = round(1000 / statistics.mean(values), 1)
-            for name in ("openai_route", "anthropic_route"):
+            for name in ("bare_relay", "openai_route", "anthropic_route"):
                 added = [a - d for a, d in zip(p50s[name], p50s["direct"], strict=True)]
                 results[f"{name}_added_p50_ms"] = round(statistics.median(added), 3)
                 results[f"{name}_added_p99_ms"] = round(results[f"{name}_p99_ms"] - results["direct_p99_ms"], 3)
+            over = [a - b for a, b in zip(p50s["anthropic_route"], p50s["bare_relay"], strict=True)]
+            results["anthropic_route_over_bare_relay_p50_ms"] = round(statistics.median(over), 3)
             results["anthropic_route_gateway_cpu_ms_per_request"] = round(statistics.median(cpu), 3)
             results["direct_req_s_8_threads"] = round(_throughput(direct, oa_body, auth, 8, 2.0), 1)
             results["anthropic_route_req_s_8_threads"] = round(
