@@ -11,14 +11,18 @@ plain ``/web_search`` also matches the MCP server's ``/mcp/web_search_prime/mcp`
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Route
 
 from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
 
 PLAN_ONLY_PREFIX = "planonly"
+Answer = Callable[[EmulatorState, Request, dict[str, Any]], Response]
+"""What a billed endpoint answers to an admitted request and its JSON body."""
 
 
 def key_of(request: Request) -> str:
@@ -45,14 +49,20 @@ def balance_refused(state: EmulatorState, request: Request) -> Response | None:
     return refused
 
 
-async def admit_billed(state: EmulatorState, request: Request) -> tuple[dict[str, Any] | None, Response | None]:
-    """Admission of a balance-billed JSON request: ``admit``, the plan-only 1113, then the JSON body.
+def billed_route(state: EmulatorState, path: str, answer: Answer) -> Route:
+    """The ``POST`` route of a balance-billed JSON endpoint: ``admit`` (key, faults, log), the plan-only
+    1113, the JSON body; then ``answer(state, request, body)``."""
 
-    Returns ``(body, None)``, or ``(None, response)``: the answer to give instead.
-    """
-    early, _ = await admit(state, request)
-    if early is None:
-        early = balance_refused(state, request)
-    if early is not None:
-        return None, early
-    return await read_json(request)
+    async def endpoint(request: Request) -> Response:
+        early, _ = await admit(state, request)
+        if early is None:
+            early = balance_refused(state, request)
+        if early is not None:
+            return early
+        body, bad = await read_json(request)
+        if bad is not None:
+            return bad
+        assert body is not None
+        return answer(state, request, body)
+
+    return Route(path, endpoint, methods=["POST"])

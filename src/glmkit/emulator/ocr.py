@@ -27,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit.emulator.app import EmulatorState, error_response
-from glmkit.emulator.balance import admit_billed
+from glmkit.emulator.balance import billed_route
 
 _OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\b(.*?)\bendobj", re.S)
 _REF = re.compile(rb"(\d+)\s+\d+\s+R")
@@ -297,36 +297,27 @@ def parse_document(body: dict[str, Any]) -> tuple[list[dict[str, Any]], str] | R
     return chosen, kind
 
 
-def routes(state: EmulatorState) -> list[Route]:
-    """The layout-parsing route."""
-
-    async def layout_parsing(request: Request) -> Response:
-        body, early = await admit_billed(state, request)
-        if early is not None:
-            return early
-        assert body is not None
-        if str(body.get("model", "")).lower() != "glm-ocr":
-            return error_response("1211", f"Unknown Model, please check the model code: {body.get('model')}")
-        parsed = parse_document(body)
-        if isinstance(parsed, Response):
-            return parsed
-        pages, kind = parsed
-        rid = state.new_id("ocr-")
-        is_image = kind == "image"
-        markdown, details = [], []
-        for page in pages:
-            md, regions = _page_result(page, is_image)
-            markdown.append(md)
-            details.append(regions)
-        md_results = "\n\n".join(m for m in markdown if m)
-        base = state.base_url(request)
-        viz = [f"{base}/_emulator/files/{rid}-layout-{i + 1}.png" for i in range(len(pages))]
-        answer = {
+def answer(state: EmulatorState, request: Request, body: dict[str, Any]) -> Response:
+    """The markdown and layout of the document an admitted request sends."""
+    if str(body.get("model", "")).lower() != "glm-ocr":
+        return error_response("1211", f"Unknown Model, please check the model code: {body.get('model')}")
+    parsed = parse_document(body)
+    if isinstance(parsed, Response):
+        return parsed
+    pages, kind = parsed
+    rid = state.new_id("ocr-")
+    results = [_page_result(page, kind == "image") for page in pages]
+    md_results = "\n\n".join(md for md, _ in results if md)
+    base = state.base_url(request)
+    viz = [f"{base}/_emulator/files/{rid}-layout-{i + 1}.png" for i in range(len(pages))]
+    completion_tokens = max(1, len(md_results) // 4)
+    return JSONResponse(
+        {
             "id": rid,
             "created": state.now(),
             "model": "GLM-OCR",
             "md_results": md_results,
-            "layout_details": details,
+            "layout_details": [regions for _, regions in results],
             "layout_visualization": viz if body.get("need_layout_visualization") else [],
             "data_info": {
                 "num_pages": len(pages),
@@ -334,11 +325,14 @@ def routes(state: EmulatorState) -> list[Route]:
             },
             "usage": {
                 "prompt_tokens": 256 * len(pages),
-                "completion_tokens": max(1, len(md_results) // 4),
-                "total_tokens": 256 * len(pages) + max(1, len(md_results) // 4),
+                "completion_tokens": completion_tokens,
+                "total_tokens": 256 * len(pages) + completion_tokens,
             },
             "request_id": body.get("request_id") or rid,
         }
-        return JSONResponse(answer)
+    )
 
-    return [Route("/layout_parsing", layout_parsing, methods=["POST"])]
+
+def routes(state: EmulatorState) -> list[Route]:
+    """The layout-parsing route."""
+    return [billed_route(state, "/layout_parsing", answer)]

@@ -15,7 +15,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit.emulator.app import EmulatorState, error_response
-from glmkit.emulator.balance import admit_billed
+from glmkit.emulator.balance import billed_route
 from glmkit.types.reader import READER_FLAGS, RETURN_FORMATS
 
 
@@ -85,25 +85,22 @@ def check_reader(body: dict[str, Any]) -> Response | None:
     return None
 
 
+def answer(state: EmulatorState, request: Request, body: dict[str, Any]) -> Response:
+    """The page for an admitted request."""
+    if (invalid := check_reader(body)) is not None:
+        return invalid
+    rid = state.new_id("rd-")
+    return JSONResponse(
+        {
+            "id": rid,
+            "created": state.now(),
+            "request_id": body.get("request_id") or rid,
+            "model": "reader",
+            "reader_result": read_page(body),
+        }
+    )
+
+
 def routes(state: EmulatorState) -> list[Route]:
     """The reader route."""
-
-    async def reader(request: Request) -> Response:
-        body, early = await admit_billed(state, request)
-        if early is not None:
-            return early
-        assert body is not None
-        if (invalid := check_reader(body)) is not None:
-            return invalid
-        rid = state.new_id("rd-")
-        return JSONResponse(
-            {
-                "id": rid,
-                "created": state.now(),
-                "request_id": body.get("request_id") or rid,
-                "model": "reader",
-                "reader_result": read_page(body),
-            }
-        )
-
-    return [Route("/reader", reader, methods=["POST"])]
+    return [billed_route(state, "/reader", answer)]

@@ -17,7 +17,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit.emulator.app import EmulatorState, error_response
-from glmkit.emulator.balance import admit_billed
+from glmkit.emulator.balance import billed_route
 from glmkit.types.web_search import (
     CONTENT_SIZES,
     COUNT_RANGE,
@@ -103,32 +103,29 @@ def today(state: EmulatorState) -> dt.date:
     return dt.datetime.fromtimestamp(state.now(), dt.UTC).date()
 
 
+def answer(state: EmulatorState, request: Request, body: dict[str, Any]) -> Response:
+    """The search results for an admitted request."""
+    engine = body.get("search_engine")
+    if not engine:
+        return error_response("1213", "The search_engine field was not received properly")
+    if engine not in SEARCH_ENGINES + MAINLAND_SEARCH_ENGINES:
+        return error_response("1214", f"search_engine must be one of {', '.join(SEARCH_ENGINES)}")
+    if (invalid := check_search(body)) is not None:
+        return invalid
+    rid = state.new_id("ws-")
+    query = body["search_query"].strip()
+    result: dict[str, Any] = {
+        "id": rid,
+        "created": state.now(),
+        "request_id": body.get("request_id") or rid,
+        "search_intent": [],
+        "search_result": search_hits(body, today(state)),
+    }
+    if body.get("search_intent"):
+        result["search_intent"] = [{"query": query, "intent": "SEARCH_ALWAYS", "keywords": query.lower()}]
+    return JSONResponse(result)
+
+
 def routes(state: EmulatorState) -> list[Route]:
     """The web search route."""
-
-    async def web_search(request: Request) -> Response:
-        body, early = await admit_billed(state, request)
-        if early is not None:
-            return early
-        assert body is not None
-        engine = body.get("search_engine")
-        if not engine:
-            return error_response("1213", "The search_engine field was not received properly")
-        if engine not in SEARCH_ENGINES + MAINLAND_SEARCH_ENGINES:
-            return error_response("1214", f"search_engine must be one of {', '.join(SEARCH_ENGINES)}")
-        if (invalid := check_search(body)) is not None:
-            return invalid
-        rid = state.new_id("ws-")
-        query = body["search_query"].strip()
-        answer: dict[str, Any] = {
-            "id": rid,
-            "created": state.now(),
-            "request_id": body.get("request_id") or rid,
-            "search_intent": [],
-            "search_result": search_hits(body, today(state)),
-        }
-        if body.get("search_intent"):
-            answer["search_intent"] = [{"query": query, "intent": "SEARCH_ALWAYS", "keywords": query.lower()}]
-        return JSONResponse(answer)
-
-    return [Route("/web_search", web_search, methods=["POST"])]
+    return [billed_route(state, "/web_search", answer)]
