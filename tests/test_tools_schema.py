@@ -409,6 +409,17 @@ def test_more_than_128_function_tools_is_refused_locally() -> None:
         tool_params([*tools, tool(name="one_more")(lambda: None)])
 
 
+def test_a_single_tool_instead_of_a_list_is_refused_with_a_fix() -> None:
+    @tool
+    def one() -> None:
+        """One."""
+
+    for wrong in (one, {"type": "web_search", "web_search": {}}, "one"):
+        with pytest.raises(InputError, match="tools must be a list") as err:
+            tool_params(wrong)  # type: ignore[arg-type]
+        assert "tools=[one]" in (err.value.hint or "")
+
+
 @pytest.mark.parametrize(
     ("item", "needle"),
     [({"type": "code_interpreter"}, "Unknown tool type"), (42, "int"), ({"type": "function"}, "needs")],

@@ -325,6 +325,10 @@ def tool_params(tools: list[Any] | None) -> tuple[list[dict[str, Any]], dict[str
     Items may be ``Tool``s, plain functions (made tools here), API tool dicts (hand-written function
     schemas without an implementation, ``web_search``, ``retrieval``).
     """
+    if tools is not None and not isinstance(tools, list | tuple):
+        raise InputError(
+            f"tools must be a list (got a {type(tools).__name__}).", hint="Wrap a single tool in a list: tools=[one]."
+        )
     params: list[dict[str, Any]] = []
     local: dict[str, Tool] = {}
     functions = 0
