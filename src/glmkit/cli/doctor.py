@@ -5,7 +5,6 @@ Skipped (``-``) and informational (``i``) checks never fail the run. ``--json`` 
 
 from __future__ import annotations
 
-import email.utils
 import os
 import shutil
 import sys
@@ -202,6 +201,8 @@ def check_models(settings: Any, direct: dict[str, str]) -> Check:
 
 def check_clock(settings: Any, probes: list[Probe], now: float) -> Check:
     """Local clock against the server's Date header (JWTs expire after 210 s)."""
+    import email.utils  # here, not at the top: ~7 ms that `glm --help` would pay
+
     date = next((p.date for p in probes if p.date), None)
     if not date:
         return Check("clock skew", "skip", "no Date header to compare with")
@@ -305,7 +306,8 @@ def run_checks(client: Any, tool_settings: Any, *, now: float | None = None) -> 
     """Every check, in report order; tools are compared with ``tool_settings`` (the real endpoints)."""
     import httpx
 
-    from glmkit.setup._tool import template_values, tools_data
+    from glmkit.setup._status import status_values
+    from glmkit.setup._tool import gateway_url
 
     settings = client.settings
     checks = check_key(settings)
@@ -313,20 +315,14 @@ def run_checks(client: Any, tool_settings: Any, *, now: float | None = None) -> 
     checks += check_probes(settings, probes) if probes else [Check("key accepted", "skip", "no key")]
     if settings.api_key and not any(c.status == "fail" and c.name == "key accepted" for c in checks):
         checks += check_plan(client)
-    url = os.environ.get("GLM_GATEWAY_URL") or tools_data()["gateway"]["default_url"]
-    common = {
-        "api_key": tool_settings.api_key,
-        "root_url": tool_settings.root_url,
-        "anthropic_url": tool_settings.anthropic_base_url,
-    }
-    direct, gateway = template_values(**common), template_values(**common, gateway=url)
+    direct, gateway = status_values(tool_settings)
     checks.append(check_models(tool_settings, direct))
     checks.append(check_clock(settings, probes, time.time() if now is None else now))
     checks.append(check_proxy(dict(os.environ)))
     tool_checks, statuses = check_tools(direct, gateway)
     checks += tool_checks
     with httpx.Client() as http:
-        checks.append(check_gateway(statuses, url, http))
+        checks.append(check_gateway(statuses, gateway_url(), http))
     return checks
 
 

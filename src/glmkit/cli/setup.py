@@ -22,21 +22,15 @@ def resolve_values(
 ) -> dict[str, str]:
     """Template values for the tool files: the key and Z.AI's endpoints, or the gateway's."""
     from glmkit._config import resolve_settings
-    from glmkit.setup._tool import template_values, tools_data
+    from glmkit.setup import _tool
 
     settings = resolve_settings(profile=profile, endpoint=endpoint)
     gateway = None
     if via_gateway or gateway_url:
-        gateway = gateway_url or os.environ.get("GLM_GATEWAY_URL") or tools_data()["gateway"]["default_url"]
+        gateway = _tool.gateway_url(gateway_url)
     else:
         check_key(settings.api_key)
-    return template_values(
-        api_key=settings.api_key,
-        root_url=settings.root_url,
-        anthropic_url=settings.anthropic_base_url,
-        gateway=gateway,
-        model=model,
-    )
+    return _tool.target_values(settings, gateway=gateway, model=model)
 
 
 def check_key(key: str | None) -> None:
@@ -143,23 +137,12 @@ def _json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
 
 
-def status_values(profile: str | None, endpoint: str | None) -> tuple[dict[str, str], dict[str, str]]:
-    """Template values for Z.AI and for the gateway, with whatever key there is (for checks, not writes)."""
-    from glmkit._config import resolve_settings
-    from glmkit.setup._tool import template_values, tools_data
-
-    s = resolve_settings(profile=profile, endpoint=endpoint)
-    gw = os.environ.get("GLM_GATEWAY_URL") or tools_data()["gateway"]["default_url"]
-    direct = template_values(api_key=s.api_key, root_url=s.root_url, anthropic_url=s.anthropic_base_url)
-    via = template_values(api_key=s.api_key, root_url=s.root_url, anthropic_url=s.anthropic_base_url, gateway=gw)
-    return direct, via
-
-
 def _list(json_out: bool, profile: str | None, endpoint: str | None) -> None:
+    from glmkit._config import resolve_settings
     from glmkit.setup import all_tools
-    from glmkit.setup._status import tool_status
+    from glmkit.setup._status import status_values, tool_status
 
-    direct, gateway = status_values(profile, endpoint)
+    direct, gateway = status_values(resolve_settings(profile=profile, endpoint=endpoint))
     rows = [tool_status(t, direct, gateway) for t in all_tools()]
     if json_out:
         _json([r.to_dict() for r in rows])

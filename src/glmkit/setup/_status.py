@@ -6,9 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glmkit.setup._files import SetupError, get_value
-from glmkit.setup._tool import Tool
+from glmkit.setup._tool import Tool, gateway_url, target_values
 
-__all__ = ["ToolStatus", "tool_status"]
+__all__ = ["ToolStatus", "status_values", "tool_status"]
 
 
 @dataclass
@@ -28,6 +28,11 @@ class ToolStatus:
     def to_dict(self) -> dict[str, Any]:
         """Plain data for ``--json``."""
         return dict(self.__dict__)
+
+
+def status_values(settings: Any) -> tuple[dict[str, str], dict[str, str]]:
+    """Template values for Z.AI and for the gateway, with whatever key there is (for checks, not writes)."""
+    return target_values(settings), target_values(settings, gateway=gateway_url())
 
 
 def _read(path: Any) -> str | None:

@@ -13,7 +13,7 @@ from typing import Any
 
 from glmkit.setup._files import SetupError
 
-__all__ = ["Edit", "Plan", "Tool", "template_values"]
+__all__ = ["Edit", "Plan", "Tool", "gateway_url", "target_values", "template_values"]
 
 _FIELD = re.compile(r"\{(\w+)\}")
 
@@ -123,6 +123,22 @@ def template_values(
     }
 
 
+def gateway_url(explicit: str | None = None) -> str:
+    """The gateway's URL: ``explicit``, else ``GLM_GATEWAY_URL``, else the default from ``data/tools.toml``."""
+    return explicit or os.environ.get("GLM_GATEWAY_URL") or str(tools_data()["gateway"]["default_url"])
+
+
+def target_values(settings: Any, *, gateway: str | None = None, model: str | None = None) -> dict[str, str]:
+    """``template_values`` for resolved ``Settings``: Z.AI's endpoints, or the gateway at ``gateway``."""
+    return template_values(
+        api_key=settings.api_key,
+        root_url=settings.root_url,
+        anthropic_url=settings.anthropic_base_url,
+        gateway=gateway,
+        model=model,
+    )
+
+
 def mcp_command() -> str:
     """How tools should start ``glm``: from PATH, else the script beside this Python (a venv), else ``glm``."""
     found = shutil.which("glm")
@@ -158,18 +174,15 @@ class Tool:
 
     def config_path(self, values: Mapping[str, str], *, project: bool, cwd: Path | None = None) -> Path | None:
         """The file holding the endpoint (user or project level), if the tool has one."""
-        config = self.section("config")
-        if config is None:
-            return None
-        where = config.get("project") if project else config.get("user")
-        return expand(where, values, cwd=cwd) if where else None
+        return self._file("config", values, project=project, cwd=cwd)
 
     def mcp_path(self, values: Mapping[str, str], *, project: bool, cwd: Path | None = None) -> Path | None:
         """The file where MCP servers are registered, if the tool has one."""
-        mcp = self.section("mcp")
-        if mcp is None:
-            return None
-        where = mcp.get("project") if project else mcp.get("user")
+        return self._file("mcp", values, project=project, cwd=cwd)
+
+    def _file(self, section: str, values: Mapping[str, str], *, project: bool, cwd: Path | None) -> Path | None:
+        table = self.section(section)
+        where = table.get("project" if project else "user") if table is not None else None
         return expand(where, values, cwd=cwd) if where else None
 
     def installed(self) -> bool:
