@@ -205,10 +205,11 @@ async def relay_translated(
     going = True
     try:
         async for raw in response.aiter_bytes():
-            for event in decoder.feed(raw):
-                if event.data == b"[DONE]":
+            for item in decoder.feed_data(raw):
+                data = item if isinstance(item, bytes) else item.data
+                if data == b"[DONE]":
                     continue
-                if not translator.feed(event.data, out):
+                if not translator.feed(data, out):
                     going = False
                     break
             if out:
