@@ -62,6 +62,8 @@ PROFILE_OPT = typer.Option(
     help="The profile (default: the current one).",
 )
 
+KEY_ARG = typer.Argument(..., metavar="KEY", autocompletion=_complete_key, help="A profile key.")
+
 
 def _path() -> Any:
     from glmkit._config import config_path
@@ -176,11 +178,7 @@ def show(profile: str | None = PROFILE_OPT, json_out: bool = JSON, debug: bool =
 
 
 @config_app.command("get")
-def get(
-    key: str = typer.Argument(..., metavar="KEY", autocompletion=_complete_key, help="A profile key."),
-    profile: str = PROFILE_OPT,
-    debug: bool = DEBUG,
-) -> None:
+def get(key: str = KEY_ARG, profile: str = PROFILE_OPT, debug: bool = DEBUG) -> None:
     """One value stored in a profile (the key redacted); exit 1 when it is not set."""
     with handle_errors(debug):
         config = _load()
@@ -222,11 +220,7 @@ def set_(
 
 
 @config_app.command("unset")
-def unset(
-    key: str = typer.Argument(..., metavar="KEY", autocompletion=_complete_key, help="A profile key."),
-    profile: str = PROFILE_OPT,
-    debug: bool = DEBUG,
-) -> None:
+def unset(key: str = KEY_ARG, profile: str = PROFILE_OPT, debug: bool = DEBUG) -> None:
     """Remove a value from a profile."""
     with handle_errors(debug):
         from glmkit._errors import InputError

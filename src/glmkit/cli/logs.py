@@ -89,23 +89,13 @@ def logs(
     debug: bool = DEBUG,
 ) -> None:
     """List the newest logged conversations: glm logs -q docker -n 5; glm logs show 12."""
-    if ctx.invoked_subcommand is None:
+    if ctx.invoked_subcommand is None:  # `glm logs show ID` runs this first with the defaults: nothing to do
         with handle_errors(debug):
             list_logs(query, count, since, source, json_out)
 
 
-@logs_app.command("list")
-def list_(
-    query: str = QUERY,
-    count: int = COUNT,
-    since: str = SINCE,
-    source: str = SOURCE,
-    json_out: bool = JSON,
-    debug: bool = DEBUG,
-) -> None:
-    """List (and search, with -q) the logged conversations, newest first."""
-    with handle_errors(debug):
-        list_logs(query, count, since, source, json_out)
+# `glm logs list` is `glm logs` spelled out: the same function, whose context never has a subcommand.
+logs_app.command("list", help="List (and search, with -q) the logged conversations, newest first.")(logs)
 
 
 @logs_app.command("show")
