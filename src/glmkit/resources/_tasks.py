@@ -1,16 +1,18 @@
-"""What the media resources share: waiting on an async job (a flow) and downloading a result URL."""
+"""What the media resources share: waiting on an async job (a flow), downloading a result URL, argument checks."""
 
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
-from glmkit._errors import JobFailedError, JobTimeoutError, OperationCancelled
+from typing_extensions import Unpack
+
+from glmkit._errors import InputError, JobFailedError, JobTimeoutError, OperationCancelled
 from glmkit._flows import Flow, Request, Sleep
 from glmkit._transport import Call
 from glmkit.types._base import Endpoint
-from glmkit.types.videos import TaskProgress
+from glmkit.types.videos import TaskProgress, WaitParams
 
 _DOWNLOAD = Endpoint("GET", "", "general")
 MAX_POLL_SECONDS = 30.0
@@ -19,7 +21,29 @@ BACKOFF = 1.5
 
 def download_call(url: str) -> Call:
     """A GET of a result URL (images, videos, files Z.AI hands out); no API key is sent with it."""
+    if not isinstance(url, str) or not url.startswith(("http://", "https://")):
+        raise InputError(f"url must be an http(s) URL string (got {url!r}).", hint="Pass result.url.")
     return Call(_DOWNLOAD, url=url, auth=False, parse=bytes)
+
+
+def require_id(value: Any, what: str) -> str:
+    """``value`` if it is a non-empty string; else an ``InputError`` naming the argument."""
+    if not isinstance(value, str) or not value:
+        got = "nothing" if value is None or value == "" else f"a {type(value).__name__}"
+        raise InputError(
+            f"{what} is required as a non-empty string (got {got}).", hint=f"Pass the {what} the API returned."
+        )
+    return value
+
+
+def check_options(options: Mapping[str, Any], allowed: type, where: str) -> None:
+    """Refuse keyword arguments a ``**options: Unpack[...]`` method does not know (Python would accept them)."""
+    known: frozenset[str] = allowed.__optional_keys__ | allowed.__required_keys__  # type: ignore[attr-defined]
+    unknown = sorted(set(options) - known)
+    if unknown:
+        raise InputError(
+            f"{where}() got unknown argument(s): {', '.join(unknown)}.", hint=f"It takes: {', '.join(sorted(known))}."
+        )
 
 
 def is_cancelled(cancel: Any) -> bool:
@@ -28,6 +52,43 @@ def is_cancelled(cancel: Any) -> bool:
         return False
     is_set = getattr(cancel, "is_set", None)
     return bool(is_set() if callable(is_set) else cancel())
+
+
+def _seconds(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise InputError(f"{name} must be a positive number of seconds (got {value!r}).")
+    return float(value)
+
+
+def waiting(
+    task_id: Any,
+    retrieve: Callable[[str], Call],
+    *,
+    status_of: Callable[[Any], str],
+    what: str,
+    defaults: tuple[float, float],
+    error_of: Callable[[Any], Any] = lambda r: getattr(r, "error", None),
+    **options: Unpack[WaitParams],
+) -> Flow[Any]:
+    """``wait_for_task`` with a resource's ``(poll, timeout)`` defaults and the caller's ``WaitParams``, checked now."""
+    check_options(options, WaitParams, "wait")
+    task_id = require_id(task_id, "task_id")
+    poll = _seconds(options.get("poll", defaults[0]), "poll")
+    timeout = _seconds(options.get("timeout", defaults[1]), "timeout")
+    on_progress, cancel = options.get("on_progress"), options.get("cancel")
+    if on_progress is not None and not callable(on_progress):
+        raise InputError("on_progress must be a callable taking a TaskProgress.")
+    return wait_for_task(
+        task_id,
+        retrieve,
+        status_of=status_of,
+        what=what,
+        poll=poll,
+        timeout=timeout,
+        on_progress=on_progress,
+        cancel=cancel,
+        error_of=error_of,
+    )
 
 
 def wait_for_task(
@@ -48,14 +109,9 @@ def wait_for_task(
     Polls start ``poll`` seconds apart and back off by 1.5x up to 30 s. Elapsed time is the larger of
     the wall clock and the time slept, so a test's fake sleep still reaches the timeout.
     """
-    if not task_id:
-        from glmkit._errors import InputError
-
-        raise InputError("task_id is required.")
-    if poll <= 0 or timeout <= 0:
-        from glmkit._errors import InputError
-
-        raise InputError("poll and timeout must be positive numbers of seconds.")
+    require_id(task_id, "task_id")
+    _seconds(poll, "poll")
+    _seconds(timeout, "timeout")
     started, slept, delay, polls = clock(), 0.0, poll, 0
     result: Any = None
     while True:

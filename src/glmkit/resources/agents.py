@@ -7,17 +7,19 @@ content is sent as a list of text parts, and the target language goes in
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from typing import Any
 
 import httpx
+from typing_extensions import Unpack
 
 from glmkit._errors import InputError
+from glmkit._flows import Flow
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._streaming import AsyncStream, Stream, StreamCore
 from glmkit._transport import Call, request_id_of, split_options, with_options
 from glmkit.media import image_part, limits
-from glmkit.resources._tasks import download_call, wait_for_task
+from glmkit.resources._tasks import check_options, download_call, require_id, waiting
 from glmkit.types.agents import (
     AGENT_ASYNC_RESULT,
     AGENT_CONVERSATION,
@@ -27,14 +29,18 @@ from glmkit.types.agents import (
     VIDU_TEMPLATE,
     AgentChunk,
     AgentResponse,
+    ConversationParams,
+    TranslateParams,
 )
-from glmkit.types.videos import TaskProgress
+from glmkit.types.videos import WaitParams
 
 __all__ = ["Agents", "AsyncAgents", "agent_call"]
 
 
 def _normalize_messages(messages: Any, text: str | None) -> list[dict[str, Any]]:
     if text is not None:
+        if not isinstance(text, str):
+            raise InputError(f"text must be a string (got a {type(text).__name__}).", hint="Pass the text itself.")
         messages = [{"role": "user", "content": text}]
     if not isinstance(messages, list) or not messages:
         raise InputError("Give text=... or a non-empty messages list.")
@@ -45,6 +51,11 @@ def _normalize_messages(messages: Any, text: str | None) -> list[dict[str, Any]]
         content = m["content"]
         if isinstance(content, str):
             content = [{"type": "text", "text": content}]  # the API wants a list of parts (errata 7)
+        elif not isinstance(content, list | tuple):
+            raise InputError(
+                f"messages[{i}]['content'] must be a string or a list of parts (got a {type(content).__name__}).",
+                hint='Use [{"type": "text", "text": "..."}].',
+            )
         out.append({"role": m.get("role", "user"), "content": list(content)})
     return out
 
@@ -119,21 +130,19 @@ def agent_call(params: dict[str, Any], *, stream: bool | None = None) -> Call:
 
 def async_result_call(agent_id: str, async_id: str) -> Call:
     """The ``Call`` polling an async agent job (Vidu templates)."""
-    if not async_id:
-        raise InputError("async_id is required.")
-    body = {"agent_id": agent_id, "async_id": async_id}
+    body = {"agent_id": require_id(agent_id, "agent_id"), "async_id": require_id(async_id, "async_id")}
     return Call(AGENT_ASYNC_RESULT, json=body, parse=AgentResponse.model_validate_json)
 
 
-def conversation_call(
-    agent_id: str, conversation_id: str, *, include_pdf: bool = False, pages: list[dict[str, Any]] | None = None
-) -> Call:
+def conversation_call(conversation_id: str, options: ConversationParams) -> Call:
     """The ``Call`` exporting a slides conversation as files."""
-    if not conversation_id:
+    check_options(options, ConversationParams, "conversation")
+    if not isinstance(conversation_id, str) or not conversation_id:
         raise InputError("conversation_id is required (from the slides agent's answer).")
-    variables: dict[str, Any] = {"include_pdf": include_pdf}
-    if pages is not None:
-        variables["pages"] = pages
+    variables: dict[str, Any] = {"include_pdf": bool(options.get("include_pdf", False))}
+    if options.get("pages") is not None:
+        variables["pages"] = options["pages"]
+    agent_id = options.get("agent_id", SLIDES)
     body = {"agent_id": agent_id, "conversation_id": conversation_id, "custom_variables": variables}
     return Call(AGENT_CONVERSATION, json=body, parse=AgentResponse.model_validate_json)
 
@@ -142,35 +151,46 @@ def _status(result: AgentResponse) -> str:
     return {"success": "done", "failed": "failed"}.get(str(result.status).lower(), "pending")
 
 
-def _wait_flow(agent_id: str, async_id: str, **kwargs: Any) -> Any:
-    return wait_for_task(
+def wait_flow(agent_id: str, async_id: str, options: WaitParams) -> Flow[AgentResponse]:
+    """Poll an async agent job (every 5 s at first, for at most 900 s unless ``options`` say otherwise)."""
+    return waiting(
         async_id,
-        lambda aid: async_result_call(agent_id, aid),
+        functools.partial(async_result_call, require_id(agent_id, "agent_id")),
         status_of=_status,
         what=f"{agent_id} job",
+        defaults=(5.0, 900.0),
         error_of=lambda r: r.error.model_dump() if r.error is not None else None,
-        **kwargs,
+        **options,
     )
 
 
-def _translation(text: str, to: str, source: str, strategy: str | None, glossary: str | None) -> dict[str, Any]:
-    variables: dict[str, Any] = {"source_lang": source, "target_lang": to}
-    if strategy:
-        variables["strategy"] = strategy
-    if glossary:
-        variables["glossary"] = glossary
-    return {"agent_id": TRANSLATION, "text": text, "custom_variables": variables}
+def translate_call(text: str, options: TranslateParams) -> Call:
+    """The ``Call`` translating ``text`` with the translation agent."""
+    check_options(options, TranslateParams, "translate")
+    variables: dict[str, Any] = {
+        "source_lang": options.get("source", "auto"),
+        "target_lang": options.get("to", "zh-CN"),
+    }
+    for key in ("strategy", "glossary"):
+        if options.get(key):
+            variables[key] = options[key]  # type: ignore[literal-required]
+    return agent_call({"agent_id": TRANSLATION, "text": text, "custom_variables": variables})
 
 
-def _vidu(image: Any, template: str, prompt: str | None) -> dict[str, Any]:
+def slides_call(prompt: str, conversation_id: str | None) -> Call:
+    """The ``Call`` making (or continuing) a slide deck."""
+    return agent_call({"agent_id": SLIDES, "text": prompt, "conversation_id": conversation_id})
+
+
+def vidu_call(image: Any, template: str, prompt: str | None) -> Call:
+    """The ``Call`` starting a Vidu template video from an image."""
+    if image is None:
+        raise InputError("image is required: a URL, a path, bytes or a data URL of the face/subject.")
     content: list[dict[str, Any]] = [{"type": "image_url", "image_url": image}]
     if prompt:
         content.insert(0, {"type": "text", "text": prompt})
-    return {
-        "agent_id": VIDU_TEMPLATE,
-        "messages": [{"role": "user", "content": content}],
-        "custom_variables": {"template": template},
-    }
+    messages = [{"role": "user", "content": content}]
+    return agent_call({"agent_id": VIDU_TEMPLATE, "messages": messages, "custom_variables": {"template": template}})
 
 
 class Agents(SyncResource):
@@ -184,56 +204,29 @@ class Agents(SyncResource):
         """
         return self._client._request(agent_call({**params, "agent_id": agent_id}))
 
-    def translate(
-        self,
-        text: str,
-        *,
-        to: str = "zh-CN",
-        source: str = "auto",
-        strategy: str | None = None,
-        glossary: str | None = None,
-    ) -> AgentResponse:
-        """Translate text with the translation agent; ``.text`` is the translation."""
-        return self._client._request(agent_call(_translation(text, to, source, strategy, glossary)))  # type: ignore[no-any-return]
+    def translate(self, text: str, **options: Unpack[TranslateParams]) -> AgentResponse:
+        """Translate text with the translation agent (to ``zh-CN`` unless ``to=``); ``.text`` is the translation."""
+        return self._client._request(translate_call(text, options))  # type: ignore[no-any-return]
 
     def slides(self, prompt: str, *, conversation_id: str | None = None) -> AgentResponse:
         """Make (or continue) a slide deck; ``.pages`` holds each page's HTML, ``.conversation_id`` the deck."""
-        params = {"agent_id": SLIDES, "text": prompt, "conversation_id": conversation_id}
-        return self._client._request(agent_call(params))  # type: ignore[no-any-return]
+        return self._client._request(slides_call(prompt, conversation_id))  # type: ignore[no-any-return]
 
     def vidu_template(self, image: Any, template: str, *, prompt: str | None = None) -> AgentResponse:
         """Start a Vidu template video from an image; ``wait(VIDU_TEMPLATE, result.async_id)`` for the video."""
-        return self._client._request(agent_call(_vidu(image, template, prompt)))  # type: ignore[no-any-return]
+        return self._client._request(vidu_call(image, template, prompt))  # type: ignore[no-any-return]
 
     def async_result(self, agent_id: str, async_id: str) -> AgentResponse:
         """An async agent job's state (``pending``, ``success``, ``failed``)."""
         return self._client._request(async_result_call(agent_id, async_id))  # type: ignore[no-any-return]
 
-    def wait(
-        self,
-        agent_id: str,
-        async_id: str,
-        *,
-        poll: float = 5.0,
-        timeout: float = 900.0,
-        on_progress: Callable[[TaskProgress], Any] | None = None,
-        cancel: Any = None,
-    ) -> AgentResponse:
+    def wait(self, agent_id: str, async_id: str, **options: Unpack[WaitParams]) -> AgentResponse:
         """Poll an async agent job until ``success`` (raises ``JobFailedError``/``JobTimeoutError``)."""
-        flow = _wait_flow(agent_id, async_id, poll=poll, timeout=timeout, on_progress=on_progress, cancel=cancel)
-        return self._client._run(flow)  # type: ignore[no-any-return]
+        return self._client._run(wait_flow(agent_id, async_id, options))  # type: ignore[no-any-return]
 
-    def conversation(
-        self,
-        conversation_id: str,
-        *,
-        agent_id: str = SLIDES,
-        include_pdf: bool = False,
-        pages: list[dict[str, Any]] | None = None,
-    ) -> AgentResponse:
+    def conversation(self, conversation_id: str, **options: Unpack[ConversationParams]) -> AgentResponse:
         """Export a slides conversation: ``.urls("file_url")`` are the deck (and PDF with ``include_pdf``)."""
-        call = conversation_call(agent_id, conversation_id, include_pdf=include_pdf, pages=pages)
-        return self._client._request(call)  # type: ignore[no-any-return]
+        return self._client._request(conversation_call(conversation_id, options))  # type: ignore[no-any-return]
 
     def download(self, url: str) -> bytes:
         """The bytes behind a file or video URL an agent returned."""
@@ -247,56 +240,29 @@ class AsyncAgents(AsyncResource):
         """Call an agent (see ``Agents.invoke``)."""
         return await self._client._request(agent_call({**params, "agent_id": agent_id}))
 
-    async def translate(
-        self,
-        text: str,
-        *,
-        to: str = "zh-CN",
-        source: str = "auto",
-        strategy: str | None = None,
-        glossary: str | None = None,
-    ) -> AgentResponse:
+    async def translate(self, text: str, **options: Unpack[TranslateParams]) -> AgentResponse:
         """Translate text with the translation agent."""
-        return await self._client._request(agent_call(_translation(text, to, source, strategy, glossary)))  # type: ignore[no-any-return]
+        return await self._client._request(translate_call(text, options))  # type: ignore[no-any-return]
 
     async def slides(self, prompt: str, *, conversation_id: str | None = None) -> AgentResponse:
         """Make (or continue) a slide deck."""
-        params = {"agent_id": SLIDES, "text": prompt, "conversation_id": conversation_id}
-        return await self._client._request(agent_call(params))  # type: ignore[no-any-return]
+        return await self._client._request(slides_call(prompt, conversation_id))  # type: ignore[no-any-return]
 
     async def vidu_template(self, image: Any, template: str, *, prompt: str | None = None) -> AgentResponse:
         """Start a Vidu template video from an image."""
-        return await self._client._request(agent_call(_vidu(image, template, prompt)))  # type: ignore[no-any-return]
+        return await self._client._request(vidu_call(image, template, prompt))  # type: ignore[no-any-return]
 
     async def async_result(self, agent_id: str, async_id: str) -> AgentResponse:
         """An async agent job's state."""
         return await self._client._request(async_result_call(agent_id, async_id))  # type: ignore[no-any-return]
 
-    async def wait(
-        self,
-        agent_id: str,
-        async_id: str,
-        *,
-        poll: float = 5.0,
-        timeout: float = 900.0,
-        on_progress: Callable[[TaskProgress], Any] | None = None,
-        cancel: Any = None,
-    ) -> AgentResponse:
+    async def wait(self, agent_id: str, async_id: str, **options: Unpack[WaitParams]) -> AgentResponse:
         """Poll an async agent job until ``success``."""
-        flow = _wait_flow(agent_id, async_id, poll=poll, timeout=timeout, on_progress=on_progress, cancel=cancel)
-        return await self._client._run(flow)  # type: ignore[no-any-return]
+        return await self._client._run(wait_flow(agent_id, async_id, options))  # type: ignore[no-any-return]
 
-    async def conversation(
-        self,
-        conversation_id: str,
-        *,
-        agent_id: str = SLIDES,
-        include_pdf: bool = False,
-        pages: list[dict[str, Any]] | None = None,
-    ) -> AgentResponse:
+    async def conversation(self, conversation_id: str, **options: Unpack[ConversationParams]) -> AgentResponse:
         """Export a slides conversation."""
-        call = conversation_call(agent_id, conversation_id, include_pdf=include_pdf, pages=pages)
-        return await self._client._request(call)  # type: ignore[no-any-return]
+        return await self._client._request(conversation_call(conversation_id, options))  # type: ignore[no-any-return]
 
     async def download(self, url: str) -> bytes:
         """The bytes behind a file or video URL an agent returned."""

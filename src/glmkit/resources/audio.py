@@ -21,11 +21,12 @@ from glmkit._streaming import AsyncStream, Stream, StreamCore
 from glmkit._transport import Call, request_id_of, split_options, with_options
 from glmkit.catalog import get_model
 from glmkit.media import AudioSegment, MediaInput, check_audio, limits, split_audio
-from glmkit.resources._tasks import is_cancelled
+from glmkit.resources._tasks import check_options, is_cancelled
 from glmkit.types.audio import (
     ASR_MODEL,
     TRANSCRIPTIONS,
     LongTranscription,
+    LongTranscriptionParams,
     Transcription,
     TranscriptionAccumulator,
     TranscriptionChunk,
@@ -201,11 +202,18 @@ def transcribe_long_flow(
     return partial()
 
 
-def _long_flow(file: Any, params: dict[str, Any], on_progress: Any, cancel: Any, segment_seconds: Any) -> Flow[Any]:
+def long_flow(file: Any, options: LongTranscriptionParams) -> Flow[LongTranscription]:
+    """Check the options, cut the file into pieces and return the flow that transcribes them in order."""
+    check_options(options, LongTranscriptionParams, "transcribe_long")
+    if file is None:
+        raise InputError("file is required: a path, bytes, a file object or base64 of a WAV/MP3 recording.")
+    on_progress = options.get("on_progress")
+    if on_progress is not None and not callable(on_progress):
+        raise InputError("on_progress must be a callable taking a TranscriptionProgress.")
+    params = {k: options.get(k) for k in ("model", "prompt", "hotwords")}
     params = {k: v for k, v in params.items() if v is not None}
-    params.pop("stream", None)
-    segments = split_audio(file, target_seconds=segment_seconds)
-    return transcribe_long_flow(segments, params, on_progress=on_progress, cancel=cancel)
+    segments = split_audio(file, target_seconds=options.get("segment_seconds"))
+    return transcribe_long_flow(segments, params, on_progress=on_progress, cancel=options.get("cancel"))
 
 
 class Transcriptions(SyncResource):
@@ -246,30 +254,17 @@ class Audio(SyncResource):
         """Speech to text."""
         return Transcriptions(self._client)
 
-    def transcribe_long(
-        self,
-        file: Any,
-        *,
-        model: str = ASR_MODEL,
-        prompt: str | None = None,
-        hotwords: list[str] | None = None,
-        on_progress: ProgressCallback | None = None,
-        cancel: Any = None,
-        segment_seconds: float | None = None,
-    ) -> LongTranscription:
+    def transcribe_long(self, file: Any, **options: Unpack[LongTranscriptionParams]) -> LongTranscription:
         """Transcribe a recording of any length: cut on silence into ≤ 30 s pieces, sent in order, text joined.
 
-        Args:
-            file: a WAV or MP3 (path, bytes, file object or base64).
-            on_progress: called with a ``TranscriptionProgress`` after each piece.
-            cancel: a ``threading.Event`` (or anything with ``is_set()``, or a callable) checked before each piece.
-            segment_seconds: the target piece length (default 28 s; never above 30).
+        ``file`` is a WAV or MP3 (path, bytes, file object or base64); ``options`` are ``model``, ``prompt``,
+        ``hotwords``, ``on_progress``, ``cancel`` and ``segment_seconds`` (``LongTranscriptionParams``).
 
         Raises:
+            InputError: the file is not WAV/MP3 or unreadable, or an option is wrong (nothing is sent).
             OperationCancelled: ``cancel`` was set; ``.partial`` has the text so far.
         """
-        params = {"model": model, "prompt": prompt, "hotwords": hotwords}
-        return self._client._run(_long_flow(file, params, on_progress, cancel, segment_seconds))  # type: ignore[no-any-return]
+        return self._client._run(long_flow(file, options))  # type: ignore[no-any-return]
 
 
 class AsyncAudio(AsyncResource):
@@ -280,17 +275,6 @@ class AsyncAudio(AsyncResource):
         """Speech to text."""
         return AsyncTranscriptions(self._client)
 
-    async def transcribe_long(
-        self,
-        file: Any,
-        *,
-        model: str = ASR_MODEL,
-        prompt: str | None = None,
-        hotwords: list[str] | None = None,
-        on_progress: ProgressCallback | None = None,
-        cancel: Any = None,
-        segment_seconds: float | None = None,
-    ) -> LongTranscription:
+    async def transcribe_long(self, file: Any, **options: Unpack[LongTranscriptionParams]) -> LongTranscription:
         """Transcribe a recording of any length (see ``Audio.transcribe_long``); also stops on task cancellation."""
-        params = {"model": model, "prompt": prompt, "hotwords": hotwords}
-        return await self._client._run(_long_flow(file, params, on_progress, cancel, segment_seconds))  # type: ignore[no-any-return]
+        return await self._client._run(long_flow(file, options))  # type: ignore[no-any-return]

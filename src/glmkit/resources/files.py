@@ -7,16 +7,17 @@ extension, batch files line by line as JSON objects.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
 from typing_extensions import Unpack
 
 from glmkit._errors import InputError
+from glmkit._flows import Flow
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.media import MIME, limits, load_input
-from glmkit.resources._tasks import wait_for_task
+from glmkit.resources._tasks import check_options, require_id, waiting
 from glmkit.types.files import (
     BATCH,
     BATCH_CANCEL,
@@ -31,12 +32,14 @@ from glmkit.types.files import (
     Batch,
     BatchCreateParams,
     BatchList,
+    BatchListParams,
     FileCreateParams,
     FileDeleted,
     FileList,
+    FileListParams,
     FileObject,
 )
-from glmkit.types.videos import TaskProgress
+from glmkit.types.videos import WaitParams
 
 __all__ = ["AsyncBatches", "AsyncFiles", "Batches", "Files"]
 
@@ -87,34 +90,34 @@ def create_call(params: dict[str, Any]) -> Call:
     return with_options(Call(FILES, data=data, files=files, parse=FileObject.model_validate_json), options)
 
 
-def list_call(**query: Any) -> Call:
+def _query(query: Mapping[str, Any], allowed: type, where: str) -> dict[str, Any]:
+    check_options(query, allowed, where)
+    limit = query.get("limit")
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise InputError(f"limit must be a positive whole number (got {limit!r}).")
+    return {k: v for k, v in query.items() if v is not None}
+
+
+def list_call(query: FileListParams) -> Call:
     """The ``Call`` listing files (``purpose``, ``limit``, ``after``, ``order``)."""
-    return Call(
-        FILES_LIST, params={k: v for k, v in query.items() if v is not None}, parse=FileList.model_validate_json
-    )
-
-
-def _need(value: str, what: str) -> str:
-    if not value:
-        raise InputError(f"{what} is required.")
-    return value
+    return Call(FILES_LIST, params=_query(query, FileListParams, "files.list"), parse=FileList.model_validate_json)
 
 
 def delete_call(file_id: str) -> Call:
     """The ``Call`` deleting a file."""
-    return Call(FILE_DELETE.format(id=_need(file_id, "file_id")), parse=FileDeleted.model_validate_json)
+    return Call(FILE_DELETE.format(id=require_id(file_id, "file_id")), parse=FileDeleted.model_validate_json)
 
 
 def content_call(file_id: str) -> Call:
     """The ``Call`` reading a file's bytes."""
-    return Call(FILE_CONTENT.format(id=_need(file_id, "file_id")), parse=bytes)
+    return Call(FILE_CONTENT.format(id=require_id(file_id, "file_id")), parse=bytes)
 
 
 def batch_create_call(params: dict[str, Any]) -> Call:
     """The ``Call`` starting a batch."""
     params = dict(params)
     options = split_options(params)
-    _need(params.get("input_file_id", ""), "input_file_id")
+    require_id(params.get("input_file_id", ""), "input_file_id")
     if params.get("endpoint") not in ("/v1/chat/completions", "/v1/embeddings"):
         raise InputError("endpoint must be /v1/chat/completions or /v1/embeddings.")
     params.setdefault("completion_window", "24h")
@@ -123,27 +126,34 @@ def batch_create_call(params: dict[str, Any]) -> Call:
 
 def batch_call(batch_id: str) -> Call:
     """The ``Call`` reading a batch."""
-    return Call(BATCH.format(id=_need(batch_id, "batch_id")), parse=Batch.model_validate_json)
+    return Call(BATCH.format(id=require_id(batch_id, "batch_id")), parse=Batch.model_validate_json)
 
 
-def batch_list_call(**query: Any) -> Call:
+def batch_list_call(query: BatchListParams) -> Call:
     """The ``Call`` listing batches (``after``, ``limit``)."""
-    params = {k: v for k, v in query.items() if v is not None}
+    params = _query(query, BatchListParams, "batches.list")
     return Call(BATCHES_LIST, params=params, parse=BatchList.model_validate_json)
 
 
 def batch_cancel_call(batch_id: str) -> Call:
     """The ``Call`` cancelling a batch."""
-    return Call(BATCH_CANCEL.format(id=_need(batch_id, "batch_id")), parse=Batch.model_validate_json)
+    return Call(BATCH_CANCEL.format(id=require_id(batch_id, "batch_id")), parse=Batch.model_validate_json)
 
 
 def _batch_status(batch: Batch) -> str:
     return "done" if batch.status in BATCH_DONE else "failed" if batch.status in BATCH_FAILED else "pending"
 
 
-def _batch_wait(batch_id: str, **kwargs: Any) -> Any:
-    return wait_for_task(
-        batch_id, batch_call, status_of=_batch_status, what="batch", error_of=lambda b: b.errors, **kwargs
+def batch_wait_flow(batch_id: str, options: WaitParams) -> Flow[Batch]:
+    """Poll a batch (every 10 s at first, for at most a day unless ``options`` say otherwise)."""
+    return waiting(
+        batch_id,
+        batch_call,
+        status_of=_batch_status,
+        what="batch",
+        defaults=(10.0, 86400.0),
+        error_of=lambda b: b.errors,
+        **options,
     )
 
 
@@ -158,26 +168,17 @@ class Batches(SyncResource):
         """A batch's state."""
         return self._client._request(batch_call(batch_id))  # type: ignore[no-any-return]
 
-    def list(self, *, after: str | None = None, limit: int | None = None) -> BatchList:
-        """A page of batches."""
-        return self._client._request(batch_list_call(after=after, limit=limit))  # type: ignore[no-any-return]
+    def list(self, **query: Unpack[BatchListParams]) -> BatchList:
+        """A page of batches (``after``, ``limit``)."""
+        return self._client._request(batch_list_call(query))  # type: ignore[no-any-return]
 
     def cancel(self, batch_id: str) -> Batch:
         """Cancel a batch."""
         return self._client._request(batch_cancel_call(batch_id))  # type: ignore[no-any-return]
 
-    def wait(
-        self,
-        batch_id: str,
-        *,
-        poll: float = 10.0,
-        timeout: float = 86400.0,
-        on_progress: Callable[[TaskProgress], Any] | None = None,
-        cancel: Any = None,
-    ) -> Batch:
+    def wait(self, batch_id: str, **options: Unpack[WaitParams]) -> Batch:
         """Poll until ``completed`` (raises ``JobFailedError`` on failed/expired/cancelled, ``JobTimeoutError``)."""
-        flow = _batch_wait(batch_id, poll=poll, timeout=timeout, on_progress=on_progress, cancel=cancel)
-        return self._client._run(flow)  # type: ignore[no-any-return]
+        return self._client._run(batch_wait_flow(batch_id, options))  # type: ignore[no-any-return]
 
 
 class AsyncBatches(AsyncResource):
@@ -191,26 +192,17 @@ class AsyncBatches(AsyncResource):
         """A batch's state."""
         return await self._client._request(batch_call(batch_id))  # type: ignore[no-any-return]
 
-    async def list(self, *, after: str | None = None, limit: int | None = None) -> BatchList:
+    async def list(self, **query: Unpack[BatchListParams]) -> BatchList:
         """A page of batches."""
-        return await self._client._request(batch_list_call(after=after, limit=limit))  # type: ignore[no-any-return]
+        return await self._client._request(batch_list_call(query))  # type: ignore[no-any-return]
 
     async def cancel(self, batch_id: str) -> Batch:
         """Cancel a batch."""
         return await self._client._request(batch_cancel_call(batch_id))  # type: ignore[no-any-return]
 
-    async def wait(
-        self,
-        batch_id: str,
-        *,
-        poll: float = 10.0,
-        timeout: float = 86400.0,
-        on_progress: Callable[[TaskProgress], Any] | None = None,
-        cancel: Any = None,
-    ) -> Batch:
+    async def wait(self, batch_id: str, **options: Unpack[WaitParams]) -> Batch:
         """Poll until ``completed``."""
-        flow = _batch_wait(batch_id, poll=poll, timeout=timeout, on_progress=on_progress, cancel=cancel)
-        return await self._client._run(flow)  # type: ignore[no-any-return]
+        return await self._client._run(batch_wait_flow(batch_id, options))  # type: ignore[no-any-return]
 
 
 class Files(SyncResource):
@@ -220,16 +212,9 @@ class Files(SyncResource):
         """Upload a file (checked locally: size, and per purpose the extension or JSONL lines)."""
         return self._client._request(create_call(dict(params)))  # type: ignore[no-any-return]
 
-    def list(
-        self,
-        *,
-        purpose: str | None = None,
-        limit: int | None = None,
-        after: str | None = None,
-        order: str | None = None,
-    ) -> FileList:
-        """A page of uploaded files."""
-        return self._client._request(list_call(purpose=purpose, limit=limit, after=after, order=order))  # type: ignore[no-any-return]
+    def list(self, **query: Unpack[FileListParams]) -> FileList:
+        """A page of uploaded files (``purpose``, ``limit``, ``after``, ``order``)."""
+        return self._client._request(list_call(query))  # type: ignore[no-any-return]
 
     def delete(self, file_id: str) -> FileDeleted:
         """Delete a file."""
@@ -252,16 +237,9 @@ class AsyncFiles(AsyncResource):
         """Upload a file."""
         return await self._client._request(create_call(dict(params)))  # type: ignore[no-any-return]
 
-    async def list(
-        self,
-        *,
-        purpose: str | None = None,
-        limit: int | None = None,
-        after: str | None = None,
-        order: str | None = None,
-    ) -> FileList:
-        """A page of uploaded files."""
-        return await self._client._request(list_call(purpose=purpose, limit=limit, after=after, order=order))  # type: ignore[no-any-return]
+    async def list(self, **query: Unpack[FileListParams]) -> FileList:
+        """A page of uploaded files (``purpose``, ``limit``, ``after``, ``order``)."""
+        return await self._client._request(list_call(query))  # type: ignore[no-any-return]
 
     async def delete(self, file_id: str) -> FileDeleted:
         """Delete a file."""

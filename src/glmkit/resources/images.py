@@ -5,16 +5,16 @@ Sizes are checked against each model's presets and custom-size rules (``data/lim
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 from typing_extensions import Unpack
 
 from glmkit._errors import InputError
+from glmkit._flows import Flow
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.media import limits
-from glmkit.resources._tasks import download_call, wait_for_task
+from glmkit.resources._tasks import download_call, require_id, waiting
 from glmkit.types.chat import ASYNC_RESULT
 from glmkit.types.images import (
     ASYNC_IMAGE_GENERATIONS,
@@ -26,7 +26,7 @@ from glmkit.types.images import (
     ImageTask,
     ImageTaskResult,
 )
-from glmkit.types.videos import TaskProgress
+from glmkit.types.videos import WaitParams
 
 __all__ = ["AsyncImages", "Images", "check_size", "prepare_image_params"]
 
@@ -99,13 +99,16 @@ def submit_call(params: dict[str, Any]) -> Call:
 
 def result_call(task_id: str) -> Call:
     """The ``Call`` polling an async image job."""
-    if not task_id:
-        raise InputError("task_id is required.")
-    return Call(ASYNC_RESULT.format(id=task_id), parse=ImageTaskResult.model_validate_json)
+    return Call(ASYNC_RESULT.format(id=require_id(task_id, "task_id")), parse=ImageTaskResult.model_validate_json)
 
 
 def _status(result: ImageTaskResult) -> str:
     return {"SUCCESS": "done", "FAIL": "failed"}.get(result.task_status, "pending")
+
+
+def wait_flow(task_id: str, options: WaitParams) -> Flow[ImageTaskResult]:
+    """Poll an async image job (every 2 s at first, for at most 300 s unless ``options`` say otherwise)."""
+    return waiting(task_id, result_call, status_of=_status, what="image task", defaults=(2.0, 300.0), **options)
 
 
 class Images(SyncResource):
@@ -135,27 +138,14 @@ class Images(SyncResource):
         """An async image job's state."""
         return self._client._request(result_call(task_id))  # type: ignore[no-any-return]
 
-    def wait(
-        self,
-        task_id: str,
-        *,
-        poll: float = 2.0,
-        timeout: float = 300.0,
-        on_progress: Callable[[TaskProgress], Any] | None = None,
-        cancel: Any = None,
-    ) -> ImageTaskResult:
-        """Poll an async image job until SUCCESS (raises ``JobFailedError`` / ``JobTimeoutError``)."""
-        flow = wait_for_task(
-            task_id,
-            result_call,
-            status_of=_status,
-            what="image task",
-            poll=poll,
-            timeout=timeout,
-            on_progress=on_progress,
-            cancel=cancel,
-        )
-        return self._client._run(flow)  # type: ignore[no-any-return]
+    def wait(self, task_id: str, **options: Unpack[WaitParams]) -> ImageTaskResult:
+        """Poll an async image job until SUCCESS (``poll`` 2 s, ``timeout`` 300 s by default).
+
+        Raises:
+            JobFailedError: the job ended FAIL.
+            JobTimeoutError: still running after ``timeout`` seconds.
+        """
+        return self._client._run(wait_flow(task_id, options))  # type: ignore[no-any-return]
 
 
 class AsyncImages(AsyncResource):
@@ -181,24 +171,6 @@ class AsyncImages(AsyncResource):
         """An async image job's state."""
         return await self._client._request(result_call(task_id))  # type: ignore[no-any-return]
 
-    async def wait(
-        self,
-        task_id: str,
-        *,
-        poll: float = 2.0,
-        timeout: float = 300.0,
-        on_progress: Callable[[TaskProgress], Any] | None = None,
-        cancel: Any = None,
-    ) -> ImageTaskResult:
-        """Poll an async image job until SUCCESS."""
-        flow = wait_for_task(
-            task_id,
-            result_call,
-            status_of=_status,
-            what="image task",
-            poll=poll,
-            timeout=timeout,
-            on_progress=on_progress,
-            cancel=cancel,
-        )
-        return await self._client._run(flow)  # type: ignore[no-any-return]
+    async def wait(self, task_id: str, **options: Unpack[WaitParams]) -> ImageTaskResult:
+        """Poll an async image job until SUCCESS (see ``Images.wait``)."""
+        return await self._client._run(wait_flow(task_id, options))  # type: ignore[no-any-return]

@@ -6,24 +6,25 @@ before sending, and local images are checked and sent as data URLs.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import functools
 from typing import Any
 
 from typing_extensions import Unpack
 
 from glmkit._errors import InputError
+from glmkit._flows import Flow
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.media import MIME, check_image, data_url, image_size, limits, load_input, sniff_format
-from glmkit.resources._tasks import download_call, wait_for_task
+from glmkit.resources._tasks import download_call, require_id, waiting
 from glmkit.types.videos import (
     VIDEO_GENERATIONS,
     VIDEO_RESULT,
     AsyncVideoTaskResult,
-    TaskProgress,
     VideoGenerationParams,
     VideoTask,
     VideoTaskResult,
+    WaitParams,
 )
 
 __all__ = ["AsyncVideos", "Videos", "prepare_video_params"]
@@ -163,19 +164,17 @@ def generate_call(params: dict[str, Any]) -> Call:
 
 def retrieve_call(task_id: str, result: type[VideoTaskResult] = VideoTaskResult) -> Call:
     """The ``Call`` polling a video job."""
-    if not task_id:
-        raise InputError("task_id is required.")
-    return Call(VIDEO_RESULT.format(id=task_id), parse=result.model_validate_json)
+    return Call(VIDEO_RESULT.format(id=require_id(task_id, "task_id")), parse=result.model_validate_json)
 
 
 def _status(result: VideoTaskResult) -> str:
     return {"SUCCESS": "done", "FAIL": "failed"}.get(result.task_status, "pending")
 
 
-def _wait_flow(task_id: str, result: type[VideoTaskResult], **kwargs: Any) -> Any:
-    return wait_for_task(
-        task_id, lambda tid: retrieve_call(tid, result), status_of=_status, what="video task", **kwargs
-    )
+def wait_flow(task_id: str, options: WaitParams, result: type[VideoTaskResult] = VideoTaskResult) -> Flow[Any]:
+    """Poll a video job (every 5 s at first, for at most 900 s unless ``options`` say otherwise)."""
+    retrieve = functools.partial(retrieve_call, result=result)
+    return waiting(task_id, retrieve, status_of=_status, what="video task", defaults=(5.0, 900.0), **options)
 
 
 class Videos(SyncResource):
@@ -197,24 +196,17 @@ class Videos(SyncResource):
         result._download = self.download
         return result
 
-    def wait(
-        self,
-        task_id: str,
-        *,
-        poll: float = 5.0,
-        timeout: float = 900.0,
-        on_progress: Callable[[TaskProgress], Any] | None = None,
-        cancel: Any = None,
-    ) -> VideoTaskResult:
-        """Poll with backoff (from ``poll`` s up to 30 s) until SUCCESS; ``result.save(path)`` downloads it.
+    def wait(self, task_id: str, **options: Unpack[WaitParams]) -> VideoTaskResult:
+        """Poll with backoff (from ``poll``, 5 s, up to 30 s) until SUCCESS; ``result.save(path)`` downloads it.
+
+        Gives up after ``timeout`` (900 s by default).
 
         Raises:
             JobFailedError: the job ended FAIL (``.task_id``, ``.error``).
             JobTimeoutError: still running after ``timeout`` seconds (``.task_id``).
             OperationCancelled: ``cancel`` was set (an event, or a callable returning True).
         """
-        flow = _wait_flow(task_id, VideoTaskResult, poll=poll, timeout=timeout, on_progress=on_progress, cancel=cancel)
-        result: VideoTaskResult = self._client._run(flow)
+        result: VideoTaskResult = self._client._run(wait_flow(task_id, options))
         result._download = self.download
         return result
 
@@ -238,20 +230,9 @@ class AsyncVideos(AsyncResource):
         result._download = self.download
         return result
 
-    async def wait(
-        self,
-        task_id: str,
-        *,
-        poll: float = 5.0,
-        timeout: float = 900.0,
-        on_progress: Callable[[TaskProgress], Any] | None = None,
-        cancel: Any = None,
-    ) -> AsyncVideoTaskResult:
+    async def wait(self, task_id: str, **options: Unpack[WaitParams]) -> AsyncVideoTaskResult:
         """Poll until SUCCESS (see ``Videos.wait``); cancelling the task also stops it."""
-        flow = _wait_flow(
-            task_id, AsyncVideoTaskResult, poll=poll, timeout=timeout, on_progress=on_progress, cancel=cancel
-        )
-        result: AsyncVideoTaskResult = await self._client._run(flow)
+        result: AsyncVideoTaskResult = await self._client._run(wait_flow(task_id, options, AsyncVideoTaskResult))
         result._download = self.download
         return result
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any, Required
 
+from typing_extensions import TypedDict
+
 from glmkit.types._base import Endpoint
 from glmkit.types._model import Model
 from glmkit.types._params import RequestOptions
@@ -40,6 +42,30 @@ class AgentParams(RequestOptions, total=False):
     request_id: str
     user_id: str
     sensitive_word_check: Any
+
+
+class TranslateParams(TypedDict, total=False):
+    """``client.agents.translate(text, ...)`` options (sent as ``custom_variables``)."""
+
+    to: str
+    """Target language code (default ``zh-CN``): en, ja, ko, fr, de, es, zh-TW, ... (limits.toml [agents])."""
+    source: str
+    """Source language code, or ``auto`` (default)."""
+    strategy: str | None
+    """``general`` (default), ``paraphrase``, ``two_step``, ``three_step``, ``reflection``."""
+    glossary: str | None
+    """A glossary file id (upload it with ``client.files.create(purpose="agent", ...)``)."""
+
+
+class ConversationParams(TypedDict, total=False):
+    """``client.agents.conversation(conversation_id, ...)`` options."""
+
+    agent_id: str
+    """Default ``slides_glm_agent`` (the only agent with conversations)."""
+    include_pdf: bool
+    """Also export the deck as PDF."""
+    pages: list[dict[str, Any]] | None
+    """Page sizes: ``[{"position", "width", "height"}]`` in pt."""
 
 
 class AgentError(Model):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Literal, Required
+
+from typing_extensions import TypedDict
 
 from glmkit.types._base import Endpoint
 from glmkit.types._model import Model
@@ -113,3 +116,20 @@ class TranscriptionProgress:
     def fraction(self) -> float:
         """0.0 to 1.0."""
         return self.done / self.total if self.total else 1.0
+
+
+class LongTranscriptionParams(TypedDict, total=False):
+    """``client.audio.transcribe_long(file, ...)`` options."""
+
+    model: str
+    """``glm-asr-2512`` (the default)."""
+    prompt: str | None
+    """Context for every piece (names, a glossary); the text so far follows it, within 8000 characters."""
+    hotwords: list[str] | None
+    """Domain words to favour (at most 100), sent with every piece."""
+    on_progress: Callable[[TranscriptionProgress], Any] | None
+    """Called with a ``TranscriptionProgress`` after each piece."""
+    cancel: Any
+    """A ``threading.Event``/``anyio.Event`` (anything with ``is_set()``) or a callable, checked before each piece."""
+    segment_seconds: float | None
+    """The target piece length (default 28 s; never above 30)."""

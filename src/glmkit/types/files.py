@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, Literal, Required
 
+from typing_extensions import TypedDict
+
 from glmkit.types._base import Endpoint
 from glmkit.types._model import Model
 from glmkit.types._params import RequestOptions
@@ -37,6 +39,24 @@ class FileCreateParams(RequestOptions, total=False):
     ``voice-clone-input``."""
     knowledge_id: str
     sentence_size: int
+
+
+class FileListParams(TypedDict, total=False):
+    """``client.files.list(...)`` query: all optional."""
+
+    purpose: str | None
+    limit: int | None
+    after: str | None
+    """The id of the last file of the previous page."""
+    order: str | None
+    """``desc`` (default) or ``asc``."""
+
+
+class BatchListParams(TypedDict, total=False):
+    """``client.files.batches.list(...)`` query: all optional."""
+
+    after: str | None
+    limit: int | None
 
 
 class FileObject(Model):

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Required
 
 import pydantic
+from typing_extensions import TypedDict
 
 from glmkit.types._base import Endpoint
 from glmkit.types._model import Model
@@ -108,3 +110,16 @@ class TaskProgress:
     """Seconds since waiting began."""
     polls: int
     result: Any = None
+
+
+class WaitParams(TypedDict, total=False):
+    """How ``wait`` polls an async job (video, image, agent, batch); each resource has its own defaults."""
+
+    poll: float
+    """Seconds before the first polls; the gap then grows 1.5x per poll up to 30 s."""
+    timeout: float
+    """Seconds to wait at most before ``JobTimeoutError`` (the job goes on on the server)."""
+    on_progress: Callable[[TaskProgress], Any] | None
+    """Called with a ``TaskProgress`` after each poll."""
+    cancel: Any
+    """An event (``is_set()``) or a callable returning True: checked before each poll."""
