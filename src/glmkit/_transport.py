@@ -307,9 +307,14 @@ class SyncTransport(_TransportBase):
 
     def run(self, flow: Any) -> Any:
         """Drive a higher-level flow (polling, splitting) whose ``Request`` steps are whole calls."""
-        return drive_sync(
-            flow, lambda step: self.sleep(step.seconds) if isinstance(step, Sleep) else self.request(step.call)
-        )
+
+        def handle(step: Step) -> Any:
+            if isinstance(step, Sleep):
+                return self.sleep(step.seconds)
+            assert isinstance(step, Request)
+            return self.request(step.call)
+
+        return drive_sync(flow, handle)
 
 
 class AsyncTransport(_TransportBase):
