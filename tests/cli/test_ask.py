@@ -172,6 +172,12 @@ def test_an_answer_cut_by_max_tokens_says_so() -> None:
     assert "finish_reason" not in glm("ask", "--offline", "-m", "glm-4.6", "short").stderr
 
 
+@pytest.mark.parametrize("command", ["ask", "chat"])
+def test_help_names_the_catalogs_default_model(command: str) -> None:
+    out = glm(command, "--help")
+    assert f"else {default_model('chat')}" in " ".join(out.stdout.split())
+
+
 def test_no_prompt_is_a_usage_error() -> None:
     out = glm("ask", "--offline", input="")
     assert out.exit_code == 2 and "No prompt" in out.stderr

@@ -125,3 +125,15 @@ def complete_model(incomplete: str) -> list[str]:
     from glmkit.catalog import all_models
 
     return [m.id for m in all_models() if m.kind == "chat" and m.id.startswith(incomplete)]
+
+
+# `glm ask` and `glm chat` (the default named here is checked against the catalog by a test).
+CHAT_MODEL = typer.Option(
+    None,
+    "--model",
+    "-m",
+    metavar="MODEL",
+    autocompletion=complete_model,
+    help="Model id (default: the profile's, else glm-5.3).",
+)
+SYSTEM = typer.Option(None, "--system", "-s", metavar="TEXT", help="A system prompt.")

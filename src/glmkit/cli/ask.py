@@ -7,20 +7,13 @@ import sys
 
 import typer
 
-from glmkit.cli._common import DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, complete_model, handle_errors
+from glmkit.cli._common import CHAT_MODEL, DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, SYSTEM, handle_errors
 
 
 def ask(
     prompt: list[str] = typer.Argument(None, metavar="PROMPT", help="The prompt (stdin is appended when piped)."),
-    model: str = typer.Option(
-        None,
-        "--model",
-        "-m",
-        metavar="MODEL",
-        autocompletion=complete_model,
-        help="Model id (default: the profile's, else glm-5.3).",
-    ),
-    system: str = typer.Option(None, "--system", "-s", metavar="TEXT", help="A system prompt."),
+    model: str = CHAT_MODEL,
+    system: str = SYSTEM,
     files: list[str] = typer.Option(
         None,
         "--file",

@@ -11,19 +11,12 @@ from typing import Any
 
 import typer
 
-from glmkit.cli._common import DEBUG, ENDPOINT, OFFLINE, PROFILE, complete_model, handle_errors
+from glmkit.cli._common import CHAT_MODEL, DEBUG, ENDPOINT, OFFLINE, PROFILE, SYSTEM, handle_errors
 
 
 def chat(
-    model: str = typer.Option(
-        None,
-        "--model",
-        "-m",
-        metavar="MODEL",
-        autocompletion=complete_model,
-        help="Model id (default: the profile's, else glm-5.3).",
-    ),
-    system: str = typer.Option(None, "--system", "-s", metavar="TEXT", help="A system prompt."),
+    model: str = CHAT_MODEL,
+    system: str = SYSTEM,
     no_think: bool = typer.Option(False, "--no-think", help="Start with thinking off (/think on turns it back on)."),
     show_thinking: bool = typer.Option(
         None, "--show-thinking/--no-show-thinking", help="Keep reasoning visible, or hide it (default: folded)."
