@@ -512,3 +512,13 @@ def test_async_approve_and_on_event_under_the_sync_client_are_awaited(client: Cl
     )
     assert deleted == [] and answer.tool_calls[0].status == "denied"
     assert seen and seen[-1].answer is answer  # type: ignore[union-attr]
+
+
+def test_a_filtered_answer_ends_the_run_the_same_streamed_or_not(client: Client) -> None:
+    fault = {"X-Emulator-Fault": "kind=finish,reason=sensitive"}  # the turn ends with finish_reason 'sensitive'
+    plain = client.chat.run(model=MODEL, messages=user("hello"), extra_headers=fault)
+    events = list(client.chat.run_stream(model=MODEL, messages=user("hello"), extra_headers=fault))
+    streamed = events[-1].answer  # type: ignore[union-attr]
+    assert plain.stop_reason == streamed.stop_reason == "sensitive"
+    assert streamed.content == "".join(e.text for e in events if e.type == "text_delta")  # type: ignore[union-attr]
+    assert (plain.content, plain.messages) == (streamed.content, streamed.messages)

@@ -156,3 +156,9 @@ async def test_async_bad_arguments_fail_before_any_request(aclient: AsyncClient,
     with pytest.raises(glmkit.InputError, match="tool_errors"):
         await aclient.chat.run(model=MODEL, messages=user("x"), tool_errors="bogus")  # type: ignore[arg-type]
     assert emulator_app.state.emulator.requests == []
+
+
+async def test_async_filtered_answer_is_the_stop_reason_streamed_too(aclient: AsyncClient) -> None:
+    fault = {"X-Emulator-Fault": "kind=finish,reason=sensitive"}
+    events = [ev async for ev in aclient.chat.run_stream(model=MODEL, messages=user("hi"), extra_headers=fault)]
+    assert events[-1].answer.stop_reason == "sensitive"  # type: ignore[union-attr]

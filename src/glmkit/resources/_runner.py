@@ -1,8 +1,8 @@
 """The tool-calling loop behind ``client.chat.run`` and ``run_stream`` (structured output: ``_structured.py``).
 
 The loop is written once, as a generator flow (``run_flow``) that yields effects: ``CallModel`` (one
-chat completion; streamed, it gives an open stream read chunk by chunk with ``NextChunk`` and
-assembled with ``FinishStream``), ``Approve`` (ask the ``approve`` callback), ``RunTools`` (execute a
+chat completion; streamed, it gives an open stream, read chunk by chunk with ``ReadStream``, which
+gives the assembled answer at the end), ``Approve`` (ask the ``approve`` callback), ``RunTools`` (execute a
 batch of validated calls, ``_tool_calls.py``) and ``Emit`` (an event for the caller). The flow turns
 chunks into events, so the drivers (``drive_sync``, ``drive_async``) only perform I/O, one line per
 effect. Both are generators of events, so ``run`` is ``run_stream`` read to the end. The records and
@@ -48,7 +48,7 @@ __all__ = ["drive_async", "drive_sync", "run_async", "run_flow", "run_stream_asy
 
 @dataclass(frozen=True, slots=True)
 class CallModel:
-    """One chat completion: the whole answer, or (``stream``) an ``OpenStream``."""
+    """One chat completion: the whole answer, or (``stream``) an ``OpenStream`` to read with ``ReadStream``."""
 
     params: dict[str, Any]
     stream: bool = False
@@ -63,35 +63,38 @@ class OpenStream:
 
 
 @dataclass(frozen=True, slots=True)
-class NextChunk:
-    """The stream's next chunk, or ``None`` at its end."""
+class ReadStream:
+    """The stream's next chunk; at its end, the whole answer.
 
-    opened: OpenStream
-
-
-@dataclass(frozen=True, slots=True)
-class FinishStream:
-    """The streamed answer assembled (raises on a ``sensitive`` or ``network_error`` end)."""
+    A ``sensitive`` or ``network_error`` end is the answer's ``finish_reason``, as it is without streaming
+    (reference §2.6), so the run's ``stop_reason`` says it either way (``get_final_completion`` would raise).
+    """
 
     opened: OpenStream
 
 
 @dataclass(frozen=True, slots=True)
 class Approve:
+    """Ask ``approve`` about a call: True to run it."""
+
     call: ToolCallRecord
 
 
 @dataclass(frozen=True, slots=True)
 class RunTools:
+    """Run prepared calls; the records in the order they finished."""
+
     calls: list[ToolCallRecord]
 
 
 @dataclass(frozen=True, slots=True)
 class Emit:
+    """Hand an event to ``on_event`` and to the caller of ``run_stream``."""
+
     event: RunEvent
 
 
-Effect = CallModel | NextChunk | FinishStream | Approve | RunTools | Emit
+Effect = CallModel | ReadStream | Approve | RunTools | Emit
 
 
 @dataclass(frozen=True)
@@ -139,10 +142,10 @@ def model_turn(params: dict[str, Any], step: int, stream: bool) -> Generator[Eff
         completion: ChatCompletion = yield CallModel(params)
         return completion
     opened = yield CallModel(params, stream=True)
-    while (chunk := (yield NextChunk(opened))) is not None:
-        for event in chunk_events(step, chunk):
+    while isinstance(item := (yield ReadStream(opened)), ChatCompletionChunk):
+        for event in chunk_events(step, item):
             yield Emit(event)
-    final: ChatCompletion = yield FinishStream(opened)
+    final: ChatCompletion = item
     return final
 
 
@@ -304,15 +307,14 @@ def drive_sync(client: Any, flow: Generator[Effect, Any, Any], opts: RunOptions)
 
 
 def _perform_sync(client: Any, effect: Effect, opts: RunOptions, streams: contextlib.ExitStack) -> Any:
-    if isinstance(effect, NextChunk):
-        return next(effect.opened.chunks, None)
+    if isinstance(effect, ReadStream):
+        chunk = next(effect.opened.chunks, None)
+        return effect.opened.stream.current_completion if chunk is None else chunk
     if isinstance(effect, CallModel):
         if not effect.stream:
             return client.chat.completions.create(**effect.params)
         s = streams.enter_context(client.chat.completions.create(**effect.params, stream=True))
         return OpenStream(s, iter(s))
-    if isinstance(effect, FinishStream):
-        return effect.opened.stream.get_final_completion()
     if isinstance(effect, Approve):
         assert opts.approve is not None
         return bool(resolve(opts.approve(effect.call)))
@@ -334,15 +336,14 @@ async def drive_async(client: Any, flow: Generator[Effect, Any, Any], opts: RunO
 
 
 async def _perform_async(client: Any, effect: Effect, opts: RunOptions, streams: contextlib.AsyncExitStack) -> Any:
-    if isinstance(effect, NextChunk):
-        return await anext(effect.opened.chunks, None)
+    if isinstance(effect, ReadStream):
+        chunk = await anext(effect.opened.chunks, None)
+        return effect.opened.stream.current_completion if chunk is None else chunk
     if isinstance(effect, CallModel):
         if not effect.stream:
             return await client.chat.completions.create(**effect.params)
         s = await streams.enter_async_context(await client.chat.completions.create(**effect.params, stream=True))
         return OpenStream(s, aiter(s))
-    if isinstance(effect, FinishStream):
-        return await effect.opened.stream.get_final_completion()
     if isinstance(effect, Approve):
         assert opts.approve is not None
         return bool(await _awaited(opts.approve(effect.call)))
