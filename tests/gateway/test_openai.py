@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -113,3 +114,39 @@ def test_binding_beyond_loopback_needs_a_token(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert b"--token" in proc.stderr
     assert env["ZAI_API_KEY"].encode() not in proc.stderr
+
+
+def test_tool_call_round_trip_and_image(gateway: Serve) -> None:
+    c = oai(gateway)
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "get_weather",
+                "description": "Weather of a city.",
+                "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            },
+        }
+    ]
+    messages: list[dict[str, object]] = [{"role": "user", "content": "weather in Oslo?"}]
+    first = c.chat.completions.create(model="glm-4.6", messages=messages, tools=tools)  # type: ignore[arg-type]
+    assert first.choices[0].finish_reason == "tool_calls"
+    call = first.choices[0].message.tool_calls[0]  # type: ignore[index]
+    assert call.function.name == "get_weather" and "city" in json.loads(call.function.arguments)
+    messages.append(first.choices[0].message.model_dump(exclude_none=True))
+    messages.append({"role": "tool", "tool_call_id": call.id, "content": "snow, -3C"})
+    second = c.chat.completions.create(model="glm-4.6", messages=messages, tools=tools)  # type: ignore[arg-type]
+    assert "snow, -3C" in (second.choices[0].message.content or "")
+    seen = c.chat.completions.create(
+        model="glm-4.6v",
+        messages=[
+            {
+                "role": "user",
+                "content": [
+                    {"type": "image_url", "image_url": {"url": "https://example.com/screen.png"}},
+                    {"type": "text", "text": "what is this?"},
+                ],
+            }
+        ],
+    )
+    assert "1 image" in (seen.choices[0].message.content or "")
