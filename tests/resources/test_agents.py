@@ -92,6 +92,19 @@ def test_vidu_template_job_success_and_failure(client, tmp_path) -> None:  # typ
         (lambda c: c.agents.invoke("general_translation"), "Give text="),
         (lambda c: c.agents.vidu_template("https://x.test/a.png", "waltz"), "template, one of"),
         (lambda c: c.agents.vidu_template(ms.png(7000, 10), "bodyshake"), "6000x6000"),
+        (lambda c: c.agents.vidu_template(None, "bodyshake"), "image is required"),
+        (lambda c: c.agents.translate(123, to="ja"), "text must be a string"),
+        (lambda c: c.agents.translate("x", target="ja"), r"unknown argument\(s\): target; it takes .*to"),
+        (
+            lambda c: c.agents.invoke("general_translation", messages=[{"role": "user", "content": 7}]),
+            "string or a list",
+        ),
+        (lambda c: c.agents.conversation("", include_pdf=True), "conversation_id is required"),
+        (lambda c: c.agents.conversation("conv1", pdf=True), r"unknown argument\(s\): pdf"),
+        (lambda c: c.agents.async_result("vidu_template_agent", 42), "async_id is required as a non-empty string"),
+        (lambda c: c.agents.wait("vidu_template_agent", ""), "task_id is required"),
+        (lambda c: c.agents.wait("vidu_template_agent", "vidu1", poll=0), "poll must be a positive number"),
+        (lambda c: c.agents.download("file.pptx"), "http"),
     ],
 )
 def test_bad_agent_calls_are_refused_before_sending(client, emulator_app, call, message) -> None:  # type: ignore[no-untyped-def]

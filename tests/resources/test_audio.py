@@ -152,6 +152,21 @@ def test_transcribe_long_prompt_and_context_stay_within_the_prompt_limit(emulato
     assert all(p is not None and p.startswith(long_prompt) and len(p) <= cap for p in recorder.prompts)
 
 
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"promt": "x"}, r"transcribe_long\(\) got unknown argument\(s\): promt.*prompt"),
+        ({"on_progress": "print"}, "on_progress must be a callable"),
+        ({"prompt": "x" * 8001}, "prompt is 8001 characters"),
+        ({"hotwords": "glmkit"}, "hotwords must be a list of strings"),
+    ],
+)
+def test_transcribe_long_bad_options_are_refused_before_sending(client, emulator_app, kwargs, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=message):
+        client.audio.transcribe_long(ms.wav(45), **kwargs)
+    assert _sent(emulator_app) == []
+
+
 def test_transcribe_long_can_be_cancelled_and_keeps_the_partial_text(client, emulator_app) -> None:  # type: ignore[no-untyped-def]
     stop = threading.Event()
     with pytest.raises(OperationCancelled) as err:

@@ -118,6 +118,25 @@ async def test_async_files_and_batches(aclient) -> None:  # type: ignore[no-unty
 
 
 @pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: c.files.list(limit=0), "limit must be a positive whole number"),
+        (lambda c: c.files.list(limit="10"), "limit must be a positive whole number"),
+        (lambda c: c.files.list(purpos="batch"), r"files.list\(\) got unknown argument\(s\): purpos.*purpose"),
+        (lambda c: c.files.batches.list(order="asc"), r"unknown argument\(s\): order"),
+        (lambda c: c.files.delete(None), "file_id is required"),
+        (lambda c: c.files.content(7), "file_id is required as a non-empty string"),
+        (lambda c: c.files.batches.wait("", poll=1), "task_id is required"),
+        (lambda c: c.files.batches.wait("batch_1", cancel=None, timout=5), r"unknown argument\(s\): timout"),
+    ],
+)
+def test_bad_list_and_id_arguments_are_refused_before_sending(client, emulator_app, call, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=message):
+        call(client)
+    assert emulator_app.state.emulator.requests == []
+
+
+@pytest.mark.parametrize(
     ("module", "sync_name", "async_name"),
     [
         ("audio", "Audio", "AsyncAudio"),

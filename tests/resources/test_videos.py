@@ -143,6 +143,27 @@ def test_bad_video_requests_are_refused_before_sending(vclient, app, params, mes
     assert _sent(app, "/videos/generations") == 0
 
 
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda c: c.videos.wait(""), "task_id is required"),
+        (lambda c: c.videos.wait(12345), "task_id is required as a non-empty string .got a int"),
+        (lambda c: c.videos.retrieve(None), "task_id is required"),
+        (lambda c: c.videos.wait("vid1", pol=1), r"wait\(\) got unknown argument\(s\): pol.*poll"),
+        (lambda c: c.videos.wait("vid1", poll="fast"), "poll must be a positive number of seconds"),
+        (lambda c: c.videos.wait("vid1", timeout=-1), "timeout must be a positive number"),
+        (lambda c: c.videos.wait("vid1", on_progress="print"), "on_progress must be a callable"),
+        (lambda c: c.videos.download(None), "url must be an http"),
+        (lambda c: c.images.wait("img1", poll=True), "poll must be a positive number"),
+        (lambda c: c.images.retrieve(""), "task_id is required"),
+    ],
+)
+def test_bad_wait_and_retrieve_arguments_are_refused_before_sending(vclient, app, call, message) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(InputError, match=message):
+        call(vclient)
+    assert app.state.emulator.requests == []
+
+
 @pytest.mark.anyio
 async def test_async_wait_save_and_fail(app, clock: Clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     aclient = async_offline_client(app, sleep=clock.asleep)

@@ -42,7 +42,8 @@ def check_options(options: Mapping[str, Any], allowed: type, where: str) -> None
     unknown = sorted(set(options) - known)
     if unknown:
         raise InputError(
-            f"{where}() got unknown argument(s): {', '.join(unknown)}.", hint=f"It takes: {', '.join(sorted(known))}."
+            f"{where}() got unknown argument(s): {', '.join(unknown)}; it takes {', '.join(sorted(known))}.",
+            hint="Check the spelling of the keyword.",
         )
 
 
