@@ -435,3 +435,7 @@ def test_duplicate_names_are_refused() -> None:
 
     with pytest.raises(InputError, match="Two tools"):
         tool_params([a, tool(a)])
+    hand = {"type": "function", "function": {"name": "a", "description": "Runs elsewhere.", "parameters": {}}}
+    for tools in ([hand, a], [a, hand], [hand, dict(hand)]):
+        with pytest.raises(InputError, match="Two tools are named 'a'"):
+            tool_params(tools)

@@ -331,14 +331,14 @@ def tool_params(tools: list[Any] | None) -> tuple[list[dict[str, Any]], dict[str
         )
     params: list[dict[str, Any]] = []
     local: dict[str, Tool] = {}
-    functions = 0
+    names: set[str] = set()  # every function tool's, local or not: the model tells them apart by name
     for item in tools or []:
         if isinstance(item, dict):
             kind = item.get("type")
             if kind == "function":
                 if not isinstance(item.get("function"), dict) or not item["function"].get("name"):
                     raise InputError("A function tool dict needs {'type': 'function', 'function': {'name': ...}}.")
-                functions += 1
+                _claim(names, str(item["function"]["name"]))
             elif kind not in BUILTIN_TOOL_TYPES:
                 raise InputError(
                     f"Unknown tool type {kind!r}; use 'function', 'web_search' or 'retrieval' "
@@ -349,17 +349,21 @@ def tool_params(tools: list[Any] | None) -> tuple[list[dict[str, Any]], dict[str
         t = item if isinstance(item, Tool) else Tool(item, localns={}) if callable(item) else None
         if t is None:
             raise InputError(f"tools[{len(params)}] is a {type(item).__name__}; pass functions, Tools or tool dicts.")
-        if t.name in local:
-            raise InputError(f"Two tools are named {t.name!r}; give one another name with tool(name=...).")
+        _claim(names, t.name)
         local[t.name] = t
         params.append(t.to_param())
-        functions += 1
-    if functions > MAX_TOOLS:
+    if len(names) > MAX_TOOLS:
         raise InputError(
-            f"{functions} function tools given; the API takes at most {MAX_TOOLS} per request.",
+            f"{len(names)} function tools given; the API takes at most {MAX_TOOLS} per request.",
             hint="Offer fewer tools, or group related actions into one tool with a 'action' Literal parameter.",
         )
     return params, local
+
+
+def _claim(names: set[str], name: str) -> None:
+    if name in names:
+        raise InputError(f"Two tools are named {name!r}; give one another name with tool(name=...).")
+    names.add(name)
 
 
 def __getattr__(name: str) -> Any:
