@@ -214,7 +214,7 @@ def machine() -> dict[str, Any]:
             if line.startswith("model name"):
                 model = line.split(":", 1)[1].strip()
                 break
-    versions = {}
+    versions: dict[str, str | None] = {}
     for dist in ("glmkit", "openai", "zai-sdk", "httpx", "pydantic", "pydantic-core", "llm"):
         try:
             versions[dist] = importlib.metadata.version(dist)

@@ -17,8 +17,8 @@ from typing import Any
 
 KEY = "0123456789abcdef0123456789abcdef.glmkitEmulator01"  # well-formed for the emulator (testing.TEST_KEY)
 MODEL = "glm-4.7"
-MESSAGES = [{"role": "user", "content": "Say something."}]
-WARM_MESSAGES = [{"role": "user", "content": "warmup"}]  # the raw server answers a short stream to these
+MESSAGES: Any = [{"role": "user", "content": "Say something."}]
+WARM_MESSAGES: Any = [{"role": "user", "content": "warmup"}]  # the raw server answers a short stream to these
 INFLIGHT = 64
 
 CLIENTS = ("glmkit_sync", "glmkit_async", "openai", "zai", "httpx")
@@ -145,7 +145,7 @@ class ZaiSync:
         self.client = ZaiClient(api_key=KEY, base_url=url)
 
     def req(self) -> int:
-        r = self.client.chat.completions.create(model=MODEL, messages=MESSAGES)
+        r: Any = self.client.chat.completions.create(model=MODEL, messages=MESSAGES)
         assert r.choices[0].message.content
         return 1
 
