@@ -361,6 +361,7 @@ def test_parse_returns_a_validated_instance(client: Client, emulator_app: Any) -
     result = client.chat.parse(model=MODEL, messages=user("Describe Oslo."), response_format=City)
     assert isinstance(result.parsed, City) and result.attempts == 1
     assert City.model_validate_json(result.content) == result.parsed
+    assert result.raw_response is not None and result.raw_response.request_id  # as on a plain completion
     body = received(emulator_app)[0]
     assert body["response_format"] == {"type": "json_object"}
     assert '"population"' in body["messages"][0]["content"]  # the schema travels in the system prompt

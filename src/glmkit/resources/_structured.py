@@ -14,6 +14,7 @@ from typing import Any
 
 from glmkit._errors import APIResponseValidationError, InputError
 from glmkit.resources._runner import CallModel, Effect, RunOptions, drive_async, drive_sync
+from glmkit.types._model import attach_raw_response
 from glmkit.types.chat import ChatCompletion
 
 __all__ = ["ParsedCompletion", "parse_async", "parse_flow", "parse_sync"]
@@ -108,7 +109,10 @@ def parse_flow(params: dict[str, Any], retries: int = 1) -> Generator[Effect, An
                 },
             ]
             continue
-        return ParsedCompletion.model_construct(**dict(completion), parsed=parsed, attempts=attempt + 1)
+        result = ParsedCompletion.model_construct(**dict(completion), parsed=parsed, attempts=attempt + 1)
+        if completion.raw_response is not None:  # status, headers and request id, as on the completion itself
+            attach_raw_response(result, completion.raw_response)
+        return result
     raise AssertionError("unreachable")
 
 
