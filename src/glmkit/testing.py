@@ -32,6 +32,7 @@ __all__ = [
     "async_offline_client",
     "emulate_process",
     "offline_client",
+    "stop_process",
 ]
 
 TEST_KEY = "0123456789abcdef0123456789abcdef.glmkitEmulator01"
@@ -307,9 +308,16 @@ def emulate_process(*args: str, env: Mapping[str, str] | None = None, timeout: f
                     time.sleep(0.05)
             yield url
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+            stop_process(proc)
+
+
+def stop_process(proc: Any, timeout: float = 10.0) -> None:
+    """Terminate a ``subprocess.Popen`` and wait for it; kill it if it is still there after ``timeout`` seconds."""
+    import subprocess
+
+    proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()

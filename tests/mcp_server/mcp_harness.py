@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from glmkit.testing import TEST_KEY, EmulatorServer
+from glmkit.testing import TEST_KEY, EmulatorServer, stop_process
 
 
 def glm_command() -> list[str]:
@@ -37,6 +37,35 @@ def server_env(home: Path, upstream: EmulatorServer) -> dict[str, str]:
 
 
 CLIENT_NAME = "glmkit-tests"
+
+# The vision tools issue 7 asks for, by the names coding agents know from Z.AI's own MCP server.
+VISION = {
+    "analyze_image",
+    "extract_text_from_screenshot",
+    "diagnose_error_screenshot",
+    "ui_to_code",
+    "understand_diagram",
+    "analyze_chart",
+    "compare_ui_screenshots",
+    "analyze_video",
+}
+
+
+def text_of(result: Any) -> str:
+    """The text parts of a tool result, joined by newlines."""
+    return "\n".join(c.text for c in result.content if c.type == "text")
+
+
+def run_mcp(home: Path, upstream: EmulatorServer, *args: str) -> subprocess.CompletedProcess[str]:
+    """``glm mcp ARGS`` to the end (for options that fail, or print, before serving); stdin closed."""
+    return subprocess.run(
+        [*glm_command(), "mcp", *args],
+        env=server_env(home, upstream),
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
 
 
 def CLIENT_INFO() -> Any:  # read as a constant; built late so `mcp` is imported only when used
@@ -124,12 +153,7 @@ def http_server(home: Path, upstream: EmulatorServer, workdir: Path, *args: str)
                 time.sleep(0.05)
             yield found.group(1)
         finally:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait(timeout=10)
+            stop_process(proc)
 
 
 @contextlib.asynccontextmanager

@@ -11,23 +11,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_harness import CLIENT_NAME
+from mcp_harness import CLIENT_NAME, VISION, text_of
 from media_samples import png, wav
 
 from glmkit.emulator.faults import Fault
 
 pytestmark = [pytest.mark.anyio, pytest.mark.e2e, pytest.mark.timeout(90)]
 
-VISION = {
-    "analyze_image",
-    "extract_text_from_screenshot",
-    "diagnose_error_screenshot",
-    "ui_to_code",
-    "understand_diagram",
-    "analyze_chart",
-    "compare_ui_screenshots",
-    "analyze_video",
-}
 OTHERS = {"web_search", "web_read", "ocr", "transcribe", "generate_image", "count_tokens"}
 REQUIRED = {
     "analyze_image": ["image_source", "prompt"],
@@ -45,10 +35,6 @@ REQUIRED = {
     "generate_image": ["prompt", "output_path"],
     "count_tokens": [],
 }
-
-
-def text_of(result: Any) -> str:
-    return "\n".join(c.text for c in result.content if c.type == "text")
 
 
 def chat_requests(glm_mcp: Any) -> int:

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_harness import glm_command, http_server, server_env, stdio_session
+from mcp_harness import VISION, glm_command, http_server, run_mcp, stdio_session, text_of
 from media_samples import png
 
 from glmkit.emulator import EmulatorConfig, create_app
@@ -15,21 +15,6 @@ from glmkit.mcp_server import GROUPS, build_server, parse_groups
 from glmkit.testing import OFFLINE_BASE, TEST_KEY, AsyncEmulatorTransport, EmulatorServer, async_offline_client
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(60)]
-
-VISION = {
-    "analyze_image",
-    "extract_text_from_screenshot",
-    "diagnose_error_screenshot",
-    "ui_to_code",
-    "understand_diagram",
-    "analyze_chart",
-    "compare_ui_screenshots",
-    "analyze_video",
-}
-
-
-def text_of(result: Any) -> str:
-    return "\n".join(c.text for c in result.content if c.type == "text")
 
 
 def test_parse_groups() -> None:
@@ -81,14 +66,7 @@ async def test_tools_flag_over_http_with_the_modern_client(
 
 @pytest.mark.e2e
 def test_unknown_group_fails_before_serving(upstream: EmulatorServer, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [*glm_command(), "mcp", "--tools", "vision,telepathy"],
-        env=server_env(tmp_path, upstream),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_mcp(tmp_path, upstream, "--tools", "vision,telepathy")
     assert done.returncode == 2
     assert "telepathy" in done.stderr and "vision, search, reader" in done.stderr
     assert done.stdout == ""
@@ -201,14 +179,7 @@ async def test_offline_with_another_vision_model(tmp_path: Path) -> None:
 
 @pytest.mark.e2e
 def test_a_text_only_vision_model_is_refused_at_start(upstream: EmulatorServer, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [*glm_command(), "mcp", "--vision-model", "glm-5.3"],
-        env=server_env(tmp_path, upstream),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_mcp(tmp_path, upstream, "--vision-model", "glm-5.3")
     assert done.returncode == 2
     assert "glm-5.3 reads text only" in done.stderr
 
@@ -221,14 +192,7 @@ def test_a_taken_port_is_a_clear_error(upstream: EmulatorServer, tmp_path: Path)
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         port = taken.getsockname()[1]
-        done = subprocess.run(
-            [*glm_command(), "mcp", "--http", str(port)],
-            env=server_env(tmp_path, upstream),
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            text=True,
-            timeout=30,
-        )
+        done = run_mcp(tmp_path, upstream, "--http", str(port))
     assert done.returncode == 1
     assert f"cannot listen on 127.0.0.1:{port}" in done.stderr and "--http 0" in done.stderr
     assert "Traceback" not in done.stderr
@@ -345,13 +309,6 @@ async def test_http_with_a_token_lets_only_its_bearer_in(
 
 @pytest.mark.e2e
 def test_beyond_loopback_needs_a_token(upstream: EmulatorServer, tmp_path: Path) -> None:
-    done = subprocess.run(
-        [*glm_command(), "mcp", "--http", "0", "--host", "0.0.0.0"],
-        env=server_env(tmp_path, upstream),
-        stdin=subprocess.DEVNULL,
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
+    done = run_mcp(tmp_path, upstream, "--http", "0", "--host", "0.0.0.0")
     assert done.returncode == 2
     assert "refusing to serve on 0.0.0.0 without a token" in done.stderr and "--token" in done.stderr
