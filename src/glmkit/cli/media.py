@@ -5,7 +5,9 @@ Outputs are written atomically (a temp file and a rename), progress goes to stde
 
 from __future__ import annotations
 
+import contextlib
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +37,42 @@ def _note(message: str) -> None:
     stderr_console().print(message, markup=False, highlight=False)
 
 
+@contextlib.contextmanager
+def _session(*, offline: bool, profile: str | None, endpoint: str | None, debug: bool) -> Iterator[Any]:
+    """A client from the common options, with errors turned into messages and exit codes."""
+    with handle_errors(debug):
+        yield make_client(offline=offline, profile=profile, endpoint=endpoint)
+
+
+@contextlib.contextmanager
+def _busy(message: str) -> Iterator[Callable[[str], None]]:
+    """A spinner on a terminal (its text updated through the yielded callable); plain lines otherwise."""
+    if is_tty(sys.stderr):
+        with stderr_console().status(message) as status:
+            yield status.update
+        return
+    last: list[str] = []
+
+    def line(text: str) -> None:
+        if not last or last[-1] != text:
+            last.append(text)
+            _note(text)
+
+    yield line
+
+
+def _deliver(
+    result: Any, url: str | None, output: Path | None, download: Callable[[str], bytes], json_out: bool
+) -> None:
+    """Save the file behind ``url`` to ``output`` (when given), then print JSON, or the path (else the URL)."""
+    if output is not None and url:
+        atomic_write(str(output), download(url))
+    if json_out:
+        _emit_json({**result.to_dict(), "saved": str(output) if output else None})
+    else:
+        sys.stdout.write(f"{output if output is not None else url}\n")
+
+
 def transcribe(
     file: Path = typer.Argument(..., help="A WAV or MP3 file; longer than 30 s is split on silence."),
     model: str = typer.Option("glm-asr-2512", "--model", "-m", help="The transcription model."),
@@ -49,8 +87,7 @@ def transcribe(
     debug: bool = DEBUG,
 ) -> None:
     """Transcribe speech to text: glm transcribe meeting.wav -o meeting.txt."""
-    with handle_errors(debug):
-        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
+    with _session(offline=offline, profile=profile, endpoint=endpoint, debug=debug) as client:
         if stream and not json_out:
             params: dict[str, Any] = {"file": file, "model": model, "prompt": prompt, "hotwords": hotword or None}
             s = client.audio.transcriptions.create(stream=True, **params)
@@ -95,17 +132,9 @@ def image(
     debug: bool = DEBUG,
 ) -> None:
     """Generate an image: glm image "a lighthouse at dusk" -o lighthouse.png."""
-    with handle_errors(debug):
-        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
-        result = client.images.generate(model=model, prompt=prompt, size=size, quality=quality)  # type: ignore[arg-type]
-        if output is not None and result.url:
-            atomic_write(str(output), client.images.download(result.url))
-        if json_out:
-            _emit_json({**result.to_dict(), "saved": str(output) if output else None})
-        elif output is not None:
-            sys.stdout.write(f"{output}\n")
-        else:
-            sys.stdout.write(f"{result.url}\n")
+    with _session(offline=offline, profile=profile, endpoint=endpoint, debug=debug) as client:
+        result = client.images.generate(model=model, prompt=prompt, size=size, quality=quality)
+        _deliver(result, result.url, output, client.images.download, json_out)
 
 
 def video(
@@ -126,20 +155,18 @@ def video(
     debug: bool = DEBUG,
 ) -> None:
     """Generate a video: glm video "a cat surfing" --wait -o cat.mp4 (Ctrl-C keeps the task; resume with --task)."""
-    with handle_errors(debug):
-        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
-        task_id = task
-        if task_id is None:
-            if not prompt and not image_url:
-                from glmkit._errors import InputError
-
-                raise InputError("Give a prompt (or --image), or --task ID to resume.")
-            params: dict[str, Any] = {"model": model, "prompt": prompt, "size": size, "duration": duration}
-            if image_url:
-                params["image_url"] = image_url
-            submitted = client.videos.generate(**params)
-            task_id = submitted.id
-            _note(f"task {task_id} submitted")
+    with _session(offline=offline, profile=profile, endpoint=endpoint, debug=debug) as client:
+        if task is None:
+            params = {
+                "model": model,
+                "prompt": prompt,
+                "size": size,
+                "duration": duration,
+                "image_url": image_url or None,
+            }
+            task_id = _submit_video(client, params)
+        else:
+            task_id = task
         if not (wait or output):
             result = client.videos.retrieve(task_id) if task else None
             if json_out:
@@ -148,34 +175,29 @@ def video(
                 sys.stdout.write(f"{result.task_status + ' ' if result else ''}{task_id}\n")
             return
         final = _wait_video(client, task_id, poll=poll, timeout=timeout)
-        if output is not None and final.url:
-            atomic_write(str(output), client.videos.download(final.url))
-        if json_out:
-            _emit_json({**final.to_dict(), "saved": str(output) if output else None})
-        else:
-            sys.stdout.write(f"{output if output is not None else final.url}\n")
+        _deliver(final, final.url, output, client.videos.download, json_out)
+
+
+def _submit_video(client: Any, params: dict[str, Any]) -> str:
+    if not params["prompt"] and not params["image_url"]:
+        from glmkit._errors import InputError
+
+        raise InputError("Give a prompt (or --image), or --task ID to resume.")
+    submitted = client.videos.generate(**{k: v for k, v in params.items() if v is not None})
+    _note(f"task {submitted.id} submitted")
+    return str(submitted.id)
 
 
 def _wait_video(client: Any, task_id: str, *, poll: float, timeout: float) -> Any:
-    """Wait with a spinner on a terminal (plain lines otherwise); Ctrl-C names the task to resume."""
+    """Wait with a spinner on a terminal (a line per status otherwise); Ctrl-C names the task to resume."""
     try:
-        if is_tty(sys.stderr):
-            console = stderr_console()
-            with console.status(f"video {task_id}: submitted") as status:
-                return client.videos.wait(
-                    task_id,
-                    poll=poll,
-                    timeout=timeout,
-                    on_progress=lambda p: status.update(f"video {task_id}: {p.status} · {p.elapsed:.0f} s"),
-                )
-        last: list[str] = []
+        with _busy(f"video {task_id}: submitted") as show:
+            terminal = is_tty(sys.stderr)
 
-        def line(p: Any) -> None:
-            if not last or last[-1] != p.status:
-                last.append(p.status)
-                _note(f"video {task_id}: {p.status}")
+            def progress(p: Any) -> None:
+                show(f"video {task_id}: {p.status}" + (f" · {p.elapsed:.0f} s" if terminal else ""))
 
-        return client.videos.wait(task_id, poll=poll, timeout=timeout, on_progress=line)
+            return client.videos.wait(task_id, poll=poll, timeout=timeout, on_progress=progress)
     except KeyboardInterrupt:
         _note(f"stopped waiting; the task goes on. Resume with: glm video --task {task_id} --wait")
         raise
@@ -223,12 +245,8 @@ def slides(
     debug: bool = DEBUG,
 ) -> None:
     """Make a slide deck with GLM Slides: glm slides "intro to Rust ownership" -o deck.pptx."""
-    with handle_errors(debug):
-        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
-        if is_tty(sys.stderr):
-            with stderr_console().status("making slides..."):
-                deck = client.agents.slides(" ".join(topic), conversation_id=conversation)
-        else:
+    with _session(offline=offline, profile=profile, endpoint=endpoint, debug=debug) as client:
+        with _busy("making slides..."):
             deck = client.agents.slides(" ".join(topic), conversation_id=conversation)
         saved: dict[str, str] = {}
         if (output or pdf) and deck.conversation_id:
