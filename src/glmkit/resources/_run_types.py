@@ -1,6 +1,6 @@
 """What a tool-calling run records (``ToolCallRecord``, ``RunStep``, ``RunResult``) and the events it reports.
 
-Public as ``glmkit.tools.<Name>``; the loop that fills them is ``_runner.py``.
+Public as ``glmkit.tools.<Name>``; the loop that fills them is ``_run_flow.py``.
 """
 
 from __future__ import annotations

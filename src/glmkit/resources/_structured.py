@@ -3,7 +3,7 @@
 The API's ``response_format`` takes ``{"type": "json_object"}`` only (reference §2.1: ``json_schema`` is
 undocumented and reported ignored), so the schema travels in the system prompt and the answer is
 validated here; an answer that does not validate goes back to the model once, with the errors. The
-flow yields the runner's ``CallModel`` effects, so the runner's drivers perform it, sync and async.
+flow yields the run loop's ``CallModel`` effects, so the runner's drivers perform it, sync and async.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from collections.abc import Generator
 from typing import Any
 
 from glmkit._errors import APIResponseValidationError, InputError
-from glmkit.resources._runner import CallModel, Effect, RunOptions, drive_async, drive_sync
+from glmkit.resources._run_flow import CallModel, Effect, RunOptions
+from glmkit.resources._runner import drive_async, drive_sync
 from glmkit.types._model import attach_raw_response
 from glmkit.types.chat import ChatCompletion
 
