@@ -11,13 +11,10 @@ import os
 import time
 import warnings
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from glmkit.cli._attachments import as_text, load_attachment, loggable, user_content
 from glmkit.cli._common import make_client
-
-_TEXT_DOCS = {"txt", "jsonl"}  # inlined as text: every model reads them that way
-_MAX_INLINE = 2 * 1024 * 1024  # text attachments larger than this are almost certainly a mistake
 
 HELP = """\
 /model [NAME]      show or switch the model
@@ -30,76 +27,6 @@ HELP = """\
 /help              this list
 /exit              leave (also Ctrl-D)
 Enter sends; Alt-Enter (or Esc then Enter) adds a line; start with \"\"\" for a block ending with \"\"\"."""
-
-
-def load_attachment(path: str) -> dict[str, Any]:
-    """A file as a content part: text inlined in a fenced block; images, videos and documents as vision parts.
-
-    Raises:
-        InputError: the file is missing, too large, or neither text nor a format chat reads.
-    """
-    from glmkit import media
-    from glmkit._errors import InputError
-
-    p = Path(path).expanduser()
-    if not p.is_file():
-        raise InputError(f"No file at {path}.", hint="Check the path given to -f/--file or /attach.")
-    ext = media.load_input(p).extension or ""
-    for kind, builder, formats in (
-        ("image", media.image_part, media.limits("image")["formats"]),
-        ("video", media.video_part, media.limits("video")["formats"]),
-        ("file", media.file_part, [e for e in media.limits("file")["extensions"] if e not in _TEXT_DOCS]),
-    ):
-        if ext in formats:
-            return {"kind": kind, "name": p.name, "part": builder(p)}
-    size = p.stat().st_size
-    if size > _MAX_INLINE:
-        raise InputError(
-            f"{path} is {size / 1e6:.1f} MB: too large to inline as text (limit {_MAX_INLINE // 1024 // 1024} MB).",
-            hint="Attach a smaller excerpt, e.g. `head -c 500000 FILE | glm ask ...`.",
-        )
-    raw = p.read_bytes()
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError:
-        text = ""
-    if "\x00" in text or (raw and not text):
-        raise InputError(
-            f"{path} is neither text nor a format chat reads (images png/jpg, videos mp4/mkv/mov, pdf/docx/xlsx/pptx).",
-            hint="Convert it to text first (e.g. `glm ocr` for scans).",
-        )
-    fence = "````" if "```" in text else "```"
-    return {"kind": "text", "name": p.name, "text": f"{fence}{p.name}\n{text.rstrip()}\n{fence}"}
-
-
-def user_content(text: str, attachments: list[dict[str, Any]]) -> str | list[dict[str, Any]]:
-    """The user message content: a string, or parts when an image is attached."""
-    texts = [a["text"] for a in attachments if a["kind"] == "text"]
-    body = "\n\n".join([*texts, text] if texts else [text]).strip()
-    parts = [a["part"] for a in attachments if a["kind"] != "text"]
-    if not parts:
-        return body
-    return [*parts, {"type": "text", "text": body or "Describe this."}]
-
-
-def loggable(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Messages for the log: inline images (base64) become a short text note so the database stays small."""
-    out = []
-    for m in messages:
-        content = m.get("content")
-        if isinstance(content, list):
-            parts = []
-            for p in content:
-                kind = p.get("type", "") if isinstance(p, dict) else ""
-                inner = p.get(kind) if kind != "text" and isinstance(p, dict) else None
-                url = str(inner.get("url") or inner.get("file_data") or "") if isinstance(inner, dict) else ""
-                if url and not url.startswith(("http://", "https://")):
-                    parts.append({"type": "text", "text": f"[a {kind} part was attached here]"})
-                else:
-                    parts.append(p)
-            m = {**m, "content": parts}
-        out.append(m)
-    return out
 
 
 @dataclass
@@ -181,24 +108,9 @@ class ChatSession:
         messages = self.messages_for(user["content"])
         turn = Turn(prompt=text)
         start = time.monotonic()
-        handle: Any = None
         shown: dict[str, list[str]] = {"content": [], "reasoning": []}
         try:
-            with warnings.catch_warnings(record=True) as caught:
-                warnings.simplefilter("always")
-                handle = self.client.chat.completions.create(stream=stream, **self.params(messages))
-            for w in caught:
-                view.note(str(w.message))
-            turn.request_id = handle.request_id
-            if not stream:
-                turn.completion = handle
-                if handle.reasoning:
-                    view.reasoning(handle.reasoning)
-                view.content(handle.content)
-            else:
-                with handle:
-                    self._receive(handle, view, turn, shown, start)
-                    turn.completion = handle.get_final_completion()
+            self._answer(messages, view, turn, shown, start, stream=stream)
         except (KeyboardInterrupt, BrokenPipeError):  # Ctrl-C, or the reader of a pipe went away
             turn.status = "cancelled"
             turn.completion = self._partial(shown)
@@ -212,16 +124,47 @@ class ChatSession:
             view.close()  # a bug must not leave the terminal in a live display
             raise
         turn.latency_ms = (time.monotonic() - start) * 1000
+        self._finish(turn, view, messages)
+        if turn.status == "ok":
+            self.history += [user, {"role": "assistant", "content": turn.text}]
+            self.parent_id = turn.log_id if turn.log_id is not None else self.parent_id
+        return turn
+
+    def _answer(
+        self,
+        messages: list[dict[str, Any]],
+        view: Any,
+        turn: Turn,
+        shown: dict[str, list[str]],
+        start: float,
+        *,
+        stream: bool,
+    ) -> None:
+        """Send the request and pass the answer to ``view``; the SDK's notices become view notes."""
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            handle = self.client.chat.completions.create(stream=stream, **self.params(messages))
+        for w in caught:
+            view.note(str(w.message))
+        turn.request_id = handle.request_id
+        if not stream:
+            turn.completion = handle
+            if handle.reasoning:
+                view.reasoning(handle.reasoning)
+            view.content(handle.content)
+            return
+        with handle:
+            self._receive(handle, view, turn, shown, start)
+            turn.completion = handle.get_final_completion()
+
+    def _finish(self, turn: Turn, view: Any, messages: list[dict[str, Any]]) -> None:
+        """Close the view with its footer (and a note when the answer was cut), then log the turn."""
         if turn.completion is not None and turn.completion.usage is not None:
             self.last_usage = turn.completion.usage
         if turn.status == "ok" and turn.completion.choices and turn.completion.choices[0].finish_reason == "length":
             view.note("the answer was cut at the token limit (finish_reason 'length'); raise --max-tokens for more.")
         view.close(cancelled=turn.status == "cancelled", footer=self._footer(turn))
         self._log(turn, messages)
-        if turn.status == "ok":
-            self.history += [user, {"role": "assistant", "content": turn.text}]
-            self.parent_id = turn.log_id if turn.log_id is not None else self.parent_id
-        return turn
 
     @staticmethod
     def _receive(stream: Any, view: Any, turn: Turn, shown: dict[str, list[str]], start: float) -> None:
@@ -383,7 +326,7 @@ class ChatSession:
         if path.endswith(".json"):
             data = json.dumps({"model": self.model, "messages": loggable(messages)}, indent=2, ensure_ascii=False)
         else:
-            data = "\n\n".join(f"## {m['role']}\n\n{_as_text(m.get('content'))}" for m in loggable(messages))
+            data = "\n\n".join(f"## {m['role']}\n\n{as_text(m.get('content'))}" for m in loggable(messages))
         atomic_write(path, (data + "\n").encode("utf-8"))
         return f"saved {len(messages)} messages to {path}", False
 
@@ -394,12 +337,6 @@ def _error_code(error: BaseException | None) -> str | None:
         return None
     code = getattr(error, "code", None) or getattr(error.__cause__, "code", None)
     return str(code) if code else type(error).__name__
-
-
-def _as_text(content: Any) -> str:
-    if isinstance(content, list):
-        return "\n".join(str(p.get("text", "")) for p in content if isinstance(p, dict))
-    return str(content or "")
 
 
 def count_tokens(client: Any, messages: list[dict[str, Any]]) -> tuple[int, str]:

@@ -42,7 +42,8 @@ def ask(
     """Ask one question and stream the answer: glm ask "why is the sky blue", or git diff | glm ask "review this"."""
     with handle_errors(debug):
         from glmkit._errors import InputError
-        from glmkit.cli._session import load_attachment, start_session
+        from glmkit.cli._attachments import load_attachment
+        from glmkit.cli._session import start_session
 
         text = " ".join(prompt or [])
         if not sys.stdin.isatty():
