@@ -14,7 +14,7 @@ unmodified and in order, which is what interleaved thinking needs and what prese
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Generator, Iterator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -133,23 +133,16 @@ def model_turn(params: dict[str, Any], step: int, stream: bool) -> Generator[Eff
     if not stream:
         completion: ChatCompletion = yield CallModel(params)
         return completion
-    opened = yield CallModel(params, stream=True)
-    while isinstance(item := (yield ReadStream(opened)), ChatCompletionChunk):
-        for event in chunk_events(step, item):
-            yield Emit(event)
+    read = ReadStream((yield CallModel(params, stream=True)))
+    while isinstance(item := (yield read), ChatCompletionChunk):
+        for c in item.choices:  # the reasoning and text deltas of the first choice
+            if c.index == 0:
+                if c.delta.reasoning_content:
+                    yield Emit(ReasoningDelta(step, c.delta.reasoning_content))
+                if c.delta.content:
+                    yield Emit(TextDelta(step, c.delta.content))
     final: ChatCompletion = item
     return final
-
-
-def chunk_events(step: int, chunk: ChatCompletionChunk) -> Iterator[RunEvent]:
-    """The reasoning and text deltas in one stream chunk."""
-    for c in chunk.choices:
-        if c.index != 0:
-            continue
-        if c.delta.reasoning_content:
-            yield ReasoningDelta(step, c.delta.reasoning_content)
-        if c.delta.content:
-            yield TextDelta(step, c.delta.content)
 
 
 def assistant_turn(step: int, message: ChatMessage) -> tuple[dict[str, Any], list[ToolCallRecord]]:

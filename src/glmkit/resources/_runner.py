@@ -45,13 +45,6 @@ __all__ = [
 # ---- the drivers: I/O only -------------------------------------------------------------------------
 
 
-def _advance(flow: Generator[Effect, Any, Any], value: Any) -> Effect | None:
-    try:
-        return flow.send(value)
-    except StopIteration:
-        return None
-
-
 def drive_sync(client: Any, flow: Generator[Effect, Any, Any], opts: RunOptions) -> Iterator[RunEvent]:
     """Perform a flow's effects with the sync client; yields its events (``Done`` last).
 
@@ -59,12 +52,18 @@ def drive_sync(client: Any, flow: Generator[Effect, Any, Any], opts: RunOptions)
     """
     with contextlib.ExitStack() as streams:
         value: Any = None
-        while (effect := _advance(flow, value)) is not None:
-            if isinstance(effect, Emit):
+        while True:
+            try:
+                effect = flow.send(value)
+            except StopIteration:
+                return
+            if type(effect) is Emit:
                 if opts.on_event is not None:
                     resolve(opts.on_event(effect.event))
                 yield effect.event
-            value = _perform_sync(client, effect, opts, streams)
+                value = None
+            else:
+                value = _perform_sync(client, effect, opts, streams)
 
 
 def _perform_sync(client: Any, effect: Effect, opts: RunOptions, streams: contextlib.ExitStack) -> Any:
@@ -79,21 +78,26 @@ def _perform_sync(client: Any, effect: Effect, opts: RunOptions, streams: contex
     if isinstance(effect, Approve):
         assert opts.approve is not None
         return bool(resolve(opts.approve(effect.call)))
-    if isinstance(effect, RunTools):
-        return run_tools_sync(effect.calls, opts.parallel, opts.max_workers)
-    return None
+    assert isinstance(effect, RunTools)
+    return run_tools_sync(effect.calls, opts.parallel, opts.max_workers)
 
 
 async def drive_async(client: Any, flow: Generator[Effect, Any, Any], opts: RunOptions) -> AsyncIterator[RunEvent]:
     """The async twin of ``drive_sync``: ``approve`` and ``on_event`` may be sync or async."""
     async with contextlib.AsyncExitStack() as streams:
         value: Any = None
-        while (effect := _advance(flow, value)) is not None:
-            if isinstance(effect, Emit):
+        while True:
+            try:
+                effect = flow.send(value)
+            except StopIteration:
+                return
+            if type(effect) is Emit:
                 if opts.on_event is not None:
                     await _awaited(opts.on_event(effect.event))
                 yield effect.event
-            value = await _perform_async(client, effect, opts, streams)
+                value = None
+            else:
+                value = await _perform_async(client, effect, opts, streams)
 
 
 async def _perform_async(client: Any, effect: Effect, opts: RunOptions, streams: contextlib.AsyncExitStack) -> Any:
@@ -108,9 +112,8 @@ async def _perform_async(client: Any, effect: Effect, opts: RunOptions, streams:
     if isinstance(effect, Approve):
         assert opts.approve is not None
         return bool(await _awaited(opts.approve(effect.call)))
-    if isinstance(effect, RunTools):
-        return await run_tools_async(effect.calls, opts.parallel, opts.max_workers)
-    return None
+    assert isinstance(effect, RunTools)
+    return await run_tools_async(effect.calls, opts.parallel, opts.max_workers)
 
 
 async def _awaited(value: Any) -> Any:
