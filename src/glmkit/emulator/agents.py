@@ -24,7 +24,7 @@ from starlette.routing import Route
 
 from glmkit._errors import code_row
 from glmkit._sse import encode_data
-from glmkit.emulator.app import EmulatorState, admit, read_json
+from glmkit.emulator.app import EmulatorState, admit_json
 from glmkit.emulator.images import add_media, media_url
 from glmkit.media import limits
 
@@ -191,13 +191,9 @@ def root_routes(state: EmulatorState) -> list[Route]:
         return JSONResponse({"status": "pending", "agent_id": body["agent_id"], "async_id": async_id})
 
     async def agents(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is not None:
-            return early
-        body, bad = await read_json(request)
+        body, bad = await admit_json(state, request)
         if bad is not None:
             return bad
-        assert body is not None
         agent_id = body.get("agent_id")
         if agent_id not in lim["ids"]:
             return agent_error(agent_id, "1214", f"agent_id: {agent_id} does not exist")
@@ -211,13 +207,9 @@ def root_routes(state: EmulatorState) -> list[Route]:
         return vidu(body, text, images)
 
     async def async_result(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is not None:
-            return early
-        body, bad = await read_json(request)
+        body, bad = await admit_json(state, request)
         if bad is not None:
             return bad
-        assert body is not None
         agent_id, async_id = body.get("agent_id"), str(body.get("async_id") or "")
         job = store["jobs"].get(async_id)
         if job is None:
@@ -232,13 +224,9 @@ def root_routes(state: EmulatorState) -> list[Route]:
         return JSONResponse({**head, "status": "success", "choices": [choice]})
 
     async def conversation(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is not None:
-            return early
-        body, bad = await read_json(request)
+        body, bad = await admit_json(state, request)
         if bad is not None:
             return bad
-        assert body is not None
         cid = str(body.get("conversation_id") or "")
         deck = store["conversations"].get(cid)
         if deck is None:

@@ -264,6 +264,20 @@ async def read_json(request: Request) -> tuple[dict[str, Any] | None, Response |
     return body, None
 
 
+async def admit_json(state: EmulatorState, request: Request) -> tuple[dict[str, Any], Response | None]:
+    """``admit`` then ``read_json``: (the JSON body, None), or ({}, the response to send instead)."""
+    early, _ = await admit(state, request)
+    if early is not None:
+        return {}, early
+    body, bad = await read_json(request)
+    return body or {}, bad
+
+
+def unknown_model(model: Any) -> JSONResponse:
+    """The API's 1211 for a model id it does not know."""
+    return error_response("1211", f"Unknown Model, please check the model code: {model}")
+
+
 def _admin_routes(state: EmulatorState) -> list[Route]:
     async def faults(request: Request) -> Response:
         if request.method == "DELETE":

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from glmkit._sse import encode_data
-from glmkit.emulator.app import EmulatorState, admit, error_response
+from glmkit.emulator.app import EmulatorState, admit, error_response, unknown_model
 from glmkit.media import audio_duration, limits, sniff_format
 
 _WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]
@@ -90,7 +90,7 @@ def routes(state: EmulatorState) -> list[Route]:
         fields, data, filename = await read_upload(request)
         model = fields.get("model") or ""
         if model != "glm-asr-2512":
-            return error_response("1211", f"Unknown Model, please check the model code: {model}")
+            return unknown_model(model)
         if not data:
             return error_response("1213", "file: the audio file was not received properly")
         if len(data) > lim["max_bytes"]:

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
+from glmkit.emulator.app import EmulatorState, admit, admit_json, error_response
 from glmkit.emulator.audio import read_upload
 from glmkit.emulator.chat import answer_text
 from glmkit.media import limits
@@ -82,24 +82,23 @@ def routes(state: EmulatorState) -> list[Route]:
         limit = int(q.get("limit") or 20)
         return JSONResponse({"object": "list", "data": items[:limit], "has_more": len(items) > limit})
 
-    async def delete(request: Request) -> Response:
+    async def admitted_file(request: Request) -> tuple[str, Response | None]:
         early, _ = await admit(state, request)
-        if early is not None:
-            return early
         fid = request.path_params["file_id"]
-        if files.pop(fid, None) is None:
-            return error_response("1222", f"File {fid} does not exist", status=404)
+        if early is None and fid not in files:
+            early = error_response("1222", f"File {fid} does not exist", status=404)
+        return fid, early
+
+    async def delete(request: Request) -> Response:
+        fid, bad = await admitted_file(request)
+        if bad is not None:
+            return bad
+        del files[fid]
         return JSONResponse({"id": fid, "deleted": True, "object": "file"})
 
     async def content(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is not None:
-            return early
-        fid = request.path_params["file_id"]
-        item = files.get(fid)
-        if item is None:
-            return error_response("1222", f"File {fid} does not exist", status=404)
-        return Response(item["data"], media_type="application/octet-stream")
+        fid, bad = await admitted_file(request)
+        return bad or Response(files[fid]["data"], media_type="application/octet-stream")
 
     def view(batch: dict[str, Any]) -> dict[str, Any]:
         out = dict(batch["meta"])
@@ -137,13 +136,9 @@ def routes(state: EmulatorState) -> list[Route]:
         meta["request_counts"] = {"completed": n, "failed": 0, "total": n}
 
     async def create_batch(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is not None:
-            return early
-        body, bad = await read_json(request)
+        body, bad = await admit_json(state, request)
         if bad is not None:
             return bad
-        assert body is not None
         source = files.get(str(body.get("input_file_id")))
         if source is None or source["meta"]["purpose"] != "batch":
             return error_response("1214", f"input_file_id: {body.get('input_file_id')} is not a batch file")
@@ -165,14 +160,18 @@ def routes(state: EmulatorState) -> list[Route]:
         batches[bid] = {"meta": meta, "created": state.clock(), "lines": lines}
         return JSONResponse(meta)
 
-    async def get_batch(request: Request) -> Response:
+    async def admitted_batch(request: Request) -> tuple[dict[str, Any], Response | None]:
         early, _ = await admit(state, request)
         if early is not None:
-            return early
+            return {}, early
         batch = batches.get(request.path_params["batch_id"])
         if batch is None:
-            return error_response("1222", "Batch does not exist", status=404)
-        return JSONResponse(view(batch))
+            return {}, error_response("1222", "Batch does not exist", status=404)
+        return batch, None
+
+    async def get_batch(request: Request) -> Response:
+        batch, bad = await admitted_batch(request)
+        return bad or JSONResponse(view(batch))
 
     async def list_batches(request: Request) -> Response:
         early, _ = await admit(state, request)
@@ -193,12 +192,9 @@ def routes(state: EmulatorState) -> list[Route]:
         )
 
     async def cancel_batch(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is not None:
-            return early
-        batch = batches.get(request.path_params["batch_id"])
-        if batch is None:
-            return error_response("1222", "Batch does not exist", status=404)
+        batch, bad = await admitted_batch(request)
+        if bad is not None:
+            return bad
         if view(batch)["status"] != "completed":
             batch["meta"].update(status="cancelled", cancelled_at=state.now())
         return JSONResponse(view(batch))

@@ -16,7 +16,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
+from glmkit.emulator.app import EmulatorState, admit, admit_json, error_response, unknown_model
 from glmkit.media import limits
 
 MODELS = ("glm-image", "cogview-4-250304")
@@ -80,7 +80,7 @@ def _size(model: str, size: Any) -> tuple[int, int] | None:
 def _check(body: dict[str, Any]) -> tuple[tuple[int, int] | None, Response | None]:
     model = body.get("model")
     if model not in MODELS:
-        return None, error_response("1211", f"Unknown Model, please check the model code: {model}")
+        return None, unknown_model(model)
     if not str(body.get("prompt") or "").strip():
         return None, error_response("1214", "prompt: Input cannot be empty")
     size = _size(str(model), body.get("size"))
@@ -102,13 +102,9 @@ def routes(state: EmulatorState) -> list[Route]:
         return media_url(state, request, name)
 
     async def generations(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is not None:
-            return early
-        body, bad = await read_json(request)
+        body, bad = await admit_json(state, request)
         if bad is not None:
             return bad
-        assert body is not None
         size, bad = _check(body)
         if bad is not None:
             return bad
@@ -121,13 +117,9 @@ def routes(state: EmulatorState) -> list[Route]:
         )
 
     async def async_generations(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is not None:
-            return early
-        body, bad = await read_json(request)
+        body, bad = await admit_json(state, request)
         if bad is not None:
             return bad
-        assert body is not None
         if body.get("model") != "glm-image":
             return error_response("1212", f"Model {body.get('model')} does not support async generation")
         size, bad = _check(body)

@@ -15,7 +15,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
+from glmkit.emulator.app import EmulatorState, admit_json, error_response, unknown_model
 from glmkit.emulator.images import add_media, media_url
 from glmkit.media import limits
 
@@ -47,16 +47,12 @@ def routes(state: EmulatorState) -> list[Route]:
     cfg = limits("videos")
 
     async def generations(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is not None:
-            return early
-        body, bad = await read_json(request)
+        body, bad = await admit_json(state, request)
         if bad is not None:
             return bad
-        assert body is not None
         model = body.get("model")
         if model not in cfg["models"]:
-            return error_response("1211", f"Unknown Model, please check the model code: {model}")
+            return unknown_model(model)
         group = cfg["groups"][cfg["models"][model]]
         prompt = str(body.get("prompt") or "")
         if len(prompt) > cfg["common"]["prompt_max_chars"]:
