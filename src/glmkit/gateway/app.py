@@ -103,6 +103,10 @@ class Gateway:
 
         self.config = config
         self.settings = settings
+        if transport is None and config.lean_upstream:
+            from glmkit.gateway.upstream_http import LeanTransport
+
+            transport = LeanTransport()
         self.upstream = Upstream(settings, make_auth(settings.api_key, settings.auth), transport=transport)
         self.shaper = Shaper(
             config.max_inflight,

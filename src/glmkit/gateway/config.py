@@ -65,6 +65,8 @@ class GatewayConfig:
     log_bodies: bool = False
     ledger_path: str | None = None
     ledger: bool = True
+    lean_upstream: bool = True
+    """Send upstream requests through the gateway's lean HTTP/1.1 transport (``False``: httpx's own)."""
     _warned: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:

@@ -48,6 +48,10 @@ class Upstream(AsyncTransport):
 
     _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._urls: dict[Any, httpx.URL] = {}
+
     def policy(self, call: Call) -> RetryPolicy:
         """Retries as configured, 1302 excepted."""
         retries = self.settings.max_retries if call.max_retries is None else call.max_retries
@@ -77,7 +81,11 @@ class Upstream(AsyncTransport):
             headers["Content-Type"] = "application/json"
         if call.headers:
             headers.update(call.headers)
-        url = self.settings.url_for(call.endpoint.base).rstrip("/") + call.endpoint.path
+        url = self._urls.get(call.endpoint)
+        if url is None:  # parsed once per route: httpx's URL parsing is a visible share of a request
+            url = self._urls[call.endpoint] = httpx.URL(
+                self.settings.url_for(call.endpoint.base).rstrip("/") + call.endpoint.path
+            )
         request = httpx.Request(call.endpoint.method, url, headers=headers, content=content)
         request.extensions["timeout"] = self.http.timeout.as_dict()
         try:
