@@ -72,19 +72,21 @@ class ImagesResponse(Model):
         """The first image's URL."""
         return self.data[0].url if self.data else None
 
-    def _source(self, index: int) -> ImageData:
+    def _inline_or_url(self, index: int) -> tuple[bytes | None, str]:
+        """Image ``index`` as (its bytes, "") when inline base64, else (None, the URL to download)."""
         if not 0 <= index < len(self.data):
             raise IndexError(f"There is no image {index}; the response has {len(self.data)}.")
-        return self.data[index]
+        item = self.data[index]
+        if item.b64_json:
+            return base64.b64decode(item.b64_json), ""
+        if not item.url or self._download is None:
+            raise ValueError("This response has no image URL to download (or was not made by a glmkit client).")
+        return None, item.url
 
     def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:
         """Download image ``index`` (or decode its base64) and write it to ``path`` atomically."""
-        item = self._source(index)
-        if item.b64_json:
-            return write_file(path, base64.b64decode(item.b64_json))
-        if not item.url or self._download is None:
-            raise ValueError("This response has no image URL to download (or was not made by a glmkit client).")
-        return write_file(path, self._download(item.url))
+        data, url = self._inline_or_url(index)
+        return write_file(path, data if data is not None else self._download(url))  # type: ignore[misc]
 
 
 class AsyncImagesResponse(ImagesResponse):
@@ -92,13 +94,9 @@ class AsyncImagesResponse(ImagesResponse):
 
     async def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:  # type: ignore[override]
         """Download image ``index`` and write it to ``path`` atomically."""
-        item = self._source(index)
-        if item.b64_json:
-            return write_file(path, base64.b64decode(item.b64_json))
-        if not item.url or self._download is None:
-            raise ValueError("This response has no image URL to download (or was not made by a glmkit client).")
-        download: Callable[[str], Awaitable[bytes]] = self._download
-        return write_file(path, await download(item.url))
+        data, url = self._inline_or_url(index)
+        download: Callable[[str], Awaitable[bytes]] = self._download  # type: ignore[assignment]
+        return write_file(path, data if data is not None else await download(url))
 
 
 class ImageTask(Model):

@@ -79,13 +79,16 @@ class VideoTaskResult(Model):
         """The first video's URL."""
         return self.video_result[0].url if self.video_result else None
 
-    def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:
-        """Download video ``index`` to ``path`` atomically (``await`` it on ``AsyncClient`` results)."""
+    def _url_of(self, index: int) -> str:
         if not 0 <= index < len(self.video_result) or not self.video_result[index].url:
             raise ValueError(f"There is no video {index} (task status {self.task_status}).")
         if self._download is None:
             raise ValueError("This result was not made by a glmkit client; download its .url yourself.")
-        return write_file(path, self._download(self.video_result[index].url))
+        return str(self.video_result[index].url)
+
+    def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:
+        """Download video ``index`` to ``path`` atomically (``await`` it on ``AsyncClient`` results)."""
+        return write_file(path, self._download(self._url_of(index)))
 
 
 class AsyncVideoTaskResult(VideoTaskResult):
@@ -93,11 +96,7 @@ class AsyncVideoTaskResult(VideoTaskResult):
 
     async def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:  # type: ignore[override]
         """Download video ``index`` to ``path`` atomically."""
-        if not 0 <= index < len(self.video_result) or not self.video_result[index].url:
-            raise ValueError(f"There is no video {index} (task status {self.task_status}).")
-        if self._download is None:
-            raise ValueError("This result was not made by a glmkit client; download its .url yourself.")
-        return write_file(path, await self._download(self.video_result[index].url))
+        return write_file(path, await self._download(self._url_of(index)))
 
 
 @dataclass(frozen=True)
