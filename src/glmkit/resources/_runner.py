@@ -45,6 +45,14 @@ __all__ = [
 # ---- the drivers: I/O only -------------------------------------------------------------------------
 
 
+def _advance(flow: Generator[Effect, Any, Any], value: Any) -> Effect | None:
+    """The flow's next effect (``None`` when it is over)."""
+    try:
+        return flow.send(value)
+    except StopIteration:
+        return None
+
+
 def drive_sync(client: Any, flow: Generator[Effect, Any, Any], opts: RunOptions) -> Iterator[RunEvent]:
     """Perform a flow's effects with the sync client; yields its events (``Done`` last).
 
@@ -52,11 +60,7 @@ def drive_sync(client: Any, flow: Generator[Effect, Any, Any], opts: RunOptions)
     """
     with contextlib.ExitStack() as streams:
         value: Any = None
-        while True:
-            try:
-                effect = flow.send(value)
-            except StopIteration:
-                return
+        while (effect := _advance(flow, value)) is not None:
             if type(effect) is Emit:
                 if opts.on_event is not None:
                     resolve(opts.on_event(effect.event))
@@ -86,11 +90,7 @@ async def drive_async(client: Any, flow: Generator[Effect, Any, Any], opts: RunO
     """The async twin of ``drive_sync``: ``approve`` and ``on_event`` may be sync or async."""
     async with contextlib.AsyncExitStack() as streams:
         value: Any = None
-        while True:
-            try:
-                effect = flow.send(value)
-            except StopIteration:
-                return
+        while (effect := _advance(flow, value)) is not None:
             if type(effect) is Emit:
                 if opts.on_event is not None:
                     await _awaited(opts.on_event(effect.event))
