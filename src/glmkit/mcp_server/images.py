@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import Field
 
 from glmkit.mcp_server.paths import local_path
-from glmkit.mcp_server.server import note
+from glmkit.mcp_server.runtime import note
 from glmkit.media import limits
 from glmkit.resources.images import DEFAULT_MODEL
 from glmkit.types.images import IMAGE_MODELS
 
 if TYPE_CHECKING:
-    from glmkit.mcp_server.server import Runtime, ToolFn
+    from glmkit.mcp_server.runtime import Runtime, ToolFn
 
 __all__ = ["image_tools"]
 

@@ -10,11 +10,11 @@ from pydantic import Field
 
 from glmkit.mcp_server.output import INLINE_MAX_CHARS, check_target, deliver
 from glmkit.mcp_server.paths import megabytes, source
-from glmkit.mcp_server.server import note, progress_reporter
+from glmkit.mcp_server.runtime import note, progress_reporter
 from glmkit.media import limits
 
 if TYPE_CHECKING:
-    from glmkit.mcp_server.server import Runtime, ToolFn
+    from glmkit.mcp_server.runtime import Runtime, ToolFn
 
 __all__ = ["ocr_tools"]
 

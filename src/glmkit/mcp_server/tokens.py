@@ -7,11 +7,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 from pydantic import Field
 
 from glmkit.mcp_server.paths import local_path
-from glmkit.mcp_server.server import note
+from glmkit.mcp_server.runtime import note
 from glmkit.types.tokenizer import TOKENIZER_MODELS
 
 if TYPE_CHECKING:
-    from glmkit.mcp_server.server import Runtime, ToolFn
+    from glmkit.mcp_server.runtime import Runtime, ToolFn
 
 __all__ = ["tokens_tools"]
 

@@ -13,11 +13,11 @@ from pydantic import Field
 
 from glmkit.mcp_server.paths import megabytes, source
 from glmkit.mcp_server.prompts import SYSTEM, user_text
-from glmkit.mcp_server.server import note_usage
+from glmkit.mcp_server.runtime import note_usage
 from glmkit.media import limits
 
 if TYPE_CHECKING:
-    from glmkit.mcp_server.server import Runtime, ToolFn
+    from glmkit.mcp_server.runtime import Runtime, ToolFn
 
 __all__ = ["vision_tools"]
 
@@ -52,7 +52,7 @@ def vision_tools(rt: Runtime) -> list[ToolFn]:
     async def ask(tool: str, kind: str, sources: list[str], prompt: str | None, **fields: str | None) -> str:
         parts = await _parts(kind, sources)
         content = [*parts, {"type": "text", "text": user_text(tool, prompt, **fields)}]
-        messages = [{"role": "system", "content": SYSTEM[tool]}, {"role": "user", "content": content}]
+        messages: Any = [{"role": "system", "content": SYSTEM[tool]}, {"role": "user", "content": content}]
         reply = await rt.client.chat.completions.create(model=rt.vision_model, messages=messages)
         note_usage(rt.vision_model, reply)
         return reply.content or "(the vision model returned no text)"

@@ -10,12 +10,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import Field
 
-from glmkit.mcp_server.server import note
+from glmkit.mcp_server.runtime import note
 from glmkit.types.reader import RETURN_FORMATS
 from glmkit.types.web_search import CONTENT_SIZES, COUNT_RANGE, RecencyFilter
 
 if TYPE_CHECKING:
-    from glmkit.mcp_server.server import Runtime, ToolFn
+    from glmkit.mcp_server.runtime import Runtime, ToolFn
 
 __all__ = ["format_hits", "reader_tools", "search_tools"]
 
