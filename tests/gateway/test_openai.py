@@ -150,3 +150,19 @@ def test_tool_call_round_trip_and_image(gateway: Serve) -> None:
         ],
     )
     assert "1 image" in (seen.choices[0].message.content or "")
+
+
+def test_ledger_rows_are_flushed_on_shutdown(emulate_url: str, tmp_path: Path) -> None:
+    from glmkit.ledger import Ledger
+
+    with serve_process(emulate_url, tmp_path, "translate") as s:
+        for i in range(5):
+            r = httpx.post(
+                f"{s.url}/v1/chat/completions",
+                json={"model": "glm-4.6", "messages": [{"role": "user", "content": f"q{i}"}]},
+                timeout=10,
+            )
+            assert r.status_code == 200
+    # the process was terminated at once: the rows still batched in memory were written on the way out
+    rows = Ledger(tmp_path / "glmkit.db").requests(source="gateway")
+    assert len(rows) == 5 and all(r["route"] == "/v1/chat/completions" and r["status"] == 200 for r in rows)
