@@ -84,3 +84,7 @@ def test_bad_options_are_usage_errors() -> None:
     assert glm("logs", "-n", "-1").exit_code == 2
     bad_since = glm("logs", "--since", "last tuesday")
     assert bad_since.exit_code == 2 and "hint:" in bad_since.stderr
+    _ask("a logged question")  # an unknown source is an error even when there is something to list
+    bad_source = glm("logs", "--source", "gateway")
+    assert bad_source.exit_code == 2 and "ask or chat" in bad_source.stderr
+    assert glm("logs", "list", "--source", "ASK").exit_code == 0

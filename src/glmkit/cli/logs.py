@@ -16,6 +16,7 @@ QUERY = typer.Option(
 )
 COUNT = typer.Option(20, "--count", "-n", metavar="N", help="How many, newest first (0: all).")
 SINCE = typer.Option(None, "--since", metavar="WHEN", help="Only since: 30m, 24h, 7d, today, or a date.")
+SOURCES = ("ask", "chat")  # the commands that log conversations
 SOURCE = typer.Option(None, "--source", metavar="ask|chat", help="Only from ask or chat.")
 
 
@@ -45,7 +46,11 @@ def list_logs(query: str | None, count: int, since: str | None, source: str | No
     from glmkit._errors import InputError
 
     if count < 0:
-        raise InputError(f"--count must be 0 or more, got {count}.")
+        raise InputError(f"--count must be 0 or more, got {count}.", hint="-n 20 for the newest 20, -n 0 for all.")
+    if source is not None:
+        source = source.strip().lower()
+        if source not in SOURCES:
+            raise InputError(f"--source takes ask or chat, not {source!r}.", hint="glm logs --source chat")
     from glmkit.ledger import parse_since
 
     parse_since(since)  # a bad --since is an error even before anything is logged
