@@ -118,3 +118,53 @@ def test_logged_bodies_are_redacted() -> None:
     text = redact_body(raw)
     assert "secretsecret" not in text and '"x-api-key":"[redacted]"' in text
     assert "[5000 chars]" in text
+
+
+async def test_malformed_upstream_body_is_a_502(tmp_path: Path) -> None:
+    from glmkit.emulator.faults import Fault
+
+    emu = emulator_app(EmulatorConfig(faults=[Fault(kind="malformed", times=2)]))
+    app, _ = gateway(tmp_path, emu)
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+        r = await c.post(
+            "/v1/messages", json={"model": "glm-4.6", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}
+        )
+        o = await c.post(
+            "/v1/chat/completions", json={"model": "glm-4.6", "messages": [{"role": "user", "content": "x"}]}
+        )
+    await app.state.gateway.aclose()
+    assert r.status_code == 502 and r.json()["error"]["type"] == "api_error"
+    assert o.status_code == 502 and "not valid JSON" in o.json()["error"]["message"]
+
+
+async def test_passthrough_does_not_send_disabled_thinking_to_an_always_thinking_model(tmp_path: Path) -> None:
+    emu = emulator_app(EmulatorConfig())
+    bodies: list[dict[str, Any]] = []
+
+    async def capture(scope: Any, receive: Any, send: Any) -> None:
+        message = await receive()
+        bodies.append(json.loads(message.get("body") or b"{}"))
+
+        pending = [message]
+
+        async def replay() -> Any:
+            return pending.pop() if pending else await receive()
+
+        await emu(scope, replay, send)
+
+    app, _ = gateway(tmp_path, capture, mode="passthrough")
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+        for model in ("glm-5.3", "glm-4.6"):
+            r = await c.post(
+                "/v1/messages",
+                json={
+                    "model": model,
+                    "max_tokens": 50,
+                    "thinking": {"type": "disabled"},
+                    "messages": [{"role": "user", "content": "x"}],
+                },
+            )
+            assert r.status_code == 200
+    await app.state.gateway.aclose()
+    assert "thinking" not in bodies[0] and bodies[0]["model"] == "glm-5.3"
+    assert bodies[1]["thinking"] == {"type": "disabled"}  # a hybrid model may switch it off

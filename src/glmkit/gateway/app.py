@@ -250,8 +250,14 @@ async def _describe_images(gw: Gateway, body: dict[str, Any], client: str) -> di
 
 def _passthrough_plan(body: dict[str, Any], gw: Gateway) -> tuple[dict[str, Any], tr.Plan]:
     """The body for Z.AI's Anthropic endpoint (model mapped, vision routed) and the plan to mend its answer."""
+    from glmkit.catalog import get_model
+
     glm_body, plan = tr.to_chat(body, gw.config)
-    return {**body, "model": plan.model}, plan
+    out = {**body, "model": plan.model}
+    info = get_model(plan.model)
+    if info is not None and not info.can_disable_thinking and (body.get("thinking") or {}).get("type") == "disabled":
+        del out["thinking"]  # an always-thinking model rejects `disabled` (reference §17): let it think as it must
+    return out, plan
 
 
 async def messages(request: Request) -> Response:
@@ -306,6 +312,9 @@ async def messages(request: Request) -> Response:
         return await _plain_messages(gw, request, flight, call, plan, mode, client, slot)
     except GLMError as exc:
         return _upstream_error(gw, exc, record, anthropic=True)
+    except ValueError:  # a 200 whose body is not the JSON it should be
+        record.fail(502)
+        return anthropic_error(502, "The upstream answered with a body that is not valid JSON.")
     except QueueTimeout as exc:
         record.fail(429, "1302")
         return anthropic_error(429, f"Timed out in the gateway queue ({exc}).", "1302")
@@ -467,6 +476,9 @@ async def chat_completions(request: Request) -> Response:
         return Response(oa.fix_completion(content), media_type="application/json")
     except GLMError as exc:
         return _upstream_error(gw, exc, record, anthropic=False)
+    except ValueError:
+        record.fail(502)
+        return openai_error(502, "The upstream answered with a body that is not valid JSON.")
     except QueueTimeout as exc:
         record.fail(429, "1302")
         return openai_error(429, f"Timed out in the gateway queue ({exc}).", "1302")
