@@ -93,6 +93,7 @@ def docs_emulator():  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang == "python"], ids=lambda b: b.id)
 def test_python_example(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")  # blocks may start `glm`
     code = compile(block.code, f"docs/{block.doc}:{block.line}", "exec")
     exec(code, {"__name__": "__main__"})
 
