@@ -14,10 +14,6 @@ client.chat.completions.create(model="glm-5v-turbo", messages=[{"role": "user", 
 
 from __future__ import annotations
 
-import base64
-import binascii
-import os
-import re
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +31,7 @@ from glmkit._formats import (
     sniff_format,
     wav_params,
 )
+from glmkit._media_input import MIME, MediaInput, data_url, load_input
 
 __all__ = [
     "AudioInfo",
@@ -63,29 +60,6 @@ __all__ = [
     "wav_params",
 ]
 
-MIME = {
-    "png": "image/png",
-    "jpeg": "image/jpeg",
-    "webp": "image/webp",
-    "gif": "image/gif",
-    "wav": "audio/wav",
-    "mp3": "audio/mpeg",
-    "mp4": "video/mp4",
-    "mov": "video/quicktime",
-    "mkv": "video/x-matroska",
-    "pdf": "application/pdf",
-    "txt": "text/plain",
-    "jsonl": "application/jsonl",
-    "doc": "application/msword",
-    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "ppt": "application/vnd.ms-powerpoint",
-    "pptx": "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-}
-_EXT_ALIASES = {"jpg": "jpeg", "jpe": "jpeg", "m4v": "mp4", "webm": "mkv", "mpeg": "mp3"}
-_URL = re.compile(r"^https?://", re.I)
-_B64 = re.compile(r"^[A-Za-z0-9+/\s]+={0,2}$")
-
 
 def limits(section: str) -> dict[str, Any]:
     """One section of ``data/limits.toml`` (``audio``, ``image``, ``video``, ``file``, ``ocr``, ``files``, ...)."""
@@ -96,103 +70,6 @@ def limits(section: str) -> dict[str, Any]:
 
 def _mb(n: float) -> str:
     return f"{n / 1048576:.1f} MB" if n >= 1048576 else f"{n / 1024:.1f} KB"
-
-
-# --- loading ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class MediaInput:
-    """Bytes to upload (``data``) or a remote ``url``, and a name for messages."""
-
-    data: bytes | None = field(repr=False)
-    url: str | None = None
-    name: str = "<bytes>"
-
-    @property
-    def size(self) -> int:
-        """The size in bytes (0 for a URL)."""
-        return len(self.data) if self.data is not None else 0
-
-    @property
-    def label(self) -> str:
-        """The name for messages ("the input" for unnamed bytes)."""
-        return "the input" if self.name.startswith("<") else self.name
-
-    @property
-    def extension(self) -> str | None:
-        """The normalized extension of the name (``jpg`` reads as ``jpeg``), if it has one."""
-        suffix = Path(self.name).suffix.lower().lstrip(".") if not self.name.startswith("<") else ""
-        return _EXT_ALIASES.get(suffix, suffix) or None
-
-
-def load_input(source: Any, *, name: str | None = None, allow_url: bool = True) -> MediaInput:
-    """Read a path, bytes, a file object, base64 (or a data URL), or keep an http(s) URL as is.
-
-    Raises:
-        InputError: the file does not exist, or the source is of no known kind.
-    """
-    if isinstance(source, MediaInput):
-        return source
-    if isinstance(source, bytes | bytearray | memoryview):
-        return MediaInput(bytes(source), name=name or "<bytes>")
-    if isinstance(source, os.PathLike):
-        return _read_path(Path(source), name)
-    if hasattr(source, "read"):
-        raw = source.read()
-        if isinstance(raw, str):
-            raw = raw.encode("utf-8")
-        fname = name or os.path.basename(str(getattr(source, "name", "") or "")) or "<file>"
-        return MediaInput(bytes(raw), name=fname)
-    if not isinstance(source, str):
-        raise InputError(f"Cannot read a {type(source).__name__}: give a path, bytes, a file object, base64 or a URL.")
-    text = source.strip()
-    if _URL.match(text):
-        if not allow_url:
-            raise InputError(
-                f"This endpoint takes the file itself, not a URL ({text[:80]}).", hint="Download it first."
-            )
-        return MediaInput(None, url=text, name=name or text.rsplit("/", 1)[-1].split("?")[0] or text)
-    if text.startswith("data:"):
-        header, _, payload = text.partition(",")
-        if ";base64" not in header:
-            raise InputError("Only base64 data URLs are supported (data:<mime>;base64,...).")
-        return MediaInput(_b64decode(payload), name=name or "<data url>")
-    path = _existing_file(text)
-    if path is not None:
-        return _read_path(path, name)
-    # Base64 may contain "/" (JPEG data starts "/9j/"), so it is tried only when no such file exists.
-    if len(text) >= 64 and _B64.match(text):
-        return MediaInput(_b64decode(text), name=name or "<base64>")
-    raise InputError(f"No such file: {text[:80]!r}.", hint="Give a path to an existing file, bytes, base64 or a URL.")
-
-
-def _existing_file(text: str) -> Path | None:
-    if len(text) > 4096 or "\n" in text:
-        return None
-    try:
-        path = Path(text).expanduser()
-        return path if path.is_file() else None
-    except (OSError, ValueError):  # a name too long for the OS, or a NUL byte: not a path
-        return None
-
-
-def _read_path(path: Path, name: str | None) -> MediaInput:
-    if not path.is_file():
-        raise InputError(f"No such file: {str(path)!r}.", hint="Check the path.")
-    return MediaInput(path.read_bytes(), name=name or path.name)
-
-
-def _b64decode(text: str) -> bytes:
-    try:
-        return base64.b64decode("".join(text.split()), validate=True)
-    except (binascii.Error, ValueError) as exc:
-        raise InputError(f"The base64 data does not decode: {exc}.") from None
-
-
-def data_url(data: bytes, mime: str) -> str:
-    """``data:<mime>;base64,<...>``."""
-    return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
 # --- sniffing -----------------------------------------------------------------------------------
@@ -225,6 +102,26 @@ def _check_content(item: MediaInput, formats: list[str], what: str) -> str:
             hint="The file may be corrupt or mislabeled; convert it to one of those formats.",
         )
     return fmt
+
+
+def _load_checked(
+    source: Any, name: str | None, formats: list[str], what: str, *, convert: str, max_bytes: int = 0, shrink: str = ""
+) -> tuple[MediaInput, str, bytes]:
+    """Read a local file and check its extension, size (when ``max_bytes``) and content; (item, format, bytes)."""
+    item = load_input(source, name=name, allow_url=False)
+    _check_extension(item, formats, what, hint=convert)
+    if max_bytes:
+        _check_size(item, max_bytes, what, hint=shrink)
+    fmt = _check_content(item, formats, what)
+    assert item.data is not None
+    return item, fmt, item.data
+
+
+def _damaged_audio(item: MediaInput, fmt: str, exc: Exception) -> InputError:
+    return InputError(
+        f"{item.label} is a damaged or unsupported {fmt.upper()} file ({exc}).",
+        hint="Re-export it as 16-bit PCM WAV or as MP3.",
+    )
 
 
 # --- images -------------------------------------------------------------------------------------
@@ -265,13 +162,17 @@ def check_image(
     formats = formats or lim["formats"]
     max_bytes = max_bytes or lim["max_bytes"]
     max_width, max_height = max_width or lim["max_width"], max_height or lim["max_height"]
-    item = load_input(source, name=name, allow_url=False)
-    _check_extension(item, formats, what, hint="Convert it, e.g. to PNG or JPEG.")
-    _check_size(item, max_bytes, what, hint="Compress it (JPEG at a lower quality) or scale it down.")
-    fmt = _check_content(item, formats, what)
-    assert item.data is not None
+    item, fmt, data = _load_checked(
+        source,
+        name,
+        formats,
+        what,
+        convert="Convert it, e.g. to PNG or JPEG.",
+        max_bytes=max_bytes,
+        shrink="Compress it (JPEG at a lower quality) or scale it down.",
+    )
     try:
-        width, height = image_size(item.data)
+        width, height = image_size(data)
     except (ValueError, struct.error, IndexError):
         raise InputError(
             f"{item.label} is a damaged {fmt.upper()} file (its size cannot be read).",
@@ -282,7 +183,7 @@ def check_image(
             f"{item.label} is {width}x{height} px; {what} may be at most {max_width}x{max_height} px.",
             hint=f"Scale it down so neither side exceeds {max(max_width, max_height)} px.",
         )
-    return ImageInfo(fmt, width, height, item.data, item.name)
+    return ImageInfo(fmt, width, height, data, item.name)
 
 
 # --- audio --------------------------------------------------------------------------------------
@@ -311,27 +212,26 @@ def check_audio(source: Any, *, max_seconds: float | None = None, name: str | No
     """
     lim = limits("audio")
     limit_s = max_seconds if max_seconds is not None else lim["max_seconds"]
-    item = load_input(source, name=name, allow_url=False)
     what = "GLM-ASR"
-    _check_extension(item, lim["formats"], what, hint="Convert it, e.g. `ffmpeg -i in.m4a out.mp3`.")
-    _check_size(
-        item, lim["max_bytes"], what, hint="Compress it to MP3, or split it: client.audio.transcribe_long(...)."
+    item, fmt, data = _load_checked(
+        source,
+        name,
+        lim["formats"],
+        what,
+        convert="Convert it, e.g. `ffmpeg -i in.m4a out.mp3`.",
+        max_bytes=lim["max_bytes"],
+        shrink="Compress it to MP3, or split it: client.audio.transcribe_long(...).",
     )
-    fmt = _check_content(item, lim["formats"], what)
-    assert item.data is not None
     try:
-        seconds = audio_duration(item.data, fmt)
+        seconds = audio_duration(data, fmt)
     except (ValueError, struct.error, EOFError) as exc:
-        raise InputError(
-            f"{item.label} is a damaged or unsupported {fmt.upper()} file ({exc}).",
-            hint="Re-export it as 16-bit PCM WAV or as MP3.",
-        ) from None
+        raise _damaged_audio(item, fmt, exc) from None
     if seconds > limit_s + 1e-6:
         raise InputError(
             f"{item.label} is {seconds:.1f} s long; {what} takes at most {limit_s:g} s per request.",
             hint="Use client.audio.transcribe_long(...) (or `glm transcribe`, which splits on silence).",
         )
-    return AudioInfo(fmt, seconds, item.data, item.name)
+    return AudioInfo(fmt, seconds, data, item.name)
 
 
 @dataclass(frozen=True)
@@ -360,18 +260,13 @@ def split_audio(
     max_s = max_seconds or lim["max_seconds"]
     target = min(target_seconds or lim["segment_seconds"], max_s)
     search = min(lim["silence_search_seconds"], target / 2)
-    item = load_input(source, name=name, allow_url=False)
-    _check_extension(item, lim["formats"], "GLM-ASR", hint="Convert it, e.g. `ffmpeg -i in.m4a out.wav`.")
-    fmt = _check_content(item, lim["formats"], "GLM-ASR")
-    assert item.data is not None
+    convert = "Convert it, e.g. `ffmpeg -i in.m4a out.wav`."
+    item, fmt, data = _load_checked(source, name, lim["formats"], "GLM-ASR", convert=convert)
     try:
-        cuts = cut_wav(item.data, target, search) if fmt == "wav" else cut_mp3(item.data, target)
-        return [AudioSegment(i, start, end, data, fmt) for i, (start, end, data) in enumerate(cuts)]
+        cuts = cut_wav(data, target, search) if fmt == "wav" else cut_mp3(data, target)
     except (ValueError, struct.error, EOFError) as exc:
-        raise InputError(
-            f"{item.label} is a damaged or unsupported {fmt.upper()} file ({exc}).",
-            hint="Re-export it as 16-bit PCM WAV or as MP3.",
-        ) from None
+        raise _damaged_audio(item, fmt, exc) from None
+    return [AudioSegment(i, start, end, piece, fmt) for i, (start, end, piece) in enumerate(cuts)]
 
 
 # --- video, pdf, files --------------------------------------------------------------------------
@@ -398,13 +293,16 @@ def check_video(source: Any, *, max_bytes: int | None = None, name: str | None =
         InputError: wrong format, too large, or not a video.
     """
     lim = limits("video")
-    item = load_input(source, name=name, allow_url=False)
-    what = "a chat video"
-    _check_extension(item, lim["formats"], what, hint="Convert it, e.g. `ffmpeg -i in.avi out.mp4`.")
-    _check_size(item, max_bytes or lim["max_bytes"], what, hint="Shorten it or lower its bitrate, or pass a URL.")
-    fmt = _check_content(item, lim["formats"], what)
-    assert item.data is not None
-    return VideoInfo(fmt, item.data, item.name)
+    item, fmt, data = _load_checked(
+        source,
+        name,
+        lim["formats"],
+        "a chat video",
+        convert="Convert it, e.g. `ffmpeg -i in.avi out.mp4`.",
+        max_bytes=max_bytes or lim["max_bytes"],
+        shrink="Shorten it or lower its bitrate, or pass a URL.",
+    )
+    return VideoInfo(fmt, data, item.name)
 
 
 @dataclass(frozen=True)
@@ -425,14 +323,18 @@ def check_pdf(
         InputError: not a PDF, too large, or too many pages.
     """
     lim = limits("ocr")
-    item = load_input(source, name=name, allow_url=False)
     what = "GLM-OCR"
-    _check_extension(item, ["pdf"], what, hint="Give a PDF, or an image (PNG/JPEG).")
-    _check_size(item, max_bytes or lim["pdf_max_bytes"], what, hint="Split the PDF into smaller files.")
-    _check_content(item, ["pdf"], what)
-    assert item.data is not None
+    item, _, data = _load_checked(
+        source,
+        name,
+        ["pdf"],
+        what,
+        convert="Give a PDF, or an image (PNG/JPEG).",
+        max_bytes=max_bytes or lim["pdf_max_bytes"],
+        shrink="Split the PDF into smaller files.",
+    )
     try:
-        pages = pdf_page_count(item.data)
+        pages = pdf_page_count(data)
     except ValueError as exc:
         raise InputError(f"{item.label} is a damaged PDF ({exc}).", hint="Re-save the PDF and try again.") from None
     cap = lim["pdf_max_pages"] if max_pages is None else max_pages
@@ -441,7 +343,7 @@ def check_pdf(
             f"{item.label} has {pages} pages; {what} takes at most {cap} pages per request.",
             hint="Split it into page ranges (start_page_id/end_page_id).",
         )
-    return PdfInfo(pages, item.data, item.name)
+    return PdfInfo(pages, data, item.name)
 
 
 # --- chat content parts -------------------------------------------------------------------------
