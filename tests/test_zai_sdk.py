@@ -107,27 +107,12 @@ def test_agents_on_the_sdks_default_path(sdk, server: EmulatorServer, clock: Clo
 def test_against_glm_emulate_in_a_real_process() -> None:
     """The issue's wording: the official SDK pointed at `glm emulate` (a subprocess on a free port)."""
     import os
-    import subprocess
-    import sys
     import time
 
-    from glmkit.testing import free_port
+    from glmkit.testing import emulate_process
 
-    port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZAI_", "GLM_"))}
-    cmd = [sys.executable, "-m", "glmkit.cli.app", "emulate", "--port", str(port), "--job-seconds", "0.3"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
-        base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                if httpx.get(f"{base}/_emulator/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert proc.poll() is None and time.monotonic() < deadline, "glm emulate did not start"
-            time.sleep(0.05)
+    with emulate_process("--job-seconds", "0.3", env=env) as base:
         client = zai.ZaiClient(api_key=TEST_KEY, base_url=f"{base}/api/paas/v4")
         assert client.chat.completions.create(model="glm-4.7", messages=[{"role": "user", "content": "hi"}]).choices
         image = client.images.generations(model="cogview-4-250304", prompt="a boat")
@@ -139,10 +124,3 @@ def test_against_glm_emulate_in_a_real_process() -> None:
             time.sleep(0.1)
         assert status == "SUCCESS"
         client.close()
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
