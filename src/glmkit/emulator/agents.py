@@ -90,16 +90,24 @@ def routes(state: EmulatorState) -> list[Route]:
 
 def root_routes(state: EmulatorState) -> list[Route]:
     """The three agent routes."""
-    lim = limits("agents")
-    store: dict[str, Any] = state.extra.setdefault("agents", {"conversations": {}, "jobs": {}})
+    return _Agents(state).routes()
 
-    def translation(body: dict[str, Any], text: str) -> Response:
+
+class _Agents:
+    """The agents' handlers over the emulator's state (one store, whichever path a request came by)."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.lim = limits("agents")
+        self.store: dict[str, Any] = state.extra.setdefault("agents", {"conversations": {}, "jobs": {}})
+
+    def translation(self, body: dict[str, Any], text: str) -> Response:
         variables = body.get("custom_variables") or {}
         target = variables.get("target_lang", "zh-CN")
-        if target not in lim["languages"] or target == "auto":
+        if target not in self.lim["languages"] or target == "auto":
             return agent_error(body["agent_id"], "1214", f"custom_variables.target_lang: {target} is not supported")
         answer = f"[{target}] {text}"
-        rid = state.new_id("agt")
+        rid = self.state.new_id("agt")
         head = {"id": rid, "agent_id": body["agent_id"]}
         if body.get("stream"):
             words = answer.split(" ")
@@ -143,16 +151,16 @@ def root_routes(state: EmulatorState) -> list[Route]:
             }
         )
 
-    def slides(body: dict[str, Any], text: str) -> Response:
-        conversations = store["conversations"]
-        cid = body.get("conversation_id") or state.new_id("conv")
+    def slides(self, body: dict[str, Any], text: str) -> Response:
+        conversations = self.store["conversations"]
+        cid = body.get("conversation_id") or self.state.new_id("conv")
         if body.get("conversation_id") and cid not in conversations:
             return agent_error(body["agent_id"], "1214", f"conversation_id {cid} does not exist")
         pages = conversations.setdefault(cid, {"topic": text, "pages": []})["pages"]
         start = len(pages)
         new = [_page_html(text, start + i + 1, start + 3) for i in range(3)]
         pages.extend(new)
-        head = {"id": state.new_id("agt"), "conversation_id": cid, "agent_id": body["agent_id"]}
+        head = {"id": self.state.new_id("agt"), "conversation_id": cid, "agent_id": body["agent_id"]}
         tag = {"tag_cn": "", "tag_en": ""}
         messages: list[dict[str, Any]] = [
             {
@@ -179,56 +187,56 @@ def root_routes(state: EmulatorState) -> list[Route]:
             return _sse(chunks)
         return JSONResponse({**head, "choices": [{"index": 0, "finish_reason": "stop", "message": messages}]})
 
-    def vidu(body: dict[str, Any], text: str, images: list[str]) -> Response:
+    def vidu(self, body: dict[str, Any], text: str, images: list[str]) -> Response:
         template = (body.get("custom_variables") or {}).get("template")
-        if template not in lim["vidu_templates"]:
+        if template not in self.lim["vidu_templates"]:
             return agent_error(body["agent_id"], "1214", f"custom_variables.template: {template} is not supported")
         if not images:
             return agent_error(body["agent_id"], "1213", "an image_url content part is required")
-        async_id = state.new_id("vidu")
-        add_media(state, f"{async_id}.mp4", {"kind": "mp4", "seconds": 4, "seed": async_id})
-        store["jobs"][async_id] = {"created": state.clock(), "fail": "[fail]" in text, "template": template}
+        async_id = self.state.new_id("vidu")
+        add_media(self.state, f"{async_id}.mp4", {"kind": "mp4", "seconds": 4, "seed": async_id})
+        self.store["jobs"][async_id] = {"created": self.state.clock(), "fail": "[fail]" in text, "template": template}
         return JSONResponse({"status": "pending", "agent_id": body["agent_id"], "async_id": async_id})
 
-    async def agents(request: Request) -> Response:
-        body, bad = await admit_json(state, request)
+    async def agents(self, request: Request) -> Response:
+        body, bad = await admit_json(self.state, request)
         if bad is not None:
             return bad
         agent_id = body.get("agent_id")
-        if agent_id not in lim["ids"]:
+        if agent_id not in self.lim["ids"]:
             return agent_error(agent_id, "1214", f"agent_id: {agent_id} does not exist")
         text, images = _text(body.get("messages"))
         if text is None:
             return agent_error(agent_id, "1214", "messages.content must be an array of content parts")
         if agent_id == "general_translation":
-            return translation(body, text)
+            return self.translation(body, text)
         if agent_id == "slides_glm_agent":
-            return slides(body, text)
-        return vidu(body, text, images)
+            return self.slides(body, text)
+        return self.vidu(body, text, images)
 
-    async def async_result(request: Request) -> Response:
-        body, bad = await admit_json(state, request)
+    async def async_result(self, request: Request) -> Response:
+        body, bad = await admit_json(self.state, request)
         if bad is not None:
             return bad
         agent_id, async_id = body.get("agent_id"), str(body.get("async_id") or "")
-        job = store["jobs"].get(async_id)
+        job = self.store["jobs"].get(async_id)
         if job is None:
             return agent_error(agent_id, "1222", f"async_id {async_id} does not exist")
         head = {"agent_id": agent_id, "async_id": async_id}
-        if state.clock() - job["created"] < state.config.job_seconds:
+        if self.state.clock() - job["created"] < self.state.config.job_seconds:
             return JSONResponse({**head, "status": "pending"})
         if job["fail"]:
             return JSONResponse({**head, "status": "failed", "error": {"code": "1301", "message": "Unsafe content"}})
-        content = [{"type": "video_url", "video_url": media_url(state, request, f"{async_id}.mp4")}]
+        content = [{"type": "video_url", "video_url": media_url(self.state, request, f"{async_id}.mp4")}]
         choice = {"index": 0, "finish_reason": "stop", "message": [{"role": "assistant", "content": content}]}
         return JSONResponse({**head, "status": "success", "choices": [choice]})
 
-    async def conversation(request: Request) -> Response:
-        body, bad = await admit_json(state, request)
+    async def conversation(self, request: Request) -> Response:
+        body, bad = await admit_json(self.state, request)
         if bad is not None:
             return bad
         cid = str(body.get("conversation_id") or "")
-        deck = store["conversations"].get(cid)
+        deck = self.store["conversations"].get(cid)
         if deck is None:
             return agent_error(body.get("agent_id"), "1222", f"conversation_id {cid} does not exist")
         buf = io.BytesIO()
@@ -237,21 +245,35 @@ def root_routes(state: EmulatorState) -> list[Route]:
                 z.writestr(f"slides/page{i:02d}.html", html)
         deck_name = f"{cid}-{len(deck['pages'])}.pptx"
         mime = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
-        add_media(state, deck_name, {"kind": "bytes", "data": buf.getvalue(), "mime": mime})
+        add_media(self.state, deck_name, {"kind": "bytes", "data": buf.getvalue(), "mime": mime})
         content = [
-            {"type": "file_url", "tag_cn": "PPT", "tag_en": "PPTX", "file_url": media_url(state, request, deck_name)}
+            {
+                "type": "file_url",
+                "tag_cn": "PPT",
+                "tag_en": "PPTX",
+                "file_url": media_url(self.state, request, deck_name),
+            }
         ]
         if (body.get("custom_variables") or {}).get("include_pdf"):
             pdf_name = f"{cid}-{len(deck['pages'])}.pdf"
-            add_media(state, pdf_name, {"kind": "bytes", "data": _pdf(len(deck["pages"])), "mime": "application/pdf"})
+            add_media(
+                self.state, pdf_name, {"kind": "bytes", "data": _pdf(len(deck["pages"])), "mime": "application/pdf"}
+            )
             content.append(
-                {"type": "file_url", "tag_cn": "PDF", "tag_en": "PDF", "file_url": media_url(state, request, pdf_name)}
+                {
+                    "type": "file_url",
+                    "tag_cn": "PDF",
+                    "tag_en": "PDF",
+                    "file_url": media_url(self.state, request, pdf_name),
+                }
             )
         choice = {"message": [{"role": "assistant", "content": content}]}
         return JSONResponse({"conversation_id": cid, "agent_id": body.get("agent_id"), "choices": [choice]})
 
-    return [
-        Route("/v1/agents", agents, methods=["POST"]),
-        Route("/v1/agents/async-result", async_result, methods=["POST"]),
-        Route("/v1/agents/conversation", conversation, methods=["POST"]),
-    ]
+    def routes(self) -> list[Route]:
+        """The three agent routes."""
+        return [
+            Route("/v1/agents", self.agents, methods=["POST"]),
+            Route("/v1/agents/async-result", self.async_result, methods=["POST"]),
+            Route("/v1/agents/conversation", self.conversation, methods=["POST"]),
+        ]
