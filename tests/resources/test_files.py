@@ -55,6 +55,23 @@ def test_batch_runs_to_completion_and_writes_an_output_file(client) -> None:  # 
     assert [b.id for b in client.files.batches.list().data] == [batch.id]
 
 
+def test_batches_list_pages_with_the_after_cursor(client) -> None:  # type: ignore[no-untyped-def]
+    source = client.files.create(file=_jsonl(1), purpose="batch")
+    ids = [client.files.batches.create(input_file_id=source.id, endpoint="/v1/chat/completions").id for _ in range(3)]
+    first = client.files.batches.list(limit=2)
+    assert first.has_more is True and [b.id for b in first.data] == ids[:2]
+    rest = client.files.batches.list(after=first.data[-1].id, limit=2)
+    assert rest.has_more is False and [b.id for b in rest.data] == ids[2:]
+
+
+def test_files_list_pages_with_the_after_cursor(client) -> None:  # type: ignore[no-untyped-def]
+    ids = [client.files.create(file=f"text {i}".encode(), filename=f"f{i}.txt", purpose="agent").id for i in range(3)]
+    newest_first = list(reversed(ids))
+    page = client.files.list(limit=2)
+    assert page.has_more is True and [f.id for f in page.data] == newest_first[:2]
+    assert [f.id for f in client.files.list(after=page.data[-1].id).data] == newest_first[2:]
+
+
 def test_cancelled_batch_fails_the_wait() -> None:
     client = offline_client(create_app(EmulatorConfig(job_seconds=3600)), sleep=lambda s: None)
     source = client.files.create(file=_jsonl(1), purpose="batch")

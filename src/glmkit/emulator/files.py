@@ -29,32 +29,70 @@ def _jsonl_ok(data: bytes) -> bool:
         return False
 
 
+def _page(items: list[dict[str, Any]], request: Request) -> dict[str, Any] | Response:
+    """The cursor page the query asks for (``after`` an id, at most ``limit`` items), or a 400/1214."""
+    query = request.query_params
+    try:
+        limit = int(query.get("limit") or 20)
+    except ValueError:
+        return error_response("1214", f"limit: {query.get('limit')} is not a number")
+    after = query.get("after")
+    if after:
+        ids = [item["id"] for item in items]
+        items = items[ids.index(after) + 1 :] if after in ids else []
+    data = items[:limit]
+    first, last = (data[0]["id"], data[-1]["id"]) if data else (None, None)
+    return {"object": "list", "data": data, "has_more": len(items) > limit, "first_id": first, "last_id": last}
+
+
+def _answer(page: dict[str, Any] | Response) -> Response:
+    return page if isinstance(page, Response) else JSONResponse(page)
+
+
 def routes(state: EmulatorState) -> list[Route]:
     """File and batch routes."""
-    lim = limits("files")
-    files: dict[str, dict[str, Any]] = state.extra.setdefault("files", {})
-    batches: dict[str, dict[str, Any]] = state.extra.setdefault("batches", {})
+    files = _Files(state)
+    batches = _Batches(state, files)
+    return [
+        Route("/files", files.create, methods=["POST"]),
+        Route("/files", files.list, methods=["GET"]),
+        Route("/files/{file_id}", files.delete, methods=["DELETE"]),
+        Route("/files/{file_id}/content", files.content, methods=["GET"]),
+        Route("/batches", batches.create, methods=["POST"]),
+        Route("/batches", batches.list, methods=["GET"]),
+        Route("/batches/{batch_id}", batches.get, methods=["GET"]),
+        Route("/batches/{batch_id}/cancel", batches.cancel, methods=["POST"]),
+    ]
 
-    def store(data: bytes, filename: str, purpose: str) -> dict[str, Any]:
-        fid = state.new_id("file-")
+
+class _Files:
+    """Uploaded files, in memory."""
+
+    def __init__(self, state: EmulatorState) -> None:
+        self.state = state
+        self.lim = limits("files")
+        self.items: dict[str, dict[str, Any]] = state.extra.setdefault("files", {})
+
+    def store(self, data: bytes, filename: str, purpose: str) -> dict[str, Any]:
+        fid = self.state.new_id("file-")
         meta = {
             "id": fid,
             "object": "file",
             "bytes": len(data),
             "filename": filename,
             "purpose": purpose,
-            "created_at": state.now(),
+            "created_at": self.state.now(),
             "status": "processed",
         }
-        files[fid] = {"meta": meta, "data": data}
+        self.items[fid] = {"meta": meta, "data": data}
         return meta
 
-    async def create(request: Request) -> Response:
-        early, _ = await admit(state, request)
+    async def create(self, request: Request) -> Response:
+        early, _ = await admit(self.state, request)
         if early is not None:
             return early
         fields, data, filename = await read_upload(request)
-        purpose = fields.get("purpose")
+        purpose, lim = fields.get("purpose"), self.lim
         if purpose not in lim["purposes"]:
             return error_response("1214", f"purpose: {purpose} is invalid")
         if data is None:
@@ -66,55 +104,60 @@ def routes(state: EmulatorState) -> list[Route]:
             return error_response("1214", f"file: .{ext} files are not supported for purpose agent")
         if purpose == "batch" and not _jsonl_ok(data):
             return error_response("1214", "file: the JSONL content is invalid")
-        return JSONResponse(store(data, filename or "upload", str(purpose)))
+        return JSONResponse(self.store(data, filename or "upload", str(purpose)))
 
-    async def list_files(request: Request) -> Response:
-        early, _ = await admit(state, request)
+    async def list(self, request: Request) -> Response:
+        early, _ = await admit(self.state, request)
         if early is not None:
             return early
-        q = request.query_params
-        items = [f["meta"] for f in files.values() if not q.get("purpose") or f["meta"]["purpose"] == q["purpose"]]
-        if q.get("order", "desc") == "desc":
+        purpose = request.query_params.get("purpose")
+        items = [f["meta"] for f in self.items.values() if not purpose or f["meta"]["purpose"] == purpose]
+        if request.query_params.get("order", "desc") == "desc":
             items.reverse()
-        if q.get("after"):
-            ids = [m["id"] for m in items]
-            items = items[ids.index(q["after"]) + 1 :] if q["after"] in ids else []
-        limit = int(q.get("limit") or 20)
-        return JSONResponse({"object": "list", "data": items[:limit], "has_more": len(items) > limit})
+        return _answer(_page(items, request))
 
-    async def admitted_file(request: Request) -> tuple[str, Response | None]:
-        early, _ = await admit(state, request)
+    async def _admitted(self, request: Request) -> tuple[str, Response | None]:
+        early, _ = await admit(self.state, request)
         fid = request.path_params["file_id"]
-        if early is None and fid not in files:
+        if early is None and fid not in self.items:
             early = error_response("1222", f"File {fid} does not exist", status=404)
         return fid, early
 
-    async def delete(request: Request) -> Response:
-        fid, bad = await admitted_file(request)
+    async def delete(self, request: Request) -> Response:
+        fid, bad = await self._admitted(request)
         if bad is not None:
             return bad
-        del files[fid]
+        del self.items[fid]
         return JSONResponse({"id": fid, "deleted": True, "object": "file"})
 
-    async def content(request: Request) -> Response:
-        fid, bad = await admitted_file(request)
-        return bad or Response(files[fid]["data"], media_type="application/octet-stream")
+    async def content(self, request: Request) -> Response:
+        fid, bad = await self._admitted(request)
+        return bad or Response(self.items[fid]["data"], media_type="application/octet-stream")
 
-    def view(batch: dict[str, Any]) -> dict[str, Any]:
+
+class _Batches:
+    """Batch jobs over uploaded JSONL files, moving on the emulator's clock."""
+
+    def __init__(self, state: EmulatorState, files: _Files) -> None:
+        self.state = state
+        self.files = files
+        self.items: dict[str, dict[str, Any]] = state.extra.setdefault("batches", {})
+
+    def view(self, batch: dict[str, Any]) -> dict[str, Any]:
         out = dict(batch["meta"])
         if out["status"] in ("cancelled", "failed"):
             return out
-        elapsed = state.clock() - batch["created"]
-        seconds = state.config.job_seconds
+        elapsed = self.state.clock() - batch["created"]
+        seconds = self.state.config.job_seconds
         if elapsed < seconds:
             out["status"] = "in_progress" if elapsed >= seconds / 2 else "validating"
             return out
         if batch["meta"]["status"] != "completed":
-            finish(batch)
+            self.finish(batch)
         return dict(batch["meta"])
 
-    def finish(batch: dict[str, Any]) -> None:
-        meta = batch["meta"]
+    def finish(self, batch: dict[str, Any]) -> None:
+        state, meta = self.state, batch["meta"]
         lines = []
         for line in batch["lines"]:
             body = line.get("body") or {}
@@ -129,17 +172,18 @@ def routes(state: EmulatorState) -> list[Route]:
             }
             response = {"status_code": 200, "request_id": completion["id"], "body": completion}
             lines.append(json.dumps({"custom_id": line.get("custom_id"), "response": response}, ensure_ascii=False))
-        out = store(("\n".join(lines) + "\n").encode("utf-8"), f"{meta['id']}_output.jsonl", "batch")
+        out = self.files.store(("\n".join(lines) + "\n").encode("utf-8"), f"{meta['id']}_output.jsonl", "batch")
         n = len(batch["lines"])
         now = state.now()
         meta.update(status="completed", output_file_id=out["id"], in_progress_at=now, completed_at=now)
         meta["request_counts"] = {"completed": n, "failed": 0, "total": n}
 
-    async def create_batch(request: Request) -> Response:
+    async def create(self, request: Request) -> Response:
+        state = self.state
         body, bad = await admit_json(state, request)
         if bad is not None:
             return bad
-        source = files.get(str(body.get("input_file_id")))
+        source = self.files.items.get(str(body.get("input_file_id")))
         if source is None or source["meta"]["purpose"] != "batch":
             return error_response("1214", f"input_file_id: {body.get('input_file_id')} is not a batch file")
         if body.get("endpoint") not in ("/v1/chat/completions", "/v1/embeddings"):
@@ -157,55 +201,32 @@ def routes(state: EmulatorState) -> list[Route]:
             "request_counts": {"completed": 0, "failed": 0, "total": len(lines)},
             "metadata": body.get("metadata"),
         }
-        batches[bid] = {"meta": meta, "created": state.clock(), "lines": lines}
+        self.items[bid] = {"meta": meta, "created": state.clock(), "lines": lines}
         return JSONResponse(meta)
 
-    async def admitted_batch(request: Request) -> tuple[dict[str, Any], Response | None]:
-        early, _ = await admit(state, request)
+    async def _admitted(self, request: Request) -> tuple[dict[str, Any], Response | None]:
+        early, _ = await admit(self.state, request)
         if early is not None:
             return {}, early
-        batch = batches.get(request.path_params["batch_id"])
+        batch = self.items.get(request.path_params["batch_id"])
         if batch is None:
             return {}, error_response("1222", "Batch does not exist", status=404)
         return batch, None
 
-    async def get_batch(request: Request) -> Response:
-        batch, bad = await admitted_batch(request)
-        return bad or JSONResponse(view(batch))
+    async def get(self, request: Request) -> Response:
+        batch, bad = await self._admitted(request)
+        return bad or JSONResponse(self.view(batch))
 
-    async def list_batches(request: Request) -> Response:
-        early, _ = await admit(state, request)
+    async def list(self, request: Request) -> Response:
+        early, _ = await admit(self.state, request)
         if early is not None:
             return early
-        items = [view(b) for b in batches.values()]
-        limit = int(request.query_params.get("limit") or 20)
-        first = items[0]["id"] if items else None
-        last = items[min(limit, len(items)) - 1]["id"] if items else None
-        return JSONResponse(
-            {
-                "object": "list",
-                "data": items[:limit],
-                "has_more": len(items) > limit,
-                "first_id": first,
-                "last_id": last,
-            }
-        )
+        return _answer(_page([self.view(b) for b in self.items.values()], request))
 
-    async def cancel_batch(request: Request) -> Response:
-        batch, bad = await admitted_batch(request)
+    async def cancel(self, request: Request) -> Response:
+        batch, bad = await self._admitted(request)
         if bad is not None:
             return bad
-        if view(batch)["status"] != "completed":
-            batch["meta"].update(status="cancelled", cancelled_at=state.now())
-        return JSONResponse(view(batch))
-
-    return [
-        Route("/files", create, methods=["POST"]),
-        Route("/files", list_files, methods=["GET"]),
-        Route("/files/{file_id}", delete, methods=["DELETE"]),
-        Route("/files/{file_id}/content", content, methods=["GET"]),
-        Route("/batches", create_batch, methods=["POST"]),
-        Route("/batches", list_batches, methods=["GET"]),
-        Route("/batches/{batch_id}", get_batch, methods=["GET"]),
-        Route("/batches/{batch_id}/cancel", cancel_batch, methods=["POST"]),
-    ]
+        if self.view(batch)["status"] != "completed":
+            batch["meta"].update(status="cancelled", cancelled_at=self.state.now())
+        return JSONResponse(self.view(batch))
