@@ -103,7 +103,8 @@ def test_python_example(block: Block, tmp_path: Path, monkeypatch: pytest.Monkey
 def test_shell_example(block: Block, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZAI_", "GLM_", "ZHIPUAI_", "ANTHROPIC_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
-    env["GLMKIT_HOME"] = str(tmp_path / "home")
+    env["GLMKIT_HOME"] = str(tmp_path / "glmkit-home")
+    env["HOME"] = str(tmp_path / "home")  # `glm setup` examples write tool configs under a throwaway home
     if "emulator" in block.opts:
         server = request.getfixturevalue("docs_emulator")
         env["ZAI_BASE_URL"] = server.base_url
