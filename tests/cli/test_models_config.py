@@ -85,7 +85,9 @@ def test_tokens_falls_back_to_the_local_estimate_with_a_note(tmp_path: Path, mon
     assert "local estimate" in out.stderr
 
 
-@pytest.mark.parametrize(("args", "needle"), [(["/no/such.txt"], "No file at"), (["-"], "empty")])
+@pytest.mark.parametrize(
+    ("args", "needle"), [(["/no/such.txt"], "No file at"), (["-"], "empty"), ([str(Path(__file__).parent)], "a folder")]
+)
 def test_tokens_bad_input(args: list[str], needle: str) -> None:
     out = glm("tokens", *args, "--offline", input="")
     assert out.exit_code == 2 and needle in out.stderr

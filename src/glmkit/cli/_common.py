@@ -102,6 +102,15 @@ def handle_errors(debug: bool = False) -> Iterator[None]:
             if rid:
                 sys.stderr.write(f"request id: {rid}\n")
         raise fail(str(exc), hint=exc.hint, code=exc.exit_code) from None
+    except BrokenPipeError:  # the reader of our output went away: the caller decides, not an error to report
+        raise
+    except OSError as exc:  # a file or folder named on the command line could not be read or written
+        if debug:
+            import traceback
+
+            traceback.print_exc()
+        where = f": {exc.filename}" if exc.filename else ""
+        raise fail(f"{exc.strerror or exc}{where}", hint="Check the path and its permissions.", code=1) from None
     except KeyboardInterrupt:
         sys.stderr.write("\ninterrupted\n")
         raise typer.Exit(130) from None

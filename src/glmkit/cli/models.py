@@ -121,6 +121,8 @@ def tokens(
                 text = Path(path).read_text(encoding="utf-8")
             except FileNotFoundError:
                 raise InputError(f"No file at {path}.", hint="Give a text file, or - to read stdin.") from None
+            except IsADirectoryError:
+                raise InputError(f"{path} is a folder.", hint="Give a text file in it, or - to read stdin.") from None
             except UnicodeDecodeError:
                 raise InputError(
                     f"{path} is not UTF-8 text.", hint="Count text files (or pipe text in with -)."
