@@ -14,7 +14,8 @@ from pydantic import TypeAdapter
 
 from glmkit._sse import SSEDecoder
 from glmkit.emulator.chat import validate as emulator_validate
-from glmkit.gateway.anthropic import Plan, StreamTranslator, message_id, to_chat, to_message
+from glmkit.gateway.anthropic import Plan, message_id, to_chat, to_message
+from glmkit.gateway.anthropic_stream import StreamTranslator
 from glmkit.gateway.config import GatewayConfig
 from glmkit.types.anthropic import Message, MessageCreateParams
 from glmkit.types.chat import ChatCompletionParams

@@ -12,7 +12,8 @@ import json
 from typing import Any
 
 from glmkit._sse import Event
-from glmkit.gateway.anthropic import Plan, frame
+from glmkit.gateway.anthropic import Plan
+from glmkit.gateway.anthropic_stream import frame
 
 __all__ = ["PassthroughFixer", "fix_message", "fix_usage"]
 

@@ -20,7 +20,7 @@ from glmkit._errors import APIConnectionError, APIStatusError, ConcurrencyLimitE
 from glmkit._retry import RetryPolicy
 from glmkit._sse import SSEDecoder
 from glmkit._transport import USER_AGENT, AsyncTransport, Call, connection_error, error_from_response
-from glmkit.gateway.anthropic import PING, StreamTranslator
+from glmkit.gateway.anthropic_stream import PING, StreamTranslator
 from glmkit.gateway.passthrough import PassthroughFixer
 from glmkit.gateway.shaping import Shaper, Slot, Ticket
 
@@ -269,7 +269,7 @@ async def relay_passthrough(response: httpx.Response, fixer: PassthroughFixer, r
                 break
     except httpx.HTTPError as exc:
         record.fail(502)
-        from glmkit.gateway.anthropic import error_frame
+        from glmkit.gateway.anthropic_stream import error_frame
 
         yield error_frame(502, f"The upstream connection failed mid-stream: {exc or type(exc).__name__}.")
         return
@@ -278,7 +278,7 @@ async def relay_passthrough(response: httpx.Response, fixer: PassthroughFixer, r
         code = fixer.error.get("code")
         record.fail(_status_for_code(code), _s(code))
     elif not fixer.complete:
-        from glmkit.gateway.anthropic import error_frame
+        from glmkit.gateway.anthropic_stream import error_frame
 
         record.fail(502)
         yield error_frame(502, "The upstream stream ended before the answer was complete.")

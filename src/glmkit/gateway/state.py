@@ -1,0 +1,163 @@
+"""The gateway's state (config, upstream transport, shaper, ledger writer), its streamed response, body redaction."""
+
+from __future__ import annotations
+
+import asyncio
+import hmac
+import json
+import logging
+import re
+from collections.abc import AsyncIterator
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from glmkit._config import Settings
+from glmkit.gateway.config import GatewayConfig
+from glmkit.gateway.relay import Flight, Record, Upstream
+from glmkit.gateway.shaping import Shaper, Slot
+
+__all__ = ["Gateway", "Stream", "redact_body"]
+
+log = logging.getLogger("glmkit.gateway")
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_SECRET_KEY = re.compile(r"key|token|authorization|secret|password", re.I)
+LEDGER_BATCH_SECONDS = 0.05  # rows wait at most this long before going to the writer thread, in one batch
+
+
+def redact_body(raw: bytes) -> str:
+    """A request body for the log: secrets replaced, long strings (base64 images) shortened."""
+
+    def walk(value: Any, key: str = "") -> Any:
+        if isinstance(value, dict):
+            return {k: walk(v, k) for k, v in value.items()}
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, str):
+            if _SECRET_KEY.search(key):
+                return "[redacted]"
+            return value if len(value) <= 500 else value[:200] + f"...[{len(value)} chars]"
+        return value
+
+    try:
+        return _DUMPS(walk(json.loads(raw)))
+    except ValueError:
+        return f"[{len(raw)} bytes, not JSON]"
+
+
+class Stream(StreamingResponse):
+    """A streaming response that closes its ``Flight`` however the exchange ends."""
+
+    def __init__(self, content: AsyncIterator[bytes], flight: Flight, media_type: str = "text/event-stream") -> None:
+        super().__init__(content, media_type=media_type, headers={"Cache-Control": "no-cache"})
+        self.flight = flight
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            await self.flight.close()
+
+
+class Gateway:
+    """The gateway's state: config, upstream transport, shaper, ledger writer."""
+
+    def __init__(self, config: GatewayConfig, settings: Settings, *, transport: Any = None, ledger: Any = None) -> None:
+        from glmkit._auth import make_auth
+
+        self.config = config
+        self.settings = settings
+        if transport is None and config.lean_upstream:
+            from glmkit.gateway.upstream_http import LeanTransport
+
+            transport = LeanTransport()
+        self.upstream = Upstream(settings, make_auth(settings.api_key, settings.auth), transport=transport)
+        self.shaper = Shaper(
+            config.max_inflight,
+            queue_size=config.queue_size,
+            queue_timeout=config.queue_timeout,
+            recover_after=config.recover_after,
+        )
+        self.ledger = ledger
+        self._rows: list[dict[str, Any]] = []
+        self._flush_scheduled = False
+        if ledger is None and config.ledger:
+            from glmkit.ledger import BackgroundWriter, Ledger
+
+            self.ledger = BackgroundWriter(Ledger(config.ledger_path))
+
+    def submit(self, record: Record) -> None:
+        """Queue the request's ledger row; rows go to the writer thread in batches every few ms (never on disk here)."""
+        if self.ledger is None:
+            return
+        self._rows.append(record.finish())
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            try:
+                asyncio.get_running_loop().call_later(LEDGER_BATCH_SECONDS, self._hand_over)
+            except RuntimeError:  # no loop (a test calling in from a thread): hand over at once
+                self._hand_over()
+
+    def _hand_over(self) -> None:
+        self._flush_scheduled = False
+        rows, self._rows = self._rows, []
+        for row in rows:
+            try:
+                self.ledger.submit(row)
+            except RuntimeError:  # the writer closed during shutdown
+                log.warning("ledger closed; a request row was not recorded")
+
+    async def aclose(self) -> None:
+        """Close the upstream pool and flush the ledger (every row submitted so far reaches the disk)."""
+        await self.upstream.close()
+        if self.ledger is not None:
+            self._hand_over()
+            self.ledger.close()
+
+    # ---- helpers
+
+    def authorized(self, request: Request) -> bool:
+        """Whether the client sent the gateway token (always, when none is set)."""
+        token = self.config.token
+        if not token:
+            return True
+        given = request.headers.get("x-api-key") or ""
+        auth = request.headers.get("authorization") or ""
+        if auth.lower().startswith("bearer "):
+            given = given or auth[7:].strip()
+        return bool(given) and hmac.compare_digest(given.encode(), token.encode())
+
+    @staticmethod
+    def client_of(request: Request, body: Any) -> str:
+        """Who the request is from, for fair queueing: a header, the Anthropic/OpenAI user, else the address."""
+        explicit = request.headers.get("x-glmkit-client")
+        if explicit:
+            return explicit[:128]
+        if isinstance(body, dict):
+            user = (body.get("metadata") or {}).get("user_id") if isinstance(body.get("metadata"), dict) else None
+            user = user or body.get("user")
+            if isinstance(user, str) and user:
+                return user[:128]
+        return request.client.host if request.client else "local"
+
+    def slot_or_ticket(self, model: str, client: str, flight: Flight) -> Slot | None:
+        """A slot at once, or ``None`` with ``flight.ticket`` set (raises ``QueueFull``)."""
+        slot = self.shaper.try_acquire(model)
+        if slot is None:
+            flight.ticket = self.shaper.enqueue(model, client)
+            flight.record.row["queue_depth"] = flight.ticket.depth
+        return slot
+
+    async def wait_plain(self, request: Request, flight: Flight) -> Slot | None:
+        """Wait in the queue for a non-streamed request; ``None`` if the client hung up meanwhile."""
+        ticket = flight.ticket
+        assert ticket is not None
+        while True:
+            slot = await ticket.wait(min(self.config.ping_interval, 1.0))
+            if slot is not None:
+                flight.ticket = None
+                return slot
+            if await request.is_disconnected():
+                return None
