@@ -134,6 +134,9 @@ def test_image_models_take_local_images_as_data_urls(vclient, app, tmp_path: Pat
             "speed",
         ),
         ({"model": "sora", "prompt": "x"}, "not a video model"),
+        ({"model": "cogvideox-3", "prompt": 42}, "prompt must be a string"),
+        ({"model": "cogvideox-3", "prompt": "x", "duration": "5"}, "takes duration 5, 10 .got '5'"),
+        ({"model": "cogvideox-3", "prompt": "x", "user_id": "abc"}, "user_id must be 6 to 128"),
     ],
 )
 def test_bad_video_requests_are_refused_before_sending(vclient, app, params, message) -> None:  # type: ignore[no-untyped-def]

@@ -100,16 +100,30 @@ def prepare_video_params(params: dict[str, Any]) -> dict[str, Any]:
             f"{model} does not take {', '.join(sorted(unknown))}.", hint=f"It takes: {', '.join(group['fields'])}."
         )
     prompt = body.get("prompt")
-    if prompt is not None and len(str(prompt)) > common["prompt_max_chars"]:
+    if prompt is not None and not isinstance(prompt, str):
         raise InputError(
-            f"prompt is {len(str(prompt))} characters; video prompts take at most 512.", hint="Shorten the prompt."
+            f"prompt must be a string (got a {type(prompt).__name__}).", hint="Describe the video in words."
         )
+    if prompt is not None and len(prompt) > common["prompt_max_chars"]:
+        raise InputError(
+            f"prompt is {len(prompt)} characters; video prompts take at most 512.", hint="Shorten the prompt."
+        )
+    _prepare_images(body, group, model)
+    _check_choices(body, group, common, model)
+    uid = body.get("user_id")
+    if uid is not None and not 6 <= len(str(uid)) <= 128:
+        raise InputError("user_id must be 6 to 128 characters.", hint="Pass a stable id of your end user, or none.")
+    return body
+
+
+def _prepare_images(body: dict[str, Any], group: dict[str, Any], model: str) -> None:
+    """Check the prompt/image needs and the image count, encode local images, compare start/end frames."""
     images = body.get("image_url")
     if images is not None and not isinstance(images, list | tuple):
         images = [images]
     images = list(images or [])
     lo, hi = group["images"]
-    needs = group["needs"]
+    needs, prompt = group["needs"], body.get("prompt")
     if needs == "prompt" and not prompt:
         raise InputError(f"{model} needs a prompt.", hint="Describe the video in prompt=... (at most 512 characters).")
     if needs == "prompt_or_image" and not prompt and not images:
@@ -139,19 +153,17 @@ def prepare_video_params(params: dict[str, Any]) -> dict[str, Any]:
                     f"{model}: the first and last frames differ too much in resolution ({r:.2f}; allowed 0.8-1.25).",
                     hint="Resize them to about the same size.",
                 )
-    _one_of(model, "quality", body.get("quality"), _allowed(group, "qualities", model))
-    _one_of(model, "size", body.get("size"), _allowed(group, "sizes", model))
-    _one_of(model, "fps", body.get("fps"), _allowed(group, "fps", model))
-    _one_of(model, "duration", body.get("duration"), _allowed(group, "durations", model))
+
+
+def _check_choices(body: dict[str, Any], group: dict[str, Any], common: dict[str, Any], model: str) -> None:
+    """Each enumerated field against the model's list (limits.toml)."""
+    for name, key in (("quality", "qualities"), ("size", "sizes"), ("fps", "fps"), ("duration", "durations")):
+        _one_of(model, name, body.get(name), _allowed(group, key, model))
     _one_of(model, "style", body.get("style"), _allowed(group, "styles", model))
     _one_of(model, "aspect_ratio", body.get("aspect_ratio"), common["aspect_ratios"])
     _one_of(model, "movement_amplitude", body.get("movement_amplitude"), common["movement_amplitude"])
     if "with_audio" in body and not isinstance(body["with_audio"], bool):
         raise InputError("with_audio must be True or False.")
-    uid = body.get("user_id")
-    if uid is not None and not 6 <= len(str(uid)) <= 128:
-        raise InputError("user_id must be 6 to 128 characters.")
-    return body
 
 
 def generate_call(params: dict[str, Any]) -> Call:
