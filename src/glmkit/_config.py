@@ -202,6 +202,11 @@ class Settings:
         return replace(self, **changes)
 
 
+def _given(*values: Any) -> Any:
+    """The first value that is set (``0`` and ``False`` are values; ``None`` and ``""`` are not)."""
+    return next(v for v in values if v is not None and v != "")
+
+
 def _endpoint_urls(endpoint: str, region: Region, plan: Plan) -> tuple[str, str, str, str]:
     """(base, chat base, root, anthropic) for a preset name or a URL."""
     presets = _presets()
@@ -294,8 +299,8 @@ def resolve_settings(
     au = auth or env.get("GLM_AUTH") or prof.get("auth") or "key"
     if au not in ("key", "jwt"):
         raise InputError(f"Unknown auth mode {au!r}.", hint="Use 'key' (Bearer API key) or 'jwt'.")
-    to = timeout if timeout is not None else float(env.get("GLM_TIMEOUT") or prof.get("timeout") or 300.0)
-    mr = max_retries if max_retries is not None else int(env.get("GLM_MAX_RETRIES") or prof.get("max_retries") or 3)
+    to = timeout if timeout is not None else float(_given(env.get("GLM_TIMEOUT"), prof.get("timeout"), 300.0))
+    mr = max_retries if max_retries is not None else int(_given(env.get("GLM_MAX_RETRIES"), prof.get("max_retries"), 3))
     if to <= 0:
         raise InputError(f"timeout must be positive, got {to}.")
     if mr < 0:

@@ -143,6 +143,28 @@ def test_config_values_are_typed_checked_and_backed_up() -> None:
     assert glm("config", "unset", "model").exit_code == 2
 
 
+def test_zero_is_a_value_not_a_missing_one() -> None:
+    assert glm("config", "set", "max_retries", "0").exit_code == 0
+    assert json.loads(glm("config", "show", "--json").stdout)["max_retries"] == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["model", "glm-image"], "not a chat model"),
+        (["vision_model", "glm-5.3"], "reads text only"),
+        (["api_key", "sk-not-a-zai-key"], "does not look like a Z.AI key"),
+    ],
+)
+def test_a_value_glmkit_would_fail_with_later_is_refused_now(args: list[str], needle: str) -> None:
+    out = glm("config", "set", *args)
+    assert out.exit_code == 2 and needle in out.stderr and "hint:" in out.stderr, out.output
+    assert not config_file().exists()
+    forced = glm("config", "set", "--force", *args)  # the catalog may lag behind Z.AI: --force stores it anyway
+    assert forced.exit_code == 0, forced.output
+    assert tomllib.loads(config_file().read_text())["profiles"]["default"][args[0]] == args[1]
+
+
 def test_profiles_and_use() -> None:
     assert glm("config", "set", "-P", "work", "endpoint", "coding").exit_code == 0
     listed = json.loads(glm("config", "profiles", "--json").stdout)

@@ -111,6 +111,39 @@ def _parse(key: str, raw: str) -> Any:
     return raw.strip()
 
 
+def _check_value(key: str, value: Any) -> None:
+    """Refuse now what would fail every later command: a malformed key, a model of the wrong kind."""
+    from glmkit._errors import InputError
+
+    if key == "api_key":
+        from glmkit._auth import check_key_format
+
+        reason = check_key_format(value)
+        if reason:
+            raise InputError(
+                f"That API key does not look like a Z.AI key ({reason}).",
+                hint="Copy it again from z.ai -> API keys; --force stores it anyway.",
+            )
+    if key not in ("model", "vision_model"):
+        return
+    from glmkit.catalog import default_model, get_model, normalize_model_id
+
+    info = get_model(normalize_model_id(value))  # an id the catalog does not know yet is let through
+    if info is None:
+        return
+    if key == "model" and info.kind != "chat":
+        raise InputError(
+            f"{info.id} is not a chat model (it serves {info.kind}).",
+            hint="`glm models -k chat` lists the chat models; --force stores it anyway.",
+        )
+    if key == "vision_model" and not info.vision:
+        raise InputError(
+            f"{info.id} reads text only, so it cannot serve the vision tools.",
+            hint=f"Use a vision model such as {default_model('vision')} (`glm models --vision`); "
+            "--force stores it anyway.",
+        )
+
+
 def _save_checked(config: dict[str, Any], profile: str) -> None:
     """Resolve settings from the candidate config first: a bad value never reaches the real file."""
     import contextlib
@@ -195,7 +228,9 @@ def set_(
     ),
     value: str = typer.Argument(None, metavar="VALUE", help="The value (api_key: omit it to be asked without echo)."),
     profile: str = PROFILE_OPT,
-    force: bool = typer.Option(False, "--force", help="Store a key glmkit does not know."),
+    force: bool = typer.Option(
+        False, "--force", help="Store a setting glmkit does not know, or a key or model id it would refuse."
+    ),
     debug: bool = DEBUG,
 ) -> None:
     """Store a value in a profile (created if new); glm config set api_key asks for the key without echo."""
@@ -211,10 +246,13 @@ def set_(
             if key != "api_key":
                 raise InputError(f"Give a value: glm config set {key} VALUE.")
             value = typer.prompt("API key", hide_input=True)
+        parsed = _parse(key, value)
+        if not force:
+            _check_value(key, parsed)
         config = _load()
         name = _current(config, profile)
         profiles = config.setdefault("profiles", {})
-        profiles.setdefault(name, {})[key] = _parse(key, value)
+        profiles.setdefault(name, {})[key] = parsed
         _save_checked(config, name)
         sys.stderr.write(f"{name}.{key} = {_shown(key, profiles[name][key])}  ({_path()})\n")
 
