@@ -238,6 +238,8 @@ def audio_duration(data: bytes, fmt: str) -> float:
 
 def cut_wav(data: bytes, target: float, search: float) -> list[tuple[float, float, bytes]]:
     """Cut PCM WAV into pieces of about ``target`` seconds, each ending at the quietest point of the last ``search`` s."""
+    if target <= 0:
+        raise ValueError("the piece length must be positive")
     params, pcm = _wav(data, read=True)
     if not params.frames:
         raise ValueError("no audio samples")
@@ -249,6 +251,7 @@ def cut_wav(data: bytes, target: float, search: float) -> list[tuple[float, floa
         end = min(total, start + int(target * rate))
         if end < total:
             end = _quietest(pcm, params, max(start + 1, end - int(search * rate)), end)
+        end = max(end, start + 1)  # always move on, however short the target
         out.append((start / rate, end / rate, _wav_bytes(params, pcm[start * step : end * step])))
         start = end
     return out

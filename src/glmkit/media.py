@@ -258,6 +258,16 @@ def split_audio(
     """
     lim = limits("audio")
     max_s = max_seconds or lim["max_seconds"]
+    if target_seconds is not None and (
+        isinstance(target_seconds, bool)
+        or not isinstance(target_seconds, int | float)
+        or not lim["segment_min_seconds"] <= target_seconds <= max_s
+    ):
+        raise InputError(
+            f"segment_seconds must be a number of seconds from {lim['segment_min_seconds']:g} to {max_s:g}"
+            f" (got {target_seconds!r}).",
+            hint=f"Leave it out for {lim['segment_seconds']:g} s pieces.",
+        )
     target = min(target_seconds or lim["segment_seconds"], max_s)
     search = min(lim["silence_search_seconds"], target / 2)
     convert = "Convert it, e.g. `ffmpeg -i in.m4a out.wav`."

@@ -159,8 +159,12 @@ def test_transcribe_long_prompt_and_context_stay_within_the_prompt_limit(emulato
         ({"on_progress": "print"}, "on_progress must be a callable"),
         ({"prompt": "x" * 8001}, "prompt is 8001 characters"),
         ({"hotwords": "glmkit"}, "hotwords must be a list of strings"),
+        ({"segment_seconds": -5}, r"segment_seconds must be a number of seconds from 1 to 30 \(got -5\)"),
+        ({"segment_seconds": 0.01}, "segment_seconds must be a number of seconds from 1 to 30"),
+        ({"segment_seconds": "10"}, "segment_seconds must be a number of seconds from 1 to 30"),
     ],
 )
+@pytest.mark.timeout(10)
 def test_transcribe_long_bad_options_are_refused_before_sending(client, emulator_app, kwargs, message) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(InputError, match=message):
         client.audio.transcribe_long(ms.wav(45), **kwargs)
