@@ -119,3 +119,40 @@ def test_shell_example(block: Block, tmp_path: Path, request: pytest.FixtureRequ
     )
     expected = int(block.opts.get("exit", "0"))
     assert proc.returncode == expected, f"exit {proc.returncode}\n--- stdout\n{proc.stdout}\n--- stderr\n{proc.stderr}"
+
+
+RESOURCES = ("chat", "models", "tokenizer", "audio", "images", "videos", "web_search", "reader")
+RESOURCES += ("layout_parsing", "agents", "files", "batches", "quota")
+
+
+def _surface(obj: object, path: str, out: set[str]) -> None:
+    cls = type(obj)
+    if "__call__" in cls.__dict__:
+        out.add(path)
+    for name in dir(cls):
+        if name.startswith("_"):
+            continue
+        attr = getattr(cls, name)
+        if isinstance(attr, property) or type(attr).__name__ == "cached_property":
+            sub = getattr(obj, name)
+            if type(sub).__module__.startswith("glmkit.resources"):
+                _surface(sub, f"{path}.{name}", out)
+        elif callable(attr):
+            out.add(f"{path}.{name}")
+
+
+def test_api_index_lists_every_method() -> None:
+    from glmkit.testing import async_offline_client, offline_client
+
+    live: set[str] = set()
+    live_async: set[str] = set()
+    client, aclient = offline_client(), async_offline_client()
+    for name in RESOURCES:
+        _surface(getattr(client, name), f"client.{name}", live)
+        _surface(getattr(aclient, name), f"client.{name}", live_async)
+    text = (DOCS / "api.md").read_text(encoding="utf-8")
+    listed = set(re.findall(r"<code>(client\.[a-z_.]+)\(", text))
+    assert live == live_async, f"sync/async differ: {live ^ live_async}"
+    assert listed - {"client.with_options", "client.close", "client.settings"} == live, (
+        f"missing from api.md: {sorted(live - listed)}; in api.md but gone: {sorted(listed - live)}"
+    )
