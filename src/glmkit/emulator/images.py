@@ -137,12 +137,21 @@ def routes(state: EmulatorState) -> list[Route]:
         }
         return JSONResponse({"model": "glm-image", "id": task_id, "request_id": rid, "task_status": "PROCESSING"})
 
+    return [
+        Route("/images/generations", generations, methods=["POST"]),
+        Route("/async/images/generations", async_generations, methods=["POST"]),
+        _media_route(state),
+    ]
+
+
+def _media_route(state: EmulatorState) -> Route:
+    """``GET /_media/{name}``: the images, videos and files the emulator handed out, drawn on request."""
+
     async def media(request: Request) -> Response:
         early, _ = await admit(state, request, auth=False)
         if early is not None:
             return early
-        name = request.path_params["name"]
-        spec = state.extra.get("media", {}).get(name)
+        spec = state.extra.get("media", {}).get(request.path_params["name"])
         if spec is None:
             return Response(b"Not Found", 404, media_type="text/plain")
         if spec["kind"] == "png":
@@ -151,8 +160,4 @@ def routes(state: EmulatorState) -> list[Route]:
             return Response(mp4_bytes(spec["seconds"], spec["seed"]), media_type="video/mp4")
         return Response(spec["data"], media_type=spec.get("mime", "application/octet-stream"))
 
-    return [
-        Route("/images/generations", generations, methods=["POST"]),
-        Route("/async/images/generations", async_generations, methods=["POST"]),
-        Route("/_media/{name}", media, methods=["GET"], name="emulator_media"),
-    ]
+    return Route("/_media/{name}", media, methods=["GET"], name="emulator_media")

@@ -66,34 +66,37 @@ def routes(state: EmulatorState) -> list[Route]:
         problem = _image_problem(str(model), group, images)
         if problem:
             return error_response("1214", problem)
-        task_id = state.new_id("vid")
-        rid = str(body.get("request_id") or task_id)
-        duration = int(body.get("duration") or 5)
-        add_media(state, f"{task_id}.mp4", {"kind": "mp4", "seconds": duration, "seed": prompt or task_id})
-        add_media(state, f"{task_id}.png", {"kind": "png", "width": 320, "height": 180, "seed": prompt or task_id})
-        job: dict[str, Any] = {
-            "kind": "video",
-            "created": state.clock(),
-            "model": model,
-            "request_id": rid,
-            "result": {
-                "video_result": [
-                    {
-                        "url": media_url(state, request, f"{task_id}.mp4"),
-                        "cover_image_url": media_url(state, request, f"{task_id}.png"),
-                    }
-                ]
-            },
-        }
-        if "[fail]" in prompt:
-            job["fail"] = True
-            job["error"] = {"code": "1301", "message": "The generated content may contain unsafe or sensitive material"}
-        if "[slow]" in prompt:
-            job["seconds"] = state.config.job_seconds * 10
+        task_id, job = _job(state, request, str(model), body, prompt)
         state.jobs[task_id] = job
+        rid = job["request_id"]
         return JSONResponse(
             {"model": model, "id": task_id, "request_id": rid, "task_status": "PROCESSING"},
             headers={"X-Request-Id": rid},
         )
 
     return [Route("/videos/generations", generations, methods=["POST"])]
+
+
+def _job(state: EmulatorState, request: Request, model: str, body: dict[str, Any], prompt: str) -> tuple[str, Any]:
+    """A new video job (and its MP4 and cover PNG); ``[fail]``/``[slow]`` in the prompt steer it."""
+    task_id = state.new_id("vid")
+    duration = int(body.get("duration") or 5)
+    add_media(state, f"{task_id}.mp4", {"kind": "mp4", "seconds": duration, "seed": prompt or task_id})
+    add_media(state, f"{task_id}.png", {"kind": "png", "width": 320, "height": 180, "seed": prompt or task_id})
+    video = {
+        "url": media_url(state, request, f"{task_id}.mp4"),
+        "cover_image_url": media_url(state, request, f"{task_id}.png"),
+    }
+    job: dict[str, Any] = {
+        "kind": "video",
+        "created": state.clock(),
+        "model": model,
+        "request_id": str(body.get("request_id") or task_id),
+        "result": {"video_result": [video]},
+    }
+    if "[fail]" in prompt:
+        job["fail"] = True
+        job["error"] = {"code": "1301", "message": "The generated content may contain unsafe or sensitive material"}
+    if "[slow]" in prompt:
+        job["seconds"] = state.config.job_seconds * 10
+    return task_id, job

@@ -131,14 +131,7 @@ def wait_for_task(
         if status == "done":
             return result
         if status == "failed":
-            error = error_of(result)
-            detail = error.get("message") if isinstance(error, dict) else error
-            raise JobFailedError(
-                f"{what[:1].upper() + what[1:]} {task_id} failed" + (f": {detail}" if detail else "."),
-                task_id=task_id,
-                error=error,
-                hint="Change the prompt or inputs and submit again; failed jobs are not billed as successes.",
-            )
+            raise _failed(what, task_id, error_of(result))
         if elapsed >= timeout:
             raise JobTimeoutError(
                 f"{what[:1].upper() + what[1:]} {task_id} is still {_raw_status(result, status)} after {elapsed:.0f} s.",
@@ -150,6 +143,16 @@ def wait_for_task(
         yield Sleep(step)
         slept += step
         delay = min(delay * BACKOFF, max(MAX_POLL_SECONDS, poll))
+
+
+def _failed(what: str, task_id: str, error: Any) -> JobFailedError:
+    detail = error.get("message") if isinstance(error, dict) else error
+    return JobFailedError(
+        f"{what[:1].upper() + what[1:]} {task_id} failed" + (f": {detail}" if detail else "."),
+        task_id=task_id,
+        error=error,
+        hint="Change the prompt or inputs and submit again; failed jobs are not billed as successes.",
+    )
 
 
 def _raw_status(result: Any, status: str) -> str:
