@@ -104,10 +104,23 @@ def _check_content(item: MediaInput, formats: list[str], what: str) -> str:
     return fmt
 
 
+# How to fix a file of each kind: (wrong format, too large).
+_REMEDIES = {
+    "image": ("Convert it, e.g. to PNG or JPEG.", "Compress it (JPEG at a lower quality) or scale it down."),
+    "audio": (
+        "Convert it, e.g. `ffmpeg -i in.m4a out.mp3`.",
+        "Compress it to MP3, or split it: client.audio.transcribe_long(...).",
+    ),
+    "video": ("Convert it, e.g. `ffmpeg -i in.avi out.mp4`.", "Shorten it or lower its bitrate, or pass a URL."),
+    "pdf": ("Give a PDF, or an image (PNG/JPEG).", "Split the PDF into smaller files."),
+}
+
+
 def _load_checked(
-    source: Any, name: str | None, formats: list[str], what: str, *, convert: str, max_bytes: int = 0, shrink: str = ""
+    source: Any, name: str | None, kind: str, formats: list[str], what: str, max_bytes: int = 0
 ) -> tuple[MediaInput, str, bytes]:
     """Read a local file and check its extension, size (when ``max_bytes``) and content; (item, format, bytes)."""
+    convert, shrink = _REMEDIES[kind]
     item = load_input(source, name=name, allow_url=False)
     _check_extension(item, formats, what, hint=convert)
     if max_bytes:
@@ -162,15 +175,7 @@ def check_image(
     formats = formats or lim["formats"]
     max_bytes = max_bytes or lim["max_bytes"]
     max_width, max_height = max_width or lim["max_width"], max_height or lim["max_height"]
-    item, fmt, data = _load_checked(
-        source,
-        name,
-        formats,
-        what,
-        convert="Convert it, e.g. to PNG or JPEG.",
-        max_bytes=max_bytes,
-        shrink="Compress it (JPEG at a lower quality) or scale it down.",
-    )
+    item, fmt, data = _load_checked(source, name, "image", formats, what, max_bytes)
     try:
         width, height = image_size(data)
     except (ValueError, struct.error, IndexError):
@@ -213,15 +218,7 @@ def check_audio(source: Any, *, max_seconds: float | None = None, name: str | No
     lim = limits("audio")
     limit_s = max_seconds if max_seconds is not None else lim["max_seconds"]
     what = "GLM-ASR"
-    item, fmt, data = _load_checked(
-        source,
-        name,
-        lim["formats"],
-        what,
-        convert="Convert it, e.g. `ffmpeg -i in.m4a out.mp3`.",
-        max_bytes=lim["max_bytes"],
-        shrink="Compress it to MP3, or split it: client.audio.transcribe_long(...).",
-    )
+    item, fmt, data = _load_checked(source, name, "audio", lim["formats"], what, lim["max_bytes"])
     try:
         seconds = audio_duration(data, fmt)
     except (ValueError, struct.error, EOFError) as exc:
@@ -270,8 +267,7 @@ def split_audio(
         )
     target = min(target_seconds or lim["segment_seconds"], max_s)
     search = min(lim["silence_search_seconds"], target / 2)
-    convert = "Convert it, e.g. `ffmpeg -i in.m4a out.wav`."
-    item, fmt, data = _load_checked(source, name, lim["formats"], "GLM-ASR", convert=convert)
+    item, fmt, data = _load_checked(source, name, "audio", lim["formats"], "GLM-ASR")
     try:
         cuts = cut_wav(data, target, search) if fmt == "wav" else cut_mp3(data, target)
     except (ValueError, struct.error, EOFError) as exc:
@@ -304,13 +300,7 @@ def check_video(source: Any, *, max_bytes: int | None = None, name: str | None =
     """
     lim = limits("video")
     item, fmt, data = _load_checked(
-        source,
-        name,
-        lim["formats"],
-        "a chat video",
-        convert="Convert it, e.g. `ffmpeg -i in.avi out.mp4`.",
-        max_bytes=max_bytes or lim["max_bytes"],
-        shrink="Shorten it or lower its bitrate, or pass a URL.",
+        source, name, "video", lim["formats"], "a chat video", max_bytes or lim["max_bytes"]
     )
     return VideoInfo(fmt, data, item.name)
 
@@ -334,15 +324,7 @@ def check_pdf(
     """
     lim = limits("ocr")
     what = "GLM-OCR"
-    item, _, data = _load_checked(
-        source,
-        name,
-        ["pdf"],
-        what,
-        convert="Give a PDF, or an image (PNG/JPEG).",
-        max_bytes=max_bytes or lim["pdf_max_bytes"],
-        shrink="Split the PDF into smaller files.",
-    )
+    item, _, data = _load_checked(source, name, "pdf", ["pdf"], what, max_bytes or lim["pdf_max_bytes"])
     try:
         pages = pdf_page_count(data)
     except ValueError as exc:
