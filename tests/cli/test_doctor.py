@@ -155,3 +155,17 @@ def test_offline_doctor_runs_without_a_network(monkeypatch: pytest.MonkeyPatch) 
     out = runner.invoke(app, ["doctor", "--offline", "--endpoint", "coding", "--json"])
     checks = {c["name"]: c for c in json.loads(out.output)["checks"]}
     assert checks["key accepted"]["status"] == "pass" and checks["plan quota"]["status"] == "pass"
+
+
+def test_offline_follows_the_endpoint_choice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The emulator's key is a Coding Plan key: offline, --endpoint coding is the fix doctor names, and it works."""
+    monkeypatch.delenv("ZAI_BASE_URL")
+    monkeypatch.delenv("ZAI_API_KEY")
+    general = json.loads(runner.invoke(app, ["doctor", "--offline", "--json"]).output)
+    checks = {c["name"]: c for c in general["checks"]}
+    assert checks["plan key on the right endpoint"]["status"] == "fail"
+    assert "--endpoint coding" in checks["plan key on the right endpoint"]["fix"]
+    coding = json.loads(runner.invoke(app, ["doctor", "--offline", "--endpoint", "coding", "--json"]).output)
+    checks = {c["name"]: c for c in coding["checks"]}
+    assert checks["plan key on the right endpoint"]["status"] == "pass"
+    assert "chat goes to coding" in checks["endpoints answer"]["detail"]

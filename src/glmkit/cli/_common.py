@@ -49,7 +49,7 @@ def make_client(
     if settings.offline:
         from glmkit.testing import offline_client
 
-        return offline_client()
+        return offline_client(settings=offline_settings(settings))
     from glmkit._client import Client
 
     return Client(settings=settings)
@@ -65,10 +65,35 @@ def make_async_client(
     if settings.offline:
         from glmkit.testing import async_offline_client
 
-        return async_offline_client()
+        return async_offline_client(settings=offline_settings(settings))
     from glmkit._client import AsyncClient
 
     return AsyncClient(settings=settings)
+
+
+def offline_settings(settings: Any) -> Any:
+    """``settings`` aimed at the in-process emulator, keeping the endpoint choice and the profile's options.
+
+    The key is the emulator's own (sent as a plain key); a base URL outside Z.AI's ``/api/...`` layout falls
+    back to the emulator's default for it.
+    """
+    from urllib.parse import urlsplit
+
+    from glmkit._config import Settings
+    from glmkit.testing import OFFLINE_BASE, TEST_KEY
+
+    origin = OFFLINE_BASE[: OFFLINE_BASE.index("/api/")]
+    defaults = Settings()
+
+    def moved(field: str) -> str:
+        path = urlsplit(getattr(settings, field)).path
+        return origin + (path if path.startswith("/api/") else urlsplit(getattr(defaults, field)).path)
+
+    return settings.with_changes(
+        api_key=TEST_KEY,
+        auth="key",
+        **{f: moved(f) for f in ("base_url", "chat_base_url", "root_url", "anthropic_base_url")},
+    )
 
 
 def fail(message: str, *, hint: str | None = None, code: int = 1) -> typer.Exit:
