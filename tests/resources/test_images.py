@@ -59,14 +59,18 @@ def test_size_errors_list_the_presets(client) -> None:  # type: ignore[no-untype
     assert "1568x1056" in (err.value.hint or "")
 
 
-def test_the_emulator_rejects_an_unsupported_size(emulator_app) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/images/generations", {"model": "glm-image", "prompt": "x", "size": "1000x1000"}),
+        ("/async/images/generations", {"model": "glm-image", "prompt": "x", "quality": "standard"}),  # §5: hd only
+    ],
+)
+def test_the_emulator_rejects_what_the_api_rejects(emulator_app, path: str, body: dict) -> None:  # type: ignore[no-untyped-def]
     http = httpx.Client(transport=EmulatorTransport(emulator_app), base_url="http://emulator.invalid/api/paas/v4")
-    r = http.post(
-        "/images/generations",
-        headers={"Authorization": f"Bearer {TEST_KEY}"},
-        json={"model": "glm-image", "prompt": "x", "size": "1000x1000"},
-    )
+    r = http.post(path, headers={"Authorization": f"Bearer {TEST_KEY}"}, json=body)
     assert r.status_code == 400 and r.json()["error"]["code"] == "1214"
+    assert not emulator_app.state.emulator.jobs
     http.close()
 
 

@@ -122,6 +122,8 @@ def routes(state: EmulatorState) -> list[Route]:
             return bad
         if body.get("model") != "glm-image":
             return error_response("1212", f"Model {body.get('model')} does not support async generation")
+        if body.get("quality") not in (None, "hd"):  # reference §5: async glm-image takes hd only
+            return error_response("1214", f"quality: {body.get('quality')} is invalid for async generation")
         size, bad = _check(body)
         if bad is not None:
             return bad
