@@ -168,3 +168,24 @@ async def test_passthrough_does_not_send_disabled_thinking_to_an_always_thinking
     await app.state.gateway.aclose()
     assert "thinking" not in bodies[0] and bodies[0]["model"] == "glm-5.3"
     assert bodies[1]["thinking"] == {"type": "disabled"}  # a hybrid model may switch it off
+
+
+@pytest.mark.parametrize(
+    ("base_url", "lean", "expected"),
+    [
+        ("http://127.0.0.1:8741/api/coding/paas/v4", None, True),
+        ("https://api.z.ai/api/coding/paas/v4", None, False),
+        ("https://api.z.ai/api/coding/paas/v4", True, True),
+        ("http://127.0.0.1:8741/api/coding/paas/v4", False, False),
+    ],
+)
+def test_lean_upstream_transport_only_for_plain_http_unless_asked(
+    base_url: str, lean: bool | None, expected: bool
+) -> None:
+    from glmkit.gateway.state import Gateway
+    from glmkit.gateway.upstream_http import LeanTransport
+
+    settings = resolve_settings(api_key=TEST_KEY, base_url=base_url, environ={})
+    gateway = Gateway(GatewayConfig(lean_upstream=lean, ledger=False), settings)
+    pool = gateway.upstream.http._transport
+    assert isinstance(pool, LeanTransport) is expected

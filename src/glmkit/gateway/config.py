@@ -65,8 +65,10 @@ class GatewayConfig:
     log_bodies: bool = False
     ledger_path: str | None = None
     ledger: bool = True
-    lean_upstream: bool = True
-    """Send upstream requests through the gateway's lean HTTP/1.1 transport (``False``: httpx's own)."""
+    lean_upstream: bool | None = None
+    """Send upstream requests through the gateway's lean HTTP/1.1 transport. ``None`` (default): for plain
+    ``http://`` upstreams only (local emulators and proxies, where the whole gateway suite exercises it);
+    an ``https://`` upstream such as api.z.ai goes through httpx's proven TLS stack unless set to ``True``."""
     _warned: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:

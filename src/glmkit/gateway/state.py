@@ -69,7 +69,13 @@ class Gateway:
 
         self.config = config
         self.settings = settings
-        if transport is None and config.lean_upstream:
+        lean = config.lean_upstream
+        if lean is None:
+            lean = all(
+                url.startswith("http://")
+                for url in (settings.chat_base_url, settings.base_url, settings.anthropic_base_url)
+            )
+        if transport is None and lean:
             from glmkit.gateway.upstream_http import LeanTransport
 
             transport = LeanTransport()
