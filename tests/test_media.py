@@ -168,6 +168,21 @@ def test_pdf_page_count_reads_the_page_tree() -> None:
         media.pdf_page_count(b"not a pdf")
 
 
+def test_pdf_page_count_ignores_counts_of_nearby_dicts() -> None:
+    """Outlines (bookmarks) carry a /Count too; a bookmark-rich PDF must not read as having more pages."""
+    objs = [
+        "<< /Type /Catalog /Pages 2 0 R /Outlines 3 0 R >>",
+        "<< /Type /Pages /Kids [4 0 R 5 0 R] /Count 2 >>",
+        "<< /Type /Outlines /First 6 0 R /Last 6 0 R /Count 140 >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+        "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] >>",
+    ]
+    data = b"%PDF-1.4\n" + b"".join(f"{i} 0 obj\n{o}\nendobj\n".encode() for i, o in enumerate(objs, 1))
+    assert media.pdf_page_count(data + b"trailer\n<< /Root 1 0 R >>\n%%EOF\n") == 2
+    nested = b"%PDF-1.4\n1 0 obj\n<< /Type /Pages /Resources << /Font << /F1 7 0 R >> >> /Count 4 /Kids [] >>\nendobj\n"
+    assert media.pdf_page_count(nested) == 4
+
+
 def test_pdf_page_count_reads_compressed_object_streams() -> None:
     inner = b"1 0 2 40 << /Type /Catalog /Pages 2 0 R >> << /Type /Pages /Kids [3 0 R 4 0 R 5 0 R] /Count 3 >>"
     stream = zlib.compress(inner)
