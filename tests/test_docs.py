@@ -156,3 +156,24 @@ def test_api_index_lists_every_method() -> None:
     assert listed - {"client.with_options", "client.close", "client.settings"} == live, (
         f"missing from api.md: {sorted(live - listed)}; in api.md but gone: {sorted(listed - live)}"
     )
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's anchor for a heading: lower case, punctuation dropped, spaces to dashes."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
+
+
+def test_links_between_docs_resolve() -> None:
+    root = DOCS.parent
+    for doc in sorted(DOCS.glob("*.md")):
+        text = doc.read_text(encoding="utf-8")
+        for target in re.findall(r"\]\(([^)\s]+)\)", text):
+            if target.startswith(("http://", "https://")):
+                continue
+            path, _, anchor = target.partition("#")
+            file = (doc.parent / path).resolve() if path else doc
+            assert file.exists(), f"{doc.name}: broken link {target}"
+            assert file.is_relative_to(root), f"{doc.name}: link leaves the repository: {target}"
+            if anchor:
+                headings = re.findall(r"^#+ (.+)$", file.read_text(encoding="utf-8"), re.M)
+                assert anchor in {_anchor(h) for h in headings}, f"{doc.name}: no heading for #{anchor} in {file.name}"
