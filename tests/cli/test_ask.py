@@ -178,6 +178,14 @@ def test_help_names_the_catalogs_default_model(command: str) -> None:
     assert f"else {default_model('chat')}" in " ".join(out.stdout.split())
 
 
+def test_the_coding_endpoint_notice_is_one_plain_note(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("glmkit._client._notice_shown", False)  # the SDK says it once per process
+    out = glm("ask", "--offline", "-E", "coding", "hi")
+    assert out.exit_code == 0, out.output
+    assert "note: glmkit: chat is going to the GLM Coding Plan endpoint" in out.stderr
+    assert "UserWarning" not in out.stderr and "make_client" not in out.stderr
+
+
 def test_no_prompt_is_a_usage_error() -> None:
     out = glm("ask", "--offline", input="")
     assert out.exit_code == 2 and "No prompt" in out.stderr

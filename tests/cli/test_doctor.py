@@ -27,7 +27,7 @@ OTHER_KEY = "ffffffffffffffffffffffffffffffff.glmkitEmulator99"
 
 def doctor() -> tuple[int, dict[str, dict]]:
     out = runner.invoke(app, ["doctor", "--json"])
-    data = json.loads(out.output)
+    data = json.loads(out.stdout)
     assert data["ok"] == (out.exit_code == 0)
     return out.exit_code, {c["name"]: c for c in data["checks"]}
 
@@ -153,7 +153,7 @@ def test_clock_skew_fails_for_jwt_auth(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_offline_doctor_runs_without_a_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("ZAI_BASE_URL")
     out = runner.invoke(app, ["doctor", "--offline", "--endpoint", "coding", "--json"])
-    checks = {c["name"]: c for c in json.loads(out.output)["checks"]}
+    checks = {c["name"]: c for c in json.loads(out.stdout)["checks"]}
     assert checks["key accepted"]["status"] == "pass" and checks["plan quota"]["status"] == "pass"
 
 
@@ -161,11 +161,11 @@ def test_offline_follows_the_endpoint_choice(monkeypatch: pytest.MonkeyPatch) ->
     """The emulator's key is a Coding Plan key: offline, --endpoint coding is the fix doctor names, and it works."""
     monkeypatch.delenv("ZAI_BASE_URL")
     monkeypatch.delenv("ZAI_API_KEY")
-    general = json.loads(runner.invoke(app, ["doctor", "--offline", "--json"]).output)
+    general = json.loads(runner.invoke(app, ["doctor", "--offline", "--json"]).stdout)
     checks = {c["name"]: c for c in general["checks"]}
     assert checks["plan key on the right endpoint"]["status"] == "fail"
     assert "--endpoint coding" in checks["plan key on the right endpoint"]["fix"]
-    coding = json.loads(runner.invoke(app, ["doctor", "--offline", "--endpoint", "coding", "--json"]).output)
+    coding = json.loads(runner.invoke(app, ["doctor", "--offline", "--endpoint", "coding", "--json"]).stdout)
     checks = {c["name"]: c for c in coding["checks"]}
     assert checks["plan key on the right endpoint"]["status"] == "pass"
     assert "chat goes to coding" in checks["endpoints answer"]["detail"]

@@ -28,7 +28,7 @@ OTHER_KEY = "ffffffffffffffffffffffffffffffff.glmkitEmulator99"
 def usage_json(*args: str) -> dict:
     out = runner.invoke(app, ["usage", "--json", *args])
     assert out.exit_code == 0, out.output
-    return json.loads(out.output)
+    return json.loads(out.stdout)
 
 
 def window(report: dict, name: str) -> dict:

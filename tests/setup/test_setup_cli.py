@@ -209,7 +209,7 @@ def test_mcp_registration_for_claude_code_keeps_claude_json(home: Path) -> None:
     server = data["mcpServers"]["glmkit"]
     assert server["type"] == "stdio" and server["args"] == ["mcp"] and Path(server["command"]).name == "glm"
     assert TEST_KEY not in claude_json.read_text()  # `glm mcp` reads the key itself
-    listed = json.loads(glm("setup", "--list", "--json").output)
+    listed = json.loads(glm("setup", "--list", "--json").stdout)
     assert next(r for r in listed if r["id"] == "claude-code")["mcp"] is True
 
 
@@ -238,7 +238,7 @@ def test_via_gateway_points_at_glm_serve_without_the_key(home: Path) -> None:
     glm("setup", "codex", "--via-gateway", "--gateway-url", "http://127.0.0.1:9999")
     data = tomllib.loads((home / ".codex/config.toml").read_text())
     assert data["model_providers"]["zai"]["base_url"] == "http://127.0.0.1:9999/v1"
-    listed = {r["id"]: r for r in json.loads(glm("setup", "--list", "--json").output)}
+    listed = {r["id"]: r for r in json.loads(glm("setup", "--list", "--json").stdout)}
     assert listed["claude-code"]["state"] == "configured" and listed["claude-code"]["target"] == "gateway"
 
 
@@ -268,7 +268,7 @@ def test_unknown_tool_and_undo_of_a_changed_file(home: Path) -> None:
 def test_list_shows_installed_and_configured(home: Path) -> None:
     (home / ".codex").mkdir()
     glm("setup", "claude-code")
-    rows = {r["id"]: r for r in json.loads(glm("setup", "--list", "--json").output)}
+    rows = {r["id"]: r for r in json.loads(glm("setup", "--list", "--json").stdout)}
     assert set(rows) == set(CASES)
     assert rows["claude-code"]["state"] == "configured" and rows["claude-code"]["target"] == "z.ai"
     assert rows["codex"]["installed"] is True and rows["codex"]["state"] == "not-configured"

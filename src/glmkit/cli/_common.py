@@ -8,13 +8,15 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
-from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import typer
 
 if TYPE_CHECKING:
     from glmkit._client import AsyncClient, Client
+
+T = TypeVar("T")
 
 OFFLINE = typer.Option(False, "--offline", help="Run against the in-process emulator (no key, no network).")
 PROFILE = typer.Option(None, "--profile", "-P", help="Config profile to use.")
@@ -49,10 +51,10 @@ def make_client(
     if settings.offline:
         from glmkit.testing import offline_client
 
-        return offline_client(settings=offline_settings(settings))
+        return _noting(lambda: offline_client(settings=offline_settings(settings)))
     from glmkit._client import Client
 
-    return Client(settings=settings)
+    return _noting(lambda: Client(settings=settings))
 
 
 def make_async_client(
@@ -65,10 +67,22 @@ def make_async_client(
     if settings.offline:
         from glmkit.testing import async_offline_client
 
-        return async_offline_client(settings=offline_settings(settings))
+        return _noting(lambda: async_offline_client(settings=offline_settings(settings)))
     from glmkit._client import AsyncClient
 
-    return AsyncClient(settings=settings)
+    return _noting(lambda: AsyncClient(settings=settings))
+
+
+def _noting(build: Callable[[], T]) -> T:
+    """Build a client; the SDK's notices (the coding-endpoint one) become ``note:`` lines on stderr, not warnings."""
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        client = build()
+    for w in caught:
+        sys.stderr.write(f"note: {w.message}\n")
+    return client
 
 
 def offline_settings(settings: Any) -> Any:
