@@ -103,9 +103,20 @@ def test_this_machine_by_model_and_tool_with_since() -> None:
 
 
 def test_watch_refreshes(coding_server: EmulatorServer) -> None:
-    out = runner.invoke(app, ["usage", "--watch", "--interval", "0", "--times", "3"])
+    out = runner.invoke(app, ["usage", "--watch", "--interval", "0.01", "--times", "3"])
     assert out.exit_code == 0, out.output
     assert out.output.count("GLM Coding Plan:") == 3
+    for bad in ("0", "-1"):
+        refused = runner.invoke(app, ["usage", "--watch", "--interval", bad, "--times", "2"])
+        assert refused.exit_code == 2 and "--interval" in refused.stderr and "hint:" in refused.stderr
+
+
+def test_reading_the_usage_creates_no_ledger() -> None:
+    import os
+    from pathlib import Path
+
+    assert runner.invoke(app, ["usage"]).exit_code == 0
+    assert not (Path(os.environ["GLMKIT_HOME"]) / "glmkit.db").exists()
 
 
 def test_unknown_rows_are_printed_raw(coding_server: EmulatorServer) -> None:

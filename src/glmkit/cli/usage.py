@@ -88,10 +88,17 @@ def quota_report(info: Any, now: dt.datetime) -> dict[str, Any]:
 
 def local_report(since: str) -> dict[str, Any]:
     """Tokens this machine spent (CLI conversations and the gateway ledger) by model, hour and tool."""
-    from glmkit.ledger import Ledger
+    from glmkit.ledger import Ledger, default_path
 
-    ledger = Ledger()
-    return {"since": since, **{f"by_{by}": ledger.usage(since=since, by=by) for by in ("model", "hour", "tool")}}
+    groups = ("model", "hour", "tool")
+    path = default_path()
+    if not path.exists():  # nothing logged yet: reading never creates the database
+        return {"since": since, **{f"by_{by}": [] for by in groups}}
+    ledger = Ledger(path)
+    try:
+        return {"since": since, **{f"by_{by}": ledger.usage(since=since, by=by) for by in groups}}
+    finally:
+        ledger.close()
 
 
 def _render_quota(report: dict[str, Any], now: dt.datetime) -> list[str]:
@@ -161,31 +168,39 @@ def usage(
     debug: bool = DEBUG,
 ) -> None:
     """Coding Plan usage: 5-hour and weekly windows, MCP allowance, pace forecast, and this machine's tokens."""
-    import time
-
     with handle_errors(debug):
+        from glmkit._errors import InputError
         from glmkit.ledger import parse_since
 
         parse_since(since)  # a bad --since fails before any request
-        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
-        count = 0
-        while True:
-            now = dt.datetime.now(dt.UTC)
-            report = quota_report(client.quota.limits(), now)
-            local = local_report(since)
-            if json_out:
-                import json
+        if interval <= 0:
+            raise InputError(f"--interval must be more than 0 seconds, got {interval:g}.", hint="--interval 60")
+        with make_client(offline=offline, profile=profile, endpoint=endpoint) as client:
+            _show(client, since, watch=watch, interval=interval, times=times, json_out=json_out)
 
-                sys.stdout.write(json.dumps({**report, "local": local}, indent=2, default=str) + "\n")
-            else:
-                if watch and is_tty():
-                    sys.stdout.write("\x1b[2J\x1b[H")
-                sys.stdout.write("\n".join(_render_quota(report, now) + _render_local(local)) + "\n")
-            sys.stdout.flush()
-            count += 1
-            if not watch or (times and count >= times):
-                return
-            time.sleep(interval)
+
+def _show(client: Any, since: str, *, watch: bool, interval: float, times: int, json_out: bool) -> None:
+    """Print the report once, or every ``interval`` seconds with ``watch`` (``times`` refreshes, 0: until Ctrl-C)."""
+    import time
+
+    count = 0
+    while True:
+        now = dt.datetime.now(dt.UTC)
+        report = quota_report(client.quota.limits(), now)
+        local = local_report(since)
+        if json_out:
+            import json
+
+            sys.stdout.write(json.dumps({**report, "local": local}, indent=2, default=str) + "\n")
+        else:
+            if watch and is_tty():
+                sys.stdout.write("\x1b[2J\x1b[H")
+            sys.stdout.write("\n".join(_render_quota(report, now) + _render_local(local)) + "\n")
+        sys.stdout.flush()
+        count += 1
+        if not watch or (times and count >= times):
+            return
+        time.sleep(interval)
 
 
 def register(app: typer.Typer) -> None:
