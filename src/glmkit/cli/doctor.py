@@ -337,8 +337,8 @@ def doctor(
     with handle_errors(debug):
         from glmkit._config import resolve_settings
 
-        client = make_client(offline=offline, profile=profile, endpoint=endpoint)
-        checks = run_checks(client, resolve_settings(profile=profile, endpoint=endpoint))
+        with make_client(offline=offline, profile=profile, endpoint=endpoint) as client:
+            checks = run_checks(client, resolve_settings(profile=profile, endpoint=endpoint))
     ok = not any(c.status == "fail" for c in checks)
     if json_out:
         import json

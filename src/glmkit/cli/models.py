@@ -131,9 +131,9 @@ def tokens(
             raise InputError(f"{'stdin' if path == '-' else path} is empty: nothing to count.")
         source, note = "api", None
         try:
-            client = make_client(offline=offline, profile=profile, endpoint=endpoint)
             params: dict[str, Any] = {"model": model} if model else {}
-            result = client.tokenizer.create(messages=[{"role": "user", "content": text}], **params)
+            with make_client(offline=offline, profile=profile, endpoint=endpoint) as client:
+                result = client.tokenizer.create(messages=[{"role": "user", "content": text}], **params)
             count = result.usage.total_tokens
         except APIConnectionError as exc:
             count, source = estimate_text(text), "estimate"
