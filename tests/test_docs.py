@@ -10,6 +10,9 @@ A fenced block runs when the line before its opening fence is ``<!-- run -->``:
   and ``ZAI_API_KEY`` for an emulator on a free loopback port, as the docs' "start `glm emulate`"
   step would. ``<!-- run: exit=N -->`` expects that exit status.
 
+Shell blocks, and Python blocks marked ``<!-- run: e2e -->`` (they start servers as subprocesses),
+carry the ``e2e`` marker: ``-m "not e2e"`` runs the in-process examples alone, in a few seconds.
+
 Blocks left unmarked need a real key, the network, or a program that is not installed here.
 """
 
@@ -89,8 +92,13 @@ def docs_emulator():  # type: ignore[no-untyped-def]
         yield server
 
 
+def _param(block: Block) -> object:
+    marks = [pytest.mark.e2e] if block.lang != "python" or "e2e" in block.opts else []
+    return pytest.param(block, id=block.id, marks=marks)
+
+
 @pytest.mark.timeout(30)
-@pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang == "python"], ids=lambda b: b.id)
+@pytest.mark.parametrize("block", [_param(b) for b in BLOCKS if b.lang == "python"])
 def test_python_example(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")  # blocks may start `glm`
@@ -99,7 +107,7 @@ def test_python_example(block: Block, tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 @pytest.mark.timeout(30)
-@pytest.mark.parametrize("block", [b for b in BLOCKS if b.lang in ("bash", "sh", "console")], ids=lambda b: b.id)
+@pytest.mark.parametrize("block", [_param(b) for b in BLOCKS if b.lang in ("bash", "sh", "console")])
 def test_shell_example(block: Block, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZAI_", "GLM_", "ZHIPUAI_", "ANTHROPIC_"))}
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
