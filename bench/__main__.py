@@ -43,7 +43,7 @@ TITLES = {
 ROWS: dict[str, tuple[str, str, bool]] = {
     "import": ("import time", "ms", False),
     "first_reply": ("import + client + first reply", "ms", False),
-    "cli": ("CLI `--help` start-up", "ms", False),
+    "cli": ("`glm --help` start-up", "ms", False),
     "seq": ("sequential requests/s (raw server)", "req/s", True),
     "conc": ("concurrent requests/s, 64 in flight (raw server)", "req/s", True),
     "stream": ("streaming typed chunks/s, 5,000-chunk stream (raw server)", "chunks/s", True),
@@ -475,6 +475,9 @@ def render(meta: dict[str, Any], res: Results, gateway: dict[str, Any] | None) -
         for col in COLUMNS:
             s = res.summary(row, col)
             cells.append(cell(s, show_ratio=row not in ("cli",)))
+        if row == "cli":
+            llm = meta.get("llm_help_ms") or []
+            title += f" [`llm --help`: {fmt(statistics.median(llm))} ms]" if llm else " [`llm --help`: n/a]"
         lines.append(f"| {title} ({unit}) | " + " | ".join(cells) + " |")
     lines.append("")
     lines += targets(res, gateway)
