@@ -323,21 +323,25 @@ def main(argv: list[str] | None = None) -> int:
 
         # throughput: one process per client and repetition, clients interleaved
         tasks = ["seq", "stream", "conc"] + ([] if emu_url is None else ["seq_emu", "stream_emu"])
+        # httpx's async client rides along as the floor of the glmkit async column (sequential and streaming only).
+        order = ["glmkit_sync", "httpx", "glmkit_async", "httpx_async", "openai", "zai"]
         for rep in range(reps if "throughput" in parts else 0):
-            for col in COLUMNS:
+            # every other repetition runs backwards, so a slow spell of a shared machine favours no client
+            for col in order if rep % 2 == 0 else order[::-1]:
+                col_tasks = ["seq", "stream"] if col == "httpx_async" else tasks
                 spec = {
                     "client": col,
-                    "tasks": tasks,
+                    "tasks": col_tasks,
                     "raw": raw_url,
                     "emu": emu_url,
                     "duration": duration,
                     "core": client_core,
                 }
-                out = run_worker(spec, timeout=60 + 20 * duration * len(tasks))
+                out = run_worker(spec, timeout=60 + 20 * duration * len(col_tasks))
                 if "error" in out:
                     res.errors.append(f"{col} rep {rep}: {out['error']}")
                     continue
-                for task in tasks:
+                for task in col_tasks:
                     r = out.get(task) or {}
                     if "error" in r:
                         res.errors.append(f"{col} {task} rep {rep}: {r['error']}")
@@ -346,23 +350,6 @@ def main(argv: list[str] | None = None) -> int:
                     res.add(task, col, rep, r["rate"])
                     if task in ("seq", "stream"):
                         res.add(f"{task}_cpu", col, rep, r["cpu_us_per_unit"])
-            # httpx's async client, the floor of the glmkit async column
-            out = run_worker(
-                {
-                    "client": "httpx_async",
-                    "tasks": ["seq", "stream"],
-                    "raw": raw_url,
-                    "emu": None,
-                    "duration": duration,
-                    "core": client_core,
-                },
-                timeout=60 + 20 * duration * 2,
-            )
-            for task in ("seq", "stream"):
-                r = out.get(task) or {}
-                if "rate" in r:
-                    res.add(task, "httpx_async", rep, r["rate"])
-                    res.add(f"{task}_cpu", "httpx_async", rep, r["cpu_us_per_unit"])
             progress.write(f"bench: repetition {rep + 1}/{reps} done ({time.perf_counter() - t_start:.0f} s)\n")
 
         # memory: a fresh process per client
