@@ -82,6 +82,13 @@ def test_check_image_rejects_5_mb_and_more() -> None:
     with pytest.raises(InputError, match=r"5\.0 MB") as err:
         media.check_image(big, name="big.png")
     assert "Compress" in (err.value.hint or "")
+    png = ms.png(10, 10)
+    exactly = png + b"\x00" * (5 * MB - len(png))  # "< 5 MB" (reference §2.2): 5 MB itself is refused
+    with pytest.raises(
+        InputError, match=r"5\.0 MB \(5242880 bytes\); a chat image takes at most 5\.0 MB \(5242879 bytes\)"
+    ):
+        media.check_image(exactly, name="five.png")
+    assert media.check_image(exactly[:-1], name="under.png").format == "png"
 
 
 def test_check_image_rejects_wrong_extension_and_format() -> None:

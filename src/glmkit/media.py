@@ -87,7 +87,10 @@ def _check_extension(item: MediaInput, formats: list[str], what: str, hint: str)
 
 def _check_size(item: MediaInput, max_bytes: int, what: str, hint: str) -> None:
     if item.size > max_bytes:
-        raise InputError(f"{item.label} is {_mb(item.size)}; {what} takes at most {_mb(max_bytes)}.", hint=hint)
+        size, cap = _mb(item.size), _mb(max_bytes)
+        if size == cap:  # within rounding of the limit: the exact figures say more
+            size, cap = f"{size} ({item.size} bytes)", f"{cap} ({max_bytes} bytes)"
+        raise InputError(f"{item.label} is {size}; {what} takes at most {cap}.", hint=hint)
 
 
 def _check_content(item: MediaInput, formats: list[str], what: str) -> str:
