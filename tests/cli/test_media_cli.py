@@ -71,6 +71,44 @@ def test_transcribe_short_and_long_files(tmp_path: Path) -> None:
     assert text.count("Emulated transcript") == 2 and "Hotwords: glmkit." in text
 
 
+def test_ctrl_c_during_a_long_transcription_keeps_the_text_so_far(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first Ctrl-C stops after the piece in flight; what was transcribed is written, not lost."""
+    import signal
+
+    import httpx
+
+    import glmkit.cli.media as cli_media
+    from glmkit import Client
+    from glmkit.testing import OFFLINE_BASE, TEST_KEY, EmulatorTransport
+
+    class InterruptAfterFirst(httpx.BaseTransport):
+        def __init__(self) -> None:
+            from glmkit.emulator import create_app
+
+            self.inner, self.calls = EmulatorTransport(create_app()), 0
+
+        def handle_request(self, request: httpx.Request) -> httpx.Response:
+            self.calls += 1
+            response = self.inner.handle_request(request)
+            if self.calls == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # the user presses Ctrl-C while the first piece is sent
+            return response
+
+    transport = InterruptAfterFirst()
+    client = Client(api_key=TEST_KEY, base_url=OFFLINE_BASE, transport=transport, environ={})
+    monkeypatch.setattr(cli_media, "make_client", lambda **kw: client)
+    talk, text_file = tmp_path / "talk.wav", tmp_path / "talk.txt"
+    talk.write_bytes(ms.wav(70))
+    out = glm("transcribe", str(talk), "-o", str(text_file))
+    assert out.exit_code == 130, out.output
+    assert transport.calls == 1  # the next pieces were not sent
+    assert text_file.read_text().startswith("Emulated transcript of 28.0 seconds")
+    assert "1 of 3 pieces" in out.stderr and str(text_file) in out.stderr
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # the handler is put back
+
+
 def test_transcribe_stream_and_json(tmp_path: Path) -> None:
     clip = tmp_path / "c.wav"
     clip.write_bytes(ms.wav(3))

@@ -100,23 +100,70 @@ def transcribe(
             if output is not None:
                 atomic_write(str(output), (text + "\n").encode("utf-8"))
             return
-        show = is_tty(sys.stderr)
+        _transcribe_long(client, file, output, json_out, model=model, prompt=prompt, hotwords=hotword or None)
 
-        def progress(p: Any) -> None:
-            if p.total > 1 and show:
-                _note(f"transcribed {p.done}/{p.total} pieces ({p.seconds_done:.0f}/{p.seconds_total:.0f} s)")
 
-        result = client.audio.transcribe_long(
-            file, model=model, prompt=prompt, hotwords=hotword or None, on_progress=progress
-        )
-        if output is not None:
-            atomic_write(str(output), (result.text + "\n").encode("utf-8"))
-        if json_out:
-            _emit_json(result.to_dict())
-        elif output is None:
-            sys.stdout.write(result.text + "\n")
-        else:
-            _note(f"wrote {output} ({len(result.segments)} pieces, {result.seconds:.1f} s of audio)")
+def _transcribe_long(client: Any, file: Path, output: Path | None, json_out: bool, **options: Any) -> None:
+    """Piece by piece with progress; the first Ctrl-C stops after the piece in flight and keeps the text so far."""
+    import threading
+
+    from glmkit._errors import OperationCancelled
+
+    show, stop, total = is_tty(sys.stderr), threading.Event(), [0]
+
+    def progress(p: Any) -> None:
+        total[0] = p.total
+        if p.total > 1 and show:
+            _note(f"transcribed {p.done}/{p.total} pieces ({p.seconds_done:.0f}/{p.seconds_total:.0f} s)")
+
+    try:
+        with _first_ctrl_c_sets(stop, "stopping after the piece being transcribed (Ctrl-C again to quit now)"):
+            result = client.audio.transcribe_long(file, on_progress=progress, cancel=stop, **options)
+    except OperationCancelled as exc:
+        partial = exc.partial
+        if partial is None or not partial.segments:
+            raise
+        where = _write_text(partial, output, json_out)
+        _note(f"stopped after {len(partial.segments)} of {total[0]} pieces; the text so far is in {where}")
+        raise typer.Exit(130) from None
+    where = _write_text(result, output, json_out)
+    if output is not None and not json_out:
+        _note(f"wrote {where} ({len(result.segments)} pieces, {result.seconds:.1f} s of audio)")
+
+
+def _write_text(result: Any, output: Path | None, json_out: bool) -> str:
+    """The transcript to ``output`` (or stdout), JSON on stdout with ``--json``; says where it went."""
+    if output is not None:
+        atomic_write(str(output), (result.text + "\n").encode("utf-8"))
+    if json_out:
+        _emit_json(result.to_dict())
+    elif output is None:
+        sys.stdout.write(result.text + "\n")
+    return str(output) if output is not None else "stdout"
+
+
+@contextlib.contextmanager
+def _first_ctrl_c_sets(event: Any, message: str) -> Iterator[None]:
+    """While inside, the first Ctrl-C sets ``event`` (work stops at a safe point); a second one interrupts."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers belong to the main thread; elsewhere Ctrl-C keeps its usual meaning
+        return
+    previous = signal.getsignal(signal.SIGINT)
+
+    def handler(signum: int, frame: Any) -> None:
+        if event.is_set():
+            raise KeyboardInterrupt
+        event.set()
+        _note(message)
+
+    signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
 
 
 def image(
