@@ -117,6 +117,7 @@ def test_shell_example(block: Block, tmp_path: Path, request: pytest.FixtureRequ
     env["PATH"] = f"{BIN}{os.pathsep}{env.get('PATH', '')}"
     env["GLMKIT_HOME"] = str(tmp_path / "glmkit-home")
     env["HOME"] = str(tmp_path / "home")  # `glm setup` examples write tool configs under a throwaway home
+    env["XDG_CONFIG_HOME"] = str(tmp_path / "home" / ".config")
     if "emulator" in block.opts:
         server = request.getfixturevalue("docs_emulator")
         env["ZAI_BASE_URL"] = server.base_url
