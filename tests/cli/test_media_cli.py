@@ -144,6 +144,8 @@ def test_video_submit_only_prints_the_task_id() -> None:
     out = glm("video", "--offline", "a cat surfing")
     assert out.exit_code == 0, out.output
     assert out.stdout.strip().startswith("vid") and "submitted" in out.stderr
+    data = json.loads(glm("video", "--offline", "--json", "a cat surfing").stdout)
+    assert data["id"].startswith("vid") and data["model"] == "cogvideox-3" and data["request_id"]
 
 
 def test_video_wait_saves_the_file(fast_jobs: None, tmp_path: Path) -> None:

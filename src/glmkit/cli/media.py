@@ -204,35 +204,29 @@ def video(
     """Generate a video: glm video "a cat surfing" --wait -o cat.mp4 (Ctrl-C keeps the task; resume with --task)."""
     with _session(offline=offline, profile=profile, endpoint=endpoint, debug=debug) as client:
         if task is None:
-            params = {
-                "model": model,
-                "prompt": prompt,
-                "size": size,
-                "duration": duration,
-                "image_url": image_url or None,
-            }
-            task_id = _submit_video(client, params)
-        else:
-            task_id = task
+            params = {"model": model, "prompt": prompt, "size": size, "duration": duration}
+            state: Any = _submit_video(client, {**params, "image_url": image_url or None})
+        task_id = task or state.id
         if not (wait or output):
-            result = client.videos.retrieve(task_id) if task else None
+            if task is not None:
+                state = client.videos.retrieve(task)
             if json_out:
-                _emit_json(result.to_dict() if result else {"id": task_id, "task_status": "PROCESSING"})
+                _emit_json(state.to_dict())
             else:
-                sys.stdout.write(f"{result.task_status + ' ' if result else ''}{task_id}\n")
+                sys.stdout.write(f"{state.task_status + ' ' if task else ''}{task_id}\n")
             return
         final = _wait_video(client, task_id, poll=poll, timeout=timeout)
         _deliver(final, final.url, output, client.videos.download, json_out)
 
 
-def _submit_video(client: Any, params: dict[str, Any]) -> str:
+def _submit_video(client: Any, params: dict[str, Any]) -> Any:
     if not params["prompt"] and not params["image_url"]:
         from glmkit._errors import InputError
 
         raise InputError("Give a prompt (or --image), or --task ID to resume.")
     submitted = client.videos.generate(**{k: v for k, v in params.items() if v is not None})
     _note(f"task {submitted.id} submitted")
-    return str(submitted.id)
+    return submitted
 
 
 def _wait_video(client: Any, task_id: str, *, poll: float, timeout: float) -> Any:
