@@ -88,6 +88,8 @@ def test_vidu_template_job_success_and_failure(client, tmp_path) -> None:  # typ
     [
         (lambda c: c.agents.translate("x", to="klingon"), "target_lang 'klingon'"),
         (lambda c: c.agents.translate("x", to="ja", strategy="magic"), "strategy must be one of"),
+        (lambda c: c.agents.translate("x", to="auto"), "target_lang 'auto'"),
+        (lambda c: c.agents.translate("x", to="ja", source="en-GB"), "source_lang 'en-GB'"),
         (lambda c: c.agents.invoke("weather_agent", text="x"), "not an agent of the API"),
         (lambda c: c.agents.invoke("general_translation"), "Give text="),
         (lambda c: c.agents.vidu_template("https://x.test/a.png", "waltz"), "template, one of"),

@@ -65,13 +65,16 @@ def _check_translation(variables: dict[str, Any]) -> None:
     langs = lim["languages"]
     target = variables.setdefault("target_lang", "zh-CN")
     source = variables.get("source_lang", "auto")
-    if target not in langs or target == "auto":
+    if target not in langs or target in lim["source_only_languages"]:
         raise InputError(
-            f"target_lang {target!r} is not a language the translation agent knows.",
+            f"target_lang {target!r} is not a language the translation agent translates into.",
             hint="Use a code such as en, ja, ko, fr, de, es, zh-CN, zh-TW (see limits.toml [agents]).",
         )
-    if source not in langs:
-        raise InputError(f"source_lang {source!r} is not a language the translation agent knows (or 'auto').")
+    if source not in langs or source in lim["target_only_languages"]:
+        raise InputError(
+            f"source_lang {source!r} is not a language the translation agent reads.",
+            hint="Use 'auto' or a code such as en, ja, zh-CN (en-GB and en-US are targets only).",
+        )
     strategy = variables.get("strategy")
     if strategy is not None and strategy not in lim["translation_strategies"]:
         raise InputError(f"strategy must be one of {', '.join(lim['translation_strategies'])} (got {strategy!r}).")
