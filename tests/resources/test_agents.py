@@ -103,6 +103,11 @@ def test_vidu_template_job_success_and_failure(client, tmp_path) -> None:  # typ
         ),
         (lambda c: c.agents.conversation("", include_pdf=True), "conversation_id is required"),
         (lambda c: c.agents.conversation("conv1", pdf=True), r"unknown argument\(s\): pdf"),
+        (lambda c: c.agents.conversation("conv1", pages="1-3"), "pages must be a list of dicts"),
+        (
+            lambda c: c.agents.invoke("general_translation", text="x", custom_variables="ja"),
+            "custom_variables must be a dict",
+        ),
         (lambda c: c.agents.async_result("vidu_template_agent", 42), "async_id is required as a non-empty string"),
         (lambda c: c.agents.wait("vidu_template_agent", ""), "task_id is required"),
         (lambda c: c.agents.wait("vidu_template_agent", "vidu1", poll=0), "poll must be a positive number"),

@@ -75,6 +75,10 @@ def test_other_local_checks(client, emulator_app) -> None:  # type: ignore[no-un
         client.audio.transcriptions.create(file=ms.wav(1), model="glm-4.7")
     with pytest.raises(InputError, match="file is required"):
         client.audio.transcriptions.create()  # type: ignore[call-arg]
+    with pytest.raises(InputError, match=r"prompt must be a string \(got a list\)"):
+        client.audio.transcriptions.create(file=ms.wav(1), prompt=["earlier", "text"])  # type: ignore[typeddict-item]
+    with pytest.raises(InputError, match="1 is not a transcription model"):
+        client.audio.transcriptions.create(file=ms.wav(1), model=1)  # type: ignore[typeddict-item]
     assert _sent(emulator_app) == []
 
 

@@ -44,6 +44,7 @@ def test_cogview_custom_size_and_sdk_alias(client, tmp_path: Path) -> None:  # t
         ({"prompt": "x", "size": "big"}, "must look like 1280x1280"),
         ({"prompt": "x", "quality": "ultra"}, "quality must be one of"),
         ({"prompt": "   "}, "prompt is required"),
+        ({"prompt": 42}, r"prompt is required as text \(got a int\)"),
         ({"model": "glm-4.7", "prompt": "x"}, "not an image model"),
     ],
 )

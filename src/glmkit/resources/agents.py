@@ -115,7 +115,13 @@ def agent_call(params: dict[str, Any], *, stream: bool | None = None) -> Call:
     if agent_id not in known:
         raise InputError(f"agent_id {agent_id!r} is not an agent of the API.", hint=f"Use one of {', '.join(known)}.")
     params["messages"] = _normalize_messages(params.get("messages"), params.pop("text", None))
-    variables = dict(params.get("custom_variables") or {})
+    variables = params.get("custom_variables") or {}
+    if not isinstance(variables, dict):
+        raise InputError(
+            f"custom_variables must be a dict (got a {type(variables).__name__}).",
+            hint='e.g. custom_variables={"target_lang": "ja"}.',
+        )
+    variables = dict(variables)
     if agent_id == TRANSLATION:
         _check_translation(variables)
     elif agent_id == VIDU_TEMPLATE:
@@ -143,8 +149,13 @@ def conversation_call(conversation_id: str, options: ConversationParams) -> Call
     if not isinstance(conversation_id, str) or not conversation_id:
         raise InputError("conversation_id is required (from the slides agent's answer).")
     variables: dict[str, Any] = {"include_pdf": bool(options.get("include_pdf", False))}
-    if options.get("pages") is not None:
-        variables["pages"] = options["pages"]
+    pages = options.get("pages")
+    if pages is not None:
+        if not isinstance(pages, list) or not all(isinstance(p, dict) for p in pages):
+            raise InputError(
+                "pages must be a list of dicts.", hint='e.g. pages=[{"position": 1, "width": 960, "height": 540}] (pt).'
+            )
+        variables["pages"] = pages
     agent_id = options.get("agent_id", SLIDES)
     body = {"agent_id": agent_id, "conversation_id": conversation_id, "custom_variables": variables}
     return Call(AGENT_CONVERSATION, json=body, parse=AgentResponse.model_validate_json)

@@ -92,14 +92,18 @@ def transcription_call(params: dict[str, Any], *, stream: bool | None = None) ->
         raise InputError("file is required: a path, bytes, a file object or base64 of a WAV/MP3 recording.")
     info = check_audio(params.pop("file"))
     lim = limits("audio")
-    model = str(params.pop("model", None) or ASR_MODEL)
-    known = get_model(model)
-    if known is not None and known.kind != "asr":
-        raise InputError(f"{model} is not a transcription model.", hint=f"Use {ASR_MODEL}.")
+    model = params.pop("model", None) or ASR_MODEL
+    known = get_model(model) if isinstance(model, str) else None
+    if not isinstance(model, str) or (known is not None and known.kind != "asr"):
+        raise InputError(f"{model!r} is not a transcription model.", hint=f"Use {ASR_MODEL}.")
     prompt = params.get("prompt")
-    if prompt is not None and len(str(prompt)) > lim["prompt_max_chars"]:
+    if prompt is not None and not isinstance(prompt, str):
         raise InputError(
-            f"prompt is {len(str(prompt))} characters; GLM-ASR takes at most {lim['prompt_max_chars']}.",
+            f"prompt must be a string (got a {type(prompt).__name__}).", hint="Join the words into one text."
+        )
+    if prompt is not None and len(prompt) > lim["prompt_max_chars"]:
+        raise InputError(
+            f"prompt is {len(prompt)} characters; GLM-ASR takes at most {lim['prompt_max_chars']}.",
             hint="Pass only the end of the earlier transcript.",
         )
     hotwords = params.pop("hotwords", None)

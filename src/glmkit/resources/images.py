@@ -63,7 +63,8 @@ def prepare_image_params(params: dict[str, Any], *, asynchronous: bool = False) 
         raise InputError(f"{model} is not an image model.", hint=f"Use one of {', '.join(IMAGE_MODELS)}.")
     prompt = body.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
-        raise InputError("prompt is required: describe the image.")
+        got = "" if prompt is None or isinstance(prompt, str) else f" (got a {type(prompt).__name__})"
+        raise InputError(f"prompt is required as text{got}.", hint='Describe the image, e.g. prompt="a red fox".')
     if "size" in body:
         body["size"] = check_size(model, str(body["size"]))
     common = limits("images")["common"]
