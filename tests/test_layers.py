@@ -62,3 +62,9 @@ def test_layers(path: Path) -> None:
         assert not targets & ROOMS, f"{here} imports another room: {sorted(targets & ROOMS)}"
     elif here not in ROOMS | {"testing", "__init__", "__main__"}:
         assert not targets & ROOMS, f"core module {path.name} imports a room: {sorted(targets & ROOMS)}"
+
+
+def test_test_modules_have_unique_names() -> None:
+    """pytest's default import mode needs each test module's basename to be unique across folders."""
+    names = [p.name for p in (SRC.parents[1] / "tests").rglob("test_*.py")]
+    assert sorted({n for n in names if names.count(n) > 1}) == []
