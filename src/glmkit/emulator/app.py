@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import inspect
 import itertools
 import json
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -183,35 +184,44 @@ def fault_for(state: EmulatorState, request: Request) -> Fault | None:
 
 async def admit(state: EmulatorState, request: Request, *, auth: bool = True) -> tuple[Response | None, Fault | None]:
     """Log the request, check the key, apply a status/slow/malformed fault. Returns (early response, fault)."""
-    entry = {"method": request.method, "path": request.url.path, "time": state.clock()}
+    _, early, fault = await _admit(state, request, auth=auth)
+    return early, fault
+
+
+async def _admit(
+    state: EmulatorState, request: Request, *, auth: bool = True
+) -> tuple[dict[str, Any], Response | None, Fault | None]:
+    entry: dict[str, Any] = {"method": request.method, "path": request.url.path, "time": state.clock()}
     state.requests.append(entry)
     if auth and (denied := check_key(state, request)) is not None:
         entry["status"] = denied.status_code
-        return denied, None
+        return entry, denied, None
     for hook in state.admit_hooks:
         if (answer := hook(request)) is not None:
             entry["status"] = answer.status_code
-            return answer, None
+            return entry, answer, None
     fault = fault_for(state, request)
     if fault is None:
-        return None, None
+        return entry, None, None
     entry["fault"] = fault.kind
     if fault.kind == "slow" and fault.delay:
         await asyncio.sleep(fault.delay)
     if fault.kind == "status":
-        headers = {"Retry-After": _fmt(fault.retry_after)} if fault.retry_after is not None else None
-        status = fault.status or 500
-        if fault.code:
-            resp: Response = error_response(fault.code, fault.message, status=status, headers=headers)
-        else:
-            resp = JSONResponse(
-                {"error": {"code": str(status), "message": fault.message or "Injected fault"}}, status, headers=headers
-            )
-        entry["status"] = status
-        return resp, fault
+        entry["status"] = fault.status or 500
+        return entry, _fault_response(fault), fault
     if fault.kind == "malformed" and request.method != "GET" and not _wants_stream(request):
-        return Response(b'{"id": "broken", "choices": [', 200, media_type="application/json"), fault
-    return None, fault
+        return entry, Response(b'{"id": "broken", "choices": [', 200, media_type="application/json"), fault
+    return entry, None, fault
+
+
+def _fault_response(fault: Fault) -> Response:
+    headers = {"Retry-After": _fmt(fault.retry_after)} if fault.retry_after is not None else None
+    status = fault.status or 500
+    if fault.code:
+        return error_response(fault.code, fault.message, status=status, headers=headers)
+    return JSONResponse(
+        {"error": {"code": str(status), "message": fault.message or "Injected fault"}}, status, headers=headers
+    )
 
 
 def _wants_stream(request: Request) -> bool:
@@ -262,6 +272,49 @@ async def read_json(request: Request) -> tuple[dict[str, Any] | None, Response |
     if not isinstance(body, dict):
         return None, error_response("1210", "Request body must be a JSON object")
     return body, None
+
+
+JsonHandler = Callable[[Request, dict[str, Any], Fault | None], Response | Awaitable[Response]]
+"""What a JSON route answers to an admitted request, its JSON object body and the fault armed for it."""
+Refusal = Callable[[EmulatorState, Request], Response | None]
+"""A check made after ``admit`` and before the body is read (e.g. the plan-only key's 1113)."""
+
+
+def json_route(
+    state: EmulatorState,
+    path: str,
+    handler: JsonHandler,
+    *,
+    required: tuple[str, ...] = (),
+    refuse: Refusal | None = None,
+    methods: tuple[str, ...] = ("POST",),
+) -> Route:
+    """The route of a JSON endpoint: ``admit`` (key, hooks, faults, log), then ``refuse``, then the body (1213 when
+    empty, 1210 when not a JSON object), then 1213 for each field of ``required`` that is absent, null or ""
+    (reference §13.3: "field not received properly"); then ``handler(request, body, fault)``, sync or async.
+
+    A refusal is written to the request log (``state.requests[...]["status"]``) as ``admit``'s own are.
+    """
+
+    async def endpoint(request: Request) -> Response:
+        entry, early, fault = await _admit(state, request)
+        if early is not None:
+            return early
+        body: dict[str, Any] | None = None
+        refused = refuse(state, request) if refuse is not None else None
+        if refused is None:
+            body, refused = await read_json(request)
+        if body is not None and refused is None:
+            missing = next((name for name in required if body.get(name) in (None, "")), None)
+            if missing is None:
+                answer = handler(request, body, fault)
+                return await answer if inspect.isawaitable(answer) else answer
+            refused = error_response("1213", f"The {missing} field was not received properly")
+        assert refused is not None
+        entry["status"] = refused.status_code
+        return refused
+
+    return Route(path, endpoint, methods=list(methods))
 
 
 async def admit_json(state: EmulatorState, request: Request) -> tuple[dict[str, Any], Response | None]:

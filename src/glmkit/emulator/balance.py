@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
+from glmkit.emulator.app import EmulatorState, error_response, json_route
 
 PLAN_ONLY_PREFIX = "planonly"
 Answer = Callable[[EmulatorState, Request, dict[str, Any]], Response]
@@ -43,26 +43,10 @@ def balance_refused(state: EmulatorState, request: Request) -> Response | None:
     """The 429/1113 a balance-billed endpoint gives a plan-only key (``None`` for other keys)."""
     if not is_plan_only(state, key_of(request)):
         return None
-    refused = error_response("1113", "Insufficient balance or no resource package. Please recharge.")
-    if state.requests and state.requests[-1]["path"] == request.url.path:
-        state.requests[-1]["status"] = refused.status_code  # admit() logged this request just before
-    return refused
+    return error_response("1113", "Insufficient balance or no resource package. Please recharge.")
 
 
 def billed_route(state: EmulatorState, path: str, answer: Answer) -> Route:
     """The ``POST`` route of a balance-billed JSON endpoint: ``admit`` (key, faults, log), the plan-only
     1113, the JSON body; then ``answer(state, request, body)``."""
-
-    async def endpoint(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is None:
-            early = balance_refused(state, request)
-        if early is not None:
-            return early
-        body, bad = await read_json(request)
-        if bad is not None:
-            return bad
-        assert body is not None
-        return answer(state, request, body)
-
-    return Route(path, endpoint, methods=["POST"])
+    return json_route(state, path, lambda request, body, _: answer(state, request, body), refuse=balance_refused)

@@ -1,45 +1,66 @@
-"""``POST /tokenizer`` (reference §9): counts with the shared local estimate."""
+"""``POST /tokenizer`` (reference §9): counts with the shared local estimate.
+
+``model`` is one of the documented enum (``glm-4.6``, ``glm-4.6v``, ``glm-4.5``); ``messages`` takes the vision
+chat schema; ``tools`` at most 128; ``request_id`` 6-64 and ``user_id`` 6-128 characters.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit._tokens import estimate_messages
-from glmkit.emulator.app import EmulatorState, admit, error_response, read_json
-from glmkit.emulator.chat import media_count
+from glmkit._tokens import estimate_messages, estimate_text
+from glmkit.emulator.app import EmulatorState, json_route, unknown_model
+from glmkit.emulator.chat_answers import DUMPS, media_count
+from glmkit.emulator.chat_checks import check_ids, check_messages, check_tools
+from glmkit.emulator.faults import Fault
 from glmkit.types.tokenizer import TOKENIZER_MODELS
+
+# reference silent: what an image or a video costs; the estimate's flat figures (the chat usage counts an image
+# as 1,000 tokens, as ``_tokens.estimate_messages`` does for every non-text part).
+IMAGE_TOKENS = 1000
+VIDEO_TOKENS = 4000
+
+
+def count(body: dict[str, Any]) -> dict[str, int]:
+    """The usage object: text (messages and tool definitions), image and video tokens, and their total."""
+    messages = body["messages"]
+    media = media_count(messages)
+    parts = sum(media.values())
+    text = max(0, estimate_messages(messages) - 1000 * parts)  # estimate_messages counts 1,000 per non-text part
+    text += sum(estimate_text(DUMPS(tool)) for tool in body.get("tools") or [])
+    files = 1000 * (media["file_url"] + media["file"])  # reference silent: file parts; counted as prompt
+    images, videos = IMAGE_TOKENS * media["image_url"], VIDEO_TOKENS * media["video_url"]
+    prompt = text + files
+    return {
+        "prompt_tokens": prompt,
+        "image_tokens": images,
+        "video_tokens": videos,
+        "total_tokens": prompt + images + videos,
+    }
 
 
 def routes(state: EmulatorState) -> list[Route]:
     """The tokenizer route."""
 
-    async def tokenizer(request: Request) -> Response:
-        early, _ = await admit(state, request)
-        if early is not None:
-            return early
-        body, bad = await read_json(request)
-        if bad is not None:
-            return bad
-        assert body is not None
-        if body.get("model") not in TOKENIZER_MODELS:
-            return error_response("1211", f"Unknown Model, please check the model code: {body.get('model')}")
-        messages = body.get("messages")
-        if not isinstance(messages, list) or not messages:
-            return error_response("1214", "messages: Input cannot be empty")
-        media = media_count(messages)
-        images, videos = media["image_url"] * 1000, media["video_url"] * 4000
-        total = estimate_messages(messages)
+    def tokenizer(request: Request, body: dict[str, Any], fault: Fault | None) -> Response:
+        # reference silent: whether newer model ids are accepted (§9, errata 22); only the documented enum is.
+        if body["model"] not in TOKENIZER_MODELS:
+            return unknown_model(body["model"])
+        invalid = (
+            check_messages(body.get("messages"), None)
+            or check_tools(body.get("tools"))
+            or check_ids(body, request_id_range=(6, 64))
+        )
+        if invalid is not None:
+            return invalid
         rid = state.new_id()
-        usage = {
-            "prompt_tokens": total - images - videos,
-            "image_tokens": images,
-            "video_tokens": videos,
-            "total_tokens": total,
-        }
         return JSONResponse(
-            {"id": rid, "created": state.now(), "request_id": body.get("request_id", rid), "usage": usage}
+            {"id": rid, "created": state.now(), "request_id": body.get("request_id") or rid, "usage": count(body)}
         )
 
-    return [Route("/tokenizer", tokenizer, methods=["POST"])]
+    # reference silent: §9 marks model both required and defaulting to glm-4.6; it is treated as required.
+    return [json_route(state, "/tokenizer", tokenizer, required=("model",))]
