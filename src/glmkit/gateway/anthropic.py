@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glmkit._tokens import estimate_messages, estimate_text
+from glmkit.gateway.anthropic_check import TranslationError, check_request
 
 __all__ = [
     "Plan",
@@ -52,10 +53,6 @@ DESCRIBE_PROMPT = (
     "Describe this image in detail for a reader who cannot see it. Transcribe any visible text exactly, "
     "including code, error messages and UI labels."
 )
-
-
-class TranslationError(ValueError):
-    """The Anthropic request cannot be translated; the message names the field and the fix (a 400)."""
 
 
 @dataclass
@@ -282,29 +279,6 @@ def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
     return tools
 
 
-def _check(body: Any) -> None:
-    if not isinstance(body, dict):
-        raise TranslationError("The request body must be a JSON object.")
-    if not isinstance(body.get("model"), str) or not body["model"].strip():
-        raise TranslationError("model: required, a string such as 'claude-sonnet-4-5' or 'glm-5.3'.")
-    mt = body.get("max_tokens")
-    if not isinstance(mt, int) or isinstance(mt, bool) or mt < 1:
-        raise TranslationError("max_tokens: required, an integer of 1 or more.")
-    messages = body.get("messages")
-    if not isinstance(messages, list) or not messages:
-        raise TranslationError("messages: required, a non-empty list of {role, content}.")
-    for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
-            raise TranslationError(f"messages.{i}.role: must be 'user' or 'assistant'.")
-        if not isinstance(m.get("content"), str | list):
-            raise TranslationError(f"messages.{i}.content: must be a string or a list of content blocks.")
-        if isinstance(m["content"], list) and not all(isinstance(b, dict) for b in m["content"]):
-            raise TranslationError(f"messages.{i}.content: every block must be an object with a type.")
-    stops = body.get("stop_sequences")
-    if stops is not None and (not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops)):
-        raise TranslationError("stop_sequences: must be a list of non-empty strings.")
-
-
 def _user_id(value: Any) -> str | None:
     if not isinstance(value, str) or len(value) < 6:
         return None
@@ -315,7 +289,7 @@ def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> t
     """Translate an Anthropic request to a GLM chat body; ``config.map_model`` picks the model unless given."""
     from glmkit.catalog import get_model
 
-    _check(body)
+    check_request(body)
     requested = body["model"]
     glm = model or config.map_model(requested)
     routed = False

@@ -10,20 +10,24 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from glmkit.gateway.anthropic_check import TranslationError
+
 __all__ = ["anthropic_models", "fix_completion", "stream_usage", "to_upstream"]
 
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def to_upstream(body: Any, config: Any) -> dict[str, Any]:
-    """The body to send upstream: the client's, with a Claude name or ``[1m]`` id mapped to a GLM model."""
+    """The body to send upstream: the client's, with a Claude name or ``[1m]`` id mapped to a GLM model.
+
+    A body that is not a chat request raises ``TranslationError`` (a 400 naming the field)."""
     if not isinstance(body, dict):
-        raise ValueError("The request body must be a JSON object.")
+        raise TranslationError("The request body must be a JSON object.")
     model = body.get("model")
     if not isinstance(model, str) or not model.strip():
-        raise ValueError("model: required, a model id such as 'glm-5.3'.")
+        raise TranslationError("model: required, a model id such as 'glm-5.3'.")
     if not isinstance(body.get("messages"), list) or not body["messages"]:
-        raise ValueError("messages: required, a non-empty list.")
+        raise TranslationError("messages: required, a non-empty list.")
     mapped = config.map_model(model)
     return body if mapped == model else {**body, "model": mapped}
 

@@ -20,7 +20,7 @@ from glmkit._errors import APIConnectionError, APIStatusError, ConcurrencyLimitE
 from glmkit._retry import RetryPolicy
 from glmkit._sse import SSEDecoder
 from glmkit._transport import USER_AGENT, AsyncTransport, Call, connection_error, error_from_response
-from glmkit.gateway.anthropic_stream import PING, StreamTranslator
+from glmkit.gateway.anthropic_stream import PING, StreamTranslator, error_frame
 from glmkit.gateway.passthrough import PassthroughFixer
 from glmkit.gateway.shaping import Shaper, Slot, Ticket
 
@@ -200,6 +200,37 @@ async def wait_in_queue(ticket: Ticket, ping: bytes, interval: float) -> AsyncIt
         yield ping
 
 
+async def _pump(
+    response: httpx.Response,
+    feed: Callable[[bytes, list[bytes]], bool],
+    has_content: Callable[[], bool],
+    record: Record,
+) -> AsyncIterator[bytes]:
+    """Upstream bytes through ``feed`` (frames appended to a list; ``False`` once the answer is over), one
+    yield per network read. A cut connection or an upstream chunk that is not JSON ends the stream with an
+    ``error`` event and a 502 on the record (callers stop when ``record.status`` is no longer 200)."""
+    out: list[bytes] = []
+    try:
+        async for raw in response.aiter_bytes():
+            going = feed(raw, out)
+            if out:
+                if record.ttft is None and has_content():
+                    record.first_byte()
+                yield b"".join(out)
+                out.clear()
+            if not going:
+                return
+    except httpx.HTTPError as exc:
+        problem = f"The upstream connection failed mid-stream: {exc or type(exc).__name__}."
+    except ValueError:
+        problem = "The upstream sent a stream event that is not valid JSON."
+    else:
+        return
+    record.fail(502)
+    out.append(error_frame(502, problem))
+    yield b"".join(out)
+
+
 async def relay_translated(
     response: httpx.Response,
     translator: StreamTranslator,
@@ -209,33 +240,25 @@ async def relay_translated(
 ) -> AsyncIterator[bytes]:
     """GLM SSE in, Anthropic SSE out; a cut or an upstream error ends the stream with an ``error`` event."""
     decoder = SSEDecoder()
-    out: list[bytes] = [] if started else [translator.start()]
-    going = True
-    try:
-        async for raw in response.aiter_bytes():
-            for item in decoder.feed_data(raw):
-                data = item if isinstance(item, bytes) else item.data
-                if data == b"[DONE]":
-                    continue
-                if not translator.feed(data, out):
-                    going = False
-                    break
-            if out:
-                if record.ttft is None and translator.index >= 0:
-                    record.first_byte()
-                yield b"".join(out)
-                out.clear()
-            if not going:
-                break
-    except httpx.HTTPError as exc:
-        record.fail(502)
-        out.append(translator.fail(502, f"The upstream connection failed mid-stream: {exc or type(exc).__name__}."))
-        yield b"".join(out)
+
+    def feed(raw: bytes, out: list[bytes]) -> bool:
+        for item in decoder.feed_data(raw):
+            data = item if isinstance(item, bytes) else item.data
+            if data != b"[DONE]" and not translator.feed(data, out):
+                return False
+        return True
+
+    if not started:
+        yield translator.start()
+    async for piece in _pump(response, feed, lambda: translator.index >= 0, record):
+        yield piece
+    if record.status != 200:
         return
+    out: list[bytes] = []
     if translator.error is not None:
         code = translator.error.get("code")
         status = _status_for_code(code)
-        record.fail(status, None if code is None else str(code))
+        record.fail(status, _s(code))
         out.append(translator.fail(status, str(translator.error.get("message") or "Upstream error"), _s(code)))
     elif translator.finish_reason == "network_error":
         record.fail(500, "1234")
@@ -252,34 +275,19 @@ async def relay_translated(
 async def relay_passthrough(response: httpx.Response, fixer: PassthroughFixer, record: Record) -> AsyncIterator[bytes]:
     """Anthropic SSE from Z.AI in, mended Anthropic SSE out."""
     decoder = SSEDecoder()
-    out: list[bytes] = []
-    going = True
-    try:
-        async for raw in response.aiter_bytes():
-            for event in decoder.feed(raw):
-                if not fixer.feed(event, out):
-                    going = False
-                    break
-            if out:
-                if fixer.first_content:
-                    record.first_byte()
-                yield b"".join(out)
-                out.clear()
-            if not going:
-                break
-    except httpx.HTTPError as exc:
-        record.fail(502)
-        from glmkit.gateway.anthropic_stream import error_frame
 
-        yield error_frame(502, f"The upstream connection failed mid-stream: {exc or type(exc).__name__}.")
+    def feed(raw: bytes, out: list[bytes]) -> bool:
+        return all(fixer.feed(event, out) for event in decoder.feed(raw))
+
+    async for piece in _pump(response, feed, lambda: fixer.first_content, record):
+        yield piece
+    if record.status != 200:
         return
     record.usage(fixer.usage, anthropic=True)
     if fixer.error is not None:
         code = fixer.error.get("code")
         record.fail(_status_for_code(code), _s(code))
     elif not fixer.complete:
-        from glmkit.gateway.anthropic_stream import error_frame
-
         record.fail(502)
         yield error_frame(502, "The upstream stream ended before the answer was complete.")
 

@@ -47,9 +47,19 @@ def error_type_for(status: int) -> str:
     return "api_error" if status >= 500 else "invalid_request_error"
 
 
+# Business codes Z.AI's own Anthropic endpoint answers as 529 ``overloaded_error`` (reference §17: 1305); the
+# translated route answers them the same way, so a client sees one status whichever upstream mode is on.
+OVERLOADED_CODES = frozenset({"1305"})
+
+
+def anthropic_status(status: int, code: str | None = None) -> int:
+    """The status an Anthropic client gets for an upstream ``status`` and business ``code``."""
+    return 529 if code in OVERLOADED_CODES else status
+
+
 def error_body(status: int, message: str, *, code: str | None = None) -> dict[str, Any]:
     """``{"type": "error", "error": {"type", "message"}}``; Z.AI adds its business ``code`` (reference §17)."""
-    err: dict[str, Any] = {"type": error_type_for(status), "message": message}
+    err: dict[str, Any] = {"type": error_type_for(anthropic_status(status, code)), "message": message}
     if code is not None:
         err["code"] = code
     return {"type": "error", "error": err}
@@ -233,4 +243,8 @@ class MessageTokensCount(Model):
     input_tokens: int
 
 
-__all__ = [name for name in dir() if not name.startswith("_") and name[0].isupper()] + ["error_body", "error_type_for"]
+__all__ = [name for name in dir() if not name.startswith("_") and name[0].isupper()] + [
+    "anthropic_status",
+    "error_body",
+    "error_type_for",
+]
