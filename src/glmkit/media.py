@@ -143,8 +143,19 @@ def _damaged_audio(item: MediaInput, fmt: str, exc: Exception) -> InputError:
 # --- images -------------------------------------------------------------------------------------
 
 
+class _Typed:
+    """What a checked file of a known format shares: its MIME type."""
+
+    format: str
+
+    @property
+    def mime(self) -> str:
+        """The MIME type."""
+        return MIME[self.format]
+
+
 @dataclass(frozen=True)
-class ImageInfo:
+class ImageInfo(_Typed):
     """A checked image."""
 
     format: str
@@ -152,11 +163,6 @@ class ImageInfo:
     height: int
     data: bytes = field(repr=False)
     name: str
-
-    @property
-    def mime(self) -> str:
-        """The MIME type."""
-        return MIME[self.format]
 
 
 def check_image(
@@ -198,18 +204,13 @@ def check_image(
 
 
 @dataclass(frozen=True)
-class AudioInfo:
+class AudioInfo(_Typed):
     """A checked audio file."""
 
     format: str
     seconds: float
     data: bytes = field(repr=False)
     name: str
-
-    @property
-    def mime(self) -> str:
-        """The MIME type."""
-        return MIME[self.format]
 
 
 def check_audio(source: Any, *, max_seconds: float | None = None, name: str | None = None) -> AudioInfo:
@@ -282,17 +283,12 @@ def split_audio(
 
 
 @dataclass(frozen=True)
-class VideoInfo:
+class VideoInfo(_Typed):
     """A checked video file."""
 
     format: str
     data: bytes = field(repr=False)
     name: str
-
-    @property
-    def mime(self) -> str:
-        """The MIME type."""
-        return MIME[self.format]
 
 
 def check_video(source: Any, *, max_bytes: int | None = None, name: str | None = None) -> VideoInfo:
