@@ -14,6 +14,7 @@ import glmkit
 from glmkit import Client
 from glmkit._auth import JWTAuth
 from glmkit._config import resolve_settings, save_config
+from glmkit._errors import InputError
 
 KEY = "0123456789abcdef0123456789abcdef.abcdefghij123456"
 
@@ -123,3 +124,37 @@ def test_saved_config_reads_back_exactly(data: dict) -> None:  # type: ignore[ty
     from glmkit._config import dump_toml
 
     assert tomllib.loads(dump_toml({"profiles": {"p": data}})) == {"profiles": {"p": data}}
+
+
+def test_plan_still_routes_chat_to_the_coding_surface_of_zai_base_url() -> None:
+    s = resolve_settings(environ={"ZAI_BASE_URL": "http://127.0.0.1:8741/api/paas/v4", "GLM_PLAN": "coding"})
+    assert s.base_url == "http://127.0.0.1:8741/api/paas/v4"
+    assert s.chat_base_url == "http://127.0.0.1:8741/api/coding/paas/v4"
+    plain = resolve_settings(environ={"ZAI_BASE_URL": "http://127.0.0.1:8741/api/paas/v4"})
+    assert plain.chat_base_url == plain.base_url
+
+
+def test_mainland_endpoint_sets_the_region() -> None:
+    s = resolve_settings(endpoint="mainland-coding", environ={})
+    assert s.region == "mainland" and s.chat_base_url.startswith("https://open.bigmodel.cn/")
+
+
+@pytest.mark.parametrize("name", ["anthropic", "responses", "codng"])
+def test_only_real_endpoint_presets_are_accepted(name: str) -> None:
+    with pytest.raises(InputError, match=name) as info:
+        resolve_settings(endpoint=name, environ={})
+    assert "general" in (info.value.hint or "") and "anthropic" not in (info.value.hint or "")
+
+
+def test_offline_client_ignores_this_machines_config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from glmkit.testing import offline_client
+
+    home = tmp_path / "home"
+    (home / ".config" / "glmkit").mkdir(parents=True)
+    (home / ".config" / "glmkit" / "config.toml").write_text('[profiles.default]\nmax_retries = 9\nauth = "jwt"\n')
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / ".config"))
+    monkeypatch.delenv("GLMKIT_HOME")
+    assert resolve_settings(environ={}).max_retries == 9  # the machine's file is really there
+    client = offline_client()
+    assert client.settings.max_retries == 3 and client.settings.auth == "key"

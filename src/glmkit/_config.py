@@ -207,6 +207,10 @@ def _given(*values: Any) -> Any:
     return next(v for v in values if v is not None and v != "")
 
 
+# The presets a user can name; the anthropic and responses surfaces are derived from the region's root.
+ENDPOINT_NAMES = ("auto", "general", "coding")
+
+
 def _endpoint_urls(endpoint: str, region: Region, plan: Plan) -> tuple[str, str, str, str]:
     """(base, chat base, root, anthropic) for a preset name or a URL."""
     presets = _presets()
@@ -221,8 +225,8 @@ def _endpoint_urls(endpoint: str, region: Region, plan: Plan) -> tuple[str, str,
     name = endpoint
     if name.startswith("mainland-"):
         region, name = "mainland", name.removeprefix("mainland-")
-    if name not in surfaces and name != "auto":
-        known = ", ".join(sorted([*surfaces, "auto"]))
+    if name not in ENDPOINT_NAMES:
+        known = ", ".join(ENDPOINT_NAMES)
         raise InputError(
             f"Unknown endpoint {endpoint!r}.", hint=f"Use one of {known} (mainland-* for open.bigmodel.cn), or a URL."
         )
@@ -279,6 +283,9 @@ def resolve_settings(
         or prof.get("region")
         or ("mainland" if key_source_mainland else "international")
     )
+    ep = endpoint or env.get("GLM_ENDPOINT") or prof.get("endpoint") or "auto"
+    if ep.startswith("mainland-"):
+        reg = "mainland"
     if reg not in ("international", "mainland"):
         raise InputError(
             f"Unknown region {reg!r}.", hint="Use 'international' (api.z.ai) or 'mainland' (open.bigmodel.cn)."
@@ -288,9 +295,9 @@ def resolve_settings(
         raise InputError(f"Unknown plan {pl!r}.", hint="Use 'coding' (a GLM Coding Plan), 'plan-only', or 'payg'.")
 
     url = base_url or env.get("ZAI_BASE_URL") or None
-    ep = endpoint or env.get("GLM_ENDPOINT") or prof.get("endpoint") or "auto"
     if url and not endpoint:
-        general, chat, root, anthropic = _endpoint_urls(url, reg, "payg")  # type: ignore[arg-type]
+        # The URL replaces the host and surface; the plan still sends chat to that host's coding surface.
+        general, chat, root, anthropic = _endpoint_urls(url, reg, pl)  # type: ignore[arg-type]
         if url.rstrip("/").endswith("/coding/paas/v4"):
             chat = url.rstrip("/")
     else:

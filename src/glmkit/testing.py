@@ -14,10 +14,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
 import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -191,9 +193,16 @@ def _app(app: Any = None, **config: Any) -> Any:
     return create_app(EmulatorConfig(**config))
 
 
+def _isolate(kwargs: dict[str, Any]) -> None:
+    """An emulator client ignores this machine's environment and config file (tests stay repeatable)."""
+    kwargs.setdefault("environ", {})
+    if "settings" not in kwargs:
+        kwargs.setdefault("config_file", Path(os.devnull))
+
+
 def offline_client(app: Any = None, *, api_key: str = TEST_KEY, **kwargs: Any) -> Client:
     """A ``Client`` talking to an in-process emulator (``app``, or a new one)."""
-    kwargs.setdefault("environ", {})
+    _isolate(kwargs)
     return Client(
         api_key=api_key, base_url=kwargs.pop("base_url", OFFLINE_BASE), transport=EmulatorTransport(_app(app)), **kwargs
     )
@@ -201,7 +210,7 @@ def offline_client(app: Any = None, *, api_key: str = TEST_KEY, **kwargs: Any) -
 
 def async_offline_client(app: Any = None, *, api_key: str = TEST_KEY, **kwargs: Any) -> AsyncClient:
     """An ``AsyncClient`` talking to an in-process emulator."""
-    kwargs.setdefault("environ", {})
+    _isolate(kwargs)
     return AsyncClient(
         api_key=api_key,
         base_url=kwargs.pop("base_url", OFFLINE_BASE),
