@@ -47,6 +47,16 @@ def check_options(options: Mapping[str, Any], allowed: type, where: str) -> None
         )
 
 
+def check_prompt(prompt: Any, max_chars: int, who_takes: str, *, shorten: str) -> None:
+    """An optional prompt: a string of at most ``max_chars`` characters (``who_takes``: "GLM-ASR takes")."""
+    if prompt is None:
+        return
+    if not isinstance(prompt, str):
+        raise InputError(f"prompt must be a string (got a {type(prompt).__name__}).", hint="Pass the text itself.")
+    if len(prompt) > max_chars:
+        raise InputError(f"prompt is {len(prompt)} characters; {who_takes} at most {max_chars}.", hint=shorten)
+
+
 def is_cancelled(cancel: Any) -> bool:
     """``cancel`` may be an event (``is_set()``) or a callable returning True to stop."""
     if cancel is None:

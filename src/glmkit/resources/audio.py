@@ -21,7 +21,7 @@ from glmkit._streaming import AsyncStream, Stream, StreamCore
 from glmkit._transport import Call, request_id_of, split_options, with_options
 from glmkit.catalog import get_model
 from glmkit.media import AudioSegment, MediaInput, check_audio, limits, split_audio
-from glmkit.resources._tasks import check_options, is_cancelled
+from glmkit.resources._tasks import check_options, check_prompt, is_cancelled
 from glmkit.types.audio import (
     ASR_MODEL,
     TRANSCRIPTIONS,
@@ -96,16 +96,9 @@ def transcription_call(params: dict[str, Any], *, stream: bool | None = None) ->
     known = get_model(model) if isinstance(model, str) else None
     if not isinstance(model, str) or (known is not None and known.kind != "asr"):
         raise InputError(f"{model!r} is not a transcription model.", hint=f"Use {ASR_MODEL}.")
-    prompt = params.get("prompt")
-    if prompt is not None and not isinstance(prompt, str):
-        raise InputError(
-            f"prompt must be a string (got a {type(prompt).__name__}).", hint="Join the words into one text."
-        )
-    if prompt is not None and len(prompt) > lim["prompt_max_chars"]:
-        raise InputError(
-            f"prompt is {len(prompt)} characters; GLM-ASR takes at most {lim['prompt_max_chars']}.",
-            hint="Pass only the end of the earlier transcript.",
-        )
+    check_prompt(
+        params.get("prompt"), lim["prompt_max_chars"], "GLM-ASR takes", shorten="Pass only the end of the transcript."
+    )
     hotwords = params.pop("hotwords", None)
     if hotwords is not None:
         if isinstance(hotwords, str) or not all(isinstance(w, str) for w in hotwords):

@@ -16,7 +16,7 @@ from glmkit._flows import Flow
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.media import MIME, check_image, data_url, image_size, limits, load_input, sniff_format
-from glmkit.resources._tasks import download_call, require_id, waiting
+from glmkit.resources._tasks import check_prompt, download_call, require_id, waiting
 from glmkit.types.videos import (
     VIDEO_GENERATIONS,
     VIDEO_RESULT,
@@ -99,15 +99,7 @@ def prepare_video_params(params: dict[str, Any]) -> dict[str, Any]:
         raise InputError(
             f"{model} does not take {', '.join(sorted(unknown))}.", hint=f"It takes: {', '.join(group['fields'])}."
         )
-    prompt = body.get("prompt")
-    if prompt is not None and not isinstance(prompt, str):
-        raise InputError(
-            f"prompt must be a string (got a {type(prompt).__name__}).", hint="Describe the video in words."
-        )
-    if prompt is not None and len(prompt) > common["prompt_max_chars"]:
-        raise InputError(
-            f"prompt is {len(prompt)} characters; video prompts take at most 512.", hint="Shorten the prompt."
-        )
+    check_prompt(body.get("prompt"), common["prompt_max_chars"], "video prompts take", shorten="Shorten the prompt.")
     _prepare_images(body, group, model)
     _check_choices(body, group, common, model)
     uid = body.get("user_id")
