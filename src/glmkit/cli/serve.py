@@ -2,88 +2,126 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
 
 from glmkit.cli._common import OFFLINE, PROFILE
+
+
+def _upstream(offline: bool, profile: str | None) -> tuple[Any, Any, str]:
+    """(settings, httpx transport or ``None``, a name for the upstream) for the gateway to call."""
+    from glmkit._config import resolve_settings
+    from glmkit.cli._common import fail
+
+    settings = resolve_settings(profile=profile, offline=offline or None)
+    if settings.offline:
+        from glmkit.emulator import EmulatorConfig, create_app
+        from glmkit.testing import OFFLINE_BASE, TEST_KEY, AsyncEmulatorTransport
+
+        transport = AsyncEmulatorTransport(create_app(EmulatorConfig()))
+        coding = OFFLINE_BASE.replace("/paas/", "/coding/paas/")
+        return resolve_settings(api_key=TEST_KEY, base_url=coding, environ={}), transport, "the in-process emulator"
+    if not settings.api_key:
+        raise fail(
+            "No Z.AI API key for the gateway's upstream.",
+            hint="Set ZAI_API_KEY, run `glm setup`, or add --offline to serve the emulator.",
+            code=3,
+        )
+    return settings, None, settings.chat_base_url
+
+
+def _bind(host: str, port: int) -> Any:
+    """A listening-ready socket on host:port (``fail`` naming the fix when the address is taken)."""
+    import socket
+
+    from glmkit.cli._common import fail
+
+    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only then; without it keep-alive replies wait ~40 ms (Nagle)
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise fail(
+            f"Cannot bind {host}:{port}: {exc.strerror}.", hint="Pick another --port (0: any free one).", code=2
+        ) from None
+    return sock
+
+
+def banner(url: str, mode: str, upstream: str, token: bool, ledger: str | None) -> str:
+    """What ``glm serve`` prints once it listens: the address, and how to point Claude Code and OpenAI tools at it."""
+    key, note = ("$GLM_GATEWAY_TOKEN", "the gateway token") if token else ("glm", "any value: no gateway token is set")
+    lines = [
+        f"glm serve: listening on {url}  (mode {mode}, upstream {upstream})",
+        f"  Claude Code:  ANTHROPIC_BASE_URL={url} ANTHROPIC_AUTH_TOKEN={key} claude   (key: {note})",
+        f"  OpenAI tools: base URL {url}/v1, same key",
+        f"  Usage ledger: {ledger}  (`glm usage`)" if ledger else "  Usage ledger: off",
+        "  Ctrl-C stops (requests in flight get 5 s to finish; the ledger is flushed).",
+    ]
+    return "\n".join(lines)
 
 
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default; others need --token)."),
     port: int = typer.Option(8742, "--port", help="Port to listen on (0: any free port)."),
     token: str = typer.Option(
-        None, "--token", envvar="GLM_GATEWAY_TOKEN", help="Gateway token clients must send as their API key."
+        None,
+        "--token",
+        envvar="GLM_GATEWAY_TOKEN",
+        help="Gateway token clients must send as their API key (x-api-key or Bearer). Required off loopback.",
     ),
     mode: str = typer.Option(
         None,
         "--mode",
-        help="Upstream for /v1/messages: translate (coding endpoint) or passthrough (Z.AI's Anthropic endpoint).",
+        help="Upstream for /v1/messages: translate (GLM's OpenAI-style coding endpoint; default) "
+        "or passthrough (Z.AI's Anthropic endpoint, with its usage and empty-block quirks mended).",
     ),
-    max_inflight: int = typer.Option(None, "--max-inflight", help="Upstream requests in flight per model (default 2)."),
+    max_inflight: int = typer.Option(
+        None, "--max-inflight", help="Upstream requests in flight per model (default 2); the rest queue fairly."
+    ),
     log_bodies: bool = typer.Option(False, "--log-bodies", help="Log request bodies (keys redacted)."),
     offline: bool = OFFLINE,
     profile: str = PROFILE,
 ) -> None:
-    """Serve Anthropic and OpenAI APIs locally: point Claude Code's ANTHROPIC_BASE_URL at http://127.0.0.1:8742."""
-    import logging
-    import socket
+    """Serve the Anthropic Messages and OpenAI Chat APIs locally, in front of GLM.
 
-    from glmkit.cli._common import fail, handle_errors
+    Point Claude Code at it with ANTHROPIC_BASE_URL=http://127.0.0.1:8742 (OpenAI tools: .../v1).
+    Settings beyond these options live in the [gateway] table of the config file (model mapping,
+    vision routing, per-route mode, queue limits). Every request is a row in the usage ledger.
+    """
+    import contextlib
+    import logging
+
+    from glmkit.cli._common import handle_errors
 
     with handle_errors():
-        from glmkit._config import config_path, load_config, resolve_settings
+        from glmkit._config import config_path, load_config
         from glmkit.gateway.config import from_config
 
-        settings = resolve_settings(profile=profile, offline=offline or None)
         table = load_config(config_path()).get("gateway") or {}
-        config = from_config(
-            table,
-            host=host,
-            port=port,
-            token=token,
-            mode=mode,
-            max_inflight=max_inflight,
-            log_bodies=log_bodies or None,
-        )
-        transport = None
-        if settings.offline:
-            from glmkit.emulator import EmulatorConfig, create_app
-            from glmkit.testing import OFFLINE_BASE, TEST_KEY, AsyncEmulatorTransport
-
-            transport = AsyncEmulatorTransport(create_app(EmulatorConfig()))
-            settings = resolve_settings(
-                api_key=TEST_KEY, base_url=OFFLINE_BASE.replace("/paas/", "/coding/paas/"), environ={}
-            )
-        elif not settings.api_key:
-            raise fail(
-                "No Z.AI API key for the gateway's upstream.",
-                hint="Set ZAI_API_KEY, run `glm setup`, or add --offline to serve the emulator.",
-                code=3,
-            )
+        overrides = {"host": host, "port": port, "token": token, "mode": mode, "max_inflight": max_inflight}
+        config = from_config(table, log_bodies=log_bodies or None, **overrides)
+        settings, transport, upstream = _upstream(offline, profile)
         import uvicorn
 
-        from glmkit.gateway.app import create_app as create_gateway
+        from glmkit.gateway.app import create_app
 
         logging.basicConfig(level=logging.INFO if log_bodies else logging.WARNING, format="%(name)s: %(message)s")
-        app = create_gateway(config, settings, transport=transport)
-        # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only then; without it keep-alive replies wait ~40 ms (Nagle)
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError as exc:
-            raise fail(
-                f"Cannot bind {host}:{port}: {exc.strerror}.", hint="Pick another --port (0: any free one).", code=2
-            ) from None
-        actual = sock.getsockname()[1]
-        upstream = "the in-process emulator" if settings.offline or transport else settings.chat_base_url
-        typer.echo(
-            f"glm serve: http://{host}:{actual}  (ANTHROPIC_BASE_URL=http://{host}:{actual}, "
-            f"OpenAI base http://{host}:{actual}/v1) -> {upstream} [{config.mode}]",
-            err=True,
-        )
+        app = create_app(config, settings, transport=transport)
+        sock = _bind(host, port)
+        where = f"[{host}]" if ":" in host else host
+        url = f"http://{where}:{sock.getsockname()[1]}"
+        from glmkit.ledger import default_path
+
+        ledger = (config.ledger_path or str(default_path())) if config.ledger else None
+        typer.echo(banner(url, config.mode, upstream, bool(config.token), ledger), err=True)
         server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5))
-        server.run(sockets=[sock])
+        # uvicorn re-raises Ctrl-C once it has shut down (lifespan done, ledger flushed): a normal stop, exit 0
+        with contextlib.suppress(KeyboardInterrupt):
+            server.run(sockets=[sock])
+        typer.echo("glm serve: stopped.", err=True)
 
 
 def register(app: typer.Typer) -> None:
