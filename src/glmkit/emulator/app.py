@@ -113,11 +113,18 @@ class EmulatorState:
 def error_response(
     code: str, message: str | None = None, *, status: int | None = None, headers: dict[str, str] | None = None
 ) -> JSONResponse:
-    """Z.AI's error body ``{"error": {"code": "<string>", "message": ...}}`` with the code's HTTP status."""
-    row = code_row(code)
+    """Z.AI's error body ``{"error": {"code": "<string>", "message": ...}}`` with the code's HTTP status
+    (``status`` overrides it, and is required for a code the table does not know)."""
+    try:
+        row = code_row(code)
+    except KeyError:
+        if status is None:
+            raise
+        row = None
+    default = row.message if row is not None else None
     return JSONResponse(
-        {"error": {"code": str(code), "message": message or row.message or "error"}},
-        status_code=status or row.status,
+        {"error": {"code": str(code), "message": message or default or "error"}},
+        status_code=status or (row.status if row is not None else 500),
         headers=headers,
     )
 
@@ -136,6 +143,9 @@ def check_key(state: EmulatorState, request: Request) -> Response | None:
         return error_response("1001", "Header Authorization is missing")
     if key.count(".") == 2:  # a JWT signed from id.secret
         return _check_jwt(state, key)
+    # reference silent: the server's own rule for a key's form; keys are reported to look like <32 hex>.<16 alnum>
+    # (§1.1), and the SDK refuses a key without exactly one dot (§1.2), so that is the rule here (1002).
+    # reference silent: when the server answers 1000 ("authentication failed") rather than 1002; it never does here.
     if key.count(".") != 1 or any(c.isspace() for c in key):
         return error_response("1002", "Authorization Token is invalid")
     if state.config.keys and key not in state.config.keys:
@@ -165,6 +175,8 @@ def _check_jwt(state: EmulatorState, token: str) -> Response | None:
                 jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})
         except jwt.PyJWTError:
             return error_response("1004", "Authentication with this token failed")
+    # §1.2: exp is in milliseconds. reference silent (§16): whether an exp in seconds is accepted (it reads as long
+    # past here: 1003), and what a token without exp gets (served here).
     exp_ms = claims.get("exp")
     if isinstance(exp_ms, int | float) and exp_ms < state.clock() * 1000:
         return error_response("1003", "Authorization Token has expired")
@@ -172,13 +184,18 @@ def _check_jwt(state: EmulatorState, token: str) -> Response | None:
 
 
 def fault_for(state: EmulatorState, request: Request) -> Fault | None:
-    """The fault to apply to this request: its header first, then the fault book."""
+    """The fault to apply to this request: its header first, then the fault book.
+
+    Raises:
+        ValueError: the ``X-Emulator-Fault`` header cannot be read (the request is answered 400, never served
+            as if no fault had been asked for).
+    """
     header = request.headers.get("x-emulator-fault")
     if header:
         try:
             return parse_header(header)
-        except (ValueError, TypeError):
-            return None
+        except (ValueError, TypeError, KeyError) as exc:  # KeyError: a code without status= that no row knows
+            raise ValueError(f"X-Emulator-Fault {header!r}: {exc}") from exc
     return state.faults.take(request.url.path)
 
 
@@ -200,7 +217,11 @@ async def _admit(
         if (answer := hook(request)) is not None:
             entry["status"] = answer.status_code
             return entry, answer, None
-    fault = fault_for(state, request)
+    try:
+        fault = fault_for(state, request)
+    except ValueError as exc:  # an emulator control header, not an API field: 1214 as /_emulator/faults answers
+        entry["status"] = 400
+        return entry, JSONResponse({"error": {"code": "1214", "message": str(exc)}}, 400), None
     if fault is None:
         return entry, None, None
     entry["fault"] = fault.kind

@@ -21,6 +21,7 @@ import json
 import re
 from typing import Any
 
+from glmkit._tokens import estimate_messages
 from glmkit.catalog import get_model
 from glmkit.emulator.app import EmulatorState
 
@@ -54,6 +55,13 @@ def media_count(messages: list[dict[str, Any]]) -> dict[str, int]:
                 if isinstance(p, dict) and p.get("type") in counts:
                     counts[p["type"]] += 1
     return counts
+
+
+def text_tokens(messages: list[dict[str, Any]]) -> int:
+    """The estimated prompt tokens of the messages without their media parts (which the estimate counts at a flat
+    1,000 each: reference silent on what a part costs)."""
+    media = sum(media_count(messages).values())
+    return max(0, estimate_messages(messages) - 1000 * media)
 
 
 def answer_text(model: str, messages: list[dict[str, Any]]) -> str:

@@ -22,10 +22,9 @@ from typing import Any
 from starlette.responses import Response
 
 from glmkit import data
-from glmkit._tokens import estimate_messages
 from glmkit.catalog import ModelInfo, get_model
 from glmkit.emulator.app import EmulatorState, error_response, unknown_model
-from glmkit.emulator.chat_answers import thinks
+from glmkit.emulator.chat_answers import text_tokens, thinks
 
 ROLES = ("system", "user", "assistant", "tool")
 PART_MODALITY = {"text": "text", "image_url": "image", "video_url": "video", "file_url": "file", "file": "file"}
@@ -238,7 +237,7 @@ def _check_ids(body: dict[str, Any]) -> Response | None:
 def _check_context(messages: list[dict[str, Any]], info: ModelInfo) -> Response | None:
     if not info.context:
         return None  # reference silent: autoglm-phone's context
-    prompt = estimate_messages(messages)
+    prompt = text_tokens(messages)  # media parts left out: their cost is the estimate's guess
     if prompt > info.context:
         return error_response(
             "1261", f"Prompt exceeds max length: about {prompt} tokens, {info.id} takes {info.context}"

@@ -25,6 +25,7 @@ def job_view(state: EmulatorState, task_id: str, job: dict[str, Any]) -> dict[st
         view["task_status"] = "PROCESSING"
         return view
     if job.get("fail"):
+        # reference silent: the shape of a FAIL result (§2.7 names the status only); an error object is added
         view["task_status"] = "FAIL"
         view["error"] = job.get("error", {"code": "1230", "message": "Generation failed"})
         return view
@@ -43,6 +44,7 @@ def routes(state: EmulatorState) -> list[Route]:
         task_id = request.path_params["task_id"]
         job = state.jobs.get(task_id)
         if job is None:
+            # §13.2: a missing task is HTTP 404; reference silent on its business code (1222, "does not exist")
             return error_response("1222", f"Task {task_id} does not exist", status=404)
         return JSONResponse(job_view(state, task_id, job))
 

@@ -19,27 +19,22 @@ from glmkit.emulator.chat_checks import check_ids, check_messages, check_tools
 from glmkit.emulator.faults import Fault
 from glmkit.types.tokenizer import TOKENIZER_MODELS
 
-# reference silent: what an image or a video costs; the estimate's flat figures (the chat usage counts an image
-# as 1,000 tokens, as ``_tokens.estimate_messages`` does for every non-text part).
-IMAGE_TOKENS = 1000
-VIDEO_TOKENS = 4000
+PART_TOKENS = 1000
+"""What ``_tokens.estimate_messages`` (and so the chat usage) counts for each media part.
+reference silent: what a part really costs; one figure keeps /tokenizer and the chat usage in agreement."""
 
 
 def count(body: dict[str, Any]) -> dict[str, int]:
-    """The usage object: text (messages and tool definitions), image and video tokens, and their total."""
-    messages = body["messages"]
-    media = media_count(messages)
-    parts = sum(media.values())
-    text = max(0, estimate_messages(messages) - 1000 * parts)  # estimate_messages counts 1,000 per non-text part
-    text += sum(estimate_text(DUMPS(tool)) for tool in body.get("tools") or [])
-    files = 1000 * (media["file_url"] + media["file"])  # reference silent: file parts; counted as prompt
-    images, videos = IMAGE_TOKENS * media["image_url"], VIDEO_TOKENS * media["video_url"]
-    prompt = text + files
+    """The usage object: the chat usage's prompt estimate plus the tool definitions, images and videos apart."""
+    media = media_count(body["messages"])
+    tools = sum(estimate_text(DUMPS(tool)) for tool in body.get("tools") or [])
+    total = estimate_messages(body["messages"]) + tools
+    images, videos = PART_TOKENS * media["image_url"], PART_TOKENS * media["video_url"]
     return {
-        "prompt_tokens": prompt,
+        "prompt_tokens": total - images - videos,
         "image_tokens": images,
         "video_tokens": videos,
-        "total_tokens": prompt + images + videos,
+        "total_tokens": total,
     }
 
 
