@@ -85,6 +85,22 @@ def test_transcription_with_a_single_hotword(sdk) -> None:  # type: ignore[no-un
     assert result.text.endswith("Hotwords: glmkit.")
 
 
+def test_streamed_transcription_and_translation(sdk) -> None:  # type: ignore[no-untyped-def]
+    events = list(
+        sdk.audio.transcriptions.create(file=("clip.wav", ms.wav(2), "audio/wav"), model="glm-asr-2512", stream=True)
+    )
+    assert events[-1].type == "transcript.text.done"
+    assert "".join(e.delta for e in events[:-1]).startswith("Emulated transcript of 2.0 seconds")
+    chunks = sdk.agents.invoke(
+        agent_id="general_translation",
+        messages=[{"role": "user", "content": [{"type": "text", "text": "hi there"}]}],
+        custom_variables={"target_lang": "ja"},
+        stream=True,
+    )
+    text = "".join(c.choices[0].delta.content["text"] for c in chunks if c.choices and c.choices[0].delta.content)
+    assert text == "[ja] hi there"
+
+
 def test_agents_on_the_sdks_default_path(sdk, server: EmulatorServer, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     """The SDK posts to ``<base>/v1/agents``, i.e. /api/paas/v4/v1/agents (errata 21): the emulator answers there too."""
     messages = [{"role": "user", "content": [{"type": "text", "text": "good morning"}]}]
