@@ -101,6 +101,24 @@ def test_streamed_transcription_and_translation(sdk) -> None:  # type: ignore[no
     assert text == "[ja] hi there"
 
 
+def test_files_and_batches(sdk, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    request = {"model": "glm-4.7", "messages": [{"role": "user", "content": "hi"}]}
+    line = json.dumps({"custom_id": "a", "method": "POST", "url": "/v1/chat/completions", "body": request})
+    uploaded = sdk.files.create(file=("requests.jsonl", line.encode(), "application/jsonl"), purpose="batch")
+    assert uploaded.id in [f.id for f in sdk.files.list(purpose="batch").data]
+    batch = sdk.batches.create(input_file_id=uploaded.id, endpoint="/v1/chat/completions", completion_window="24h")
+    assert batch.status == "validating"
+    clock.now += 31
+    done = sdk.batches.retrieve(batch.id)
+    assert done.status == "completed" and done.request_counts.completed == 1
+    output = json.loads(sdk.files.content(done.output_file_id).content)
+    assert output["custom_id"] == "a" and output["response"]["status_code"] == 200
+    assert batch.id in [b.id for b in sdk.batches.list(limit=5)]
+    assert sdk.files.delete(uploaded.id).deleted is True
+
+
 def test_agents_on_the_sdks_default_path(sdk, server: EmulatorServer, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     """The SDK posts to ``<base>/v1/agents``, i.e. /api/paas/v4/v1/agents (errata 21): the emulator answers there too."""
     messages = [{"role": "user", "content": [{"type": "text", "text": "good morning"}]}]
