@@ -7,9 +7,8 @@ writer) lives on ``app.state.gateway``; nothing is module-level. Routes:
 - ``POST /v1/chat/completions`` and ``GET /v1/models`` (OpenAI style; Anthropic clients get the mapped
   models from ``/v1/models``); ``GET /health``.
 
-Every route runs inside ``_endpoint``: the gateway token check, the body read (and its redacted log line),
-one ledger row whatever happens, and each failure as an error in the route's own dialect (Anthropic's
-``{"type": "error", ...}`` or Z.AI's ``{"error": {"code", "message"}}``).
+Every route's handler runs inside ``endpoint.endpoint`` (token check, body, ledger row, errors in the
+route's dialect); the handlers here only speak their protocol.
 
 The upstream key never leaves: clients authenticate with the gateway token (if one is set) and the
 gateway signs upstream requests itself. Bodies are logged only with ``log_bodies``, keys redacted.
@@ -20,9 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from typing import Any
 
 from starlette.applications import Starlette
@@ -32,168 +29,26 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit._config import Settings
-from glmkit._errors import GLMError
 from glmkit._transport import Call
 from glmkit.gateway import anthropic as tr
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway import openai as oa
 from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.config import GatewayConfig
+from glmkit.gateway.endpoint import ANTHROPIC, OPENAI, endpoint, http_error, open_now, open_when_granted, plain_slot
 from glmkit.gateway.passthrough import PassthroughFixer, fix_message
-from glmkit.gateway.relay import (
-    Flight,
-    Record,
-    open_upstream,
-    relay_passthrough,
-    relay_raw,
-    relay_translated,
-    status_of,
-    wait_in_queue,
-)
-from glmkit.gateway.shaping import QueueFull, QueueTimeout, Slot
+from glmkit.gateway.relay import Flight, open_upstream, relay_passthrough, relay_raw, relay_translated
+from glmkit.gateway.shaping import Slot
 from glmkit.gateway.state import Gateway, Stream, redact_body
 from glmkit.types._base import Endpoint
-from glmkit.types.anthropic import MESSAGES, anthropic_status, error_body
+from glmkit.types.anthropic import MESSAGES
 from glmkit.types.chat import CHAT_COMPLETIONS
 
 __all__ = ["Gateway", "create_app", "redact_body"]
 
-log = logging.getLogger("glmkit.gateway")
 MODELS = Endpoint("GET", "/models", "chat")
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-QUEUE_COMMENT = b": queued\n\n"
 ANTHROPIC_VERSION = "2023-06-01"
-
-
-@dataclass(frozen=True)
-class Dialect:
-    """How a family of routes speaks errors: Anthropic's body and ``error`` event, or Z.AI's (OpenAI-like) one."""
-
-    anthropic: bool
-
-    def error(self, status: int, message: str, code: str | None = None, *, retry: bool | None = None) -> JSONResponse:
-        """An error response; ``retry=False`` adds ``x-should-retry: false`` (both SDKs then stop retrying)."""
-        headers = {"x-should-retry": "false"} if retry is False else None
-        if self.anthropic:
-            status = anthropic_status(status, code)
-            return JSONResponse(error_body(status, message, code=code), status_code=status, headers=headers)
-        body = {"error": {"code": code or str(status), "message": message}}
-        return JSONResponse(body, status_code=status, headers=headers)
-
-    def frame(self, status: int, message: str, code: str | None = None) -> bytes:
-        """The same error as the last event of a stream that has already begun."""
-        if self.anthropic:
-            return st.error_frame(status, message, code)
-        return b"data: " + _DUMPS({"error": {"code": code or str(status), "message": message}}).encode() + b"\n\n"
-
-    @property
-    def ping(self) -> bytes:
-        """What a queued stream receives while it waits."""
-        return st.PING if self.anthropic else QUEUE_COMMENT
-
-
-ANTHROPIC, OPENAI = Dialect(anthropic=True), Dialect(anthropic=False)
-Handler = Callable[[Gateway, Request, Flight, Any], Awaitable[Response]]
-
-
-def _upstream_error(dialect: Dialect, exc: GLMError, record: Record) -> JSONResponse:
-    status, code = status_of(exc)
-    record.fail(status, code)
-    retry = getattr(exc, "retryable", None)
-    body = getattr(exc, "body", None)
-    if not dialect.anthropic and isinstance(body, dict):
-        return JSONResponse(body, status_code=status, headers={"x-should-retry": "false"} if retry is False else None)
-    return dialect.error(status, getattr(exc, "message", str(exc)), code, retry=retry)
-
-
-def _endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[[Request], Awaitable[Response]]:
-    """The route's handler wrapped in what every route does (``dialect=None``: Anthropic if the client says so)."""
-
-    async def endpoint(request: Request) -> Response:
-        gw: Gateway = request.app.state.gateway
-        flight = Flight(gw.shaper, Record(route), gw.submit)
-        record = flight.record
-        speak = dialect or (ANTHROPIC if "anthropic-version" in request.headers else OPENAI)
-        response: Response | None = None
-        try:
-            if not gw.authorized(request):
-                record.fail(401, "1002")
-                message = "Invalid gateway token: send the token given to `glm serve --token` as your API key."
-                return speak.error(401, message, "1002", retry=False)
-            raw = await request.body()
-            if gw.config.log_bodies:
-                log.info("%s %s %s", request.method, route, redact_body(raw))
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = None
-            response = await handler(gw, request, flight, body)
-            return response
-        except TranslationError as exc:
-            record.fail(400, "1214")
-            return speak.error(400, str(exc), None if speak.anthropic else "1214", retry=False)
-        except GLMError as exc:
-            return _upstream_error(speak, exc, record)
-        except ValueError:  # a 200 whose body is not the JSON it should be
-            record.fail(502)
-            return speak.error(502, "The upstream answered with a body that is not valid JSON.")
-        except QueueFull as exc:
-            record.fail(429, "1302")
-            return speak.error(429, f"The gateway queue is full ({exc}); try again shortly.", "1302")
-        except QueueTimeout as exc:
-            record.fail(429, "1302")
-            return speak.error(429, f"Timed out in the gateway queue ({exc}).", "1302")
-        except Exception:
-            log.exception("%s failed", route)
-            record.fail(500)
-            return speak.error(500, "The gateway failed on this request; its log has the details.")
-        finally:
-            if not isinstance(response, Stream):
-                await flight.close()
-
-    return endpoint
-
-
-async def _open_when_granted(
-    gw: Gateway, flight: Flight, call: Call, client: str, dialect: Dialect
-) -> AsyncIterator[bytes]:
-    """A queued stream: ping until a slot comes, then open the upstream (``flight.response``).
-
-    A queue timeout or an upstream failure ends with an error frame and leaves ``flight.response`` unset.
-    """
-    record = flight.record
-    ticket = flight.ticket
-    assert ticket is not None
-    got: Slot | None = None
-    try:
-        async for item in wait_in_queue(ticket, dialect.ping, gw.config.ping_interval):
-            if isinstance(item, Slot):
-                got = item
-            else:
-                yield item
-        assert got is not None
-        flight.ticket = None
-        record.slot(got)
-        flight.response, flight.slot = await open_upstream(gw.upstream, gw.shaper, call, got, client)
-    except QueueTimeout as exc:
-        record.fail(429, "1302")
-        yield dialect.frame(429, f"Timed out in the gateway queue ({exc}).", "1302")
-    except GLMError as exc:
-        status, code = status_of(exc)
-        record.fail(status, code)
-        yield dialect.frame(status, getattr(exc, "message", str(exc)), code)
-
-
-async def _open_now(gw: Gateway, flight: Flight, call: Call, client: str, slot: Slot) -> None:
-    """Open the upstream with a slot in hand (retries happen here, before the client's first byte)."""
-    flight.record.slot(slot)
-    flight.slot = None
-    flight.response, flight.slot = await open_upstream(gw.upstream, gw.shaper, call, slot, client)
-
-
-async def _plain_slot(gw: Gateway, request: Request, flight: Flight, slot: Slot | None) -> Slot | None:
-    """The slot for a non-streamed request, waiting in the queue if need be (``None``: the client left)."""
-    return slot if slot is not None else await gw.wait_plain(request, flight)
 
 
 # ---- /v1/messages --------------------------------------------------------------------------------
@@ -267,10 +122,10 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
     slot = gw.slot_or_ticket(plan.model, client, flight)
     if plan.stream:
         return await _stream_messages(gw, flight, call, plan, mode, client, slot)
-    slot = await _plain_slot(gw, request, flight, slot)
+    slot = await plain_slot(gw, request, flight, slot)
     if slot is None:
         return Response(status_code=499)
-    await _open_now(gw, flight, call, client, slot)
+    await open_now(gw, flight, call, client, slot)
     assert flight.response is not None
     data = json.loads(await flight.response.aread())
     if mode == "translate":
@@ -293,13 +148,13 @@ async def _stream_messages(
     record = flight.record
     translator = st.StreamTranslator(plan) if mode == "translate" else None
     if slot is not None:  # not queued: an upstream error before the first byte is still an HTTP status
-        await _open_now(gw, flight, call, client, slot)
+        await open_now(gw, flight, call, client, slot)
 
     async def body() -> AsyncIterator[bytes]:
         started = flight.response is None
         if started:  # queued: open the message now and ping until a slot comes, so the client does not time out
             yield translator.start() if translator else st.message_start(plan, tr.message_id(None))
-            async for piece in _open_when_granted(gw, flight, call, client, ANTHROPIC):
+            async for piece in open_when_granted(gw, flight, call, client, ANTHROPIC):
                 yield piece
             if flight.response is None:
                 return
@@ -343,12 +198,12 @@ async def chat_completions(gw: Gateway, request: Request, flight: Flight, body: 
     slot = gw.slot_or_ticket(model, client, flight)
     if stream:
         if slot is not None:
-            await _open_now(gw, flight, call, client, slot)
+            await open_now(gw, flight, call, client, slot)
         return Stream(_openai_stream(gw, flight, call, client), flight)
-    slot = await _plain_slot(gw, request, flight, slot)
+    slot = await plain_slot(gw, request, flight, slot)
     if slot is None:
         return Response(status_code=499)
-    await _open_now(gw, flight, call, client, slot)
+    await open_now(gw, flight, call, client, slot)
     assert flight.response is not None
     content = await flight.response.aread()
     usage = json.loads(content).get("usage")
@@ -359,7 +214,7 @@ async def chat_completions(gw: Gateway, request: Request, flight: Flight, body: 
 
 async def _openai_stream(gw: Gateway, flight: Flight, call: Call, client: str) -> AsyncIterator[bytes]:
     if flight.response is None:
-        async for piece in _open_when_granted(gw, flight, call, client, OPENAI):
+        async for piece in open_when_granted(gw, flight, call, client, OPENAI):
             yield piece
         if flight.response is None:
             return
@@ -389,16 +244,6 @@ async def health(request: Request) -> Response:
     return JSONResponse({"ok": True, "gateway": "glmkit", "mode": gw.config.mode, "models": lanes})
 
 
-async def _http_error(request: Request, exc: Exception) -> Response:
-    """An unknown path or method, in the dialect of the client that asked."""
-    status = exc.status_code if isinstance(exc, HTTPException) else 500
-    speak = (
-        ANTHROPIC if "anthropic-version" in request.headers or request.url.path.startswith("/v1/messages") else OPENAI
-    )
-    what = "No such route" if status == 404 else "Method not allowed" if status == 405 else "Error"
-    return speak.error(status, f"{what}: {request.method} {request.url.path}.")
-
-
 def create_app(
     config: GatewayConfig | None = None,
     settings: Settings | None = None,
@@ -421,16 +266,16 @@ def create_app(
             await gateway.aclose()
 
     routes = [
-        Route("/v1/messages", _endpoint("/v1/messages", messages, ANTHROPIC), methods=["POST"]),
+        Route("/v1/messages", endpoint("/v1/messages", messages, ANTHROPIC), methods=["POST"]),
         Route(
             "/v1/messages/count_tokens",
-            _endpoint("/v1/messages/count_tokens", count_tokens, ANTHROPIC),
+            endpoint("/v1/messages/count_tokens", count_tokens, ANTHROPIC),
             methods=["POST"],
         ),
-        Route("/v1/chat/completions", _endpoint("/v1/chat/completions", chat_completions, OPENAI), methods=["POST"]),
-        Route("/v1/models", _endpoint("/v1/models", list_models, None), methods=["GET"]),
+        Route("/v1/chat/completions", endpoint("/v1/chat/completions", chat_completions, OPENAI), methods=["POST"]),
+        Route("/v1/models", endpoint("/v1/models", list_models, None), methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: _http_error})
+    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
     app.state.gateway = gateway
     return app

@@ -1,0 +1,173 @@
+"""What every gateway route does, around its own handler: the gateway token check, the body read (and its
+redacted log line), one ledger row whatever happens, and each failure as an error in the route's dialect
+(Anthropic's ``{"type": "error", ...}`` or Z.AI's ``{"error": {"code", "message"}}``); plus the ways a
+request gets its upstream response (at once with a slot, or after waiting in the queue).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from glmkit._errors import GLMError
+from glmkit._transport import Call
+from glmkit.gateway import anthropic_stream as st
+from glmkit.gateway.anthropic_check import TranslationError
+from glmkit.gateway.relay import Flight, Record, open_upstream, status_of, wait_in_queue
+from glmkit.gateway.shaping import QueueFull, QueueTimeout, Slot
+from glmkit.gateway.state import Gateway, Stream, redact_body
+from glmkit.types.anthropic import anthropic_status, error_body
+
+__all__ = ["ANTHROPIC", "OPENAI", "Dialect", "endpoint", "http_error", "open_now", "open_when_granted", "plain_slot"]
+
+log = logging.getLogger("glmkit.gateway")
+_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+QUEUE_COMMENT = b": queued\n\n"
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a family of routes speaks errors: Anthropic's body and ``error`` event, or Z.AI's (OpenAI-like) one."""
+
+    anthropic: bool
+
+    def error(self, status: int, message: str, code: str | None = None, *, retry: bool | None = None) -> JSONResponse:
+        """An error response; ``retry=False`` adds ``x-should-retry: false`` (both SDKs then stop retrying)."""
+        headers = {"x-should-retry": "false"} if retry is False else None
+        if self.anthropic:
+            status = anthropic_status(status, code)
+            return JSONResponse(error_body(status, message, code=code), status_code=status, headers=headers)
+        body = {"error": {"code": code or str(status), "message": message}}
+        return JSONResponse(body, status_code=status, headers=headers)
+
+    def frame(self, status: int, message: str, code: str | None = None) -> bytes:
+        """The same error as the last event of a stream that has already begun."""
+        if self.anthropic:
+            return st.error_frame(status, message, code)
+        return b"data: " + _DUMPS({"error": {"code": code or str(status), "message": message}}).encode() + b"\n\n"
+
+    @property
+    def ping(self) -> bytes:
+        """What a queued stream receives while it waits."""
+        return st.PING if self.anthropic else QUEUE_COMMENT
+
+
+ANTHROPIC, OPENAI = Dialect(anthropic=True), Dialect(anthropic=False)
+Handler = Callable[[Gateway, Request, Flight, Any], Awaitable[Response]]
+
+
+def _upstream_error(dialect: Dialect, exc: GLMError, record: Record) -> JSONResponse:
+    status, code = status_of(exc)
+    record.fail(status, code)
+    retry = getattr(exc, "retryable", None)
+    body = getattr(exc, "body", None)
+    if not dialect.anthropic and isinstance(body, dict):
+        return JSONResponse(body, status_code=status, headers={"x-should-retry": "false"} if retry is False else None)
+    return dialect.error(status, getattr(exc, "message", str(exc)), code, retry=retry)
+
+
+def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[[Request], Awaitable[Response]]:
+    """The route's handler wrapped in what every route does (``dialect=None``: Anthropic if the client says so)."""
+
+    async def handle(request: Request) -> Response:
+        gw: Gateway = request.app.state.gateway
+        flight = Flight(gw.shaper, Record(route), gw.submit)
+        record = flight.record
+        speak = dialect or (ANTHROPIC if "anthropic-version" in request.headers else OPENAI)
+        response: Response | None = None
+        try:
+            if not gw.authorized(request):
+                record.fail(401, "1002")
+                message = "Invalid gateway token: send the token given to `glm serve --token` as your API key."
+                return speak.error(401, message, "1002", retry=False)
+            raw = await request.body()
+            if gw.config.log_bodies:
+                log.info("%s %s %s", request.method, route, redact_body(raw))
+            try:
+                body = json.loads(raw) if raw else None
+            except ValueError:
+                body = None
+            response = await handler(gw, request, flight, body)
+            return response
+        except TranslationError as exc:
+            record.fail(400, "1214")
+            return speak.error(400, str(exc), None if speak.anthropic else "1214", retry=False)
+        except GLMError as exc:
+            return _upstream_error(speak, exc, record)
+        except ValueError:  # a 200 whose body is not the JSON it should be
+            record.fail(502)
+            return speak.error(502, "The upstream answered with a body that is not valid JSON.")
+        except QueueFull as exc:
+            record.fail(429, "1302")
+            return speak.error(429, f"The gateway queue is full ({exc}); try again shortly.", "1302")
+        except QueueTimeout as exc:
+            record.fail(429, "1302")
+            return speak.error(429, f"Timed out in the gateway queue ({exc}).", "1302")
+        except Exception:
+            log.exception("%s failed", route)
+            record.fail(500)
+            return speak.error(500, "The gateway failed on this request; its log has the details.")
+        finally:
+            if not isinstance(response, Stream):
+                await flight.close()
+
+    return handle
+
+
+async def open_when_granted(
+    gw: Gateway, flight: Flight, call: Call, client: str, dialect: Dialect
+) -> AsyncIterator[bytes]:
+    """A queued stream: ping until a slot comes, then open the upstream (``flight.response``).
+
+    A queue timeout or an upstream failure ends with an error frame and leaves ``flight.response`` unset.
+    """
+    record = flight.record
+    ticket = flight.ticket
+    assert ticket is not None
+    got: Slot | None = None
+    try:
+        async for item in wait_in_queue(ticket, dialect.ping, gw.config.ping_interval):
+            if isinstance(item, Slot):
+                got = item
+            else:
+                yield item
+        assert got is not None
+        flight.ticket = None
+        record.slot(got)
+        flight.response, flight.slot = await open_upstream(gw.upstream, gw.shaper, call, got, client)
+    except QueueTimeout as exc:
+        record.fail(429, "1302")
+        yield dialect.frame(429, f"Timed out in the gateway queue ({exc}).", "1302")
+    except GLMError as exc:
+        status, code = status_of(exc)
+        record.fail(status, code)
+        yield dialect.frame(status, getattr(exc, "message", str(exc)), code)
+
+
+async def open_now(gw: Gateway, flight: Flight, call: Call, client: str, slot: Slot) -> None:
+    """Open the upstream with a slot in hand (retries happen here, before the client's first byte)."""
+    flight.record.slot(slot)
+    flight.slot = None
+    flight.response, flight.slot = await open_upstream(gw.upstream, gw.shaper, call, slot, client)
+
+
+async def plain_slot(gw: Gateway, request: Request, flight: Flight, slot: Slot | None) -> Slot | None:
+    """The slot for a non-streamed request, waiting in the queue if need be (``None``: the client left)."""
+    return slot if slot is not None else await gw.wait_plain(request, flight)
+
+
+async def http_error(request: Request, exc: Exception) -> Response:
+    """An unknown path or method, in the dialect of the client that asked."""
+    status = exc.status_code if isinstance(exc, HTTPException) else 500
+    speak = (
+        ANTHROPIC if "anthropic-version" in request.headers or request.url.path.startswith("/v1/messages") else OPENAI
+    )
+    what = "No such route" if status == 404 else "Method not allowed" if status == 405 else "Error"
+    return speak.error(status, f"{what}: {request.method} {request.url.path}.")
