@@ -76,7 +76,7 @@ def _deliver(
 def transcribe(
     file: Path = typer.Argument(..., help="A WAV or MP3 file; longer than 30 s is split on silence."),
     model: str = typer.Option("glm-asr-2512", "--model", "-m", help="The transcription model."),
-    prompt: str = typer.Option(None, "--prompt", "-p", help="Earlier transcript or context."),
+    prompt: str = typer.Option(None, "--prompt", "-p", help="Context sent with every piece: names, terms."),
     hotword: list[str] = typer.Option(None, "--hotword", "-w", help="A domain word to favour (repeatable)."),
     stream: bool = typer.Option(False, "--stream", help="Print text as it arrives (recordings of 30 s or less)."),
     output: Path = typer.Option(None, "--output", "-o", help="Write the text to this file."),
