@@ -3,16 +3,16 @@
 ```
 GLMError
 ├── InputError (also ValueError)   our own check failed, before any request: no key, file too big
-├── APIConnectionError             the request did not get an answer
+├── APIConnectionError             the request did not get an answer (or a stream was cut: partial)
 │   └── APITimeoutError
 ├── APIResponseValidationError     the server answered something we cannot read
-├── StreamError                    a stream ended abnormally (cut, or finish_reason sensitive/network_error)
+├── StreamError                    a stream ended with an error event or finish_reason network_error; partial
 ├── JobFailedError                 an async job (video, agent, batch) ended FAIL; task_id
 ├── JobTimeoutError                waiting for an async job ran out of time; task_id
 ├── OperationCancelled             a long operation was cancelled by the caller; partial
 └── APIStatusError                 status_code, code (business), message, request_id, body, hint
     ├── BadRequestError            400; 1200-1231, 1261
-    │   └── ContentFilterError     1300, 1301
+    │   └── ContentFilterError     1300, 1301; finish_reason sensitive (partial)
     ├── AuthenticationError        401; 1000-1004
     ├── PermissionDeniedError      403, 434; 1220
     ├── NotFoundError              404; 1211, 1222
@@ -199,6 +199,9 @@ class BadRequestError(APIStatusError):
 
 class ContentFilterError(BadRequestError):
     """The input or output was blocked as unsafe (1300, 1301), or a stream ended with ``sensitive``."""
+
+    partial: Any = None
+    """For a stream stopped by the filter: what arrived before it (a ``ChatCompletion``)."""
 
 
 class AuthenticationError(APIStatusError):

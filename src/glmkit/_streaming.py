@@ -121,14 +121,16 @@ class StreamCore(Generic[T]):
             return
         finish = acc.choices[min(acc.choices)].finish_reason
         if finish == "sensitive":
-            raise ContentFilterError(
+            error = ContentFilterError(
                 "The answer was stopped by the content filter (finish_reason 'sensitive').",
                 status_code=200,
                 code="1301",
                 request_id=self.request_id,
                 body=None,
-                hint="The partial answer is on .body; rephrase the request.",
+                hint="What arrived before the filter is on the exception's .partial; rephrase the request.",
             )
+            error.partial = self.partial()
+            raise error
         if finish == "network_error":
             raise StreamError(
                 "The model failed during inference (finish_reason 'network_error').",
@@ -159,6 +161,8 @@ class Stream(_StreamBase[T]):
 
     def __iter__(self) -> Iterator[T]:
         core = self._core
+        if core.done:  # read to the end already (e.g. reasoning_stream, then text_stream): nothing more
+            return
         try:
             for data in self.response.iter_raw():
                 yield from core.feed(data)
@@ -192,6 +196,8 @@ class AsyncStream(_StreamBase[T]):
 
     async def __aiter__(self) -> AsyncIterator[T]:
         core = self._core
+        if core.done:
+            return
         try:
             async for data in self.response.aiter_raw():
                 for chunk in core.feed(data):

@@ -244,3 +244,34 @@ def test_async_job_chat(client: Client) -> None:
     task = client.chat.async_completions.create(model="glm-4.7", messages=MSG)
     result = client.chat.async_completions.retrieve(task.id)
     assert result.task_status == "SUCCESS" and "hello emulator" in result.choices[0].message.content
+
+
+def test_reasoning_stream_then_text_stream_loses_nothing(client: Client) -> None:
+    plain = client.chat.completions.create(model="glm-4.7", messages=MSG)
+    with client.chat.completions.stream(model="glm-4.7", messages=MSG) as stream:
+        reasoning = "".join(stream.reasoning_stream)
+        text = "".join(stream.text_stream)
+        assert list(stream) == []  # read to the end: iterating again is simply empty
+        final = stream.get_final_completion()
+    assert (reasoning, text) == (plain.reasoning, plain.content) == (final.reasoning, final.content)
+
+
+def test_sensitive_finish_raises_from_text_stream_with_the_partial_answer(client: Client) -> None:
+    seen = []
+    with (
+        client.chat.completions.stream(
+            model="glm-4.7", messages=MSG, extra_headers={"X-Emulator-Fault": "kind=finish,reason=sensitive"}
+        ) as stream,
+        pytest.raises(glmkit.ContentFilterError) as info,
+    ):
+        seen.extend(stream.text_stream)
+    assert info.value.partial is not None and info.value.partial.content == "".join(seen)
+    assert ".partial" in (info.value.hint or "")
+
+
+def test_final_completion_after_a_partial_read(client: Client) -> None:
+    plain = client.chat.completions.create(model="glm-4.7", messages=MSG)
+    with client.chat.completions.stream(model="glm-4.7", messages=MSG) as stream:
+        first = next(iter(stream.reasoning_stream))
+        final = stream.get_final_completion()
+    assert plain.reasoning.startswith(first) and final.content == plain.content

@@ -59,3 +59,20 @@ async def test_async_models_and_tokenizer(aclient: AsyncClient) -> None:
     models = await aclient.models.list()
     assert any(m.id == "glm-4.7" for m in models.data)
     assert await aclient.tokenizer.count("hello world, twice") > 0
+
+
+async def test_async_reasoning_stream_then_text_stream(aclient: AsyncClient) -> None:
+    plain = await aclient.chat.completions.create(model="glm-4.7", messages=MSG)
+    async with aclient.chat.completions.stream(model="glm-4.7", messages=MSG) as stream:
+        reasoning = "".join([t async for t in stream.reasoning_stream])
+        text = "".join([t async for t in stream.text_stream])
+        assert [c async for c in stream] == []
+    assert (reasoning, text) == (plain.reasoning, plain.content)
+
+
+async def test_async_sensitive_finish_raises_from_text_stream(aclient: AsyncClient) -> None:
+    async with aclient.chat.completions.stream(
+        model="glm-4.7", messages=MSG, extra_headers={"X-Emulator-Fault": "kind=finish,reason=sensitive"}
+    ) as stream:
+        with pytest.raises(glmkit.ContentFilterError):
+            [t async for t in stream.text_stream]

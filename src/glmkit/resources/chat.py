@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -164,6 +165,16 @@ def parse_chunk(content: bytes) -> ChatCompletionChunk:
 class _ChatStreamMixin:
     _core: StreamCore[ChatCompletionChunk]
 
+    @functools.cached_property
+    def _pending(self) -> list[str]:
+        """Text that ``reasoning_stream`` read past (the first answer piece), for ``text_stream`` to yield first."""
+        return []
+
+    def _take_pending(self) -> list[str]:
+        pending = list(self._pending)
+        self._pending.clear()
+        return pending
+
     @property
     def current_completion(self) -> ChatCompletion:
         """What has arrived so far, assembled."""
@@ -173,25 +184,41 @@ class _ChatStreamMixin:
 class ChatCompletionStream(Stream[ChatCompletionChunk], _ChatStreamMixin):
     """A streamed chat answer: iterate chunks, or ``text_stream``/``reasoning_stream``; then ``get_final_completion()``."""
 
+    @functools.cached_property
+    def _chunks(self) -> Iterator[ChatCompletionChunk]:
+        """One reader shared by ``text_stream`` and ``reasoning_stream``, so leaving one does not close the stream."""
+        return iter(self)
+
     @property
     def text_stream(self) -> Iterator[str]:
-        """The answer's text pieces as they arrive."""
-        for chunk in self:
+        """The answer's text pieces as they arrive (after any read by ``reasoning_stream``).
+
+        Raises ``ContentFilterError`` / ``StreamError`` at the end if the answer was cut by the filter or failed.
+        """
+        yield from self._take_pending()
+        for chunk in self._chunks:
             for c in chunk.choices:
                 if c.index == 0 and c.delta.content:
                     yield c.delta.content
+        self._core.check_finish()
 
     @property
     def reasoning_stream(self) -> Iterator[str]:
-        """The reasoning pieces as they arrive (then the stream goes on; read ``text_stream`` next)."""
-        for chunk in self:
+        """The reasoning pieces as they arrive; it ends where the answer's text starts: read ``text_stream`` next."""
+        for chunk in self._chunks:
             for c in chunk.choices:
-                if c.index == 0 and c.delta.reasoning_content:
-                    yield c.delta.reasoning_content
+                if c.index == 0:
+                    if c.delta.reasoning_content:
+                        yield c.delta.reasoning_content
+                    if c.delta.content:
+                        self._pending.append(c.delta.content)
+            if self._pending:
+                return
+        self._core.check_finish()
 
     def until_done(self) -> ChatCompletionStream:
         """Read the rest of the stream."""
-        for _ in self:
+        for _ in self._chunks:
             pass
         return self
 
@@ -211,25 +238,39 @@ class ChatCompletionStream(Stream[ChatCompletionChunk], _ChatStreamMixin):
 class AsyncChatCompletionStream(AsyncStream[ChatCompletionChunk], _ChatStreamMixin):
     """The async twin of ``ChatCompletionStream``."""
 
+    @functools.cached_property
+    def _chunks(self) -> AsyncIterator[ChatCompletionChunk]:
+        """One reader shared by ``text_stream`` and ``reasoning_stream``."""
+        return self.__aiter__()
+
     @property
     async def text_stream(self) -> AsyncIterator[str]:  # type: ignore[misc]
-        """The answer's text pieces as they arrive."""
-        async for chunk in self:
+        """The answer's text pieces as they arrive (see ``ChatCompletionStream.text_stream``)."""
+        for text in self._take_pending():
+            yield text
+        async for chunk in self._chunks:
             for c in chunk.choices:
                 if c.index == 0 and c.delta.content:
                     yield c.delta.content
+        self._core.check_finish()
 
     @property
     async def reasoning_stream(self) -> AsyncIterator[str]:  # type: ignore[misc]
-        """The reasoning pieces as they arrive."""
-        async for chunk in self:
+        """The reasoning pieces as they arrive; it ends where the answer's text starts."""
+        async for chunk in self._chunks:
             for c in chunk.choices:
-                if c.index == 0 and c.delta.reasoning_content:
-                    yield c.delta.reasoning_content
+                if c.index == 0:
+                    if c.delta.reasoning_content:
+                        yield c.delta.reasoning_content
+                    if c.delta.content:
+                        self._pending.append(c.delta.content)
+            if self._pending:
+                return
+        self._core.check_finish()
 
     async def until_done(self) -> AsyncChatCompletionStream:
         """Read the rest of the stream."""
-        async for _ in self:
+        async for _ in self._chunks:
             pass
         return self
 
