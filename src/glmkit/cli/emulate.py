@@ -9,7 +9,7 @@ import typer
 
 def emulate(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
-    port: int = typer.Option(8741, "--port", help="Port to listen on (0: any free port)."),
+    port: int = typer.Option(8741, "--port", min=0, max=65535, help="Port to listen on (0: any free port)."),
     keys: str = typer.Option(None, "--keys", help="Comma-separated keys to accept (default: any well-formed key)."),
     scenario: Path = typer.Option(
         None, "--scenario", exists=True, dir_okay=False, help="A JSON file of faults to inject."

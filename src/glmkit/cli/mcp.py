@@ -18,7 +18,7 @@ _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 def mcp(
     http: int = typer.Option(
-        None, "--http", help="Serve streamable HTTP on this port (0: any free port) instead of stdio."
+        None, "--http", min=0, max=65535, help="Serve streamable HTTP on this port (0: any free port) instead of stdio."
     ),
     host: str = typer.Option("127.0.0.1", "--host", help="Address for --http (loopback by default)."),
     token: str = typer.Option(
