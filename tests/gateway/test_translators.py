@@ -259,6 +259,24 @@ def test_streamed_answer_reassembles_to_the_whole_answer(
     assert streamed == whole
 
 
+def test_cached_prompt_tokens_are_not_counted_twice() -> None:
+    # GLM's prompt_tokens includes the cached ones; Anthropic clients add input + cache_read for the context in use
+    completion = {
+        "id": "1",
+        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "ok"}}],
+        "usage": {"prompt_tokens": 1000, "completion_tokens": 5, "prompt_tokens_details": {"cached_tokens": 800}},
+    }
+    plan = _plan([])
+    whole = to_message(completion, plan)
+    assert whole["usage"] == {"input_tokens": 200, "output_tokens": 5, "cache_read_input_tokens": 800}
+    translator = StreamTranslator(plan, msg_id=message_id("1"))
+    out = [translator.start()]
+    for data in _chunks(completion, random.Random(1)):
+        translator.feed(data, out)
+    translator.finish(out)
+    assert reassemble(b"".join(out))["usage"] == whole["usage"]
+
+
 def test_always_thinking_model_gets_low_effort_instead_of_disabled() -> None:
     glm, _ = to_chat(
         {

@@ -341,13 +341,22 @@ def _int(value: Any) -> int:
 
 
 def usage_of(usage: dict[str, Any] | None, plan: Plan) -> dict[str, int]:
-    """Anthropic usage (integers always) from GLM usage."""
+    """Anthropic usage (integers always) from GLM usage.
+
+    GLM's ``prompt_tokens`` includes the cached ones (``prompt_tokens_details.cached_tokens``, OpenAI's shape;
+    the reference is silent on the subset, §2.4); Anthropic's ``input_tokens`` excludes what
+    ``cache_read_input_tokens`` counts, and clients add the two up for the context in use, so the cached
+    tokens are taken out of ``input_tokens`` rather than counted twice.
+    """
     if not usage:
         return {"input_tokens": plan.input_tokens, "output_tokens": 0}
-    out = {"input_tokens": _int(usage.get("prompt_tokens")), "output_tokens": _int(usage.get("completion_tokens"))}
-    cached = (usage.get("prompt_tokens_details") or {}).get("cached_tokens")
-    if cached:
-        out["cache_read_input_tokens"] = _int(cached)
+    prompt = _int(usage.get("prompt_tokens"))
+    out = {"input_tokens": prompt, "output_tokens": _int(usage.get("completion_tokens"))}
+    details = usage.get("prompt_tokens_details")
+    cached = min(_int(details.get("cached_tokens")), prompt) if isinstance(details, dict) else 0
+    if cached > 0:
+        out["input_tokens"] = prompt - cached
+        out["cache_read_input_tokens"] = cached
     return out
 
 
