@@ -25,6 +25,7 @@ from starlette.routing import Mount, Route
 
 from glmkit._errors import code_row
 from glmkit.emulator.faults import Fault, FaultBook, fault_from_dict, load_scenario, parse_header
+from glmkit.emulator.keys import key_of, key_problem
 
 # Modules serving ``/api/paas/v4/...`` and ``/api/coding/paas/v4/...``; a missing module is skipped
 # so that resources can land one at a time.
@@ -129,58 +130,10 @@ def error_response(
     )
 
 
-def _key_of(request: Request) -> str | None:
-    auth = request.headers.get("authorization")
-    if auth:
-        return auth[7:].strip() if auth.lower().startswith("bearer ") else auth.strip()
-    return request.headers.get("x-api-key")
-
-
 def check_key(state: EmulatorState, request: Request) -> Response | None:
-    """401 with the right business code for a missing, malformed or unknown key; JWTs are verified."""
-    key = _key_of(request)
-    if not key:
-        return error_response("1001", "Header Authorization is missing")
-    if key.count(".") == 2:  # a JWT signed from id.secret
-        return _check_jwt(state, key)
-    # reference silent: the server's own rule for a key's form; keys are reported to look like <32 hex>.<16 alnum>
-    # (§1.1), and the SDK refuses a key without exactly one dot (§1.2), so that is the rule here (1002).
-    # reference silent: when the server answers 1000 ("authentication failed") rather than 1002; it never does here.
-    if key.count(".") != 1 or any(c.isspace() for c in key):
-        return error_response("1002", "Authorization Token is invalid")
-    if state.config.keys and key not in state.config.keys:
-        return error_response("1002", "Authorization Token is invalid")
-    return None
-
-
-def _check_jwt(state: EmulatorState, token: str) -> Response | None:
-    import jwt
-
-    try:
-        claims = jwt.decode(token, options={"verify_signature": False})
-        api_id = str(claims["api_key"])
-    except (jwt.PyJWTError, KeyError):
-        return error_response("1002", "Authorization Token is invalid")
-    secret = None
-    if state.config.keys:
-        secret = next((k.split(".", 1)[1] for k in state.config.keys if k.split(".", 1)[0] == api_id), None)
-        if secret is None:
-            return error_response("1002", "Authorization Token is invalid")
-    if secret is not None:
-        import warnings
-
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # 16-character secrets are Z.AI's format
-                jwt.decode(token, secret, algorithms=["HS256"], options={"verify_exp": False})
-        except jwt.PyJWTError:
-            return error_response("1004", "Authentication with this token failed")
-    # §1.2: exp is in milliseconds. reference silent (§16): whether an exp in seconds is accepted (it reads as long
-    # past here: 1003), and what a token without exp gets (served here).
-    exp_ms = claims.get("exp")
-    if isinstance(exp_ms, int | float) and exp_ms < state.clock() * 1000:
-        return error_response("1003", "Authorization Token has expired")
-    return None
+    """401 with the right business code for a missing, malformed or unknown key; JWTs are verified (``keys.py``)."""
+    problem = key_problem(key_of(request), state.config.keys, state.clock())
+    return error_response(*problem) if problem is not None else None
 
 
 def fault_for(state: EmulatorState, request: Request) -> Fault | None:

@@ -19,18 +19,11 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from glmkit.emulator.app import EmulatorState, error_response, json_route
+from glmkit.emulator.keys import key_of
 
 PLAN_ONLY_PREFIX = "planonly"
 Answer = Callable[[EmulatorState, Request, dict[str, Any]], Response]
 """What a billed endpoint answers to an admitted request and its JSON body."""
-
-
-def key_of(request: Request) -> str:
-    """The key a request carries (Bearer, raw Authorization, or x-api-key)."""
-    auth = request.headers.get("authorization", "")
-    if auth.lower().startswith("bearer "):
-        return auth[7:].strip()
-    return auth.strip() or request.headers.get("x-api-key", "")
 
 
 def is_plan_only(state: EmulatorState, key: str) -> bool:
