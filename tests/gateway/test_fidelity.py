@@ -170,3 +170,17 @@ def test_passthrough_forwards_the_clients_protocol_headers(tmp_path: Path) -> No
     assert headers["anthropic-beta"] == "interleaved-thinking-2025-05-14"
     assert headers["anthropic-version"] == client.default_headers["anthropic-version"]  # what the SDK sent
     assert "x-api-key" not in headers and headers["authorization"] != "Bearer x"  # the client's key stays here
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("mode", ["translate", "passthrough"])
+async def test_overloaded_mid_stream_is_an_overloaded_error_event(tmp_path: Path, mode: str) -> None:
+    emu = emulator_app(EmulatorConfig(faults=[Fault(kind="stream_error", after=3, code="1305")]))
+    app = gateway(tmp_path, emu, mode=mode, ledger=False)
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+        r = await c.post("/v1/messages", json={**MSG, "stream": True})
+    await app.state.gateway.aclose()
+    got = events(r.text)
+    assert got[0]["type"] == "message_start"
+    error = ErrorResponse.model_validate(got[-1])
+    assert error.error.type == "overloaded_error"

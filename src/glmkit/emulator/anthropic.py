@@ -142,6 +142,28 @@ def _ev(name: str, data: dict[str, Any]) -> bytes:
     return b"event: " + name.encode() + b"\ndata: " + _DUMPS({"type": name, **data}).encode() + b"\n\n"
 
 
+def _block_events(index: int, block: dict[str, Any], parts: dict[str, Any]) -> list[bytes]:
+    """``content_block_start``, its deltas and ``content_block_stop`` for one block of the answer."""
+    kind = block["type"]
+    if kind == "thinking":
+        start = {**block, "thinking": "", "signature": ""}
+        deltas = [
+            {"type": "thinking_delta", "thinking": block["thinking"]},
+            {"type": "signature_delta", "signature": block["signature"]},
+        ]
+    elif kind == "text":
+        start = {"type": "text", "text": ""}
+        deltas = [{"type": "text_delta", "text": piece} for piece in parts["pieces"]]
+    else:
+        start = {**block, "input": {}}
+        deltas = [{"type": "input_json_delta", "partial_json": _DUMPS(block["input"])}]
+    return [
+        _ev("content_block_start", {"index": index, "content_block": start}),
+        *(_ev("content_block_delta", {"index": index, "delta": d}) for d in deltas),
+        _ev("content_block_stop", {"index": index}),
+    ]
+
+
 def _events(body: dict[str, Any], parts: dict[str, Any], mid: str) -> list[bytes]:
     message = {
         "id": mid,
@@ -155,45 +177,23 @@ def _events(body: dict[str, Any], parts: dict[str, Any], mid: str) -> list[bytes
     }
     events = [_ev("message_start", {"message": message}), _ev("ping", {})]
     for index, block in enumerate(_blocks(parts)):
-        kind = block["type"]
-        if kind == "thinking":
-            events.append(
-                _ev(
-                    "content_block_start", {"index": index, "content_block": {**block, "thinking": "", "signature": ""}}
-                )
-            )
-            events.append(
-                _ev(
-                    "content_block_delta",
-                    {"index": index, "delta": {"type": "thinking_delta", "thinking": block["thinking"]}},
-                )
-            )
-            events.append(
-                _ev(
-                    "content_block_delta",
-                    {"index": index, "delta": {"type": "signature_delta", "signature": block["signature"]}},
-                )
-            )
-        elif kind == "text":
-            events.append(_ev("content_block_start", {"index": index, "content_block": {"type": "text", "text": ""}}))
-            for piece in parts["pieces"]:
-                events.append(
-                    _ev("content_block_delta", {"index": index, "delta": {"type": "text_delta", "text": piece}})
-                )
-        else:
-            events.append(_ev("content_block_start", {"index": index, "content_block": {**block, "input": {}}}))
-            args = _DUMPS(block["input"])
-            events.append(
-                _ev(
-                    "content_block_delta", {"index": index, "delta": {"type": "input_json_delta", "partial_json": args}}
-                )
-            )
-        events.append(_ev("content_block_stop", {"index": index}))
-    usage = _usage(body, parts)
+        events += _block_events(index, block, parts)
     delta = {"stop_reason": STOP.get(parts["finish"], "end_turn"), "stop_sequence": None}
-    events.append(_ev("message_delta", {"delta": delta, "usage": usage}))
+    events.append(_ev("message_delta", {"delta": delta, "usage": _usage(body, parts)}))
     events.append(_ev("message_stop", {}))
     return events
+
+
+def _stream_error(fault: Fault) -> bytes:
+    """The ``error`` event a ``stream_error`` fault ends the stream with (type from the code's status)."""
+    from glmkit._errors import code_row
+
+    code = fault.code or "1234"
+    try:
+        status = code_row(code).status
+    except KeyError:
+        status = 500
+    return _ev("error", {"error": error_body(status, fault.message or "Network error", code=code)["error"]})
 
 
 async def _stream(
@@ -204,11 +204,7 @@ async def _stream(
         for i, event in enumerate(events):
             if cut_at is not None and i >= cut_at:
                 if fault is not None and fault.kind == "stream_error":
-                    code = fault.code or "1234"
-                    yield _ev(
-                        "error",
-                        {"error": {"type": "api_error", "message": fault.message or "Network error", "code": code}},
-                    )
+                    yield _stream_error(fault)
                 return
             yield event
             if state.config.chunk_delay:
