@@ -9,7 +9,8 @@ needs no shift is relayed as the bytes that came in).
 from __future__ import annotations
 
 import json
-from typing import Any
+from collections.abc import Callable
+from typing import Any, ClassVar
 
 from glmkit._sse import Event
 from glmkit.gateway.anthropic import Plan
@@ -74,49 +75,16 @@ class PassthroughFixer:
         """Relay one upstream event (mended); ``False`` once the message is over."""
         name = event.event or "message"
         if name == "content_block_delta" and self.shift == 0 and self.deferred is None:
-            self.first_content = True
+            self.first_content = True  # the common case, relayed as the bytes that came in
             out.append(b"event: content_block_delta\ndata: " + event.data + b"\n\n")
             return True
         if name == "ping":
             out.append(frame("ping", {"type": "ping"}))
             return True
         data = json.loads(event.data)
-        if name == "message_start":
-            if not self.started:
-                message = dict(data.get("message") or {})
-                message["usage"] = fix_usage(message.get("usage"), self.plan, estimate=True)
-                self._emit(name, {**data, "message": message}, out)
-                self.started = True
-        elif name == "content_block_start":
-            block = data.get("content_block") or {}
-            if block.get("type") == "text" and not block.get("text"):
-                self.deferred, self.deferred_block = data.get("index"), block
-            else:
-                self._emit(name, {**data, "index": data.get("index", 0) - self.shift}, out)
-        elif name == "content_block_delta":
-            self.first_content = True
-            if self.deferred is not None and data.get("index") == self.deferred:
-                delta = data.get("delta") or {}
-                if delta.get("type") == "text_delta" and not delta.get("text"):
-                    return True
-                start = {
-                    "type": "content_block_start",
-                    "index": self.deferred - self.shift,
-                    "content_block": self.deferred_block,
-                }
-                self._emit("content_block_start", start, out)
-                self.deferred = None
-            self._emit(name, {**data, "index": data.get("index", 0) - self.shift}, out)
-        elif name == "content_block_stop":
-            if data.get("index") == self.deferred:  # an empty text block: dropped, later blocks move down
-                self.deferred, self.deferred_block = None, None
-                self.shift += 1
-            else:
-                self._emit(name, {**data, "index": data.get("index", 0) - self.shift}, out)
-        elif name == "message_delta":
-            self.usage = fix_usage(data.get("usage"), self.plan, estimate=False)
-            self.stop_reason = (data.get("delta") or {}).get("stop_reason")
-            self._emit(name, {**data, "usage": self.usage}, out)
+        mend = self._MENDERS.get(name)
+        if mend is not None:
+            mend(self, data, out)
         elif name == "message_stop":
             self.complete = True
             out.append(frame(name, data))
@@ -128,3 +96,51 @@ class PassthroughFixer:
         else:
             out.append(frame(name, data))
         return True
+
+    def _moved(self, data: dict[str, Any]) -> dict[str, Any]:
+        return {**data, "index": data.get("index", 0) - self.shift}
+
+    def _message_start(self, data: dict[str, Any], out: list[bytes]) -> None:
+        if not self.started:
+            message = dict(data.get("message") or {})
+            message["usage"] = fix_usage(message.get("usage"), self.plan, estimate=True)
+            self._emit("message_start", {**data, "message": message}, out)
+            self.started = True
+
+    def _block_start(self, data: dict[str, Any], out: list[bytes]) -> None:
+        block = data.get("content_block") or {}
+        if block.get("type") == "text" and not block.get("text"):
+            self.deferred, self.deferred_block = data.get("index"), block  # opened once it has text
+        else:
+            self._emit("content_block_start", self._moved(data), out)
+
+    def _block_delta(self, data: dict[str, Any], out: list[bytes]) -> None:
+        self.first_content = True
+        if self.deferred is not None and data.get("index") == self.deferred:
+            delta = data.get("delta") or {}
+            if delta.get("type") == "text_delta" and not delta.get("text"):
+                return
+            start = {"type": "content_block_start", "index": self.deferred - self.shift}
+            self._emit("content_block_start", {**start, "content_block": self.deferred_block}, out)
+            self.deferred = None
+        self._emit("content_block_delta", self._moved(data), out)
+
+    def _block_stop(self, data: dict[str, Any], out: list[bytes]) -> None:
+        if data.get("index") == self.deferred:  # an empty text block: dropped, later blocks move down
+            self.deferred, self.deferred_block = None, None
+            self.shift += 1
+        else:
+            self._emit("content_block_stop", self._moved(data), out)
+
+    def _message_delta(self, data: dict[str, Any], out: list[bytes]) -> None:
+        self.usage = fix_usage(data.get("usage"), self.plan, estimate=False)
+        self.stop_reason = (data.get("delta") or {}).get("stop_reason")
+        self._emit("message_delta", {**data, "usage": self.usage}, out)
+
+    _MENDERS: ClassVar[dict[str, Callable[[PassthroughFixer, dict[str, Any], list[bytes]], None]]] = {
+        "message_start": _message_start,
+        "content_block_start": _block_start,
+        "content_block_delta": _block_delta,
+        "content_block_stop": _block_stop,
+        "message_delta": _message_delta,
+    }
