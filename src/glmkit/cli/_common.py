@@ -161,6 +161,28 @@ def is_tty(stream: Any = None) -> bool:
     return bool(getattr(stream, "isatty", lambda: False)()) and os.environ.get("TERM") != "dumb"
 
 
+def listen(host: str, port: int, *, option: str) -> Any:
+    """A socket bound to ``host:port`` for a server, or one red line (port taken, address not this machine's).
+
+    ``option`` is the flag that chose the port (``--port``, ``--http``), named in the hint.
+    """
+    import socket
+
+    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it
+    # every keep-alive reply waits ~40 ms for a delayed ACK (Nagle).
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        raise fail(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}.",
+            hint=f"Pick another port with {option} PORT, or {option} 0 for any free port.",
+        ) from None
+    return sock
+
+
 def atomic_write(path: str, data: bytes) -> None:
     """Write to a temp file beside ``path`` and rename: Ctrl-C never leaves a partial file."""
     from glmkit._fileio import atomic_write as write

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import typer
+
+from glmkit.cli._common import fail, listen
 
 
 def emulate(
@@ -16,17 +19,15 @@ def emulate(
     ),
     seed: int = typer.Option(0, "--seed", help="Seed for ids and generated content."),
     max_concurrency: int = typer.Option(
-        0, "--max-concurrency", help="Requests in flight per model before 1302 (0: no limit)."
+        0, "--max-concurrency", min=0, help="Requests in flight per model before 1302 (0: no limit)."
     ),
-    job_seconds: float = typer.Option(2.0, "--job-seconds", help="How long async jobs stay PROCESSING."),
-    chunk_delay: float = typer.Option(0.0, "--chunk-delay", help="Seconds between stream chunks."),
+    job_seconds: float = typer.Option(2.0, "--job-seconds", min=0, help="How long async jobs stay PROCESSING."),
+    chunk_delay: float = typer.Option(0.0, "--chunk-delay", min=0, help="Seconds between stream chunks."),
 ) -> None:
     """Serve a faithful offline Z.AI API: point ZAI_BASE_URL=http://127.0.0.1:8741/api/paas/v4 at it."""
-    import socket
-
     import uvicorn
 
-    from glmkit.emulator import EmulatorConfig, create_app
+    from glmkit.emulator import EmulatorConfig
 
     config = EmulatorConfig(
         keys=frozenset(k.strip() for k in keys.split(",") if k.strip()) if keys else frozenset(),
@@ -35,12 +36,8 @@ def emulate(
         job_seconds=job_seconds,
         chunk_delay=chunk_delay,
     )
-    app = create_app(config, scenario=scenario)
-    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only on sockets whose proto says TCP, and without it
-    # every keep-alive reply waits ~40 ms for a delayed ACK (Nagle).
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
+    app = _app(config, scenario)
+    sock = listen(host, port, option="--port")
     actual = sock.getsockname()[1]
     config.public_url = f"http://{host}:{actual}"
     typer.echo(
@@ -49,6 +46,22 @@ def emulate(
     )
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
     server.run(sockets=[sock])
+
+
+def _app(config: Any, scenario: Path | None) -> Any:
+    """The emulator app; a scenario file that cannot be read is a usage error naming the file and the format."""
+    from glmkit.emulator import create_app
+
+    if scenario is None:
+        return create_app(config)
+    try:
+        return create_app(config, scenario=scenario)
+    except (ValueError, TypeError, AttributeError) as exc:  # bad JSON (a ValueError) or a fault it cannot build
+        raise fail(
+            f"{scenario} is not a scenario glmkit can read: {exc}.",
+            hint='Write {"faults": [{"path": "chat/completions", "code": "1302", "times": 1}]} (or a bare list).',
+            code=2,
+        ) from None
 
 
 def register(app: typer.Typer) -> None:

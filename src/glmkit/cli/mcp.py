@@ -11,7 +11,7 @@ from typing import Any
 
 import typer
 
-from glmkit.cli._common import DEBUG, ENDPOINT, OFFLINE, PROFILE, handle_errors
+from glmkit.cli._common import DEBUG, ENDPOINT, OFFLINE, PROFILE, handle_errors, listen
 
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
@@ -57,7 +57,7 @@ def mcp(
         if list_tools:
             _print_tools(groups, vision_model)
             return
-        sock = _listen(host, http) if http is not None else None
+        sock = listen(host, http, option="--http") if http is not None else None
         import anyio
 
         anyio.run(_serve, groups, sock, token, vision_model, not no_ledger, offline, profile, endpoint)
@@ -77,25 +77,6 @@ def _print_tools(groups: list[str], vision_model: str | None) -> None:
         typer.echo(f"{tool.name:<30} {group_of[tool.name]:<7} {summary}")
     for group in sorted(set(groups) - set(group_of.values())):
         typer.echo(f"glm mcp: the {group} tools are unavailable in this install.", err=True)
-
-
-def _listen(host: str, port: int) -> Any:
-    """A bound socket for --http, or a clear error (port taken, address not ours) before anything starts."""
-    import socket
-
-    from glmkit.cli._common import fail
-
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise fail(
-            f"cannot listen on {host}:{port}: {exc.strerror or exc}.",
-            hint="Pick another port with --http PORT, or --http 0 for any free port.",
-        ) from None
-    return sock
 
 
 async def _serve(
