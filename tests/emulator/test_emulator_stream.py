@@ -90,6 +90,28 @@ def test_tool_stream_sends_argument_fragments_that_join_per_index(http: httpx.Cl
     assert chunks[-1]["choices"][0]["finish_reason"] == "tool_calls"
 
 
+def test_the_web_search_tool_puts_its_results_at_the_top_level(http: httpx.Client) -> None:
+    tool = {"type": "web_search", "web_search": {"enable": True, "search_result": True, "count": 3}}
+    body = http.post("/chat/completions", json=chat(tools=[tool])).json()
+    assert len(body["web_search"]) == 3  # §2.3: only when the tool ran
+    fields = {"title", "content", "link", "media", "icon", "refer", "publish_date"}
+    assert all(set(hit) == fields and all(isinstance(v, str) for v in hit.values()) for hit in body["web_search"])
+    quiet = {"type": "web_search", "web_search": {"enable": True}}  # search_result defaults to false
+    assert "web_search" not in http.post("/chat/completions", json=chat(tools=[quiet])).json()
+    off = {"type": "web_search", "web_search": {"search_result": True}}  # enable defaults to false
+    assert "web_search" not in http.post("/chat/completions", json=chat(tools=[off])).json()
+    started = http.post("/async/chat/completions", json=chat(tools=[tool])).json()
+    assert len(http.get(f"/async-result/{started['id']}").json()["web_search"]) == 3
+
+
+@pytest.mark.parametrize(
+    "options", [{"count": 51}, {"count": "3"}, {"search_recency_filter": "oneHour"}, {"content_size": "huge"}]
+)
+def test_bad_web_search_options_are_1214(http: httpx.Client, options: dict[str, Any]) -> None:
+    tool = {"type": "web_search", "web_search": {"enable": True, **options}}
+    assert error_of(http.post("/chat/completions", json=chat(tools=[tool])))[:2] == (400, "1214")
+
+
 @pytest.mark.parametrize(
     ("fault", "tail", "done"),
     [

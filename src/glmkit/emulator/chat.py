@@ -17,6 +17,7 @@ served on the coding endpoint. A reused ``request_id`` gets 1231 (§2.1).
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -33,6 +34,7 @@ from glmkit.emulator.chat_answers import (
     WORD,
     answer_text,
     json_answer,
+    last_user_text,
     media_count,
     reasoning_text,
     thinks,
@@ -40,6 +42,7 @@ from glmkit.emulator.chat_answers import (
 )
 from glmkit.emulator.chat_checks import duplicate_request_id, reasoning_check, validate
 from glmkit.emulator.faults import Fault
+from glmkit.emulator.web_search import search_hits
 
 __all__ = ["answer_text", "completion_body", "completion_parts", "media_count", "routes", "validate"]
 
@@ -88,7 +91,7 @@ def completion_body(state: EmulatorState, body: dict[str, Any], parts: dict[str,
         message["reasoning_content"] = parts["reasoning"]
     if parts["calls"]:
         message["tool_calls"] = parts["calls"]
-    return {
+    answer = {
         "id": rid,
         "request_id": body.get("request_id") or rid,
         "created": state.now(),
@@ -96,6 +99,23 @@ def completion_body(state: EmulatorState, body: dict[str, Any], parts: dict[str,
         "choices": [{"index": 0, "finish_reason": parts["finish"], "message": message}],
         "usage": parts["usage"],
     }
+    if (hits := web_search_results(state, body)) is not None:
+        answer["web_search"] = hits
+    return answer
+
+
+def web_search_results(state: EmulatorState, body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    """The top-level ``web_search`` array (§2.3) when the request's web_search tool ran (``enable``) and asked
+    for its results in the response (``search_result``); the same hits as ``POST /web_search`` gives."""
+    # reference silent: where a streamed answer carries the array; streams leave it out
+    for tool in body.get("tools") or []:
+        spec = tool.get("web_search") if tool.get("type") == "web_search" else None
+        if spec and spec.get("enable") and spec.get("search_result"):
+            query = spec.get("search_query") or last_user_text(body["messages"]).strip() or "search"
+            args = {k: spec.get(k) for k in ("count", "search_domain_filter", "search_recency_filter", "content_size")}
+            today = dt.datetime.fromtimestamp(state.clock(), dt.UTC).date()
+            return search_hits({**args, "search_query": query}, today)
+    return None
 
 
 def sse_chunks(state: EmulatorState, body: dict[str, Any], parts: dict[str, Any], rid: str, finish: str) -> list[bytes]:
@@ -230,7 +250,7 @@ def routes(state: EmulatorState) -> list[Route]:
             "created": state.clock(),
             "model": body["model"],
             "request_id": result["request_id"],
-            "result": {"choices": result["choices"], "usage": result["usage"]},
+            "result": {k: result[k] for k in ("choices", "usage", "web_search") if k in result},
         }
         return JSONResponse(
             {"id": rid, "request_id": result["request_id"], "model": body["model"], "task_status": "PROCESSING"}

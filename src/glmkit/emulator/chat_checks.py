@@ -25,6 +25,7 @@ from glmkit import data
 from glmkit.catalog import ModelInfo, get_model
 from glmkit.emulator.app import EmulatorState, error_response, unknown_model
 from glmkit.emulator.chat_answers import text_tokens, thinks
+from glmkit.types.web_search import CONTENT_SIZES, RECENCY_FILTERS
 
 ROLES = ("system", "user", "assistant", "tool")
 PART_MODALITY = {"text": "text", "image_url": "image", "video_url": "video", "file_url": "file", "file": "file"}
@@ -211,8 +212,28 @@ def check_tools(tools: Any) -> Response | None:
             return _invalid(f"tools[{i}].function.parameters", "must be a JSON Schema object")
         if kind == "retrieval" and not spec.get("knowledge_id"):
             return _missing(f"tools[{i}].retrieval.knowledge_id")
+        if kind == "web_search" and (bad := _check_web_search(i, spec)) is not None:
+            return bad
         # reference silent: whether the server enforces a function's description/parameters or web_search's
         # search_engine, which the schema lists as required but gives defaults for; not enforced.
+    return None
+
+
+def _check_web_search(i: int, spec: dict[str, Any]) -> Response | None:
+    """The web_search tool's options (§2.3)."""
+    count = spec.get("count")
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 50):
+        return _invalid(f"tools[{i}].web_search.count", "must be an integer in [1, 50]")
+    for name, allowed in (
+        ("search_recency_filter", RECENCY_FILTERS),
+        ("content_size", CONTENT_SIZES),
+        ("result_sequence", ("before", "after")),
+    ):
+        if spec.get(name) is not None and spec[name] not in allowed:
+            return _invalid(f"tools[{i}].web_search.{name}", f"must be one of {', '.join(allowed)}")
+    for name in ("enable", "search_result", "require_search"):
+        if spec.get(name) is not None and not isinstance(spec[name], bool):
+            return _invalid(f"tools[{i}].web_search.{name}", "must be true or false")
     return None
 
 
