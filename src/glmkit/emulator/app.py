@@ -207,7 +207,10 @@ def _fmt(value: float) -> str:
 
 
 class Concurrency:
-    """Per-model in-flight limit: beyond ``max_concurrency``, 1302 (what Coding Plan tiers do)."""
+    """Per-model in-flight limit: beyond ``max_concurrency``, 1302 (what Coding Plan tiers do, §14.1)."""
+
+    # reference silent: whether the limit counts per model, per key or per plan, and the tiers' numbers (§14.1 says
+    # only Max > Pro > Lite); it counts per model here, sync and streamed chat (async jobs are not limited).
 
     def __init__(self, state: EmulatorState, model: str) -> None:
         self.state = state

@@ -63,7 +63,10 @@ def validate(body: dict[str, Any], surface: str) -> Response | None:
         return _invalid("model", "must be a string")
     info = chat_model(model)
     if info is None:
+        # reference silent: whether a non-chat model (glm-ocr) is 1211 or 1212 "does not support this call method"
         return unknown_model(model)
+    # reference silent: which ids the coding endpoint refuses with 1311 "plan does not include" (§3.3: late-2026
+    # plans route old ids to current models without a word); none are refused here.
     return (
         check_messages(body.get("messages"), info)
         or _check_sampling(body, info)
@@ -162,6 +165,8 @@ def _check_sampling(body: dict[str, Any], info: ModelInfo) -> Response | None:
         v = body.get(name)
         if v is not None and (not _is_number(v) or not lo <= v <= hi):
             return _invalid(name, f"must be a number in [{lo}, {hi}]")
+    # reference silent: what tool_stream without stream does (§2.1: "needs stream=true"); it is accepted and ignored.
+    # reference silent: whether vision models other than GLM-4.6V+/autoglm-phone refuse tools (§2.1); they do not.
     for name in ("stream", "do_sample", "tool_stream"):
         if body.get(name) is not None and not isinstance(body[name], bool):
             return _invalid(name, "must be true or false")

@@ -17,6 +17,8 @@ def routes(state: EmulatorState) -> list[Route]:
         early, _ = await admit(state, request)
         if early is not None:
             return early
+        # §3.4: an OpenAI-style list; reference silent on fields beyond data[].id, on whether the general list
+        # includes non-chat models (it does not here) and on whether the plan lists ids it only routes (§3.3).
         coding = "/coding/" in request.url.path
         data = [
             {"id": m.id, "object": "model", "created": 0, "owned_by": "z-ai"}

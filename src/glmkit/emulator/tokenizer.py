@@ -57,5 +57,6 @@ def routes(state: EmulatorState) -> list[Route]:
             {"id": rid, "created": state.now(), "request_id": body.get("request_id") or rid, "usage": count(body)}
         )
 
+    # reference silent: whether /tokenizer answers on the coding base (§1.1 treats it as chat-only); it does here.
     # reference silent: §9 marks model both required and defaulting to glm-4.6; it is treated as required.
     return [json_route(state, "/tokenizer", tokenizer, required=("model",))]
