@@ -9,7 +9,7 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable, Iterator
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 import typer
 
@@ -45,32 +45,29 @@ def make_client(
     *, offline: bool = False, profile: str | None = None, endpoint: str | None = None, **kwargs: Any
 ) -> Client:
     """A ``Client`` from the CLI's options; ``--offline`` (or ``GLM_OFFLINE=1``) wires it to the in-process emulator."""
-    from glmkit._config import resolve_settings
-
-    settings = resolve_settings(profile=profile, endpoint=endpoint, offline=offline or None, **kwargs)
-    if settings.offline:
-        from glmkit.testing import offline_client
-
-        return _noting(lambda: offline_client(settings=offline_settings(settings)))
-    from glmkit._client import Client
-
-    return _noting(lambda: Client(settings=settings))
+    return cast("Client", _make(False, offline=offline, profile=profile, endpoint=endpoint, **kwargs))
 
 
 def make_async_client(
     *, offline: bool = False, profile: str | None = None, endpoint: str | None = None, **kwargs: Any
 ) -> AsyncClient:
     """The async twin of ``make_client``."""
+    return cast("AsyncClient", _make(True, offline=offline, profile=profile, endpoint=endpoint, **kwargs))
+
+
+def _make(is_async: bool, *, offline: bool, profile: str | None, endpoint: str | None, **kwargs: Any) -> Any:
     from glmkit._config import resolve_settings
 
     settings = resolve_settings(profile=profile, endpoint=endpoint, offline=offline or None, **kwargs)
     if settings.offline:
-        from glmkit.testing import async_offline_client
+        from glmkit import testing
 
-        return _noting(lambda: async_offline_client(settings=offline_settings(settings)))
-    from glmkit._client import AsyncClient
+        offline_factory = testing.async_offline_client if is_async else testing.offline_client
+        return _noting(lambda: offline_factory(settings=offline_settings(settings)))
+    from glmkit._client import AsyncClient, Client
 
-    return _noting(lambda: AsyncClient(settings=settings))
+    factory = AsyncClient if is_async else Client
+    return _noting(lambda: factory(settings=settings))
 
 
 def _noting(build: Callable[[], T]) -> T:
