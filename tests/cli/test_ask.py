@@ -1,10 +1,9 @@
-"""`glm ask`: in-process through Typer's runner (--offline), and as a real process against `glm emulate`."""
+"""`glm ask` in-process through Typer's runner (--offline); test_ask_process.py runs it as a real process."""
 
 from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -14,7 +13,6 @@ from glmkit.catalog import default_model
 from glmkit.cli.app import app
 from glmkit.ledger import Ledger
 
-GLM = [sys.executable, "-m", "glmkit.cli.app"]
 runner = CliRunner()
 
 
