@@ -8,6 +8,7 @@ request; a stream relayed at no less than 15% of the direct chunk rate. Latency 
 interleaved rounds and compared within a round, because the machine is shared.
 
     python bench/gateway.py            # prints a table and the JSON of run()
+    python bench/gateway.py --quick    # the same, smaller
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 KEY = "0123456789abcdef0123456789abcdef.glmkitEmulator01"
+AUTH = {"Authorization": f"Bearer {KEY}", "content-type": "application/json"}
 
 UPSTREAM = r"""
 import asyncio, json, sys
@@ -165,92 +167,110 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def run(requests: int = 800, chunks: int = 5000, streams: int = 3, rounds: int = 8) -> dict[str, Any]:
-    """Measure and return the figures (milliseconds, requests/s, chunks/s)."""
-    import httpx
-
+def _start(chunks: int, procs: list[subprocess.Popen[bytes]]) -> tuple[str, str, str]:
+    """Start the fake upstream, `glm serve` and the bare relay (appended to ``procs``): (direct, gateway, bare) URLs."""
     up_port, gw_port, bare_port = _free_port(), _free_port(), _free_port()
-    home = tempfile.mkdtemp(prefix="glmkit-bench-")
-    procs = [subprocess.Popen([sys.executable, "-c", UPSTREAM, str(up_port), str(chunks)])]
+    procs.append(subprocess.Popen([sys.executable, "-c", UPSTREAM, str(up_port), str(chunks)]))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("ZAI_", "GLM_"))}
     env.update(
         {
             "ZAI_BASE_URL": f"http://127.0.0.1:{up_port}/api/coding/paas/v4",
             "ZAI_API_KEY": KEY,
-            "GLMKIT_HOME": home,
+            "GLMKIT_HOME": tempfile.mkdtemp(prefix="glmkit-bench-"),
         }
     )
+    _wait_port(up_port)
+    serve = [sys.executable, "-m", "glmkit.cli.app", "serve", "--port", str(gw_port), "--max-inflight", "64"]
+    procs.append(subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL))
+    direct = f"http://127.0.0.1:{up_port}/api/coding/paas/v4/chat/completions"
+    procs.append(subprocess.Popen([sys.executable, "-c", BARE_RELAY, str(bare_port), direct]))
+    _wait_port(gw_port)
+    _wait_port(bare_port)
+    return direct, f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{bare_port}/"
+
+
+def _latency_rounds(
+    c: Any, targets: dict[str, tuple[str, dict[str, Any]]], requests: int, rounds: int, gateway_pid: int
+) -> dict[str, Any]:
+    """p50/p99/requests-per-second of each target, and what the gateway adds, from interleaved rounds."""
+    results: dict[str, Any] = {}
+    lat: dict[str, list[float]] = {name: [] for name in targets}
+    p50s: dict[str, list[float]] = {name: [] for name in targets}
+    cpu: list[float] = []
+    per_round = max(20, requests // rounds)
+    for r in range(rounds):
+        # the machine is shared: compare targets within a round (in a rotating order), then take medians
+        order = list(targets)[r % len(targets) :] + list(targets)[: r % len(targets)]
+        for name in order:
+            url, body = targets[name]
+            before = _cpu_seconds(gateway_pid)
+            values = _latencies(c, url, body, per_round, AUTH)
+            if name == "anthropic_route":
+                cpu.append((_cpu_seconds(gateway_pid) - before) / per_round * 1000)
+            lat[name].extend(values)
+            p50s[name].append(statistics.median(values))
+    for name, values in lat.items():
+        results[f"{name}_p50_ms"] = round(_pct(values, 0.5), 3)
+        results[f"{name}_p99_ms"] = round(_pct(values, 0.99), 3)
+        results[f"{name}_req_s_sequential"] = round(1000 / statistics.mean(values), 1)
+    for name in ("bare_relay", "openai_route", "anthropic_route"):
+        added = [a - d for a, d in zip(p50s[name], p50s["direct"], strict=True)]
+        results[f"{name}_added_p50_ms"] = round(statistics.median(added), 3)
+        results[f"{name}_added_p99_ms"] = round(results[f"{name}_p99_ms"] - results["direct_p99_ms"], 3)
+    over = [a - b for a, b in zip(p50s["anthropic_route"], p50s["bare_relay"], strict=True)]
+    results["anthropic_route_over_bare_relay_p50_ms"] = round(statistics.median(over), 3)
+    results["anthropic_route_gateway_cpu_ms_per_request"] = round(statistics.median(cpu), 3)
+    return results
+
+
+def _stream_rates(c: Any, targets: dict[str, tuple[str, dict[str, Any]]], chunks: int, streams: int) -> dict[str, Any]:
+    """Chunks per second a client receives from each streaming target, and the gateway's share of direct."""
+    rates: dict[str, list[float]] = {name: [] for name in targets}
+    for _ in range(streams):
+        for name, (url, body) in targets.items():
+            rate, n = _stream_rate(c, url, {**body, "stream": True}, AUTH)
+            assert n >= chunks, f"{name} relayed {n} of {chunks} chunks"
+            rates[name].append(rate)
+    results: dict[str, Any] = {f"{name}_chunks_s": round(statistics.median(v)) for name, v in rates.items()}
+    for name in ("openai_route", "anthropic_route"):
+        results[f"{name}_relay_ratio"] = round(results[f"{name}_chunks_s"] / results["direct_chunks_s"], 3)
+    return results
+
+
+def run(requests: int = 800, chunks: int = 5000, streams: int = 3, rounds: int = 8) -> dict[str, Any]:
+    """Measure and return the figures (milliseconds, requests/s, chunks/s)."""
+    import httpx
+
+    procs: list[subprocess.Popen[bytes]] = []
     try:
-        _wait_port(up_port)
-        procs.append(
-            subprocess.Popen(
-                [sys.executable, "-m", "glmkit.cli.app", "serve", "--port", str(gw_port), "--max-inflight", "64"],
-                env=env,
-                stderr=subprocess.DEVNULL,
-            )
-        )
-        direct = f"http://127.0.0.1:{up_port}/api/coding/paas/v4/chat/completions"
-        procs.append(subprocess.Popen([sys.executable, "-c", BARE_RELAY, str(bare_port), direct]))
-        _wait_port(gw_port)
-        _wait_port(bare_port)
-        gw = f"http://127.0.0.1:{gw_port}"
-        oa_body = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
-        an_body = {"model": "glm-4.6", "max_tokens": 1000, "messages": [{"role": "user", "content": "hi"}]}
-        auth = {"Authorization": f"Bearer {KEY}", "content-type": "application/json"}
+        direct, gw, bare = _start(chunks, procs)
+        oa_body: dict[str, Any] = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
+        an_body: dict[str, Any] = {
+            "model": "glm-4.6",
+            "max_tokens": 1000,
+            "messages": [{"role": "user", "content": "hi"}],
+        }
         results: dict[str, Any] = {"requests": requests, "chunks_per_stream": chunks}
         with httpx.Client(timeout=60) as c:
-            for warm in (direct, f"{gw}/v1/chat/completions"):
-                _latencies(c, warm, oa_body, 50, auth)
-            _latencies(c, f"{gw}/v1/messages", an_body, 50, auth)
-            # interleaved rounds: the machine is shared, so compare targets within a round, then take medians
+            for url, body in (
+                (direct, oa_body),
+                (f"{gw}/v1/chat/completions", oa_body),
+                (f"{gw}/v1/messages", an_body),
+            ):
+                _latencies(c, url, body, 50, AUTH)  # warm-up
             targets = {
                 "direct": (direct, oa_body),
-                "bare_relay": (f"http://127.0.0.1:{bare_port}/", oa_body),
+                "bare_relay": (bare, oa_body),
                 "openai_route": (f"{gw}/v1/chat/completions", oa_body),
                 "anthropic_route": (f"{gw}/v1/messages", an_body),
             }
-            lat: dict[str, list[float]] = {name: [] for name in targets}
-            p50s: dict[str, list[float]] = {name: [] for name in targets}
-            cpu: list[float] = []
-            per_round = max(20, requests // rounds)
-            for r in range(rounds):
-                order = list(targets)[r % len(targets) :] + list(targets)[: r % len(targets)]
-                for name in order:
-                    url, body = targets[name]
-                    before = _cpu_seconds(procs[1].pid)
-                    values = _latencies(c, url, body, per_round, auth)
-                    if name == "anthropic_route":
-                        cpu.append((_cpu_seconds(procs[1].pid) - before) / per_round * 1000)
-                    lat[name].extend(values)
-                    p50s[name].append(statistics.median(values))
-            for name, values in lat.items():
-                results[f"{name}_p50_ms"] = round(_pct(values, 0.5), 3)
-                results[f"{name}_p99_ms"] = round(_pct(values, 0.99), 3)
-                results[f"{name}_req_s_sequential"] = round(1000 / statistics.mean(values), 1)
-            for name in ("bare_relay", "openai_route", "anthropic_route"):
-                added = [a - d for a, d in zip(p50s[name], p50s["direct"], strict=True)]
-                results[f"{name}_added_p50_ms"] = round(statistics.median(added), 3)
-                results[f"{name}_added_p99_ms"] = round(results[f"{name}_p99_ms"] - results["direct_p99_ms"], 3)
-            over = [a - b for a, b in zip(p50s["anthropic_route"], p50s["bare_relay"], strict=True)]
-            results["anthropic_route_over_bare_relay_p50_ms"] = round(statistics.median(over), 3)
-            results["anthropic_route_gateway_cpu_ms_per_request"] = round(statistics.median(cpu), 3)
-            results["direct_req_s_8_threads"] = round(_throughput(direct, oa_body, auth, 8, 2.0), 1)
+            results.update(_latency_rounds(c, targets, requests, rounds, procs[1].pid))
+            results["direct_req_s_8_threads"] = round(_throughput(direct, oa_body, AUTH, 8, 2.0), 1)
             results["anthropic_route_req_s_8_threads"] = round(
-                _throughput(f"{gw}/v1/messages", an_body, auth, 8, 2.0), 1
+                _throughput(f"{gw}/v1/messages", an_body, AUTH, 8, 2.0), 1
             )
-            rates: dict[str, list[float]] = {"direct": [], "openai_route": [], "anthropic_route": []}
-            for _ in range(streams):
-                rates["direct"].append(_stream_rate(c, direct, {**oa_body, "stream": True}, auth)[0])
-                rates["openai_route"].append(
-                    _stream_rate(c, f"{gw}/v1/chat/completions", {**oa_body, "stream": True}, auth)[0]
-                )
-                rate, n = _stream_rate(c, f"{gw}/v1/messages", {**an_body, "stream": True}, auth)
-                assert n >= chunks, f"the gateway relayed {n} of {chunks} chunks"
-                rates["anthropic_route"].append(rate)
-            for name, values in rates.items():
-                results[f"{name}_chunks_s"] = round(statistics.median(values))
-            for name in ("openai_route", "anthropic_route"):
-                results[f"{name}_relay_ratio"] = round(results[f"{name}_chunks_s"] / results["direct_chunks_s"], 3)
+            streaming = {name: targets[name] for name in ("direct", "openai_route", "anthropic_route")}
+            results.update(_stream_rates(c, streaming, chunks, streams))
         results["target_added_p50_ms"] = 1.0
         results["target_relay_ratio"] = 0.15
         return results
@@ -264,8 +284,9 @@ def run(requests: int = 800, chunks: int = 5000, streams: int = 3, rounds: int =
 
 
 def main() -> None:
-    """Print the figures."""
-    results = run()
+    """Print the figures (``--quick``: a smaller run, about a third of the time)."""
+    quick = "--quick" in sys.argv[1:]
+    results = run(requests=240, chunks=2000, streams=1, rounds=4) if quick else run()
     width = max(len(k) for k in results)
     for key, value in results.items():
         print(f"{key:<{width}}  {value}")

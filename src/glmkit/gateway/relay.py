@@ -168,11 +168,15 @@ async def _pump(
     feed: Callable[[bytes, list[bytes]], bool],
     has_content: Callable[[], bool],
     record: Record,
+    head: bytes,
+    tail: Callable[[list[bytes]], None],
 ) -> AsyncIterator[bytes]:
-    """Upstream bytes through ``feed`` (frames appended to a list; ``False`` once the answer is over), one
-    yield per network read. A cut connection or an upstream chunk that is not JSON ends the stream with an
-    ``error`` event and a 502 on the record (callers stop when ``record.status`` is no longer 200)."""
-    out: list[bytes] = []
+    """``head``, then the upstream bytes through ``feed`` (frames appended to a list; ``False`` once the answer
+    is over), one yield per network read, then what ``tail`` appends. A cut connection or an upstream chunk
+    that is not JSON ends the stream with an ``error`` event and a 502 on the record instead of the tail.
+
+    One generator for both relays (no generator of a generator: each layer costs per chunk)."""
+    out: list[bytes] = [head] if head else []
     try:
         async for raw in response.aiter_bytes():
             going = feed(raw, out)
@@ -182,19 +186,22 @@ async def _pump(
                 yield b"".join(out)
                 out.clear()
             if not going:
-                return
+                break
     except httpx.HTTPError as exc:
         problem = f"The upstream connection failed mid-stream: {exc or type(exc).__name__}."
     except ValueError:
         problem = "The upstream sent a stream event that is not valid JSON."
     else:
+        tail(out)
+        if out:
+            yield b"".join(out)
         return
     record.fail(502)
     out.append(error_frame(502, problem))
     yield b"".join(out)
 
 
-async def relay_translated(
+def relay_translated(
     response: httpx.Response,
     translator: StreamTranslator,
     record: Record,
@@ -211,48 +218,43 @@ async def relay_translated(
                 return False
         return True
 
-    if not started:
-        yield translator.start()
-    async for piece in _pump(response, feed, lambda: translator.index >= 0, record):
-        yield piece
-    if record.status != 200:
-        return
-    out: list[bytes] = []
-    if translator.error is not None:
-        code = translator.error.get("code")
-        status = _status_for_code(code)
-        record.fail(status, _s(code))
-        out.append(translator.fail(status, str(translator.error.get("message") or "Upstream error"), _s(code)))
-    elif translator.finish_reason == "network_error":
-        record.fail(500, "1234")
-        out.append(translator.fail(500, "The model failed during inference (finish_reason network_error).", "1234"))
-    elif not translator.complete:
-        record.fail(502)
-        out.append(translator.fail(502, "The upstream stream ended before the answer was complete."))
-    else:
-        translator.finish(out)
-    record.usage(translator.usage)
-    yield b"".join(out)
+    def tail(out: list[bytes]) -> None:
+        if translator.error is not None:
+            code = translator.error.get("code")
+            status = _status_for_code(code)
+            record.fail(status, _s(code))
+            out.append(translator.fail(status, str(translator.error.get("message") or "Upstream error"), _s(code)))
+        elif translator.finish_reason == "network_error":
+            record.fail(500, "1234")
+            out.append(translator.fail(500, "The model failed during inference (finish_reason network_error).", "1234"))
+        elif not translator.complete:
+            record.fail(502)
+            out.append(translator.fail(502, "The upstream stream ended before the answer was complete."))
+        else:
+            translator.finish(out)
+        record.usage(translator.usage)
+
+    head = b"" if started else translator.start()
+    return _pump(response, feed, lambda: translator.index >= 0, record, head, tail)
 
 
-async def relay_passthrough(response: httpx.Response, fixer: PassthroughFixer, record: Record) -> AsyncIterator[bytes]:
+def relay_passthrough(response: httpx.Response, fixer: PassthroughFixer, record: Record) -> AsyncIterator[bytes]:
     """Anthropic SSE from Z.AI in, mended Anthropic SSE out."""
     decoder = SSEDecoder()
 
     def feed(raw: bytes, out: list[bytes]) -> bool:
         return all(fixer.feed(event, out) for event in decoder.feed(raw))
 
-    async for piece in _pump(response, feed, lambda: fixer.first_content, record):
-        yield piece
-    if record.status != 200:
-        return
-    record.usage(fixer.usage, anthropic=True)
-    if fixer.error is not None:
-        code = fixer.error.get("code")
-        record.fail(_status_for_code(code), _s(code))
-    elif not fixer.complete:
-        record.fail(502)
-        yield error_frame(502, "The upstream stream ended before the answer was complete.")
+    def tail(out: list[bytes]) -> None:
+        record.usage(fixer.usage, anthropic=True)
+        if fixer.error is not None:
+            code = fixer.error.get("code")
+            record.fail(_status_for_code(code), _s(code))
+        elif not fixer.complete:
+            record.fail(502)
+            out.append(error_frame(502, "The upstream stream ended before the answer was complete."))
+
+    return _pump(response, feed, lambda: fixer.first_content, record, b"", tail)
 
 
 async def relay_raw(response: httpx.Response, record: Record) -> AsyncIterator[bytes]:
