@@ -312,3 +312,15 @@ def test_beyond_loopback_needs_a_token(upstream: EmulatorServer, tmp_path: Path)
     done = run_mcp(tmp_path, upstream, "--http", "0", "--host", "0.0.0.0")
     assert done.returncode == 2
     assert "refusing to serve on 0.0.0.0 without a token" in done.stderr and "--token" in done.stderr
+
+
+async def test_generate_image_into_a_folder_says_so_first(tmp_path: Path) -> None:
+    from mcp import Client
+
+    client = async_offline_client(create_app(EmulatorConfig()))
+    server = build_server(client, groups="image")
+    async with Client(server) as mcp_client:
+        result = await mcp_client.call_tool("generate_image", {"prompt": "a boat", "output_path": str(tmp_path)})
+    assert result.is_error
+    assert "is a folder" in text_of(result) and "overwrite" not in text_of(result)  # overwrite=true would not help
+    await client.close()

@@ -62,12 +62,12 @@ def image_tools(rt: Runtime) -> list[ToolFn]:
         from glmkit.media import sniff_format
 
         target = local_path(output_path)
+        if target.is_dir():  # before the overwrite check: overwrite=true would not help here
+            raise InputError(f"{target} is a folder.", hint="Give a file name, e.g. hero.png.")
         if target.exists() and not overwrite:
             raise InputError(
                 f"{target} already exists.", hint="Choose another output_path, or pass overwrite=true to replace it."
             )
-        if target.is_dir():
-            raise InputError(f"{target} is a folder.", hint="Give a file name, e.g. hero.png.")
         options: dict[str, Any] = {k: v for k, v in (("size", size), ("quality", quality), ("model", model)) if v}
         result = await rt.client.images.generate(prompt=prompt, **options)
         note(model_requested=model or DEFAULT_MODEL, model_used=model or DEFAULT_MODEL)
