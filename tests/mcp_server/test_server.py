@@ -324,3 +324,13 @@ async def test_generate_image_into_a_folder_says_so_first(tmp_path: Path) -> Non
     assert result.is_error
     assert "is a folder" in text_of(result) and "overwrite" not in text_of(result)  # overwrite=true would not help
     await client.close()
+
+
+async def test_count_tokens_of_a_folder_says_it_is_a_folder(tmp_path: Path) -> None:
+    from mcp import Client
+
+    client = async_offline_client(create_app(EmulatorConfig()))
+    async with Client(build_server(client, groups="tokens")) as mcp_client:
+        result = await mcp_client.call_tool("count_tokens", {"path": str(tmp_path)})
+    assert result.is_error and "is a folder" in text_of(result)
+    await client.close()

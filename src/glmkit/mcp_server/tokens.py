@@ -39,6 +39,8 @@ def tokens_tools(rt: Runtime) -> list[ToolFn]:
             raise InputError("Give exactly one of text or path.", hint="count_tokens(text='...') or (path='src/x.py').")
         if path is not None:
             file = local_path(path)
+            if file.is_dir():
+                raise InputError(f"{file} is a folder.", hint="Give one text file in it, e.g. path='src/x.py'.")
             if not file.is_file():
                 raise InputError(f"No such file: {str(file)!r}.", hint="Check the path (relative to the server's cwd).")
             text = file.read_text(encoding="utf-8", errors="replace")
