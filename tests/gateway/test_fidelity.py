@@ -67,6 +67,17 @@ def events(text: str) -> list[dict[str, Any]]:
             {"messages": [{"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t", "content": [5]}]}]},
             "messages.0.content.0.content.0",
         ),
+        (
+            {
+                "messages": [
+                    {
+                        "role": "user",
+                        "content": [{"type": "tool_result", "tool_use_id": "t", "content": [{"type": "text"}]}],
+                    }
+                ]
+            },
+            "messages.0.content.0.content.0.text",
+        ),
     ],
 )
 @pytest.mark.parametrize("mode", ["translate", "passthrough"])
@@ -184,3 +195,19 @@ async def test_overloaded_mid_stream_is_an_overloaded_error_event(tmp_path: Path
     assert got[0]["type"] == "message_start"
     error = ErrorResponse.model_validate(got[-1])
     assert error.error.type == "overloaded_error"
+
+
+@pytest.mark.anyio
+async def test_tool_result_blocks_the_gateway_does_not_use_are_still_accepted(tmp_path: Path) -> None:
+    result = [{"type": "text", "text": "3 hits"}, {"type": "search_result", "source": "s", "title": "t", "content": []}]
+    messages = [
+        {"role": "user", "content": "search"},
+        {"role": "assistant", "content": [{"type": "tool_use", "id": "t1", "name": "search", "input": {}}]},
+        {"role": "user", "content": [{"type": "tool_result", "tool_use_id": "t1", "content": result}]},
+    ]
+    tools = [{"name": "search", "input_schema": {"type": "object"}}]
+    app = gateway(tmp_path, emulator_app(EmulatorConfig()), ledger=False)
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+        r = await c.post("/v1/messages", json={**MSG, "messages": messages, "tools": tools})
+    await app.state.gateway.aclose()
+    assert r.status_code == 200, r.text

@@ -47,14 +47,14 @@ def _tool_result(block: dict[str, Any], at: str) -> None:
     content = block.get("content")
     if isinstance(content, list):
         for k, part in enumerate(content):
-            if not isinstance(part, dict) or part.get("type") not in ("text", "image"):
-                raise TranslationError(f"{at}.content.{k}: a tool result holds text and image blocks.")
+            if not isinstance(part, dict) or not isinstance(part.get("type"), str):
+                raise TranslationError(f"{at}.content.{k}: every block of a tool result must be an object with a type.")
             if part["type"] == "image":
                 _image(part, f"{at}.content.{k}")
-            elif not isinstance(part.get("text"), str):
+            elif part["type"] == "text" and not isinstance(part.get("text"), str):
                 raise TranslationError(f"{at}.content.{k}.text: must be a string.")
     elif content is not None and not isinstance(content, str):
-        raise TranslationError(f"{at}.content: a string or a list of text and image blocks.")
+        raise TranslationError(f"{at}.content: a string or a list of content blocks.")
 
 
 def _blocks(blocks: list[Any], where: str) -> None:
