@@ -211,3 +211,14 @@ async def test_tool_result_blocks_the_gateway_does_not_use_are_still_accepted(tm
         r = await c.post("/v1/messages", json={**MSG, "messages": messages, "tools": tools})
     await app.state.gateway.aclose()
     assert r.status_code == 200, r.text
+
+
+def test_upstream_refusing_the_gateways_key_is_not_the_clients_401(tmp_path: Path) -> None:
+    emu = emulator_app(EmulatorConfig(faults=[Fault(code="1002", times=10)]))  # Z.AI: "Authorization Token is invalid"
+    app = gateway(tmp_path, emu, ledger=False)
+    with sdk(app, max_retries=2) as client, pytest.raises(anthropic.APIStatusError) as info:
+        client.messages.create(**MSG)
+    assert info.value.status_code == 502 and not isinstance(info.value, anthropic.AuthenticationError)
+    assert info.value.response.headers["x-should-retry"] == "false"
+    message = ErrorResponse.model_validate(info.value.body).error.message
+    assert "ZAI_API_KEY" in message and TEST_KEY[:8] not in message

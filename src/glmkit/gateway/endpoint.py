@@ -67,10 +67,19 @@ def _upstream_error(dialect: Dialect, exc: GLMError, record: Record) -> JSONResp
     status, code = status_of(exc)
     record.fail(status, code)
     retry = getattr(exc, "retryable", None)
+    message = getattr(exc, "message", str(exc))
+    if status in (401, 403):
+        # Z.AI refused the gateway's own key: a 401 would tell the client its key is wrong (Claude Code then asks
+        # for /login), when the client was let in and the fix is on the gateway's side
+        message = (
+            f"Z.AI refused the key glm serve uses upstream ({message}). Fix ZAI_API_KEY or run `glm setup`, "
+            "then restart glm serve; the client's own key was accepted."
+        )
+        return dialect.error(502, message, code, retry=False)
     body = getattr(exc, "body", None)
     if not dialect.anthropic and isinstance(body, dict):
         return JSONResponse(body, status_code=status, headers={"x-should-retry": "false"} if retry is False else None)
-    return dialect.error(status, getattr(exc, "message", str(exc)), code, retry=retry)
+    return dialect.error(status, message, code, retry=retry)
 
 
 def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[[Request], Awaitable[Response]]:
