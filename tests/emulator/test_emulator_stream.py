@@ -207,3 +207,8 @@ def test_the_openai_package_reads_plain_and_streamed_answers_and_the_1302(app: S
         client.chat.completions.create(model="glm-9", messages=[{"role": "user", "content": "hi"}])
     assert bad.value.body["code"] == "1211"  # type: ignore[index]
     http_client_.close()
+
+
+def test_an_unknown_path_is_404_1222_in_the_error_shape(http: httpx.Client) -> None:
+    assert error_of(http.get("/no/such/api"))[:2] == (404, "1222")  # §13.3 / §13.2
+    assert error_of(http.post("/chat/completion", json=chat()))[:2] == (404, "1222")

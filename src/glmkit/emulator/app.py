@@ -239,6 +239,8 @@ class Concurrency:
 
 async def read_json(request: Request) -> tuple[dict[str, Any] | None, Response | None]:
     """The JSON body, or the 400/1210 the API gives for a body it cannot read."""
+    # reference silent: the codes for an empty body (1213, "not received properly") and one that is not a JSON
+    # object (1210, "wrong call parameters") are the table's nearest rows (§13.3).
     raw = await request.body()
     if not raw:
         return None, error_response("1213", "The request body was not received properly")
@@ -346,6 +348,12 @@ def _admin_routes(state: EmulatorState) -> list[Route]:
     ]
 
 
+async def _no_such_api(request: Request, exc: Exception) -> Response:
+    # §13.3: 1222 "${API_name} does not exist", HTTP 404 (§13.2). reference silent: the body the live API gives
+    # an unknown path, and what it answers a known path with the wrong method (Starlette's 405 here).
+    return error_response("1222", f"API {request.url.path} does not exist")
+
+
 def _module_routes(name: str, attr: str, state: EmulatorState) -> list[Any]:
     try:
         module = importlib.import_module(f"glmkit.emulator.{name}")
@@ -375,6 +383,6 @@ def create_app(
     for prefix in SURFACES.values():
         routes.append(Mount(prefix, routes=surface))
     routes.append(Mount("/api", routes=root))
-    app = Starlette(routes=routes)
+    app = Starlette(routes=routes, exception_handlers={404: _no_such_api})
     app.state.emulator = state
     return app
