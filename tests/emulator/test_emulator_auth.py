@@ -82,3 +82,32 @@ def test_any_well_formed_key_is_served_when_no_keys_are_configured() -> None:
     other = "ffffffffffffffffffffffffffffffff.glmkitEmulator99"
     assert post(app, {"Authorization": f"Bearer {other}"}).status_code == 200
     assert error_of(post(app, {"Authorization": "Bearer nodot"}))[:2] == (401, "1002")
+
+
+@pytest.mark.filterwarnings("ignore:The HMAC key is 16 bytes long")  # Z.AI's secrets are 16 characters
+def test_the_official_sdks_own_jwt_and_stream_are_accepted() -> None:
+    zai = pytest.importorskip("zai", reason="the official zai-sdk package is not installed")
+    app = create_app(EmulatorConfig(keys=frozenset({TEST_KEY})))  # the real clock: the SDK signs with time.time()
+    with httpx.Client(transport=EmulatorTransport(app)) as transport_client:
+        sdk = zai.ZaiClient(
+            api_key=TEST_KEY, base_url=GENERAL, http_client=transport_client, disable_token_cache=False, max_retries=0
+        )
+        reply = sdk.chat.completions.create(model="glm-4.7", messages=[{"role": "user", "content": "Say hi"}])
+        assert reply.choices[0].message.content
+        chunks = list(
+            sdk.chat.completions.create(model="glm-4.7", messages=[{"role": "user", "content": "hi"}], stream=True)
+        )
+        assert chunks[-1].usage is not None and chunks[-1].choices[0].finish_reason == "stop"
+        stranger = zai.ZaiClient(
+            api_key=f"{KEY_ID}.wrongwrongwrong1",  # a known id, another secret: only a JWT can tell
+            base_url=GENERAL,
+            http_client=transport_client,
+            disable_token_cache=False,
+            max_retries=0,
+        )
+        with pytest.raises(zai.core.APIAuthenticationError) as refused:
+            stranger.chat.completions.create(model="glm-4.7", messages=[{"role": "user", "content": "hi"}])
+        assert refused.value.status_code == 401
+        assert refused.value.response.json()["error"]["code"] == "1004"  # the signature was checked: a JWT was sent
+    sent = [r for r in app.state.emulator.requests if r["path"].endswith("/chat/completions")]
+    assert len(sent) == 3
