@@ -222,3 +222,16 @@ def test_upstream_refusing_the_gateways_key_is_not_the_clients_401(tmp_path: Pat
     assert info.value.response.headers["x-should-retry"] == "false"
     message = ErrorResponse.model_validate(info.value.body).error.message
     assert "ZAI_API_KEY" in message and TEST_KEY[:8] not in message
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("messages", [["hi"], [{"role": "user", "content": [5]}], [{"role": "tool", "content": "x"}]])
+async def test_emulated_anthropic_endpoint_refuses_malformed_messages(messages: list[Any]) -> None:
+    # the passthrough upstream itself: a 400 with a business code, as Z.AI answers, never a crash
+    emu = emulator_app(EmulatorConfig())
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(emu), base_url="http://emu") as c:
+        body = {**MSG, "model": "glm-4.6", "messages": messages}
+        r = await c.post("/api/anthropic/v1/messages", json=body, headers={"x-api-key": TEST_KEY})
+    assert r.status_code == 400
+    error = ErrorResponse.model_validate(r.json()).error
+    assert error.type == "invalid_request_error" and error.message.startswith("messages.0.")

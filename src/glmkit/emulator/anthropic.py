@@ -227,6 +227,14 @@ def _check(body: Any) -> Response | None:
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         return _error(400, "1214", "messages: Input cannot be empty")
+    for i, m in enumerate(messages):
+        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
+            return _error(400, "1214", f"messages.{i}.role: Input should be 'user' or 'assistant'")
+        content = m.get("content")
+        if not isinstance(content, str) and not (
+            isinstance(content, list) and all(isinstance(b, dict) and isinstance(b.get("type"), str) for b in content)
+        ):
+            return _error(400, "1214", f"messages.{i}.content: Input should be a string or a list of typed blocks")
     return None
 
 
