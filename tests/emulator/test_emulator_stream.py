@@ -212,3 +212,33 @@ def test_the_openai_package_reads_plain_and_streamed_answers_and_the_1302(app: S
 def test_an_unknown_path_is_404_1222_in_the_error_shape(http: httpx.Client) -> None:
     assert error_of(http.get("/no/such/api"))[:2] == (404, "1222")  # §13.3 / §13.2
     assert error_of(http.post("/chat/completion", json=chat()))[:2] == (404, "1222")
+
+
+@pytest.mark.anyio
+async def test_a_stream_whose_client_left_before_the_first_byte_gives_its_slot_back() -> None:
+    app = create_app(EmulatorConfig(max_concurrency=1))
+    body = json.dumps(chat(stream=True)).encode()
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},  # spec 2.0: Starlette listens for the disconnect while streaming
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/api/paas/v4/chat/completions",
+        "raw_path": b"/api/paas/v4/chat/completions",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"authorization", f"Bearer {TEST_KEY}".encode()), (b"content-type", b"application/json")],
+        "client": ("127.0.0.1", 1),
+        "server": ("emulator.invalid", 80),
+    }
+    messages = [{"type": "http.request", "body": body, "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        return None
+
+    await app(scope, receive, send)
+    assert app.state.emulator.in_flight.get("glm-4.7", 0) == 0
