@@ -133,6 +133,8 @@ def _part_limits(model: str) -> dict[str, int]:
 
 
 def _check_parts(messages: list[dict[str, Any]], info: ModelInfo) -> Response | None:
+    # reference silent: whether image_url.url may carry a data: URL prefix (§2.1, §16), and which models take a
+    # ``file`` part's file_id (§2.2: the GLM-5.3-Flash series only); URLs and file ids are not checked.
     counts: dict[str, int] = {}
     for m in messages:
         if m["role"] == "user" and isinstance(m.get("content"), list):
