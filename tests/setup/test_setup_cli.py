@@ -308,3 +308,11 @@ def test_a_symlinked_dotfile_stays_a_symlink(home: Path, tmp_path: Path) -> None
     assert link.is_symlink() and json.loads(real.read_text())["env"]["ANTHROPIC_AUTH_TOKEN"] == TEST_KEY
     assert glm("setup", "claude-code", "--undo").exit_code == 0
     assert link.is_symlink() and real.read_text() == '{"model": "opus"}\n'
+
+
+@pytest.mark.parametrize("command", [["setup", "claude-code"], ["env", "claude-code"]])
+def test_a_model_of_another_kind_is_refused_before_anything_is_written(command: list[str], home: Path) -> None:
+    out = runner.invoke(app, [*command, "-m", "glm-image"])
+    assert out.exit_code == 2, out.output
+    assert "glm-image is not a chat model" in out.stderr and "hint:" in out.stderr
+    assert not (home / ".claude/settings.json").exists() and "export" not in out.stdout

@@ -187,6 +187,22 @@ def atomic_write(path: str, data: bytes) -> None:
     write(path, data)
 
 
+def check_chat_model(model: str, *, hint: str = "`glm models -k chat` lists them.") -> tuple[str, Any]:
+    """A model id, normalized, and its catalog entry (``None`` for an id the catalog does not know yet).
+
+    Raises:
+        InputError: a malformed id, or a model of another kind (image, video, ...).
+    """
+    from glmkit._errors import InputError
+    from glmkit.catalog import get_model, normalize_model_id
+
+    mid = normalize_model_id(model)
+    info = get_model(mid)
+    if info is not None and info.kind != "chat":
+        raise InputError(f"{mid} is not a chat model (it serves {info.kind}).", hint=hint)
+    return mid, info
+
+
 def complete_model(incomplete: str) -> list[str]:
     """Shell completion for ``--model``: the chat models of the catalog."""
     from glmkit.catalog import all_models

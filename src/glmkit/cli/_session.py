@@ -263,15 +263,11 @@ class ChatSession:
     _cmd_quit = _cmd_exit
 
     def _cmd_model(self, arg: str) -> tuple[str, bool]:
-        from glmkit._errors import InputError
-        from glmkit.catalog import get_model, normalize_model_id
+        from glmkit.cli._common import check_chat_model
 
         if not arg:
             return f"model: {self.model}", False
-        mid = normalize_model_id(arg)
-        info = get_model(mid)
-        if info is not None and info.kind != "chat":
-            raise InputError(f"{mid} is not a chat model (it serves {info.kind}).", hint="`glm models` lists them.")
+        mid, info = check_chat_model(arg)
         self.model, self.model_pinned = mid, True
         return f"model: {mid}" + ("" if info else " (not in glmkit's catalog; sent as is)"), False
 

@@ -127,16 +127,13 @@ def _check_value(key: str, value: Any) -> None:
     if key not in ("model", "vision_model"):
         return
     from glmkit.catalog import default_model, get_model, normalize_model_id
+    from glmkit.cli._common import check_chat_model
 
-    info = get_model(normalize_model_id(value))  # an id the catalog does not know yet is let through
-    if info is None:
+    if key == "model":
+        check_chat_model(value, hint="`glm models -k chat` lists them; --force stores it anyway.")
         return
-    if key == "model" and info.kind != "chat":
-        raise InputError(
-            f"{info.id} is not a chat model (it serves {info.kind}).",
-            hint="`glm models -k chat` lists the chat models; --force stores it anyway.",
-        )
-    if key == "vision_model" and not info.vision:
+    info = get_model(normalize_model_id(value))  # an id the catalog does not know yet is let through
+    if info is not None and not info.vision:
         raise InputError(
             f"{info.id} reads text only, so it cannot serve the vision tools.",
             hint=f"Use a vision model such as {default_model('vision')} (`glm models --vision`); "

@@ -22,8 +22,11 @@ def resolve_values(
 ) -> dict[str, str]:
     """Template values for the tool files: the key and Z.AI's endpoints, or the gateway's."""
     from glmkit._config import resolve_settings
+    from glmkit.cli._common import check_chat_model
     from glmkit.setup import _tool
 
+    if model is not None:
+        model = check_chat_model(model)[0]  # an image model would make every request of the tool fail
     settings = resolve_settings(profile=profile, endpoint=endpoint)
     gateway = None
     if via_gateway or gateway_url:
