@@ -3,7 +3,8 @@
 - ``to_chat(body, config)``: an Anthropic request -> (GLM chat body, ``Plan``). The plan keeps what the
   way back needs: the model asked for and used, whether the client asked for thinking, stop sequences,
   the input-token estimate.
-- ``to_message(completion, plan)``: a GLM completion -> an Anthropic message (dicts in, dict out).
+- ``to_message(completion, plan)``: a GLM completion -> an Anthropic message (``anthropic_response.py``,
+  re-exported here with ``Plan`` and the helpers the stream translator shares).
 - ``StreamTranslator`` (``anthropic_stream.py``): GLM chunks -> the exact Anthropic event sequence.
 
 Notes where the reference is silent (kept here rather than invented elsewhere):
@@ -22,55 +23,42 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
-from dataclasses import dataclass, field
 from typing import Any
 
 from glmkit._tokens import estimate_messages, estimate_text
 from glmkit.gateway.anthropic_check import TranslationError, check_request
+from glmkit.gateway.anthropic_response import (
+    Plan,
+    cut_at_stop,
+    message_id,
+    stop_reason_for,
+    to_message,
+    tool_input,
+    usage_of,
+)
 
 __all__ = [
     "Plan",
     "TranslationError",
+    "check_request",
     "cut_at_stop",
+    "describe_body",
     "has_images",
     "image_blocks",
+    "message_id",
     "replace_images",
     "stop_reason_for",
     "to_chat",
     "to_message",
+    "tool_input",
+    "usage_of",
 ]
 
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-STOP_REASONS = {
-    "stop": "end_turn",
-    "length": "max_tokens",
-    "tool_calls": "tool_use",
-    "sensitive": "refusal",
-    "model_context_window_exceeded": "model_context_window_exceeded",
-}
 DESCRIBE_PROMPT = (
     "Describe this image in detail for a reader who cannot see it. Transcribe any visible text exactly, "
     "including code, error messages and UI labels."
 )
-
-
-@dataclass
-class Plan:
-    """What the translation decided, needed to translate the answer back."""
-
-    model_requested: str
-    model: str
-    stream: bool = False
-    thinking: bool = False
-    stop_sequences: list[str] = field(default_factory=list)
-    input_tokens: int = 0
-    routed_for_vision: bool = False
-
-
-def stop_reason_for(finish: str | None) -> str:
-    """The Anthropic stop reason of a GLM ``finish_reason``."""
-    return STOP_REASONS.get(finish or "stop", "end_turn")
 
 
 # ---- request -------------------------------------------------------------------------------------
@@ -328,95 +316,3 @@ def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> t
         routed_for_vision=routed,
     )
     return out, plan
-
-
-# ---- response ------------------------------------------------------------------------------------
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(round(float(value)))
-    except (TypeError, ValueError):
-        return 0
-
-
-def usage_of(usage: dict[str, Any] | None, plan: Plan) -> dict[str, int]:
-    """Anthropic usage (integers always) from GLM usage.
-
-    GLM's ``prompt_tokens`` includes the cached ones (``prompt_tokens_details.cached_tokens``, OpenAI's shape;
-    the reference is silent on the subset, §2.4); Anthropic's ``input_tokens`` excludes what
-    ``cache_read_input_tokens`` counts, and clients add the two up for the context in use, so the cached
-    tokens are taken out of ``input_tokens`` rather than counted twice.
-    """
-    if not usage:
-        return {"input_tokens": plan.input_tokens, "output_tokens": 0}
-    prompt = _int(usage.get("prompt_tokens"))
-    out = {"input_tokens": prompt, "output_tokens": _int(usage.get("completion_tokens"))}
-    details = usage.get("prompt_tokens_details")
-    cached = min(_int(details.get("cached_tokens")), prompt) if isinstance(details, dict) else 0
-    if cached > 0:
-        out["input_tokens"] = prompt - cached
-        out["cache_read_input_tokens"] = cached
-    return out
-
-
-def cut_at_stop(text: str, stops: list[str]) -> tuple[str, str | None]:
-    """Cut at the stop sequence that completes first (as generation would meet it), then the earliest start."""
-    best: tuple[int, int, str] | None = None
-    for s in stops:
-        i = text.find(s)
-        if i >= 0 and (best is None or (i + len(s), i) < best[:2]):
-            best = (i + len(s), i, s)
-    return (text, None) if best is None else (text[: best[1]], best[2])
-
-
-def tool_input(arguments: Any) -> Any:
-    """A tool call's arguments (a JSON string) as the ``input`` object; unreadable JSON is kept under ``_raw``."""
-    if isinstance(arguments, dict):
-        return arguments
-    if not arguments:
-        return {}
-    try:
-        value = json.loads(arguments)
-    except ValueError:
-        return {"_raw": arguments}
-    return value if isinstance(value, dict) else {"_value": value}
-
-
-def message_id(upstream_id: Any) -> str:
-    """``msg_<upstream id>``, or a fresh one."""
-    return f"msg_{upstream_id}" if upstream_id else f"msg_{uuid.uuid4().hex[:24]}"
-
-
-def to_message(completion: dict[str, Any], plan: Plan) -> dict[str, Any]:
-    """Translate a GLM completion to an Anthropic message (empty text blocks dropped)."""
-    choice = (completion.get("choices") or [{}])[0]
-    msg = choice.get("message") or {}
-    finish = choice.get("finish_reason")
-    content: list[dict[str, Any]] = []
-    if msg.get("reasoning_content"):
-        content.append({"type": "thinking", "thinking": msg["reasoning_content"], "signature": ""})
-    text, stop_seq = cut_at_stop(msg.get("content") or "", plan.stop_sequences)
-    if text:
-        content.append({"type": "text", "text": text})
-    if stop_seq is None:
-        for call in msg.get("tool_calls") or []:
-            fn = call.get("function") or {}
-            content.append(
-                {
-                    "type": "tool_use",
-                    "id": call.get("id") or f"toolu_{uuid.uuid4().hex[:24]}",
-                    "name": fn.get("name") or "",
-                    "input": tool_input(fn.get("arguments")),
-                }
-            )
-    return {
-        "id": message_id(completion.get("id")),
-        "type": "message",
-        "role": "assistant",
-        "model": plan.model,
-        "content": content,
-        "stop_reason": "stop_sequence" if stop_seq is not None else stop_reason_for(finish),
-        "stop_sequence": stop_seq,
-        "usage": usage_of(completion.get("usage"), plan),
-    }

@@ -13,7 +13,7 @@ import uuid
 from json.encoder import encode_basestring as _q  # type: ignore[attr-defined]
 from typing import Any
 
-from glmkit.gateway.anthropic import Plan, cut_at_stop, message_id, stop_reason_for, usage_of
+from glmkit.gateway.anthropic_response import Plan, cut_at_stop, message_id, stop_reason_for, usage_of
 
 __all__ = ["MESSAGE_STOP", "PING", "StreamTranslator", "error_frame", "frame", "message_start"]
 

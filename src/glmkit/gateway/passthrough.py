@@ -13,17 +13,10 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from glmkit._sse import Event
-from glmkit.gateway.anthropic import Plan
+from glmkit.gateway.anthropic_response import Plan, as_int
 from glmkit.gateway.anthropic_stream import frame
 
 __all__ = ["PassthroughFixer", "fix_message", "fix_usage"]
-
-
-def _int(value: Any) -> int:
-    try:
-        return int(round(float(value)))
-    except (TypeError, ValueError):
-        return 0
 
 
 def fix_usage(usage: Any, plan: Plan, *, estimate: bool) -> dict[str, Any]:
@@ -31,7 +24,7 @@ def fix_usage(usage: Any, plan: Plan, *, estimate: bool) -> dict[str, Any]:
     out: dict[str, Any] = dict(usage) if isinstance(usage, dict) else {}
     for key, value in list(out.items()):
         if key.endswith("_tokens") and value is not None:
-            out[key] = _int(value)
+            out[key] = as_int(value)
     out.setdefault("output_tokens", 0)
     if estimate and not out.get("input_tokens"):
         out["input_tokens"] = plan.input_tokens
