@@ -95,6 +95,7 @@ def test_an_image_with_a_text_only_model_fails_before_sending(tmp_path: Path) ->
     [
         (["--temperature", "3"], "temperature must be"),
         (["-f", "/nonexistent/file.txt"], "No file at"),
+        (["-f", "/"], "/ is a folder"),
         (["-m", "glm-image"], "not a chat model"),
     ],
 )

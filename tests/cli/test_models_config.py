@@ -60,6 +60,13 @@ def test_models_json_and_filters() -> None:
 # -- tokens ------------------------------------------------------------------------------------------------
 
 
+def test_models_kind_is_case_insensitive() -> None:
+    out = glm("models", "--kind", "CHAT", "--json")
+    assert out.exit_code == 0, out.output
+    kinds = {m["kind"] for m in json.loads(out.stdout)}
+    assert kinds == {"chat"}
+
+
 def test_tokens_counts_a_file_and_stdin_with_the_tokenizer(tmp_path: Path) -> None:
     text = "def add(a, b):\n    return a + b\n" * 20
     source = tmp_path / "code.py"

@@ -23,6 +23,8 @@ def load_attachment(path: str) -> dict[str, Any]:
     from glmkit._errors import InputError
 
     p = Path(path).expanduser()
+    if p.is_dir():
+        raise InputError(f"{path} is a folder.", hint="Attach the files in it one by one (-f a.py -f b.py).")
     if not p.is_file():
         raise InputError(f"No file at {path}.", hint="Check the path given to -f/--file or /attach.")
     ext = media.load_input(p).extension or ""

@@ -31,6 +31,7 @@ def models(
 
     from glmkit.catalog import all_models
 
+    kind = kind.strip().lower() if kind is not None else None
     rows = [
         m
         for m in all_models()
