@@ -31,25 +31,6 @@ def _upstream(offline: bool, profile: str | None) -> tuple[Any, Any, str]:
     return settings, None, settings.chat_base_url
 
 
-def _bind(host: str, port: int) -> Any:
-    """A listening-ready socket on host:port (``fail`` naming the fix when the address is taken)."""
-    import socket
-
-    from glmkit.cli._common import fail
-
-    # IPPROTO_TCP spelled out: asyncio sets TCP_NODELAY only then; without it keep-alive replies wait ~40 ms (Nagle)
-    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind((host, port))
-    except OSError as exc:
-        sock.close()
-        raise fail(
-            f"Cannot bind {host}:{port}: {exc.strerror}.", hint="Pick another --port (0: any free one).", code=2
-        ) from None
-    return sock
-
-
 def banner(url: str, mode: str, upstream: str, token: bool, ledger: str | None) -> str:
     """What ``glm serve`` prints once it listens: the address, and how to point Claude Code and OpenAI tools at it."""
     key, note = ("$GLM_GATEWAY_TOKEN", "the gateway token") if token else ("glm", "any value: no gateway token is set")
@@ -94,7 +75,7 @@ def serve(
     import contextlib
     import logging
 
-    from glmkit.cli._common import handle_errors
+    from glmkit.cli._common import handle_errors, listen
 
     with handle_errors():
         from glmkit._config import config_path, load_config
@@ -110,7 +91,7 @@ def serve(
 
         logging.basicConfig(level=logging.INFO if log_bodies else logging.WARNING, format="%(name)s: %(message)s")
         app = create_app(config, settings, transport=transport)
-        sock = _bind(host, port)
+        sock = listen(host, port, option="--port")
         where = f"[{host}]" if ":" in host else host
         url = f"http://{where}:{sock.getsockname()[1]}"
         from glmkit.ledger import default_path
