@@ -316,3 +316,11 @@ def test_a_model_of_another_kind_is_refused_before_anything_is_written(command: 
     assert out.exit_code == 2, out.output
     assert "glm-image is not a chat model" in out.stderr and "hint:" in out.stderr
     assert not (home / ".claude/settings.json").exists() and "export" not in out.stdout
+
+
+@pytest.mark.parametrize("flag", ["--undo", "--dry-run", "--mcp", "--project"])
+def test_an_action_without_a_tool_is_a_usage_error_not_the_list(flag: str) -> None:
+    out = runner.invoke(app, ["setup", flag])
+    assert out.exit_code == 2, out.output
+    assert f"{flag} needs a tool" in out.stderr and "glm setup --list" in out.stderr
+    assert "claude-code" not in out.stdout

@@ -71,6 +71,10 @@ def setup(
 ) -> None:
     """Point a coding tool at GLM: merges its config file after a timestamped backup (--dry-run, --undo)."""
     with handle_errors(debug):
+        if not tool and not list_tools:
+            _refuse_action_without_tool(
+                {"--undo": undo, "--dry-run": dry_run, "--mcp": mcp, "--project": project, "--force": force}
+            )
         if list_tools or not tool:
             _list(json_out, profile, endpoint)
             return
@@ -88,6 +92,17 @@ def setup(
         )
         plan = get_tool(tool_id).plan(values, project=project, mcp=mcp)
         _run_plan(plan, values, dry_run=dry_run, json_out=json_out)
+
+
+def _refuse_action_without_tool(flags: dict[str, bool]) -> None:
+    """``glm setup`` alone lists the tools; with an action flag and no tool it is a usage error, not the list."""
+    asked = [flag for flag, on in flags.items() if on]
+    if asked:
+        from glmkit._errors import InputError
+
+        raise InputError(
+            f"{asked[0]} needs a tool: glm setup TOOL {asked[0]}.", hint="`glm setup --list` shows the tools."
+        )
 
 
 def _run_plan(plan: Any, values: dict[str, str], *, dry_run: bool, json_out: bool) -> None:
