@@ -126,6 +126,15 @@ def test_config_set_asks_for_the_key_without_echo() -> None:
     assert tomllib.loads(config_file().read_text())["profiles"]["default"]["api_key"] == KEY
 
 
+def test_config_set_api_key_reads_a_piped_key_and_refuses_an_empty_one() -> None:
+    empty = glm("config", "set", "api_key", input="\n")
+    assert empty.exit_code == 2 and "No API key on stdin" in empty.stderr and "hint:" in empty.stderr
+    assert not config_file().exists()
+    piped = glm("config", "set", "api_key", input=f"  {KEY}\n")
+    assert piped.exit_code == 0, piped.output
+    assert tomllib.loads(config_file().read_text())["profiles"]["default"]["api_key"] == KEY
+
+
 def test_config_values_are_typed_checked_and_backed_up() -> None:
     assert glm("config", "set", "model", "glm-4.7").exit_code == 0
     assert glm("config", "set", "timeout", "30").exit_code == 0

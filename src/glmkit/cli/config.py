@@ -111,6 +111,20 @@ def _parse(key: str, raw: str) -> Any:
     return raw.strip()
 
 
+def _read_key() -> str:
+    """The key, asked for without echo on a terminal, else the first line of stdin (``pass zai | glm config ...``)."""
+    from glmkit._errors import InputError
+
+    if sys.stdin.isatty():
+        return str(typer.prompt("API key", hide_input=True))
+    key = sys.stdin.readline().strip()
+    if not key:
+        raise InputError(
+            "No API key on stdin.", hint="Pipe one in (echo $KEY | glm config set api_key), or run it in a terminal."
+        )
+    return key
+
+
 def _check_value(key: str, value: Any) -> None:
     """Refuse now what would fail every later command: a malformed key, a model of the wrong kind."""
     from glmkit._errors import InputError
@@ -242,7 +256,7 @@ def set_(
         if value is None:
             if key != "api_key":
                 raise InputError(f"Give a value: glm config set {key} VALUE.")
-            value = typer.prompt("API key", hide_input=True)
+            value = _read_key()
         parsed = _parse(key, value)
         if not force:
             _check_value(key, parsed)
