@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import sys
+from typing import Any
 
 import typer
 
@@ -45,11 +46,7 @@ def ask(
         from glmkit.cli._attachments import load_attachment
         from glmkit.cli._session import start_session
 
-        text = " ".join(prompt or [])
-        if not sys.stdin.isatty():
-            piped = sys.stdin.read()
-            if piped.strip():
-                text = f"{text}\n\n{piped}" if text else piped
+        text = _prompt_text(prompt)
         attachments = [load_attachment(f) for f in files or []]
         if not text.strip() and not attachments:
             raise InputError("No prompt given.", hint='Pass one (glm ask "...") or pipe text in.')
@@ -78,20 +75,34 @@ def ask(
                 if json_out
                 else make_view(show_thinking=show_thinking)
             )
-            turn = session.send(text, view, stream=not json_out)
-            if debug and turn.request_id:
-                sys.stderr.write(f"request id: {turn.request_id}\n")
-            if turn.status == "cancelled":
-                if getattr(view, "broken", False):  # `glm ask ... | head`: the reader has all it wanted
-                    _silence_stdout()
-                    raise typer.Exit(0)
-                raise KeyboardInterrupt
-            if turn.error is not None:
-                raise turn.error
-            if json_out:
-                sys.stdout.write(turn.completion.to_json(indent=2) + "\n")
+            _finish(session.send(text, view, stream=not json_out), view, json_out=json_out, debug=debug)
         finally:
             session.client.close()
+
+
+def _prompt_text(words: list[str] | None) -> str:
+    """The prompt words, with piped stdin appended after a blank line."""
+    text = " ".join(words or [])
+    if not sys.stdin.isatty():
+        piped = sys.stdin.read()
+        if piped.strip():
+            text = f"{text}\n\n{piped}" if text else piped
+    return text
+
+
+def _finish(turn: Any, view: Any, *, json_out: bool, debug: bool) -> None:
+    """Turn how the answer ended into output and an exit: JSON, a raised error, Ctrl-C, or a closed pipe."""
+    if debug and turn.request_id:
+        sys.stderr.write(f"request id: {turn.request_id}\n")
+    if turn.status == "cancelled":
+        if getattr(view, "broken", False):  # `glm ask ... | head`: the reader has all it wanted
+            _silence_stdout()
+            raise typer.Exit(0)
+        raise KeyboardInterrupt
+    if turn.error is not None:
+        raise turn.error
+    if json_out:
+        sys.stdout.write(turn.completion.to_json(indent=2) + "\n")
 
 
 def _resume(session: object, model: str | None) -> None:

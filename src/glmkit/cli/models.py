@@ -41,22 +41,7 @@ def models(
         raise _usage(f"Unknown kind {kind!r}.", "Use one of chat, ocr, asr, image, video.")
     defaults = {v: k for k, v in _defaults().items() if k in ("chat", "fast", "vision")}
     if json_out:
-        data = [
-            {
-                "id": m.id,
-                "kind": m.kind,
-                "context": m.context or None,
-                "max_output": m.max_output or None,
-                "thinking": m.thinking,
-                "modalities": list(m.modalities),
-                "vision": m.vision,
-                "plan": m.plan,
-                "released": m.released,
-                "default_for": defaults.get(m.id),
-            }
-            for m in rows
-        ]
-        sys.stdout.write(json.dumps(data, indent=2) + "\n")
+        sys.stdout.write(json.dumps([_as_data(m, defaults.get(m.id)) for m in rows], indent=2) + "\n")
         return
     from glmkit.cli._render import print_table
 
@@ -78,6 +63,22 @@ def models(
         table,
         title="GLM models",
     )
+
+
+def _as_data(m: Any, default_for: str | None) -> dict[str, Any]:
+    """One catalog entry for ``glm models --json``."""
+    return {
+        "id": m.id,
+        "kind": m.kind,
+        "context": m.context or None,
+        "max_output": m.max_output or None,
+        "thinking": m.thinking,
+        "modalities": list(m.modalities),
+        "vision": m.vision,
+        "plan": m.plan,
+        "released": m.released,
+        "default_for": default_for,
+    }
 
 
 def _defaults() -> dict[str, str]:
@@ -110,24 +111,11 @@ def tokens(
     """Count the tokens of a file with Z.AI's tokenizer (a local estimate, with a note, if it cannot be reached)."""
     with handle_errors(debug):
         import json
-        from pathlib import Path
 
         from glmkit._errors import APIConnectionError, InputError
         from glmkit._tokens import estimate_text
 
-        if path == "-":
-            text = sys.stdin.read()
-        else:
-            try:
-                text = Path(path).read_text(encoding="utf-8")
-            except FileNotFoundError:
-                raise InputError(f"No file at {path}.", hint="Give a text file, or - to read stdin.") from None
-            except IsADirectoryError:
-                raise InputError(f"{path} is a folder.", hint="Give a text file in it, or - to read stdin.") from None
-            except UnicodeDecodeError:
-                raise InputError(
-                    f"{path} is not UTF-8 text.", hint="Count text files (or pipe text in with -)."
-                ) from None
+        text = _read_text(path)
         if not text.strip():
             raise InputError(f"{'stdin' if path == '-' else path} is empty: nothing to count.")
         source, note = "api", None
@@ -148,6 +136,24 @@ def tokens(
             from glmkit.cli._common import stderr_console
 
             stderr_console().print(f"[yellow]note:[/yellow] {note}")
+
+
+def _read_text(path: str) -> str:
+    """A UTF-8 text file, or stdin for ``-``; ``InputError`` naming the problem otherwise."""
+    from pathlib import Path
+
+    from glmkit._errors import InputError
+
+    if path == "-":
+        return sys.stdin.read()
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise InputError(f"No file at {path}.", hint="Give a text file, or - to read stdin.") from None
+    except IsADirectoryError:
+        raise InputError(f"{path} is a folder.", hint="Give a text file in it, or - to read stdin.") from None
+    except UnicodeDecodeError:
+        raise InputError(f"{path} is not UTF-8 text.", hint="Count text files (or pipe text in with -).") from None
 
 
 def register(app: typer.Typer) -> None:
