@@ -169,3 +169,19 @@ def test_offline_follows_the_endpoint_choice(monkeypatch: pytest.MonkeyPatch) ->
     checks = {c["name"]: c for c in coding["checks"]}
     assert checks["plan key on the right endpoint"]["status"] == "pass"
     assert "chat goes to coding" in checks["endpoints answer"]["detail"]
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        ("http://user:secret@127.0.0.1:9", "http://127.0.0.1:9"),
+        ("proxy.corp:3128", "proxy.corp:3128"),
+        ("user:secret@proxy.corp:3128", "proxy.corp:3128"),
+        ("socks5h://[::1]:1080", "socks5h://[::1]:1080"),
+    ],
+)
+def test_proxy_variables_are_shown_without_credentials(value: str, shown: str) -> None:
+    from glmkit.cli.doctor import check_proxy
+
+    check = check_proxy({"HTTPS_PROXY": value})
+    assert check.detail == f"HTTPS_PROXY={shown}" and "secret" not in check.detail

@@ -225,21 +225,30 @@ def check_clock(settings: Any, probes: list[Probe], now: float) -> Check:
 
 def check_proxy(environ: dict[str, str]) -> Check:
     """Proxy variables that reroute every request (credentials redacted)."""
-    from urllib.parse import urlsplit
-
     found = []
     for name in PROXY_VARS:
         value = environ.get(name) or environ.get(name.lower())
         if value:
-            if name != "NO_PROXY":
-                parts = urlsplit(value)
-                value = f"{parts.scheme}://{parts.hostname or ''}{':' + str(parts.port) if parts.port else ''}"
-            found.append(f"{name}={value}")
+            found.append(f"{name}={value if name == 'NO_PROXY' else _without_credentials(value)}")
     if not found:
         return Check("proxy variables", "pass", "none set")
     return Check(
         "proxy variables", "info", "; ".join(found), "If requests fail, try without them (or add the host to NO_PROXY)."
     )
+
+
+def _without_credentials(proxy: str) -> str:
+    """A proxy URL (or bare ``host:port``) with any ``user:password@`` taken out."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(proxy if "://" in proxy else f"//{proxy}")
+    try:
+        port = f":{parts.port}" if parts.port else ""
+    except ValueError:  # not a number: show no port rather than fail the report
+        port = ""
+    host = parts.hostname or ""
+    host = f"[{host}]" if ":" in host else host
+    return f"{parts.scheme + '://' if parts.scheme else ''}{host}{port}"
 
 
 def check_tools(direct: dict[str, str], gateway: dict[str, str]) -> tuple[list[Check], list[Any]]:
