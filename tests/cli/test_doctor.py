@@ -185,3 +185,14 @@ def test_proxy_variables_are_shown_without_credentials(value: str, shown: str) -
 
     check = check_proxy({"HTTPS_PROXY": value})
     assert check.detail == f"HTTPS_PROXY={shown}" and "secret" not in check.detail
+
+
+def test_no_endpoint_answering_skips_the_plan_check_without_retrying(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ZAI_BASE_URL", f"http://127.0.0.1:{free_port()}/api/coding/paas/v4")
+    code, checks = doctor()
+    assert code == 1 and checks["endpoints answer"]["status"] == "fail"
+    assert checks["plan key on the right endpoint"] == {
+        **checks["plan key on the right endpoint"],
+        "status": "skip",
+        "detail": "no endpoint answered",
+    }

@@ -322,7 +322,9 @@ def run_checks(client: Any, tool_settings: Any, *, now: float | None = None) -> 
     checks = check_key(settings)
     probes = probe_endpoints(client) if settings.api_key else []
     checks += check_probes(settings, probes) if probes else [Check("key accepted", "skip", "no key")]
-    if settings.api_key and not any(c.status == "fail" and c.name == "key accepted" for c in checks):
+    if probes and not any(p.status is not None for p in probes):  # nothing answers: asking again would only retry
+        checks.append(Check("plan key on the right endpoint", "skip", "no endpoint answered"))
+    elif settings.api_key and not any(c.status == "fail" and c.name == "key accepted" for c in checks):
         checks += check_plan(client)
     direct, gateway = status_values(tool_settings)
     checks.append(check_models(tool_settings, direct))
