@@ -9,6 +9,7 @@ import os
 import shutil
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -123,8 +124,12 @@ def check_probes(settings: Any, probes: list[Probe]) -> list[Check]:
     return [key, Check("endpoints answer", status, f"{summary} (chat goes to {chat})", fix)]
 
 
-def check_plan(client: Any) -> list[Check]:
-    """A plan key aimed at the general endpoint (1113), and a spent quota."""
+def check_plan(client: Any, probes: Sequence[Probe] = ()) -> list[Check]:
+    """A plan key aimed at the general endpoint (1113), and a spent quota.
+
+    A plan key on the general endpoint fails only when an endpoint answered 1113 (no balance); when it is
+    accepted there, chat bills the account's balance, which may be meant: that is said, not failed.
+    """
     from glmkit._errors import GLMError
 
     try:
@@ -134,10 +139,19 @@ def check_plan(client: Any) -> list[Check]:
     has_plan = bool(info.plan or info.limits)
     checks = []
     if has_plan and not client.settings.routes_chat_to_coding:
+        # An empty chat body is refused before any tokens are spent; a key without balance there gets 1113.
+        chat = _probe(
+            client._transport.http,
+            "general chat",
+            "POST",
+            client.settings.chat_base_url.rstrip("/") + "/chat/completions",
+            client.settings.api_key,
+        )
+        probes = [*probes, chat]
         checks.append(
             Check(
                 "plan key on the right endpoint",
-                "fail",
+                "fail" if any(p.code == "1113" for p in probes) else "info",
                 f"a Coding Plan ({info.plan}) key, but chat goes to the general endpoint, which bills balance (1113)",
                 'Use the coding endpoint: `--endpoint coding`, GLM_PLAN=coding, or plan = "coding" in the profile.',
             )
@@ -325,7 +339,7 @@ def run_checks(client: Any, tool_settings: Any, *, now: float | None = None) -> 
     if probes and not any(p.status is not None for p in probes):  # nothing answers: asking again would only retry
         checks.append(Check("plan key on the right endpoint", "skip", "no endpoint answered"))
     elif settings.api_key and not any(c.status == "fail" and c.name == "key accepted" for c in checks):
-        checks += check_plan(client)
+        checks += check_plan(client, probes)
     direct, gateway = status_values(tool_settings)
     checks.append(check_models(tool_settings, direct))
     checks.append(check_clock(settings, probes, time.time() if now is None else now))
