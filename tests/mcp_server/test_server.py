@@ -334,3 +334,12 @@ async def test_count_tokens_of_a_folder_says_it_is_a_folder(tmp_path: Path) -> N
         result = await mcp_client.call_tool("count_tokens", {"path": str(tmp_path)})
     assert result.is_error and "is a folder" in text_of(result)
     await client.close()
+
+
+def test_host_without_http_is_a_usage_error() -> None:
+    from typer.testing import CliRunner
+
+    from glmkit.cli.app import app
+
+    out = CliRunner().invoke(app, ["mcp", "--host", "0.0.0.0"])
+    assert out.exit_code == 2 and "--http" in out.output

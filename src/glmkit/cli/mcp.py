@@ -45,6 +45,10 @@ def mcp(
         groups = parse_groups(tools)  # a typo fails here, before anything starts
         if vision_model and "vision" in groups:
             vision_model = check_vision_model(vision_model)
+        if http is None and host != "127.0.0.1":
+            from glmkit.cli._common import fail
+
+            raise fail("--host only applies to --http (stdio has no address).", hint="Add --http PORT.", code=2)
         if http is not None and host not in _LOOPBACK and not token:
             from glmkit.cli._common import fail
 
