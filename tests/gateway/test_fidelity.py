@@ -235,3 +235,12 @@ async def test_emulated_anthropic_endpoint_refuses_malformed_messages(messages: 
     assert r.status_code == 400
     error = ErrorResponse.model_validate(r.json()).error
     assert error.type == "invalid_request_error" and error.message.startswith("messages.0.")
+
+
+def test_wire_types_read_what_passthrough_relays() -> None:
+    from glmkit.types.anthropic import Message, RedactedThinkingBlock
+
+    content = [{"type": "redacted_thinking", "data": "EmwKAhgBEgy..."}, {"type": "text", "text": "hi"}]
+    raw = {"id": "m", "model": "glm-5.3", "content": content, "usage": {"input_tokens": 1, "output_tokens": 1}}
+    assert isinstance(Message.model_validate(raw).content[0], RedactedThinkingBlock)
+    anthropic.types.Message.model_validate({**raw, "type": "message", "role": "assistant", "stop_reason": "end_turn"})

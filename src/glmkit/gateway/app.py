@@ -10,6 +10,10 @@ writer) lives on ``app.state.gateway``; nothing is module-level. Routes:
 Every route's handler runs inside ``endpoint.endpoint`` (token check, body, ledger row, errors in the
 route's dialect); the handlers here only speak their protocol.
 
+``anthropic-version`` is not required (curl works without it); a client that sends it gets Anthropic's shape
+from ``GET /v1/models``, and passthrough mode relays it (with ``anthropic-beta``) to Z.AI, ``2023-06-01``
+when absent.
+
 The upstream key never leaves: clients authenticate with the gateway token (if one is set) and the
 gateway signs upstream requests itself. Bodies are logged only with ``log_bodies``, keys redacted.
 """

@@ -28,7 +28,7 @@ ERROR_TYPES: dict[int, str] = {
     402: "billing_error",
     403: "permission_error",
     404: "not_found_error",
-    413: "request_too_large",
+    413: "request_too_large",  # Anthropic's API sends it; the SDK's ErrorObject union does not list it
     429: "rate_limit_error",
     500: "api_error",
     504: "timeout_error",
@@ -216,7 +216,14 @@ class ToolUseBlock(Model):
     input: Any
 
 
-ContentBlock = TextBlock | ThinkingBlock | ToolUseBlock
+class RedactedThinkingBlock(Model):
+    """Thinking the upstream withheld (passthrough mode relays it as it came)."""
+
+    type: Literal["redacted_thinking"] = "redacted_thinking"
+    data: str
+
+
+ContentBlock = TextBlock | ThinkingBlock | RedactedThinkingBlock | ToolUseBlock
 
 
 class Usage(Model):
