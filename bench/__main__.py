@@ -248,8 +248,8 @@ def gateway_figures(quick: bool) -> dict[str, Any] | None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="A smoke run: one repetition, short timings.")
-    parser.add_argument("--reps", type=int, default=None, help="Repetitions of the throughput rows (default 5).")
-    parser.add_argument("--duration", type=float, default=None, help="Seconds per timed loop (default 1.0).")
+    parser.add_argument("--reps", type=int, default=None, help="Repetitions of the throughput rows (default 7).")
+    parser.add_argument("--duration", type=float, default=None, help="Seconds per timed loop (default 0.8).")
     parser.add_argument("--no-emulator", action="store_true", help="Skip the rows against `glm emulate`.")
     parser.add_argument("--no-gateway", action="store_true", help="Skip bench/gateway.py.")
     parser.add_argument(
@@ -263,9 +263,9 @@ def main(argv: list[str] | None = None) -> int:
 
     quick = args.quick
     parts = set(args.only or ["startup", "throughput", "memory", "gateway"])
-    reps = args.reps or (1 if quick else 5)
+    reps = args.reps or (1 if quick else 7)
     start_reps = 2 if quick else 7
-    duration = args.duration or (0.25 if quick else 1.0)
+    duration = args.duration or (0.25 if quick else 0.8)
     server_core, client_core = cores()
     meta = machine()
     meta.update(reps=reps, start_reps=start_reps, duration=duration, server_core=server_core, client_core=client_core)
