@@ -116,10 +116,19 @@ def main() -> None:
         finally:
             server.terminate()
             server.wait(timeout=5)
-    print("| revision | client | CPU µs per request | CPU µs per chunk |")
-    print("|---|---|---|---|")
+    print("| revision | change | client | CPU µs per request | CPU µs per chunk |")
+    print("|---|---|---|---|---|")
     for (rev, client), fig in best.items():
-        print(f"| {rev} | {client} | {fig['us_per_request']:.0f} | {fig['us_per_chunk']:.2f} |")
+        print(f"| {rev} | {subject(rev)} | {client} | {fig['us_per_request']:.0f} | {fig['us_per_chunk']:.2f} |")
+
+
+def subject(rev: str) -> str:
+    """The commit's subject, cut short ('working tree' for '.')."""
+    if rev == ".":
+        return "working tree"
+    out = subprocess.run(["git", "log", "-1", "--format=%s", rev], cwd=ROOT, capture_output=True, text=True)
+    text = out.stdout.strip().replace("|", "/")
+    return text if len(text) <= 70 else text[:67] + "..."
 
 
 if __name__ == "__main__":
