@@ -244,3 +244,11 @@ def test_wire_types_read_what_passthrough_relays() -> None:
     raw = {"id": "m", "model": "glm-5.3", "content": content, "usage": {"input_tokens": 1, "output_tokens": 1}}
     assert isinstance(Message.model_validate(raw).content[0], RedactedThinkingBlock)
     anthropic.types.Message.model_validate({**raw, "type": "message", "role": "assistant", "stop_reason": "end_turn"})
+
+
+@pytest.mark.parametrize("mode", ["translate", "passthrough"])
+def test_the_upstream_request_id_reaches_the_client(tmp_path: Path, mode: str) -> None:
+    app = gateway(tmp_path, emulator_app(EmulatorConfig()), mode=mode, ledger=False)
+    with sdk(app) as client:
+        message = client.messages.create(**MSG)
+    assert message._request_id  # the SDK reads the request-id header: what a bug report to Z.AI needs

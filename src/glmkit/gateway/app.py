@@ -33,7 +33,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit._config import Settings
-from glmkit._transport import Call
+from glmkit._transport import Call, request_id_of
 from glmkit.gateway import anthropic as tr
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway import openai as oa
@@ -143,7 +143,10 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
         message = fix_message(data, plan)
         record.usage(message.get("usage"), anthropic=True)
     flight.finished = True
-    return Response(_DUMPS(message).encode(), media_type="application/json")
+    rid = request_id_of(flight.response, data)
+    return Response(
+        _DUMPS(message).encode(), media_type="application/json", headers={"request-id": rid} if rid else None
+    )
 
 
 async def _stream_messages(

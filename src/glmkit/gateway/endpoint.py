@@ -38,14 +38,29 @@ class Dialect:
 
     anthropic: bool
 
-    def error(self, status: int, message: str, code: str | None = None, *, retry: bool | None = None) -> JSONResponse:
-        """An error response; ``retry=False`` adds ``x-should-retry: false`` (both SDKs then stop retrying)."""
-        headers = {"x-should-retry": "false"} if retry is False else None
+    def error(
+        self,
+        status: int,
+        message: str,
+        code: str | None = None,
+        *,
+        retry: bool | None = None,
+        request_id: str | None = None,
+    ) -> JSONResponse:
+        """An error response; ``retry=False`` adds ``x-should-retry: false`` (both SDKs then stop retrying);
+        the upstream's ``request_id`` rides in the ``request-id`` header (and Anthropic's body), for support."""
+        headers = {"x-should-retry": "false"} if retry is False else {}
+        if request_id:
+            headers["request-id"] = request_id
         if self.anthropic:
             status = anthropic_status(status, code)
-            return JSONResponse(error_body(status, message, code=code), status_code=status, headers=headers)
-        body = {"error": {"code": code or str(status), "message": message}}
-        return JSONResponse(body, status_code=status, headers=headers)
+            body = error_body(status, message, code=code)
+            if request_id:
+                body["request_id"] = request_id
+            return JSONResponse(body, status_code=status, headers=headers)
+        return JSONResponse(
+            {"error": {"code": code or str(status), "message": message}}, status_code=status, headers=headers
+        )
 
     def frame(self, status: int, message: str, code: str | None = None) -> bytes:
         """The same error as the last event of a stream that has already begun."""
@@ -67,6 +82,7 @@ def _upstream_error(dialect: Dialect, exc: GLMError, record: Record) -> JSONResp
     status, code = status_of(exc)
     record.fail(status, code)
     retry = getattr(exc, "retryable", None)
+    rid = getattr(exc, "request_id", None)
     message = getattr(exc, "message", str(exc))
     if status in (401, 403):
         # Z.AI refused the gateway's own key: a 401 would tell the client its key is wrong (Claude Code then asks
@@ -75,11 +91,11 @@ def _upstream_error(dialect: Dialect, exc: GLMError, record: Record) -> JSONResp
             f"Z.AI refused the key glm serve uses upstream ({message}). Fix ZAI_API_KEY or run `glm setup`, "
             "then restart glm serve; the client's own key was accepted."
         )
-        return dialect.error(502, message, code, retry=False)
+        return dialect.error(502, message, code, retry=False, request_id=rid)
     body = getattr(exc, "body", None)
     if not dialect.anthropic and isinstance(body, dict):
         return JSONResponse(body, status_code=status, headers={"x-should-retry": "false"} if retry is False else None)
-    return dialect.error(status, message, code, retry=retry)
+    return dialect.error(status, message, code, retry=retry, request_id=rid)
 
 
 def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[[Request], Awaitable[Response]]:
