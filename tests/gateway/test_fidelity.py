@@ -252,3 +252,12 @@ def test_the_upstream_request_id_reaches_the_client(tmp_path: Path, mode: str) -
     with sdk(app) as client:
         message = client.messages.create(**MSG)
     assert message._request_id  # the SDK reads the request-id header: what a bug report to Z.AI needs
+
+
+def test_the_upstreams_retry_after_is_passed_on(tmp_path: Path) -> None:
+    emu = emulator_app(EmulatorConfig(faults=[Fault(code="1305", retry_after=0.05, times=10)]))
+    app = gateway(tmp_path, emu, ledger=False)
+    with sdk(app) as client, pytest.raises(anthropic.APIStatusError) as info:
+        client.messages.create(**MSG)
+    assert info.value.status_code == 529
+    assert float(info.value.response.headers["retry-after"]) == 0.05

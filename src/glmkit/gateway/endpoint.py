@@ -46,10 +46,14 @@ class Dialect:
         *,
         retry: bool | None = None,
         request_id: str | None = None,
+        retry_after: str | None = None,
     ) -> JSONResponse:
-        """An error response; ``retry=False`` adds ``x-should-retry: false`` (both SDKs then stop retrying);
-        the upstream's ``request_id`` rides in the ``request-id`` header (and Anthropic's body), for support."""
+        """An error response; ``retry=False`` adds ``x-should-retry: false`` (both SDKs then stop retrying), else
+        the upstream's ``retry-after`` is passed on (both SDKs wait that long); the upstream's ``request_id``
+        rides in the ``request-id`` header (and Anthropic's body), for support."""
         headers = {"x-should-retry": "false"} if retry is False else {}
+        if retry_after and retry is not False:
+            headers["retry-after"] = retry_after
         if request_id:
             headers["request-id"] = request_id
         if self.anthropic:
@@ -83,6 +87,7 @@ def _upstream_error(dialect: Dialect, exc: GLMError, record: Record) -> JSONResp
     record.fail(status, code)
     retry = getattr(exc, "retryable", None)
     rid = getattr(exc, "request_id", None)
+    after = {k.lower(): v for k, v in (getattr(exc, "headers", None) or {}).items()}.get("retry-after")
     message = getattr(exc, "message", str(exc))
     if status in (401, 403):
         # Z.AI refused the gateway's own key: a 401 would tell the client its key is wrong (Claude Code then asks
@@ -95,7 +100,7 @@ def _upstream_error(dialect: Dialect, exc: GLMError, record: Record) -> JSONResp
     body = getattr(exc, "body", None)
     if not dialect.anthropic and isinstance(body, dict):
         return JSONResponse(body, status_code=status, headers={"x-should-retry": "false"} if retry is False else None)
-    return dialect.error(status, message, code, retry=retry, request_id=rid)
+    return dialect.error(status, message, code, retry=retry, request_id=rid, retry_after=after)
 
 
 def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[[Request], Awaitable[Response]]:
