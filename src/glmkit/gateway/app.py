@@ -130,6 +130,12 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
     if slot is None:
         return Response(status_code=499)
     await open_now(gw, flight, call, client, slot)
+    return await _plain_message(flight, plan, mode)
+
+
+async def _plain_message(flight: Flight, plan: tr.Plan, mode: str) -> Response:
+    """The whole answer, read from the open upstream response and translated (or mended) to an Anthropic message."""
+    record = flight.record
     assert flight.response is not None
     data = json.loads(await flight.response.aread())
     if mode == "translate":
@@ -144,9 +150,8 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
         record.usage(message.get("usage"), anthropic=True)
     flight.finished = True
     rid = request_id_of(flight.response, data)
-    return Response(
-        _DUMPS(message).encode(), media_type="application/json", headers={"request-id": rid} if rid else None
-    )
+    headers = {"request-id": rid} if rid else None
+    return Response(_DUMPS(message).encode(), media_type="application/json", headers=headers)
 
 
 async def _stream_messages(
