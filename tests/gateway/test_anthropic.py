@@ -223,6 +223,7 @@ def test_ledger_has_one_row_per_request(serve: Serve) -> None:
     assert len(rows) == 3
     last = rows[-1]
     assert last["route"] == "/v1/messages" and last["model_used"] == "glm-5.3" and last["status"] == 200
+    assert last["tool"] == "anthropic"  # the official SDK's User-Agent: "Anthropic/Python ..."
     assert last["model_requested"] == "claude-sonnet-4-5" and last["output_tokens"] > 0
     assert last["latency_ms"] > 0 and last["queue_depth"] == 0
 

@@ -189,3 +189,18 @@ def test_lean_upstream_transport_only_for_plain_http_unless_asked(
     gateway = Gateway(GatewayConfig(lean_upstream=lean, ledger=False), settings)
     pool = gateway.upstream.http._transport
     assert isinstance(pool, LeanTransport) is expected
+
+
+@pytest.mark.parametrize(
+    ("agent", "tool"),
+    [
+        ("claude-cli/2.0.14 (external, cli)", "claude-code"),
+        ("OpenAI/Python 3.57.0", "openai"),
+        ("", "unknown"),
+        (None, "unknown"),
+    ],
+)
+def test_ledger_tool_is_named_from_the_user_agent(agent: str | None, tool: str) -> None:
+    from glmkit.gateway.endpoint import tool_of
+
+    assert tool_of(agent) == tool

@@ -103,6 +103,16 @@ def _upstream_error(dialect: Dialect, exc: GLMError, record: Record) -> JSONResp
     return dialect.error(status, message, code, retry=retry, request_id=rid, retry_after=after)
 
 
+# User-Agent products that name a coding tool differently from how users know it.
+_TOOL_NAMES = {"claude-cli": "claude-code"}
+
+
+def tool_of(user_agent: str | None) -> str:
+    """The calling tool for the ledger's per-tool sums: the first product of the User-Agent, lowercased."""
+    product = (user_agent or "").strip().split(" ", 1)[0].split("/", 1)[0].lower()[:64]
+    return _TOOL_NAMES.get(product, product) or "unknown"
+
+
 def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[[Request], Awaitable[Response]]:
     """The route's handler wrapped in what every route does (``dialect=None``: Anthropic if the client says so)."""
 
@@ -110,6 +120,7 @@ def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[
         gw: Gateway = request.app.state.gateway
         flight = Flight(gw.shaper, Record(route), gw.submit)
         record = flight.record
+        record.row["tool"] = tool_of(request.headers.get("user-agent"))
         speak = dialect or (ANTHROPIC if "anthropic-version" in request.headers else OPENAI)
         response: Response | None = None
         try:
