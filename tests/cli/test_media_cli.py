@@ -181,7 +181,7 @@ def test_translate_from_args_and_stdin() -> None:
     out = glm("translate", "--offline", "--to", "ja", "good", "morning")
     assert out.exit_code == 0 and out.stdout.strip() == "[ja] good morning"
     out = glm("translate", "--offline", "--to", "fr", stdin="piped text\n")
-    assert out.exit_code == 0 and out.stdout.strip() == "[fr] piped text"
+    assert out.exit_code == 0 and out.stdout == "[fr] piped text\n"  # one newline, not two
     bad = glm("translate", "--offline", "--to", "xx", "hi")
     assert bad.exit_code == 2 and "target_lang 'xx'" in bad.stderr
 

@@ -259,7 +259,7 @@ def translate(
     with handle_errors(debug):
         body = " ".join(text or [])
         if not sys.stdin.isatty():
-            piped = sys.stdin.read()
+            piped = sys.stdin.read().rstrip("\n")  # echo's newline is not part of the text
             if piped.strip():
                 body = f"{body}\n{piped}" if body else piped
         if not body.strip():
@@ -271,7 +271,7 @@ def translate(
         if json_out:
             _emit_json(result.to_dict())
         else:
-            sys.stdout.write(result.text + "\n")
+            sys.stdout.write(result.text.rstrip("\n") + "\n")
 
 
 def slides(
