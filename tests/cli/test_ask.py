@@ -204,3 +204,14 @@ def test_a_live_answer_taller_than_the_terminal_is_printed_whole_at_the_end() ->
     out = buf.getvalue()
     final = out[out.rindex("▸ Thought for") :]  # the last render, after the live region was redrawn
     assert all(f"item number {i}" in final for i in range(40))
+
+
+def test_continue_skips_a_turn_that_failed() -> None:
+    assert glm("ask", "--offline", "-m", "glm-4.7", "a good question").exit_code == 0
+    failed = glm("ask", "--offline", "-m", "glm-9", "a bad model")
+    assert failed.exit_code != 0
+    assert rows()[0]["status"] == "error"  # the failure is logged ...
+    again = glm("ask", "--offline", "-c", "follow-up")
+    assert again.exit_code == 0, again.output
+    new = rows()[0]
+    assert new["model"] == "glm-4.7" and "a good question" in json.dumps(new["messages"])  # ... but not built on
