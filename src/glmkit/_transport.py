@@ -344,10 +344,14 @@ class AsyncTransport(_TransportBase):
         if self._owns:
             await self.http.aclose()
 
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        """Send one built request and return the open response (a subclass may send it another way)."""
+        return await self.http.send(request, stream=True)
+
     async def _attempt(self, call: Call) -> httpx.Response:
         request = build_request(self.http, self.settings, self.auth, call)
         try:
-            response = await self.http.send(request, stream=True)
+            response = await self._send(request)
         except httpx.HTTPError as exc:
             raise connection_error(exc) from exc
         if response.status_code >= 400:

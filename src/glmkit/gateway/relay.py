@@ -18,7 +18,7 @@ import httpx
 from glmkit._errors import APIConnectionError, APIStatusError, ConcurrencyLimitError, GLMError
 from glmkit._retry import RetryPolicy
 from glmkit._sse import SSEDecoder
-from glmkit._transport import AsyncTransport, Call, build_request, connection_error, error_from_response
+from glmkit._transport import AsyncTransport, Call
 from glmkit.gateway.anthropic_stream import PING, StreamTranslator, error_frame
 from glmkit.gateway.passthrough import PassthroughFixer
 from glmkit.gateway.shaping import Shaper, Slot, Ticket
@@ -42,8 +42,7 @@ class Upstream(AsyncTransport):
 
     Requests are built by the SDK's ``build_request``; the send skips ``httpx.AsyncClient.send`` (auth,
     redirect, cookie and event-hook handling the gateway never uses: ~60 us a request, more than the
-    gateway's own work). The error check after it is the SDK's ``AsyncTransport._attempt`` again, because
-    that method offers no hook for the send alone (a ``_send(request)`` hook there would remove this copy).
+    gateway's own work); building, retries and the error check are the SDK's.
     """
 
     def policy(self, call: Call) -> RetryPolicy:
@@ -51,21 +50,9 @@ class Upstream(AsyncTransport):
         retries = self.settings.max_retries if call.max_retries is None else call.max_retries
         return GatewayRetryPolicy(max_retries=retries)
 
-    async def _attempt(self, call: Call) -> httpx.Response:
-        request = build_request(self.http, self.settings, self.auth, call)
-        try:
-            response = await self.http._transport_for_url(request.url).handle_async_request(request)
-        except httpx.HTTPError as exc:
-            raise connection_error(exc) from exc
+    async def _send(self, request: httpx.Request) -> httpx.Response:
+        response = await self.http._transport_for_url(request.url).handle_async_request(request)
         response.request = request
-        if response.status_code >= 400:
-            try:
-                await response.aread()
-            except httpx.HTTPError as exc:
-                raise connection_error(exc) from exc
-            finally:
-                await response.aclose()
-            raise error_from_response(response)
         return response
 
 
