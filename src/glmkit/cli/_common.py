@@ -203,6 +203,16 @@ def check_chat_model(model: str, *, hint: str = "`glm models -k chat` lists them
     return mid, info
 
 
+def with_stdin(words: list[str] | None, *, sep: str = "\n\n") -> str:
+    """The words of the command line, with piped stdin after them (its trailing newlines dropped)."""
+    text = " ".join(words or [])
+    if not sys.stdin.isatty():
+        piped = sys.stdin.read().rstrip("\n")
+        if piped.strip():
+            text = f"{text}{sep}{piped}" if text else piped
+    return text
+
+
 def complete_model(incomplete: str) -> list[str]:
     """Shell completion for ``--model``: the chat models of the catalog."""
     from glmkit.catalog import all_models

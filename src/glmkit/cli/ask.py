@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from glmkit.cli._common import CHAT_MODEL, DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, SYSTEM, handle_errors
+from glmkit.cli._common import CHAT_MODEL, DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, SYSTEM, handle_errors, with_stdin
 
 
 def ask(
@@ -46,7 +46,7 @@ def ask(
         from glmkit.cli._attachments import load_attachment
         from glmkit.cli._session import start_session
 
-        text = _prompt_text(prompt)
+        text = with_stdin(prompt)
         attachments = [load_attachment(f) for f in files or []]
         if not text.strip() and not attachments:
             raise InputError("No prompt given.", hint='Pass one (glm ask "...") or pipe text in.')
@@ -78,16 +78,6 @@ def ask(
             _finish(session.send(text, view, stream=not json_out), view, json_out=json_out, debug=debug)
         finally:
             session.client.close()
-
-
-def _prompt_text(words: list[str] | None) -> str:
-    """The prompt words, with piped stdin appended after a blank line."""
-    text = " ".join(words or [])
-    if not sys.stdin.isatty():
-        piped = sys.stdin.read()
-        if piped.strip():
-            text = f"{text}\n\n{piped}" if text else piped
-    return text
 
 
 def _finish(turn: Any, view: Any, *, json_out: bool, debug: bool) -> None:

@@ -24,6 +24,7 @@ from glmkit.cli._common import (
     is_tty,
     make_client,
     stderr_console,
+    with_stdin,
 )
 
 
@@ -257,11 +258,7 @@ def translate(
 ) -> None:
     """Translate text with Z.AI's translation agent: glm translate --to ja "good morning"."""
     with handle_errors(debug):
-        body = " ".join(text or [])
-        if not sys.stdin.isatty():
-            piped = sys.stdin.read().rstrip("\n")  # echo's newline is not part of the text
-            if piped.strip():
-                body = f"{body}\n{piped}" if body else piped
+        body = with_stdin(text, sep="\n")
         if not body.strip():
             from glmkit._errors import InputError
 
