@@ -135,3 +135,13 @@ def test_rows_refused_by_the_database_are_parked_and_replayed(tmp_path: Path) ->
     reopened = Ledger(path)
     assert not reopened.pending_path.exists()
     assert [r["output_tokens"] for r in reopened.requests()] == [7]
+
+
+def test_last_conversation_skips_failed_turns(tmp_path: Path) -> None:
+    ledger = Ledger(tmp_path / "l.db")
+    good = ledger.add_conversation(model="glm-5", prompt="p", response="r")
+    ledger.add_conversation(model="glm-9", prompt="p2", status="error", error_code="1211")
+    assert ledger.last_conversation(failed=False)["id"] == good  # type: ignore[index]
+    assert ledger.last_conversation()["status"] == "error"  # type: ignore[index]
+    cancelled = ledger.add_conversation(model="glm-5", prompt="p3", response="par", status="cancelled")
+    assert ledger.last_conversation(failed=False)["id"] == cancelled  # type: ignore[index]

@@ -141,6 +141,19 @@ def parse_since(value: str | float | datetime | None, *, now: float | None = Non
         ) from None
 
 
+def _filters(since: str | float | None, source: str | None) -> tuple[list[str], list[Any]]:
+    """SQL conditions (and their arguments) for a start time and a source."""
+    where, args = ["1=1"], []  # type: list[str], list[Any]
+    start = parse_since(since)
+    if start is not None:
+        where.append("created >= ?")
+        args.append(start)
+    if source:
+        where.append("source = ?")
+        args.append(source)
+    return where, args
+
+
 def _check_fields(row: Mapping[str, Any], allowed: tuple[str, ...], table: str) -> None:
     unknown = set(row) - set(allowed)
     if unknown:
@@ -292,14 +305,7 @@ class Ledger:
         self, *, query: str | None = None, limit: int = 20, since: str | float | None = None, source: str | None = None
     ) -> list[dict[str, Any]]:
         """The newest conversations first; ``query`` searches prompt, response, system and model."""
-        where, args = ["1=1"], []  # type: list[str], list[Any]
-        start = parse_since(since)
-        if start is not None:
-            where.append("created >= ?")
-            args.append(start)
-        if source:
-            where.append("source = ?")
-            args.append(source)
+        where, args = _filters(since, source)
         if query:
             like = f"%{query}%"
             where.append("(prompt LIKE ? OR response LIKE ? OR system LIKE ? OR model LIKE ?)")
@@ -312,23 +318,20 @@ class Ledger:
         row = self._conn().execute("SELECT * FROM conversations WHERE id = ?", (int(id),)).fetchone()
         return _decode(row) if row else None
 
-    def last_conversation(self, source: str | None = None) -> dict[str, Any] | None:
-        """The newest conversation (for ``glm ask -c``)."""
-        rows = self.conversations(limit=1, source=source)
-        return rows[0] if rows else None
+    def last_conversation(self, source: str | None = None, *, failed: bool = True) -> dict[str, Any] | None:
+        """The newest conversation; ``failed=False`` skips turns that ended in an error (``glm ask -c``)."""
+        where, args = _filters(None, source)
+        if not failed:
+            where.append("status != 'error'")
+        sql = f"SELECT * FROM conversations WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT 1"
+        row = self._conn().execute(sql, args).fetchone()
+        return _decode(row) if row else None
 
     def requests(
         self, *, since: str | float | None = None, source: str | None = None, limit: int | None = None
     ) -> list[dict[str, Any]]:
         """Recorded requests, oldest first."""
-        where, args = ["1=1"], []  # type: list[str], list[Any]
-        start = parse_since(since)
-        if start is not None:
-            where.append("created >= ?")
-            args.append(start)
-        if source:
-            where.append("source = ?")
-            args.append(source)
+        where, args = _filters(since, source)
         sql = f"SELECT * FROM requests WHERE {' AND '.join(where)} ORDER BY id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"

@@ -99,9 +99,7 @@ def _resume(session: object, model: str | None) -> None:
     from glmkit._errors import InputError
 
     ledger = getattr(session, "ledger", None)
-    # A turn that failed (a wrong model id, a spent quota) is not a conversation to build on: take the last good one.
-    rows = ledger.conversations(limit=50) if ledger is not None else []
-    row = next((r for r in rows if r.get("status") != "error"), None)
+    row = ledger.last_conversation(failed=False) if ledger is not None else None
     if row is None:
         raise InputError(
             "There is no logged conversation to continue.",
