@@ -102,8 +102,7 @@ def _param(block: Block) -> object:
 def test_python_example(block: Block, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PATH", f"{BIN}{os.pathsep}{os.environ.get('PATH', '')}")  # blocks may start `glm`
-    # offline_client() passes environ={} (so GLMKIT_HOME is not seen) yet reads the default config file:
-    # keep this machine's ~/.config/glmkit out of the examples.
+    # Examples that build a real Client read the default config file: keep this machine's out of them.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     code = compile(block.code, f"docs/{block.doc}:{block.line}", "exec")
