@@ -256,3 +256,35 @@ def test_no_forecast_in_the_first_minutes_of_a_window() -> None:
         "nextResetTime": int(reset.timestamp() * 1000),
     }
     assert parse_monitor(envelope({"limits": [row]}), QuotaInfo).window("week").forecast(now) is None
+
+
+def test_price_phase_reads_the_peak_table_from_data() -> None:
+    """One public function says peak or off-peak and when it flips; the hours come from data/limits.toml."""
+    from glmkit import data
+    from glmkit.types.quota import price_phase
+
+    row = data.load("limits")["plan"]["peak_hours"]
+    assert (row["utc_offset_hours"], row["start_hour"], row["end_hour"]) == (8, 14, 18)
+    utc = dt.UTC
+    inside = price_phase(dt.datetime(2026, 11, 25, 7, 30, tzinfo=utc))  # Wednesday 15:30 UTC+8
+    assert (inside.peak, inside.name, inside.cost_factor) == (True, "peak", 1.0)
+    assert inside.changes_at == dt.datetime(2026, 11, 25, 10, 0, tzinfo=utc)  # 18:00 UTC+8
+    assert inside.changes_at.tzinfo is not None and inside.changes_at.utcoffset() == dt.timedelta(0)
+    assert inside.seconds_left(dt.datetime(2026, 11, 25, 7, 30, tzinfo=utc)) == 2.5 * 3600
+    weekend = price_phase(dt.datetime(2026, 11, 28, 7, 0, tzinfo=utc))  # Saturday
+    assert (weekend.peak, weekend.name, weekend.cost_factor) == (False, "off-peak", row["off_peak_cost"])
+    assert weekend.changes_at == dt.datetime(2026, 11, 30, 6, 0, tzinfo=utc)  # Monday 14:00 UTC+8
+    assert weekend.hours == "Mon-Fri 14:00-18:00 UTC+8"
+    naive = price_phase(dt.datetime(2026, 11, 25, 7, 30))  # read as UTC
+    assert naive == inside
+
+
+def test_client_quota_phase_and_credit_plans() -> None:
+    """``client.quota.phase()`` (sync and async alike) is the same function; a credit plan says so."""
+    from glmkit.types.quota import price_phase
+
+    when = dt.datetime(2026, 11, 25, 7, 30, tzinfo=dt.UTC)
+    assert offline_client().quota.phase(when) == price_phase(when)
+    assert async_offline_client().quota.phase(when) == price_phase(when)
+    assert parse_monitor(envelope(CREDITS), QuotaInfo).credits
+    assert not parse_monitor(envelope(TOKENS), QuotaInfo).credits

@@ -42,10 +42,10 @@ def _num(value: float | None) -> str:
 
 
 def in_peak(now: dt.datetime) -> bool:
-    """Whether ``now`` falls in the plan's peak hours (reference §14.1)."""
-    from glmkit.types.quota import PEAK_HOURS
+    """Whether ``now`` falls in the plan's peak hours (``glmkit.types.quota.price_phase``)."""
+    from glmkit.types.quota import price_phase
 
-    return PEAK_HOURS.contains(now)
+    return price_phase(now).peak
 
 
 def quota_report(info: Any, now: dt.datetime) -> dict[str, Any]:
@@ -75,12 +75,15 @@ def quota_report(info: Any, now: dt.datetime) -> dict[str, Any]:
     unknown = [
         lim.model_dump(mode="json", exclude_unset=True) if not hasattr(lim, "raw") else lim.raw for lim in info.unknown
     ]
-    from glmkit.types.quota import PEAK_HOURS
+    from glmkit.types.quota import price_phase
 
+    phase = price_phase(now)
     return {
         "plan": info.plan,
-        "peak_hours_now": in_peak(now),
-        "peak_hours_change_at": PEAK_HOURS.next_change(now).isoformat(),
+        "peak_hours_now": phase.peak,
+        "peak_hours_change_at": phase.changes_at.isoformat(),
+        "peak_hours": phase.hours,
+        "cost_factor": phase.cost_factor,
         "windows": windows,
         "unknown": unknown,
     }
@@ -105,10 +108,12 @@ def _render_quota(report: dict[str, Any], now: dt.datetime) -> list[str]:
     lines = [f"GLM Coding Plan: {report['plan'] or 'unknown level'}"]
     change = dt.datetime.fromisoformat(report["peak_hours_change_at"])
     until = _span((change - now).total_seconds())
+    hours = report["peak_hours"]
     if report["peak_hours_now"]:
-        lines[0] += f"   ⚑ PEAK HOURS for {until} more: premium models draw the quota faster (Mon-Fri 14-18 UTC+8)"
+        lines[0] += f"   ⚑ PEAK HOURS for {until} more: usage draws the quota at full price ({hours})"
     else:
-        lines[0] += f"   off-peak; peak hours (Mon-Fri 14-18 UTC+8, premium models cost more) start in {until}"
+        cost = f"{report['cost_factor']:.0%}"
+        lines[0] += f"   off-peak (usage at {cost} of the peak price) for {until} more; peak hours: {hours}"
     if not report["windows"] and not report["unknown"]:
         lines.append("  no plan windows reported (is this a Coding Plan key?)")
     width = max([len(w["label"]) for w in report["windows"]] + [10])

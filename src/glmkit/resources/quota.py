@@ -16,7 +16,17 @@ from glmkit._errors import AuthenticationError, InputError
 from glmkit._flows import Request
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call
-from glmkit.types.quota import MODEL_USAGE, QUOTA_LIMIT, TOOL_USAGE, ModelUsage, QuotaInfo, ToolUsage, parse_monitor
+from glmkit.types.quota import (
+    MODEL_USAGE,
+    QUOTA_LIMIT,
+    TOOL_USAGE,
+    ModelUsage,
+    PricePhase,
+    QuotaInfo,
+    ToolUsage,
+    parse_monitor,
+    price_phase,
+)
 
 __all__ = ["AsyncQuota", "Quota"]
 
@@ -50,6 +60,13 @@ def monitor_flow(call: Call, api_key: str | None) -> Generator[Request, Any, Any
 class Quota(SyncResource):
     """``client.quota``."""
 
+    def phase(self, now: dt.datetime | None = None) -> PricePhase:
+        """Peak or off-peak hours at ``now`` (default: now) and when that changes; no request is sent.
+
+        Credit plans price by time of day; see ``glmkit.types.quota.price_phase``.
+        """
+        return price_phase(now)
+
     def limits(self) -> QuotaInfo:
         """Plan level, the 5-hour and weekly windows, and the monthly MCP allowance."""
         return self._client._run(monitor_flow(limit_call(), self._client.settings.api_key))  # type: ignore[no-any-return]
@@ -67,6 +84,11 @@ class Quota(SyncResource):
 
 class AsyncQuota(AsyncResource):
     """``client.quota`` on ``AsyncClient``."""
+
+    def phase(self, now: dt.datetime | None = None) -> PricePhase:
+        """Peak or off-peak hours at ``now`` (default: now) and when that changes; no request is sent, so this
+        is a plain method on the async client too."""
+        return price_phase(now)
 
     async def limits(self) -> QuotaInfo:
         """Plan level, the 5-hour and weekly windows, and the monthly MCP allowance."""

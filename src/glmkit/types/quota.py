@@ -22,6 +22,7 @@ __all__ = [
     "MODEL_USAGE",
     "PEAK_HOURS",
     "PeakHours",
+    "PricePhase",
     "QUOTA_LIMIT",
     "TOOL_USAGE",
     "WINDOWS",
@@ -30,6 +31,7 @@ __all__ = [
     "QuotaLimit",
     "ToolUsage",
     "parse_monitor",
+    "price_phase",
 ]
 
 QUOTA_LIMIT = Endpoint("GET", "/monitor/usage/quota/limit", "root")
@@ -46,26 +48,56 @@ WINDOWS: dict[tuple[int, int], tuple[str, str, int]] = {
 MODEL_TYPES = ("TOKENS_LIMIT", "CREDIT_LIMIT")
 
 
-# Reference §14.1 (Sep 2026, UNVERIFIED against the page): peak hours Mon-Fri 14:00-18:00 UTC+8, when
-# premium models cost more (off-peak usage costs 50%; mid-2026: 3x peak / 2x off-peak).
 @dataclass(frozen=True)
 class PeakHours:
-    """When the plan's peak hours are: weekdays (Monday = 0) from ``start`` to ``end`` o'clock at a UTC offset."""
+    """When the plan's peak hours are: weekdays (Monday = 0) from ``start`` to ``end`` o'clock at a UTC offset.
+
+    The figures live in ``data/limits.toml`` ``[plan.peak_hours]`` (reference §14.1, UNVERIFIED against the page).
+    """
 
     utc_offset_hours: int = 8
     weekdays: tuple[int, ...] = (0, 1, 2, 3, 4)
     start: int = 14
     end: int = 18
+    off_peak_cost: float = 0.5
+
+    @classmethod
+    def from_data(cls) -> PeakHours:
+        """The peak hours of ``data/limits.toml``."""
+        from glmkit import data
+
+        row = data.load("limits")["plan"]["peak_hours"]
+        return cls(
+            utc_offset_hours=int(row["utc_offset_hours"]),
+            weekdays=tuple(int(d) for d in row["weekdays"]),
+            start=int(row["start_hour"]),
+            end=int(row["end_hour"]),
+            off_peak_cost=float(row["off_peak_cost"]),
+        )
+
+    @property
+    def zone(self) -> dt.timezone:
+        """The time zone the hours are given in."""
+        return dt.timezone(dt.timedelta(hours=self.utc_offset_hours))
+
+    def describe(self) -> str:
+        """The hours in words, e.g. ``Mon-Fri 14:00-18:00 UTC+8``."""
+        names = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
+        days = list(self.weekdays)
+        if days and days == list(range(days[0], days[-1] + 1)) and len(days) > 1:
+            span = f"{names[days[0]]}-{names[days[-1]]}"
+        else:
+            span = ",".join(names[d] for d in days)
+        return f"{span} {self.start:02d}:00-{self.end:02d}:00 UTC{self.utc_offset_hours:+d}"
 
     def contains(self, when: dt.datetime) -> bool:
         """Whether an aware datetime falls in peak hours."""
-        local = when.astimezone(dt.timezone(dt.timedelta(hours=self.utc_offset_hours)))
+        local = when.astimezone(self.zone)
         return local.weekday() in self.weekdays and self.start <= local.hour < self.end
 
     def next_change(self, when: dt.datetime) -> dt.datetime:
         """When peak hours next start (outside them) or end (inside them)."""
-        zone = dt.timezone(dt.timedelta(hours=self.utc_offset_hours))
-        local = when.astimezone(zone)
+        local = when.astimezone(self.zone)
         if self.contains(when):
             return local.replace(hour=self.end, minute=0, second=0, microsecond=0)
         day = local.replace(hour=self.start, minute=0, second=0, microsecond=0)
@@ -76,7 +108,53 @@ class PeakHours:
         return day
 
 
-PEAK_HOURS = PeakHours()
+PEAK_HOURS = PeakHours.from_data()
+
+
+@dataclass(frozen=True)
+class PricePhase:
+    """The Coding Plan's price phase at one moment: peak or off-peak, and when that changes."""
+
+    peak: bool
+    """Whether it is peak hours now."""
+    changes_at: dt.datetime
+    """When the phase flips (aware, UTC): the end of peak hours, or the start of the next ones."""
+    cost_factor: float
+    """What usage costs now relative to peak (1.0 at peak; ``off_peak_cost`` of the table off-peak)."""
+    hours: str
+    """The peak hours in words, e.g. ``Mon-Fri 14:00-18:00 UTC+8``."""
+
+    @property
+    def name(self) -> str:
+        """``peak`` or ``off-peak``."""
+        return "peak" if self.peak else "off-peak"
+
+    def seconds_left(self, now: dt.datetime) -> float:
+        """Seconds from ``now`` until the phase changes."""
+        return max(0.0, (self.changes_at - now).total_seconds())
+
+
+def price_phase(now: dt.datetime | None = None, hours: PeakHours = PEAK_HOURS) -> PricePhase:
+    """Peak or off-peak at ``now`` (default: the current time), and when it changes.
+
+    Credit plans price by time of day (live evidence §3): off-peak usage costs less, so background work is
+    best held for off-peak. The hours are data (``data/limits.toml`` ``[plan.peak_hours]``): reference §14.1
+    gives Mon-Fri 14:00-18:00 UTC+8 and 50% off-peak, UNVERIFIED against Z.AI's page.
+
+    Args:
+        now: an aware datetime (a naive one is read as UTC).
+        hours: the peak-hour table (the data file's by default).
+    """
+    now = dt.datetime.now(dt.UTC) if now is None else now
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=dt.UTC)
+    peak = hours.contains(now)
+    return PricePhase(
+        peak=peak,
+        changes_at=hours.next_change(now).astimezone(dt.UTC),
+        cost_factor=1.0 if peak else hours.off_peak_cost,
+        hours=hours.describe(),
+    )
 
 
 class QuotaDetail(Model):
@@ -178,6 +256,12 @@ class QuotaInfo(Model):
     def plan(self) -> str | None:
         """The plan level (``lite``, ``pro``, ``max``...), from ``level`` or ``planName``."""
         return self.level or self.planName
+
+    @property
+    def credits(self) -> bool:
+        """Whether this is a credit plan (``CREDIT_LIMIT`` rows, live since about 2026-07-30): its windows count
+        credits, and credits cost less off-peak (``price_phase``)."""
+        return any(lim.type == "CREDIT_LIMIT" for lim in self.limits)
 
     def window(self, name: str) -> QuotaLimit | None:
         """The model-usage row of a window (``5h``, ``week``); for ``month``, the MCP budget."""
