@@ -8,6 +8,12 @@ tests (ours and users'):
 - ``[emulator:tools=a,b]``: call exactly these tools, in parallel, in this order.
 - ``[emulator:tool-rounds=N]``: keep calling tools for N rounds before answering (default 1).
 - ``[emulator:invalid-args]``: the first round's arguments do not fit the schemas (wrong types).
+- ``[emulator:no-tools]``: answer in text, never call a tool (holds for the rest of the conversation).
+- ``[emulator:round=Name {json} && Name {json}]``: a scripted tool round: exactly these calls with exactly
+  these arguments. Each ``round`` marker is one round, in order; after the last round the answer is text.
+  Rounds count from the last user message holding a ``round`` marker (coding agents add reminder
+  messages between tool rounds), and ``$RESULT`` inside a JSON string is replaced by the text of the
+  latest tool result. The value may hold one level of ``[...]`` (a subagent's prompt with its own marker).
 - ``[emulator:invalid-json]`` / ``[emulator:invalid-json=N]`` (in any user message): with
   ``response_format`` json_object, the first (N) answers are not valid JSON. Otherwise json_object answers are an
   object valid against the JSON schema found in a ```json fenced block of the system prompt (``{"answer": ...}``
@@ -154,12 +160,58 @@ def schema_instance(schema: dict[str, Any], seed: int) -> dict[str, Any]:
     return {name: _schema_value(sub or {}, name, seed + i) for i, (name, sub) in enumerate(props.items())}
 
 
-_MARKER = re.compile(r"\[emulator:([a-z-]+)(?:=([^\]]*))?\]")
+_MARKER = re.compile(r"\[emulator:([a-z-]+)(?:=((?:[^\[\]]|\[[^\[\]]*\])*))?\]")
 
 
 def markers(messages: list[dict[str, Any]]) -> dict[str, str]:
     """The ``[emulator:name=value]`` markers of the last user message (see the module docstring)."""
     return {m.group(1): m.group(2) or "" for m in _MARKER.finditer(last_user_text(messages))}
+
+
+def _user_text(m: dict[str, Any]) -> str:
+    return last_user_text([m])
+
+
+def _script_start(messages: list[dict[str, Any]]) -> int | None:
+    """The index of the last user message holding a ``round`` or ``no-tools`` marker."""
+    for i in range(len(messages) - 1, -1, -1):
+        if messages[i].get("role") == "user" and any(
+            m.group(1) in ("round", "no-tools") for m in _MARKER.finditer(_user_text(messages[i]))
+        ):
+            return i
+    return None
+
+
+def _latest_result(messages: list[dict[str, Any]]) -> str:
+    for m in reversed(messages):
+        if m.get("role") == "tool":
+            c = m.get("content")
+            return c if isinstance(c, str) else DUMPS(c)
+    return ""
+
+
+def scripted_calls(state: EmulatorState, messages: list[dict[str, Any]]) -> list[dict[str, Any]] | None | bool:
+    """The calls of the next scripted round; ``None`` once the script is done; ``False`` without a script."""
+    start = _script_start(messages)
+    if start is None:
+        return False
+    found = [(m.group(1), m.group(2) or "") for m in _MARKER.finditer(_user_text(messages[start]))]
+    if any(name == "no-tools" for name, _ in found):
+        return None
+    script = [value for name, value in found if name == "round"]
+    done = sum(1 for m in messages[start + 1 :] if m.get("role") == "assistant" and m.get("tool_calls"))
+    if done >= len(script):
+        return None
+    result = DUMPS(_latest_result(messages))[1:-1]  # JSON-escaped, without the quotes
+    calls = []
+    for spec in script[done].split("&&"):
+        name, _, args = spec.strip().partition(" ")
+        args = (args.strip() or "{}").replace("$RESULT", result)
+        json.loads(args)  # a malformed script fails loudly in the emulator's log, not as a silent odd call
+        calls.append(
+            {"id": f"call_{state.new_id()}", "type": "function", "function": {"name": name, "arguments": args}}
+        )
+    return calls
 
 
 def tool_rounds(messages: list[dict[str, Any]]) -> int:
@@ -193,6 +245,9 @@ def tool_calls_for(state: EmulatorState, body: dict[str, Any]) -> list[dict[str,
     messages = body["messages"]
     if not tools:
         return None
+    scripted = scripted_calls(state, messages)
+    if isinstance(scripted, list) or scripted is None:
+        return scripted or None
     marks = markers(messages)
     rounds = tool_rounds(messages)
     wanted_rounds = int(marks["tool-rounds"]) if marks.get("tool-rounds", "").isdigit() else 1

@@ -148,7 +148,10 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
             out.append({"role": "system", "content": text})
     for m in body["messages"]:
         content = m["content"]
-        if isinstance(content, str):
+        if m["role"] == "system":  # a system message in the conversation stays a system message, in its place
+            if text := _text_of(content):
+                out.append({"role": "system", "content": text})
+        elif isinstance(content, str):
             out.append({"role": m["role"], "content": content})
         elif m["role"] == "user":
             out.extend(_user_turn(content))

@@ -12,6 +12,8 @@ __all__ = ["TranslationError", "check_request"]
 
 TOOL_CHOICES = ("auto", "any", "tool", "none")
 THINKING_TYPES = ("enabled", "disabled", "adaptive")
+# ``system`` inside ``messages``: the anthropic package's SystemMessageParam (2.13), which Claude Code 2.1.3xx sends
+ROLES = ("user", "assistant", "system")
 
 
 class TranslationError(ValueError):
@@ -121,10 +123,12 @@ def check_request(body: Any) -> None:
     if not isinstance(messages, list) or not messages:
         raise TranslationError("messages: required, a non-empty list of {role, content}.")
     for i, m in enumerate(messages):
-        if not isinstance(m, dict) or m.get("role") not in ("user", "assistant"):
-            raise TranslationError(f"messages.{i}.role: must be 'user' or 'assistant'.")
+        if not isinstance(m, dict) or m.get("role") not in ROLES:
+            raise TranslationError(f"messages.{i}.role: must be 'user', 'assistant' or 'system'.")
         content = m.get("content")
-        if isinstance(content, list):
+        if m["role"] == "system" and isinstance(content, list):
+            _text_blocks(content, f"messages.{i}.content")  # SystemMessageParam: a string or text blocks
+        elif isinstance(content, list):
             _blocks(content, f"messages.{i}.content")
         elif not isinstance(content, str):
             raise TranslationError(f"messages.{i}.content: must be a string or a list of content blocks.")

@@ -40,7 +40,7 @@ from glmkit.gateway import openai as oa
 from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.config import GatewayConfig
 from glmkit.gateway.endpoint import ANTHROPIC, OPENAI, endpoint, http_error, open_now, open_when_granted, plain_slot
-from glmkit.gateway.passthrough import PassthroughFixer, fix_message
+from glmkit.gateway.passthrough import PassthroughFixer, fix_message, fold_system_messages
 from glmkit.gateway.relay import Flight, open_upstream, relay_passthrough, relay_raw, relay_translated
 from glmkit.gateway.shaping import Slot
 from glmkit.gateway.state import Gateway, Stream, redact_body
@@ -83,7 +83,7 @@ def _passthrough_plan(body: dict[str, Any], gw: Gateway) -> tuple[dict[str, Any]
     from glmkit.catalog import get_model
 
     glm_body, plan = tr.to_chat(body, gw.config)
-    out = {**body, "model": plan.model}
+    out = fold_system_messages({**body, "model": plan.model})
     info = get_model(plan.model)
     if info is not None and not info.can_disable_thinking and (body.get("thinking") or {}).get("type") == "disabled":
         del out["thinking"]  # an always-thinking model rejects `disabled` (reference §17): let it think as it must

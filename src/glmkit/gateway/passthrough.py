@@ -13,10 +13,36 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from glmkit._sse import Event
+from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.anthropic_response import Plan, as_int
 from glmkit.gateway.anthropic_stream import frame
 
-__all__ = ["PassthroughFixer", "fix_message", "fix_usage"]
+__all__ = ["PassthroughFixer", "fix_message", "fix_usage", "fold_system_messages"]
+
+
+def fold_system_messages(body: dict[str, Any]) -> dict[str, Any]:
+    """``role: system`` messages moved to the end of the top-level ``system`` (their blocks, ``cache_control`` kept).
+
+    Claude Code 2.1.3xx sends environment facts as a system message inside ``messages``. Whether Z.AI's
+    Anthropic endpoint takes that role is UNVERIFIED (the emulator, choosing caution, refuses it as the
+    Messages API did before ``SystemMessageParam``); the top-level ``system`` it takes for certain, and the
+    text keeps its meaning there: instructions from the operator, not words of the user.
+    """
+    messages = body["messages"]
+    if not any(m.get("role") == "system" for m in messages):
+        return body
+    system = body.get("system")
+    blocks: list[Any] = [{"type": "text", "text": system}] if isinstance(system, str) and system else list(system or [])
+    kept = []
+    for m in messages:
+        if m.get("role") != "system":
+            kept.append(m)
+            continue
+        content = m.get("content")
+        blocks.extend([{"type": "text", "text": content}] if isinstance(content, str) else content or [])
+    if not kept:
+        raise TranslationError("messages: needs a user message besides the system messages.")
+    return {**body, "system": [b for b in blocks if b.get("text")], "messages": kept}
 
 
 def fix_usage(usage: Any, plan: Plan, *, estimate: bool) -> dict[str, Any]:
