@@ -435,11 +435,12 @@ def targets(res: Results, gateway: dict[str, Any] | None) -> list[str]:
         if cli
         else "- `glm --help` < 150 ms: n/a"
     )
-    added = (gateway or {}).get("openai_route_added_p50_ms")
-    if isinstance(added, int | float):
-        out.append(f"- gateway adds < 1 ms at p50 (non-streamed, OpenAI route): {added:.2f} ms — {mark(added < 1)}")
+    if gateway and "http" in gateway:
+        from bench.gateway import targets as gateway_targets
+
+        out += ["", "Gateway targets (issue 20):", "", *gateway_targets(gateway)]
     else:
-        out.append("- gateway adds < 1 ms at p50: n/a")
+        out.append("- gateway: n/a")
     return out
 
 
@@ -489,12 +490,13 @@ def render(meta: dict[str, Any], res: Results, gateway: dict[str, Any] | None) -
     elif "error" in gateway:
         lines.append(f"- gateway added latency: n/a ({gateway['error']}).")
     else:
-        lines += ["", "Gateway (`bench/gateway.py`: `glm serve` in front of a bare fake upstream):", ""]
-        lines += ["| figure | value |", "|---|---|"]
-        for key, value in gateway.items():
-            shown = fmt(value) if isinstance(value, int | float) and not isinstance(value, bool) else value
-            lines.append(f"| {key} | {shown} |")
-        lines.append("")
+        from bench.gateway import table as gateway_table
+
+        lines += [
+            "",
+            "Gateway (`bench/gateway.py`: `glm serve` in front of a bare fake upstream, gateway CPU from /proc):",
+        ]
+        lines += ["", gateway_table(gateway), ""]
     for err in res.errors:
         lines.append(f"- error: {err}")
     return "\n".join(lines)

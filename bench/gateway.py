@@ -1,14 +1,22 @@
-"""The gateway's overhead: added latency (p50/p99) and requests/s vs calling the upstream directly, and the
-streamed chunk rate relayed through the gateway vs straight from the upstream.
+"""The gateway's own cost: CPU per relayed chunk and per request (read from /proc), rates against the upstream.
 
-Processes on 127.0.0.1: a bare asyncio fake of the GLM coding endpoint answering prebuilt bytes (never the
-limit), `glm serve` in front of it, a bare relay (uvicorn + httpx.AsyncClient, nothing else: the floor of
-any gateway on this stack), and this client. Targets (issue 9): under 1 ms added at p50 for a non-streamed
-request; a stream relayed at no less than 15% of the direct chunk rate. Latency targets are measured in
-interleaved rounds and compared within a round, because the machine is shared.
+Processes on 127.0.0.1: the bare fake upstream ``bench/rawserver.py`` (prebuilt answers, one SSE event per
+HTTP chunk, the whole answer in one write: never the limit), served over plain http and over TLS with a
+certificate made for the run (``trustme``), and in front of each one ``glm serve`` twice (``--mode translate``
+and ``--mode passthrough``). The client (``bench/rawclient.py``) does not parse: it counts bytes and events.
 
-    python bench/gateway.py            # prints a table and the JSON of run()
-    python bench/gateway.py --quick    # the same, smaller
+For every route (OpenAI chat, Anthropic translated, Anthropic passthrough, and Responses when the gateway has
+it), over each upstream scheme, with 1 and with 64 concurrent clients:
+
+- streams: the gateway's CPU per relayed upstream chunk (µs), chunks/s, and the share of the direct rate;
+- non-streamed requests: the gateway's CPU per request (µs), requests/s, p50 latency, and what the gateway adds
+  at p50 over calling the upstream directly (taken within interleaved rounds: the machine is shared).
+
+The gateway's CPU is the sum over its threads of ``/proc/<pid>/task/<tid>/schedstat`` (nanoseconds); it does
+not move with the load of other processes, the rates and latencies do.
+
+    python -m bench.gateway            # prints the table and the JSON of run()
+    python -m bench.gateway --quick    # the same, smaller
 """
 
 from __future__ import annotations
@@ -21,68 +29,21 @@ import subprocess
 import sys
 import tempfile
 import time
-from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
+from bench import rawclient
+
 KEY = "0123456789abcdef0123456789abcdef.glmkitEmulator01"
-AUTH = {"Authorization": f"Bearer {KEY}", "content-type": "application/json"}
-
-UPSTREAM = r"""
-import asyncio, json, sys
-CHUNKS = int(sys.argv[2])
-def completion():
-    body = {"id": "8635243129834723621", "request_id": "r1", "created": 1760000000, "model": "glm-4.6",
-            "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": "word " * 300}}],
-            "usage": {"prompt_tokens": 10, "completion_tokens": 300, "total_tokens": 310}}
-    return json.dumps(body).encode()
-def stream():
-    head = b'data: {"id":"8635243129834723621","created":1760000000,"model":"glm-4.6","choices":[{"index":0,"delta":{"role":"assistant","content":"w'
-    parts = [head + str(i).encode() + b' "},"finish_reason":null}]}\n\n' for i in range(CHUNKS)]
-    parts.append(b'data: {"id":"8635243129834723621","choices":[{"index":0,"delta":{},"finish_reason":"stop"}],"usage":{"prompt_tokens":10,"completion_tokens":%d,"total_tokens":0}}\n\ndata: [DONE]\n\n' % CHUNKS)
-    return b"".join(parts)
-PLAIN, STREAM = completion(), stream()
-def response(body, ctype):
-    return b"HTTP/1.1 200 OK\r\ncontent-type: " + ctype + b"\r\ncontent-length: " + str(len(body)).encode() + b"\r\n\r\n" + body
-PLAIN_R, STREAM_R = response(PLAIN, b"application/json"), response(STREAM, b"text/event-stream")
-async def handle(reader, writer):
-    try:
-        while True:
-            head = await reader.readuntil(b"\r\n\r\n")
-            length = 0
-            for line in head.split(b"\r\n"):
-                if line[:15].lower() == b"content-length:":
-                    length = int(line[15:])
-            body = await reader.readexactly(length) if length else b""
-            writer.write(STREAM_R if b'"stream":true' in body or b'"stream": true' in body else PLAIN_R)
-            await writer.drain()
-    except (asyncio.IncompleteReadError, ConnectionError):
-        pass
-    finally:
-        writer.close()
-async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", int(sys.argv[1]))
-    async with server:
-        await server.serve_forever()
-asyncio.run(main())
-"""
-
-# The floor: the least a Python relay on the same stack (uvicorn + an httpx.AsyncClient) can add.
-BARE_RELAY = r"""
-import socket, sys, httpx, uvicorn
-client = httpx.AsyncClient()
-URL = sys.argv[2]
-async def app(scope, receive, send):
-    if scope["type"] != "http":
-        return
-    msg = await receive()
-    r = await client.post(URL, content=msg.get("body", b""), headers={"content-type": "application/json"})
-    await send({"type": "http.response.start", "status": 200, "headers": [(b"content-type", b"application/json")]})
-    await send({"type": "http.response.body", "body": r.content})
-sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-sock.bind(("127.0.0.1", int(sys.argv[1])))
-uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off")).run(sockets=[sock])
-"""
+ROOT = Path(__file__).resolve().parent.parent
+INFLIGHT = 64
+TARGETS = {  # issue 20
+    "cpu_us_per_chunk": 15.0,
+    "cpu_us_per_request": 300.0,
+    "stream_ratio_64": 0.5,
+    "plain_ratio_64": 0.5,
+    "added_p50_ms": 1.0,
+}
 
 
 def _free_port() -> int:
@@ -91,9 +52,11 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_port(port: int, timeout: float = 20) -> None:
+def _wait_port(port: int, proc: subprocess.Popen[bytes], timeout: float = 30) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{proc.args!r} exited with {proc.returncode}")
         try:
             socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
             return
@@ -102,63 +65,17 @@ def _wait_port(port: int, timeout: float = 20) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-def _pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, int(q * len(s)))]
-
-
-def _latencies(client: Any, url: str, body: dict[str, Any], n: int, headers: dict[str, str]) -> list[float]:
-    payload = json.dumps(body).encode()
-    out = []
-    for _ in range(n):
-        t = time.perf_counter()
-        r = client.post(url, content=payload, headers=headers)
-        r.read()
-        out.append((time.perf_counter() - t) * 1000)
-        assert r.status_code == 200, r.text[:300]
-    return out
-
-
-def _throughput(url: str, body: dict[str, Any], headers: dict[str, str], threads: int, seconds: float) -> float:
-    import httpx
-
-    payload = json.dumps(body).encode()
-    stop = time.perf_counter() + seconds
-
-    def worker() -> int:
-        n = 0
-        with httpx.Client(headers={**headers, "content-type": "application/json"}) as c:
-            while time.perf_counter() < stop:
-                c.post(url, content=payload).read()
-                n += 1
-        return n
-
-    t = time.perf_counter()
-    with ThreadPoolExecutor(threads) as pool:
-        total = sum(pool.map(lambda _: worker(), range(threads)))
-    return total / (time.perf_counter() - t)
-
-
-def _stream_rate(client: Any, url: str, body: dict[str, Any], headers: dict[str, str]) -> tuple[float, int]:
-    """Chunks/s a lean client gets: raw bytes split into lines, ``json.loads`` per data line."""
-    payload = json.dumps(body).encode()
-    t = time.perf_counter()
-    n = 0
-    buf = b""
-    with client.stream("POST", url, content=payload, headers=headers) as r:
-        for raw in r.iter_raw(65536):
-            buf += raw
-            lines = buf.split(b"\n")
-            buf = lines.pop()
-            for line in lines:
-                if line.startswith(b"data: {"):
-                    json.loads(line[6:])
-                    n += 1
-    return n / (time.perf_counter() - t), n
-
-
-def _cpu_seconds(pid: int) -> float:
-    """User + system CPU seconds of a process (Linux ``/proc``; 0 elsewhere)."""
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds a process has run, all its threads (schedstat: ns; /proc/<pid>/stat ticks where it is missing)."""
+    total = 0
+    try:
+        for tid in os.listdir(f"/proc/{pid}/task"):
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as fh:
+                total += int(fh.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        total = 0
+    if total:
+        return total / 1e9
     try:
         with open(f"/proc/{pid}/stat") as fh:
             fields = fh.read().rsplit(")", 1)[1].split()
@@ -167,130 +84,277 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _start(chunks: int, procs: list[subprocess.Popen[bytes]]) -> tuple[str, str, str]:
-    """Start the fake upstream, `glm serve` and the bare relay (appended to ``procs``): (direct, gateway, bare) URLs."""
-    up_port, gw_port, bare_port = _free_port(), _free_port(), _free_port()
-    procs.append(subprocess.Popen([sys.executable, "-c", UPSTREAM, str(up_port), str(chunks)]))
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("ZAI_", "GLM_"))}
-    env.update(
-        {
-            "ZAI_BASE_URL": f"http://127.0.0.1:{up_port}/api/coding/paas/v4",
-            "ZAI_API_KEY": KEY,
-            "GLMKIT_HOME": tempfile.mkdtemp(prefix="glmkit-bench-"),
-        }
-    )
-    _wait_port(up_port)
-    serve = [sys.executable, "-m", "glmkit.cli.app", "serve", "--port", str(gw_port), "--max-inflight", "64"]
-    procs.append(subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL))
-    direct = f"http://127.0.0.1:{up_port}/api/coding/paas/v4/chat/completions"
-    procs.append(subprocess.Popen([sys.executable, "-c", BARE_RELAY, str(bare_port), direct]))
-    _wait_port(gw_port)
-    _wait_port(bare_port)
-    return direct, f"http://127.0.0.1:{gw_port}", f"http://127.0.0.1:{bare_port}/"
+def _pin(core: int | None) -> Any:
+    if core is None or not hasattr(os, "sched_setaffinity"):
+        return None
+    return lambda: os.sched_setaffinity(0, {core})
 
 
-def _latency_rounds(
-    c: Any, targets: dict[str, tuple[str, dict[str, Any]]], requests: int, rounds: int, gateway_pid: int
-) -> dict[str, Any]:
-    """p50/p99/requests-per-second of each target, and what the gateway adds, from interleaved rounds."""
-    results: dict[str, Any] = {}
-    lat: dict[str, list[float]] = {name: [] for name in targets}
-    p50s: dict[str, list[float]] = {name: [] for name in targets}
-    cpu: list[float] = []
-    per_round = max(20, requests // rounds)
-    for r in range(rounds):
-        # the machine is shared: compare targets within a round (in a rotating order), then take medians
-        order = list(targets)[r % len(targets) :] + list(targets)[: r % len(targets)]
-        for name in order:
-            url, body = targets[name]
-            before = _cpu_seconds(gateway_pid)
-            values = _latencies(c, url, body, per_round, AUTH)
-            if name == "anthropic_route":
-                cpu.append((_cpu_seconds(gateway_pid) - before) / per_round * 1000)
-            lat[name].extend(values)
-            p50s[name].append(statistics.median(values))
-    for name, values in lat.items():
-        results[f"{name}_p50_ms"] = round(_pct(values, 0.5), 3)
-        results[f"{name}_p99_ms"] = round(_pct(values, 0.99), 3)
-        results[f"{name}_req_s_sequential"] = round(1000 / statistics.mean(values), 1)
-    for name in ("bare_relay", "openai_route", "anthropic_route"):
-        added = [a - d for a, d in zip(p50s[name], p50s["direct"], strict=True)]
-        results[f"{name}_added_p50_ms"] = round(statistics.median(added), 3)
-        results[f"{name}_added_p99_ms"] = round(results[f"{name}_p99_ms"] - results["direct_p99_ms"], 3)
-    over = [a - b for a, b in zip(p50s["anthropic_route"], p50s["bare_relay"], strict=True)]
-    results["anthropic_route_over_bare_relay_p50_ms"] = round(statistics.median(over), 3)
-    results["anthropic_route_gateway_cpu_ms_per_request"] = round(statistics.median(cpu), 3)
-    return results
+def _cores() -> tuple[int | None, int | None]:
+    """(core of the upstream and client, core of the gateway), or no pinning on one core."""
+    if not hasattr(os, "sched_getaffinity"):
+        return None, None
+    cores = sorted(os.sched_getaffinity(0))
+    return (cores[0], cores[1]) if len(cores) >= 2 else (None, None)
 
 
-def _stream_rates(c: Any, targets: dict[str, tuple[str, dict[str, Any]]], chunks: int, streams: int) -> dict[str, Any]:
-    """Chunks per second a client receives from each streaming target, and the gateway's share of direct."""
-    rates: dict[str, list[float]] = {name: [] for name in targets}
-    for _ in range(streams):
-        for name, (url, body) in targets.items():
-            rate, n = _stream_rate(c, url, {**body, "stream": True}, AUTH)
-            assert n >= chunks, f"{name} relayed {n} of {chunks} chunks"
-            rates[name].append(rate)
-    results: dict[str, Any] = {f"{name}_chunks_s": round(statistics.median(v)) for name, v in rates.items()}
-    for name in ("openai_route", "anthropic_route"):
-        results[f"{name}_relay_ratio"] = round(results[f"{name}_chunks_s"] / results["direct_chunks_s"], 3)
-    return results
+def certificates(folder: Path) -> tuple[str, str, str]:
+    """(CA file, certificate chain file, key file) for 127.0.0.1, made now with ``trustme``."""
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    paths = folder / "ca.pem", folder / "cert.pem", folder / "key.pem"
+    ca.cert_pem.write_to_path(str(paths[0]))
+    cert.private_key_and_cert_chain_pem.write_to_path(str(paths[1]))
+    cert.private_key_pem.write_to_path(str(paths[2]))
+    return str(paths[0]), str(paths[1]), str(paths[2])
 
 
-def run(requests: int = 800, chunks: int = 5000, streams: int = 3, rounds: int = 8) -> dict[str, Any]:
-    """Measure and return the figures (milliseconds, requests/s, chunks/s)."""
-    import httpx
+class Stack:
+    """One upstream (http or https) and two gateways in front of it (translate and passthrough)."""
 
-    procs: list[subprocess.Popen[bytes]] = []
-    try:
-        direct, gw, bare = _start(chunks, procs)
-        oa_body: dict[str, Any] = {"model": "glm-4.6", "messages": [{"role": "user", "content": "hi"}]}
-        an_body: dict[str, Any] = {
-            "model": "glm-4.6",
-            "max_tokens": 1000,
-            "messages": [{"role": "user", "content": "hi"}],
-        }
-        results: dict[str, Any] = {"requests": requests, "chunks_per_stream": chunks}
-        with httpx.Client(timeout=60) as c:
-            for url, body in (
-                (direct, oa_body),
-                (f"{gw}/v1/chat/completions", oa_body),
-                (f"{gw}/v1/messages", an_body),
-            ):
-                _latencies(c, url, body, 50, AUTH)  # warm-up
-            targets = {
-                "direct": (direct, oa_body),
-                "bare_relay": (bare, oa_body),
-                "openai_route": (f"{gw}/v1/chat/completions", oa_body),
-                "anthropic_route": (f"{gw}/v1/messages", an_body),
-            }
-            results.update(_latency_rounds(c, targets, requests, rounds, procs[1].pid))
-            results["direct_req_s_8_threads"] = round(_throughput(direct, oa_body, AUTH, 8, 2.0), 1)
-            results["anthropic_route_req_s_8_threads"] = round(
-                _throughput(f"{gw}/v1/messages", an_body, AUTH, 8, 2.0), 1
-            )
-            streaming = {name: targets[name] for name in ("direct", "openai_route", "anthropic_route")}
-            results.update(_stream_rates(c, streaming, chunks, streams))
-        results["target_added_p50_ms"] = 1.0
-        results["target_relay_ratio"] = 0.15
-        return results
-    finally:
-        for p in reversed(procs):
+    def __init__(self, tls: tuple[str, str, str] | None, cores: tuple[int | None, int | None]) -> None:
+        self.tls = tls
+        self.cores = cores
+        self.procs: list[subprocess.Popen[bytes]] = []
+        self.pids: dict[str, int] = {}
+
+    @property
+    def cafile(self) -> str | None:
+        return self.tls[0] if self.tls else None
+
+    def start(self) -> None:
+        up_port = _free_port()
+        args = [sys.executable, "-m", "bench.rawserver", "--port", str(up_port)]
+        if self.tls:
+            args += ["--certfile", self.tls[1], "--keyfile", self.tls[2]]
+        up = subprocess.Popen(args, cwd=ROOT, stdout=subprocess.DEVNULL, preexec_fn=_pin(self.cores[0]))
+        self.procs.append(up)
+        _wait_port(up_port, up)
+        scheme = "https" if self.tls else "http"
+        self.upstream = f"{scheme}://127.0.0.1:{up_port}"
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("ZAI_", "GLM_", "SSL_CERT"))}
+        env.update({"ZAI_BASE_URL": f"{self.upstream}/api/coding/paas/v4", "ZAI_API_KEY": KEY})
+        if self.tls:
+            env["SSL_CERT_FILE"] = self.tls[0]  # the gateway trusts the run's CA, as it would a corporate one
+        self.gateways: dict[str, str] = {}
+        for mode in ("translate", "passthrough"):
+            port = _free_port()
+            env["GLMKIT_HOME"] = tempfile.mkdtemp(prefix="glmkit-bench-")
+            serve = [sys.executable, "-m", "glmkit.cli.app", "serve", "--port", str(port), "--mode", mode]
+            serve += ["--max-inflight", str(INFLIGHT * 2)]
+            proc = subprocess.Popen(serve, env=env, stderr=subprocess.DEVNULL, preexec_fn=_pin(self.cores[1]))
+            self.procs.append(proc)
+            _wait_port(port, proc)
+            self.gateways[mode] = f"http://127.0.0.1:{port}"
+            self.pids[mode] = proc.pid
+
+    def stop(self) -> None:
+        for p in reversed(self.procs):
             p.terminate()
             try:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
 
+    def routes(self) -> dict[str, tuple[str, str | None, str]]:
+        """name -> (URL, gateway mode or None for the upstream itself, body kind)."""
+        gw, up = self.gateways, self.upstream
+        out: dict[str, tuple[str, str | None, str]] = {
+            "direct": (f"{up}/api/coding/paas/v4/chat/completions", None, "openai"),
+            "direct_anthropic": (f"{up}/api/anthropic/v1/messages", None, "anthropic"),
+            "openai": (f"{gw['translate']}/v1/chat/completions", "translate", "openai"),
+            "anthropic": (f"{gw['translate']}/v1/messages", "translate", "anthropic"),
+            "passthrough": (f"{gw['passthrough']}/v1/messages", "passthrough", "anthropic"),
+        }
+        if _has_route(f"{gw['translate']}/v1/responses"):
+            out["responses"] = (f"{gw['translate']}/v1/responses", "translate", "responses")
+        return out
+
+
+def _has_route(url: str) -> bool:
+    try:
+        result = rawclient.run(url, b"{}", seconds=0)
+    except RuntimeError as exc:
+        return "404" not in str(exc)
+    return result.answers > 0
+
+
+def body(kind: str, stream: bool, chunks: int) -> bytes:
+    """The request body of a route (``max_tokens`` sizes the upstream's canned stream: one token per chunk)."""
+    messages = [{"role": "user", "content": "Say something."}]
+    if kind == "responses":
+        data: dict[str, Any] = {"model": "glm-4.7", "input": "Say something.", "max_output_tokens": chunks}
+    else:
+        data = {"model": "glm-4.7", "messages": messages, "max_tokens": chunks}
+    if stream:
+        data["stream"] = True
+    return json.dumps(data, separators=(",", ":")).encode()
+
+
+def measure(
+    stack: Stack, route: str, *, stream: bool, concurrency: int, seconds: float, chunks: int, core: int | None
+) -> dict[str, Any]:
+    """One timed run of a route: rates, and the gateway's CPU per chunk (streams) or per request."""
+    url, mode, kind = stack.routes()[route]
+    headers = {"Authorization": f"Bearer {KEY}"}
+    if kind == "anthropic":
+        headers["anthropic-version"] = "2023-06-01"
+        headers["x-api-key"] = KEY
+    payload = body(kind, stream, chunks)
+    pid = stack.pids.get(mode) if mode else None
+    before = cpu_seconds(pid) if pid else 0.0
+    r = rawclient.run(url, payload, headers=headers, concurrency=concurrency, seconds=seconds, cafile=stack.cafile)
+    cpu = cpu_seconds(pid) - before if pid else None
+    units = r.answers * chunks if stream else r.answers
+    if stream and r.events < units:
+        raise RuntimeError(f"{route}: {r.events} events for {r.answers} streams of {chunks} chunks")
+    out: dict[str, Any] = {
+        "rate": units / r.wall,
+        "answers": r.answers,
+        "p50_ms": statistics.median(r.latencies) * 1000,
+    }
+    if cpu is not None:
+        out["cpu_us"] = cpu / units * 1e6
+    return out
+
+
+def run(quick: bool = False) -> dict[str, Any]:
+    """Measure every route over http and https upstreams; figures keyed ``<scheme>.<route>.<kind>``."""
+    server_core, gateway_core = _cores()
+    seconds = 0.4 if quick else 1.5
+    rounds = 2 if quick else 5
+    long_chunks, short_chunks = (2000, 200) if quick else (5000, 500)
+    figures: dict[str, Any] = {
+        "conditions": {
+            "upstream_and_client_core": server_core,
+            "gateway_core": gateway_core,
+            "seconds_per_measure": seconds,
+            "rounds": rounds,
+            "chunks_one_stream": long_chunks,
+            "chunks_per_stream_64": short_chunks,
+            "loadavg": os.getloadavg() if hasattr(os, "getloadavg") else None,
+        },
+        "targets": TARGETS,
+    }
+    with tempfile.TemporaryDirectory(prefix="glmkit-bench-tls-") as tmp:
+        tls = certificates(Path(tmp))
+        for scheme in ("http", "https"):
+            stack = Stack(tls if scheme == "https" else None, (server_core, gateway_core))
+            try:
+                stack.start()
+                figures[scheme] = _measure_stack(stack, seconds, rounds, long_chunks, short_chunks, server_core)
+            finally:
+                stack.stop()
+    return figures
+
+
+def _measure_stack(
+    stack: Stack, seconds: float, rounds: int, long_chunks: int, short_chunks: int, core: int | None
+) -> dict[str, Any]:
+    routes = list(stack.routes())
+    for route in routes:  # warm-up: connections, imports, first-use caches
+        measure(stack, route, stream=False, concurrency=4, seconds=0.2, chunks=20, core=core)
+        measure(stack, route, stream=True, concurrency=4, seconds=0.2, chunks=20, core=core)
+    out: dict[str, dict[str, Any]] = {route: {} for route in routes}
+    samples: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    plans = [
+        ("plain_1", False, 1, long_chunks),
+        ("plain_64", False, INFLIGHT, long_chunks),
+        ("stream_1", True, 1, long_chunks),
+        ("stream_64", True, INFLIGHT, short_chunks),
+    ]
+    for r in range(rounds):  # routes interleaved, in a rotating order, so a slow spell favours none
+        order = routes[r % len(routes) :] + routes[: r % len(routes)]
+        for kind, stream, concurrency, chunks in plans:
+            for route in order:
+                m = measure(
+                    stack, route, stream=stream, concurrency=concurrency, seconds=seconds, chunks=chunks, core=core
+                )
+                samples.setdefault((route, kind), []).append(m)
+    direct_of = {route: "direct_anthropic" if route == "passthrough" else "direct" for route in routes}
+    for (route, kind), ms in samples.items():
+        fig = out[route].setdefault(kind, {})
+        fig["rate"] = statistics.median(m["rate"] for m in ms)
+        if "cpu_us" in ms[0]:
+            fig["cpu_us"] = statistics.median(m["cpu_us"] for m in ms)
+        if route.startswith("direct"):
+            continue
+        base = samples[(direct_of[route], kind)]
+        fig["ratio"] = statistics.median(m["rate"] / d["rate"] for m, d in zip(ms, base, strict=True))
+        if kind == "plain_1":
+            fig["p50_ms"] = statistics.median(m["p50_ms"] for m in ms)
+            fig["added_p50_ms"] = statistics.median(m["p50_ms"] - d["p50_ms"] for m, d in zip(ms, base, strict=True))
+    for route in routes:
+        if route.startswith("direct"):
+            out[route]["plain_1"]["p50_ms"] = statistics.median(m["p50_ms"] for m in samples[(route, "plain_1")])
+    return out
+
+
+KINDS = {
+    "stream_1": "1 stream",
+    "stream_64": "64 streams",
+    "plain_1": "1 in flight",
+    "plain_64": "64 in flight",
+}
+
+
+def table(figures: dict[str, Any]) -> str:
+    """A markdown table: one row per scheme and route; the gateway's CPU, the rates and the share of direct."""
+    lines = [
+        "| upstream | route | CPU µs/chunk, 1 stream | 64 streams | chunks/s, 64 streams (× direct) "
+        "| CPU µs/request, 1 in flight | 64 in flight | req/s, 64 in flight (× direct) | added p50 ms |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+
+    def f(value: Any, digits: int = 1) -> str:
+        return "n/a" if value is None else (f"{value:,.0f}" if value >= 100 else f"{value:.{digits}f}")
+
+    for scheme in ("http", "https"):
+        for route, fig in (figures.get(scheme) or {}).items():
+            s1, s64, p1, p64 = (fig.get(k, {}) for k in KINDS)
+            ratio = f" ({s64['ratio']:.2f}×)" if "ratio" in s64 else ""
+            pratio = f" ({p64['ratio']:.2f}×)" if "ratio" in p64 else ""
+            added = p1.get("added_p50_ms")
+            lines.append(
+                f"| {scheme} | {route} | {f(s1.get('cpu_us'))} | {f(s64.get('cpu_us'))} | {f(s64.get('rate'))}{ratio} "
+                f"| {f(p1.get('cpu_us'))} | {f(p64.get('cpu_us'))} | {f(p64.get('rate'))}{pratio} "
+                f"| {'n/a' if added is None else f'{added:.2f}'} (p50 {f(p1.get('p50_ms'), 2)}) |"
+            )
+    return "\n".join(lines)
+
+
+def targets(figures: dict[str, Any]) -> list[str]:
+    """Where each target of issue 20 stands in these figures."""
+    out = []
+    for scheme in ("http", "https"):
+        for route, fig in (figures.get(scheme) or {}).items():
+            if route.startswith("direct"):
+                continue
+            checks = [
+                ("CPU per chunk, 1 stream ≤ 15 µs", fig["stream_1"]["cpu_us"], TARGETS["cpu_us_per_chunk"], True),
+                ("CPU per chunk, 64 streams ≤ 15 µs", fig["stream_64"]["cpu_us"], TARGETS["cpu_us_per_chunk"], True),
+                ("64 streams ≥ 0.5× direct", fig["stream_64"]["ratio"], TARGETS["stream_ratio_64"], False),
+                ("CPU per request ≤ 300 µs", fig["plain_1"]["cpu_us"], TARGETS["cpu_us_per_request"], True),
+                ("64 in flight ≥ 0.5× direct", fig["plain_64"]["ratio"], TARGETS["plain_ratio_64"], False),
+                ("added p50 < 1 ms", fig["plain_1"]["added_p50_ms"], TARGETS["added_p50_ms"], True),
+            ]
+            marks = [
+                f"{name}: {value:.2f} {'met' if (value <= t if low else value >= t) else 'MISSED'}"
+                for name, value, t, low in checks
+            ]
+            out.append(f"- {scheme} {route}: " + "; ".join(marks))
+    return out
+
 
 def main() -> None:
-    """Print the figures (``--quick``: a smaller run, about a third of the time)."""
-    quick = "--quick" in sys.argv[1:]
-    results = run(requests=240, chunks=2000, streams=1, rounds=4) if quick else run()
-    width = max(len(k) for k in results)
-    for key, value in results.items():
-        print(f"{key:<{width}}  {value}")
-    print(json.dumps(results))
+    """Print the table, the targets and the JSON (``--quick``: a smaller run)."""
+    figures = run(quick="--quick" in sys.argv[1:])
+    print(table(figures))
+    print()
+    print("\n".join(targets(figures)))
+    print(json.dumps(figures))
 
 
 if __name__ == "__main__":
