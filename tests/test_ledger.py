@@ -145,3 +145,35 @@ def test_last_conversation_skips_failed_turns(tmp_path: Path) -> None:
     assert ledger.last_conversation()["status"] == "error"  # type: ignore[index]
     cancelled = ledger.add_conversation(model="glm-5", prompt="p3", response="par", status="cancelled")
     assert ledger.last_conversation(failed=False)["id"] == cancelled  # type: ignore[index]
+
+
+def test_a_version_1_database_gains_the_session_columns_and_keeps_its_rows(tmp_path: Path) -> None:
+    from glmkit.ledger import MIGRATIONS
+
+    path = tmp_path / "old.db"
+    conn = sqlite3.connect(path)
+    conn.executescript(MIGRATIONS[0])
+    conn.execute("PRAGMA user_version=1")
+    conn.execute(
+        "INSERT INTO requests (created, source, route, status) VALUES (?, 'gateway', '/v1/messages', 200)", (1.0,)
+    )
+    conn.commit()
+    conn.close()
+    ledger = Ledger(path)
+    ledger.add_request(source="gateway", route="/v1/messages", notes=["messages[1]: empty text part dropped"])
+    ledger.add_request(source="gateway", model_used="glm-5.3", billed="payg", cost_usd=0.25)
+    ledger.add_request(source="gateway", held_ms=1500.0)
+    rows = ledger.requests()
+    assert [r["route"] for r in rows[:2]] == ["/v1/messages", "/v1/messages"]
+    assert rows[1]["notes"] == ["messages[1]: empty text part dropped"]
+    report = ledger.interventions()
+    assert [r["notes"] for r in report["repaired"]] == [["messages[1]: empty text part dropped"]]
+    assert report["fallbacks"] == {
+        "requests": 1,
+        "cost_usd": 0.25,
+        "by_model": [{"model": "glm-5.3", "requests": 1, "cost_usd": 0.25}],
+    }
+    assert report["held"] == {"requests": 1, "held_ms": 1500.0}
+    assert ledger.payg_spent(0) == 0.25
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    ledger.close()

@@ -64,8 +64,12 @@ _REQUEST_FIELDS = (
     "queue_depth",
     "queue_wait_ms",
     "request_id",
+    "notes",
+    "billed",
+    "cost_usd",
+    "held_ms",
 )
-_JSON_FIELDS = {"messages", "tool_calls"}
+_JSON_FIELDS = {"messages", "tool_calls", "notes"}
 # Column defaults applied when a field is missing or None (requests.status is an HTTP status: NULL when unknown).
 _DEFAULTS = {"conversations": {"source": "cli", "status": "ok"}, "requests": {"source": "unknown"}}
 
@@ -101,6 +105,15 @@ MIGRATIONS: list[str] = [
         request_id TEXT
     );
     CREATE INDEX requests_created ON requests(created);
+    """,
+    # the gateway keeps sessions going: what it repaired in a request (a JSON list of notes), who paid for it
+    # ('plan', or 'payg' when a spent plan fell back to the pay-as-you-go key), the estimated cost in USD of a
+    # pay-as-you-go answer, and how long a background request was held for off-peak hours
+    """
+    ALTER TABLE requests ADD COLUMN notes TEXT;
+    ALTER TABLE requests ADD COLUMN billed TEXT;
+    ALTER TABLE requests ADD COLUMN cost_usd REAL;
+    ALTER TABLE requests ADD COLUMN held_ms REAL
     """,
 ]
 
@@ -367,6 +380,49 @@ class Ledger:
             ) GROUP BY key ORDER BY key
         """
         return [dict(r) for r in self._conn().execute(sql, (start, start))]
+
+    def interventions(self, *, since: str | float | None = None) -> dict[str, Any]:
+        """What the gateway did to keep sessions going: repaired requests (with their notes, newest last),
+        pay-as-you-go fallbacks with their estimated cost, and background requests held for off-peak hours."""
+        start = parse_since(since) or 0.0
+        conn = self._conn()
+        repairs = [
+            {"created": r["created"], "route": r["route"], "tool": r["tool"], "notes": json.loads(r["notes"])}
+            for r in conn.execute(
+                "SELECT created, route, tool, notes FROM requests WHERE created >= ? AND notes IS NOT NULL ORDER BY id",
+                (start,),
+            )
+        ]
+        fb = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(cost_usd), 0) FROM requests WHERE created >= ? AND billed = 'payg'",
+            (start,),
+        ).fetchone()
+        by_model = [
+            dict(r)
+            for r in conn.execute(
+                "SELECT COALESCE(model_used, model_requested) AS model, COUNT(*) AS requests,"
+                " COALESCE(SUM(cost_usd), 0) AS cost_usd FROM requests WHERE created >= ? AND billed = 'payg'"
+                " GROUP BY 1 ORDER BY 1",
+                (start,),
+            )
+        ]
+        held = conn.execute(
+            "SELECT COUNT(*), COALESCE(SUM(held_ms), 0) FROM requests WHERE created >= ? AND held_ms > 0", (start,)
+        ).fetchone()
+        return {
+            "repaired": repairs,
+            "fallbacks": {"requests": int(fb[0]), "cost_usd": float(fb[1]), "by_model": by_model},
+            "held": {"requests": int(held[0]), "held_ms": float(held[1])},
+        }
+
+    def payg_spent(self, since: float) -> float:
+        """Estimated USD the pay-as-you-go fallback has cost since ``since`` (a Unix time)."""
+        row = (
+            self._conn()
+            .execute("SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE created >= ? AND billed = 'payg'", (since,))
+            .fetchone()
+        )
+        return float(row[0])
 
 
 _STOP = object()

@@ -17,6 +17,7 @@ from glmkit.emulator.chat import validate as emulator_validate
 from glmkit.gateway.anthropic import Plan, message_id, to_chat, to_message
 from glmkit.gateway.anthropic_stream import StreamTranslator
 from glmkit.gateway.config import GatewayConfig
+from glmkit.gateway.preflight import PreflightError, preflight
 from glmkit.types.anthropic import Message, MessageCreateParams
 from glmkit.types.chat import ChatCompletionParams
 
@@ -115,6 +116,13 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
 def test_any_valid_anthropic_request_translates_to_a_valid_glm_request(body: dict[str, Any]) -> None:
     REQUEST.validate_python(body)  # the generator only makes valid requests
     glm, plan = to_chat(body, CONFIG)
+    assert len(plan.labels) == len(glm["messages"])
+    try:  # the gateway's pre-flight repairs what Z.AI refuses (tool results without their calls ...) or refuses
+        preflight(glm, labels=plan.labels, vision_model=CONFIG.vision_model, surface="general")
+    except PreflightError as exc:
+        assert str(exc).startswith(("messages", "system")) and exc.code in ("1210", "1213", "1214")
+        return
+    plan.model = glm["model"]
     GLM_REQUEST.validate_python(glm)
     assert emulator_validate(glm, "general") is None, emulator_validate(glm, "general").body  # type: ignore[union-attr]
     assert "[1m]" not in glm["model"] and glm["model"] == plan.model

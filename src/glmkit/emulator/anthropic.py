@@ -24,6 +24,7 @@ from starlette.routing import Route
 from glmkit.catalog import get_model
 from glmkit.emulator.app import Concurrency, EmulatorState, admit
 from glmkit.emulator.chat import completion_parts
+from glmkit.emulator.chat_checks import check_messages
 from glmkit.emulator.faults import Fault
 from glmkit.types.anthropic import error_body
 
@@ -253,6 +254,8 @@ def root_routes(state: EmulatorState) -> list[Route]:
             return bad
         info = get_model(body["model"])
         glm, images = to_glm(body)
+        if (turns := check_messages(glm["messages"], None)) is not None:
+            return _as_anthropic(turns)  # the same refusals as the chat surface (empty text, unpaired tool calls)
         if images and info is not None and not info.vision:
             return _error(400, "1210", "messages.content.type: Input should be one of ['text']")
         slot = Concurrency(state, body["model"])

@@ -88,7 +88,45 @@ def check_messages(messages: Any, info: ModelInfo | None) -> Response | None:
             return bad
     if all(m["role"] in ("system", "assistant") for m in messages):
         return _invalid("messages", "must contain a user message, not only system/assistant messages")
+    if (bad := check_turns(messages)) is not None:
+        return bad
     return _check_parts(messages, info) if info is not None else None
+
+
+def check_turns(messages: list[dict[str, Any]]) -> Response | None:
+    """Empty text parts, and tool calls paired with their results (what sessions die of, issue threads in §17).
+
+    Reference silent on the codes: an empty text part answers 1213 like empty content (§17); a tool result whose
+    call is not in the assistant turn before it, and tool calls left without results (a message other than a tool
+    result comes first), answer 1214 "field invalid". Both UNVERIFIED as codes; the refusals are reported live.
+    """
+    open_calls: list[Any] = []
+    caller = -1
+    for i, m in enumerate(messages):
+        role = m.get("role")
+        content = m.get("content")
+        if role == "user" and isinstance(content, list):
+            for j, part in enumerate(content):
+                if isinstance(part, dict) and part.get("type") == "text" and not str(part.get("text") or "").strip():
+                    return error_response(
+                        "1213", f"messages[{i}].content[{j}].text: the prompt was not received normally"
+                    )
+        if role == "tool":
+            tid = m.get("tool_call_id")
+            if tid not in open_calls:
+                return _invalid(
+                    f"messages[{i}].tool_call_id", f"{tid!r} answers no tool call of the assistant message before it"
+                )
+            open_calls.remove(tid)
+            continue
+        if open_calls:
+            return _invalid(
+                f"messages[{caller}].tool_calls", f"no tool result for {open_calls[0]!r} before messages[{i}]"
+            )
+        if role == "assistant" and isinstance(m.get("tool_calls"), list):
+            open_calls = [c.get("id") for c in m["tool_calls"] if isinstance(c, dict)]
+            caller = i
+    return None
 
 
 def _check_message(i: int, m: Any) -> Response | None:

@@ -104,6 +104,8 @@ def _user_turn(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
         else:
             raise TranslationError(f"Unsupported content block type {kind!r} in a user message.")
     out = tools
+    if not tools and not parts:
+        return [{"role": "user", "content": ""}]  # an empty turn: the pre-flight drops it and says so
     if parts:
         if all(p["type"] == "text" for p in parts):
             out.append({"role": "user", "content": "\n".join(p["text"] for p in parts)})
@@ -139,14 +141,16 @@ def _assistant_turn(blocks: list[dict[str, Any]]) -> dict[str, Any]:
     return msg
 
 
-def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
+def _messages(body: dict[str, Any], labels: list[str]) -> list[dict[str, Any]]:
+    """The chat messages; ``labels`` gets, for each, the name of the Anthropic message it came from."""
     out: list[dict[str, Any]] = []
     system = body.get("system")
     if system:
         text = system if isinstance(system, str) else "\n\n".join(b.get("text", "") for b in system if b.get("text"))
         if text:
             out.append({"role": "system", "content": text})
-    for m in body["messages"]:
+            labels.append("system")
+    for k, m in enumerate(body["messages"]):
         content = m["content"]
         if m["role"] == "system":  # a system message in the conversation stays a system message, in its place
             if text := _text_of(content):
@@ -157,6 +161,7 @@ def _messages(body: dict[str, Any]) -> list[dict[str, Any]]:
             out.extend(_user_turn(content))
         else:
             out.append(_assistant_turn(content))
+        labels.extend([f"messages[{k}]"] * (len(out) - len(labels)))
     return out
 
 
@@ -288,7 +293,8 @@ def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> t
     if info is not None and not info.vision and has_images(body):
         glm, routed = config.vision_model, True
         info = get_model(glm)
-    messages = _messages(body)
+    labels: list[str] = []
+    messages = _messages(body, labels)
     out: dict[str, Any] = {"model": glm, "messages": messages}
     mt = body["max_tokens"]
     out["max_tokens"] = min(mt, info.max_output) if info is not None and info.max_output else mt
@@ -317,5 +323,6 @@ def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> t
         stop_sequences=list(body.get("stop_sequences") or []),
         input_tokens=estimate_messages(messages) + sum(estimate_text(_DUMPS(t)) for t in tools),
         routed_for_vision=routed,
+        labels=labels,
     )
     return out, plan

@@ -46,6 +46,8 @@ class Plan:
     stop_sequences: list[str] = field(default_factory=list)
     input_tokens: int = 0
     routed_for_vision: bool = False
+    labels: list[str] = field(default_factory=list)
+    """How each chat message is named to the client (``messages[3]``, ``system``), for pre-flight notes."""
 
 
 def stop_reason_for(finish: str | None) -> str:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -41,7 +42,8 @@ from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.config import GatewayConfig
 from glmkit.gateway.endpoint import ANTHROPIC, OPENAI, endpoint, http_error, open_now, open_when_granted, plain_slot
 from glmkit.gateway.passthrough import PassthroughFixer, fix_message, fold_system_messages
-from glmkit.gateway.relay import Flight, open_upstream, relay_passthrough, relay_raw, relay_translated
+from glmkit.gateway.preflight import preflight
+from glmkit.gateway.relay import Flight, Record, open_upstream, relay_passthrough, relay_raw, relay_translated
 from glmkit.gateway.shaping import Slot
 from glmkit.gateway.state import Gateway, Stream, redact_body
 from glmkit.types._base import Endpoint
@@ -50,6 +52,7 @@ from glmkit.types.chat import CHAT_COMPLETIONS
 
 __all__ = ["Gateway", "create_app", "redact_body"]
 
+log = logging.getLogger("glmkit.gateway")
 MODELS = Endpoint("GET", "/models", "chat")
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 ANTHROPIC_VERSION = "2023-06-01"
@@ -78,16 +81,32 @@ async def _describe_images(gw: Gateway, body: dict[str, Any], client: str) -> di
     return tr.replace_images(body, list(texts))
 
 
-def _passthrough_plan(body: dict[str, Any], gw: Gateway) -> tuple[dict[str, Any], tr.Plan]:
-    """The body for Z.AI's Anthropic endpoint (model mapped, vision routed) and the plan to mend its answer."""
+def checked(gw: Gateway, record: Record, body: dict[str, Any], labels: list[str] | None = None) -> list[str]:
+    """Pre-flight a chat body (repaired in place): each repair is noted in the ledger row and one log line;
+    a shape that cannot be repaired raises (a 400 naming the message and the fix)."""
+    notes = preflight(body, labels=labels, vision_model=gw.config.vision_model)
+    if notes:
+        record.row["notes"] = notes
+        log.info("repaired a %s request before sending it: %s", record.row.get("route"), "; ".join(notes))
+    return notes
+
+
+def _passthrough_plan(body: dict[str, Any], gw: Gateway, record: Record) -> tuple[dict[str, Any], tr.Plan, bool]:
+    """The body for Z.AI's Anthropic endpoint (model mapped, vision routed) and the plan to mend its answer;
+    a request the pre-flight had to repair goes translated instead (the repair is made on the chat body), and the
+    last value says so."""
     from glmkit.catalog import get_model
 
     glm_body, plan = tr.to_chat(body, gw.config)
+    if checked(gw, record, glm_body, plan.labels):
+        record.row["notes"].append("sent through translation (the repair is made on the chat form)")
+        plan.model = glm_body["model"]
+        return glm_body, plan, True
     out = fold_system_messages({**body, "model": plan.model})
     info = get_model(plan.model)
     if info is not None and not info.can_disable_thinking and (body.get("thinking") or {}).get("type") == "disabled":
         del out["thinking"]  # an always-thinking model rejects `disabled` (reference §17): let it think as it must
-    return out, plan
+    return out, plan, False
 
 
 def _anthropic_headers(request: Request) -> dict[str, str]:
@@ -116,9 +135,14 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
             body = await _describe_images(gw, body, client)
     if mode == "translate":
         upstream_body, plan = tr.to_chat(body, gw.config)
+        checked(gw, record, upstream_body, plan.labels)
+        plan.model = upstream_body["model"]
+    else:
+        upstream_body, plan, repaired = _passthrough_plan(body, gw, record)
+        mode = "translate" if repaired else mode
+    if mode == "translate":
         call = Call(CHAT_COMPLETIONS, json=upstream_body)
     else:
-        upstream_body, plan = _passthrough_plan(body, gw)
         call = Call(MESSAGES, json=upstream_body, headers=_anthropic_headers(request))
     record.row["model_used"] = plan.model
     if plan.stream:
@@ -203,6 +227,7 @@ async def chat_completions(gw: Gateway, request: Request, flight: Flight, body: 
     record = flight.record
     upstream_body = oa.to_upstream(body, gw.config)
     client = record.row["client"] = gw.client_of(request, body)
+    checked(gw, record, upstream_body)
     model = upstream_body["model"]
     record.row["model_requested"], record.row["model_used"] = body["model"], model
     stream = bool(upstream_body.get("stream"))

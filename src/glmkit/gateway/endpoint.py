@@ -138,8 +138,9 @@ def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[
             response = await handler(gw, request, flight, body)
             return response
         except TranslationError as exc:
-            record.fail(400, "1214")
-            return speak.error(400, str(exc), None if speak.anthropic else "1214", retry=False)
+            code = getattr(exc, "code", "1214")  # a pre-flight refusal carries the code Z.AI would have answered
+            record.fail(400, code)
+            return speak.error(400, str(exc), None if speak.anthropic else code, retry=False)
         except GLMError as exc:
             return _upstream_error(speak, exc, record)
         except ValueError:  # a 200 whose body is not the JSON it should be

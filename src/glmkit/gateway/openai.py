@@ -28,8 +28,7 @@ def to_upstream(body: Any, config: Any) -> dict[str, Any]:
         raise TranslationError("model: required, a model id such as 'glm-5.3'.")
     if not isinstance(body.get("messages"), list) or not body["messages"]:
         raise TranslationError("messages: required, a non-empty list.")
-    mapped = config.map_model(model)
-    return body if mapped == model else {**body, "model": mapped}
+    return {**body, "model": config.map_model(model)}  # a copy: the pre-flight may repair it
 
 
 def fix_completion(content: bytes) -> bytes:
