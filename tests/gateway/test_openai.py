@@ -89,7 +89,20 @@ def test_stream_cut_is_seen_by_the_client(gateway: Serve) -> None:
         timeout=10,
     )
     assert r.status_code == 200
-    assert r.text.count("data: ") == 3 and "[DONE]" not in r.text  # relayed as cut, never completed silently
+    assert r.text.count("data: ") == 4 and "[DONE]" not in r.text  # relayed as cut, never completed silently
+    assert json.loads(r.text.rsplit("data: ", 1)[1])["error"]["code"] == "502"
+
+
+def test_stream_cut_raises_in_the_openai_package(gateway: Serve) -> None:
+    import openai
+
+    gateway.arm(kind="cut", after=2, times=1)
+    stream = oai(gateway).chat.completions.create(
+        model="glm-4.6", messages=[{"role": "user", "content": "cut me"}], stream=True
+    )
+    with pytest.raises(openai.APIError, match="ended before the answer was complete"):
+        for _ in stream:
+            pass
 
 
 def test_wrong_token_is_refused_and_key_never_leaks(gateway: Serve) -> None:

@@ -245,7 +245,8 @@ def relay_passthrough(response: httpx.Response, fixer: PassthroughFixer, record:
 
 
 async def relay_raw(response: httpx.Response, record: Record) -> AsyncIterator[bytes]:
-    """OpenAI-style SSE relayed byte for byte; usage read from the tail for the ledger."""
+    """OpenAI-style SSE relayed byte for byte; usage read from the tail for the ledger. A cut (a failed read, or an
+    end without ``[DONE]``) ends with an ``error`` event."""
     tail = b""
     try:
         async for raw in response.aiter_bytes():
@@ -263,7 +264,10 @@ async def relay_raw(response: httpx.Response, record: Record) -> AsyncIterator[b
 
     record.usage(stream_usage(tail))
     if b"[DONE]" not in tail:
+        # a clean end without [DONE] is a cut: say so, or the client takes the partial answer as whole (the
+        # openai package raises on an `error` event; without one it returns the text with finish_reason None)
         record.fail(502)
+        yield b'data: {"error":{"code":"502","message":"The upstream stream ended before the answer was complete."}}\n\n'
 
 
 def _s(code: Any) -> str | None:
