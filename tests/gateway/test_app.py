@@ -32,7 +32,7 @@ def gateway(tmp_path: Path, emu: Any = None, **config: Any) -> tuple[Any, Any]:
 
 async def test_describe_then_replace_keeps_the_text_model(tmp_path: Path) -> None:
     app, emu = gateway(tmp_path, vision="describe")
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
         r = await c.post(
             "/v1/messages",
             json={
@@ -69,7 +69,7 @@ async def test_passthrough_mends_zero_usage_float_usage_and_empty_blocks(tmp_pat
         "system": [{"type": "text", "text": "be brief", "cache_control": {"type": "ephemeral"}}],
         "messages": [{"role": "user", "content": "look it up"}],
     }
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
         plain = (await c.post("/v1/messages", json=body)).json()
         streamed = (await c.post("/v1/messages", json={**body, "stream": True})).text
     await app.state.gateway.aclose()
@@ -87,7 +87,7 @@ async def test_passthrough_mends_zero_usage_float_usage_and_empty_blocks(tmp_pat
 
 async def test_model_1m_suffix_never_reaches_the_upstream(tmp_path: Path) -> None:
     app, emu = gateway(tmp_path)
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
         r = await c.post(
             "/v1/chat/completions", json={"model": "glm-5.3[1m]", "messages": [{"role": "user", "content": "x"}]}
         )
@@ -125,7 +125,7 @@ async def test_malformed_upstream_body_is_a_502(tmp_path: Path) -> None:
 
     emu = emulator_app(EmulatorConfig(faults=[Fault(kind="malformed", times=2)]))
     app, _ = gateway(tmp_path, emu)
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
         r = await c.post(
             "/v1/messages", json={"model": "glm-4.6", "max_tokens": 10, "messages": [{"role": "user", "content": "x"}]}
         )
@@ -153,7 +153,7 @@ async def test_passthrough_does_not_send_disabled_thinking_to_an_always_thinking
         await emu(scope, replay, send)
 
     app, _ = gateway(tmp_path, capture, mode="passthrough")
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
         for model in ("glm-5.3", "glm-4.6"):
             r = await c.post(
                 "/v1/messages",

@@ -117,7 +117,7 @@ def test_quota_429_tells_the_client_not_to_retry(tmp_path: Path) -> None:
 @pytest.mark.anyio
 async def test_unknown_route_and_method_answer_in_anthropic_format(tmp_path: Path) -> None:
     app = gateway(tmp_path, emulator_app(EmulatorConfig()), ledger=False)
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
         missing = await c.post("/v1/messages/batches", json=MSG, headers={"anthropic-version": "2023-06-01"})
         wrong = await c.get("/v1/messages")
     await app.state.gateway.aclose()
@@ -162,7 +162,7 @@ async def test_a_malformed_upstream_chunk_ends_the_stream_with_an_error_event(tm
 
     chat = b'data: {"id":"1","choices":[{"index":0,"delta":{"content":"hel"}}]}\n\ndata: {not json\n\n'
     app = gateway(tmp_path, fake_upstream(chat))
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
         r = await c.post("/v1/messages", json={**MSG, "stream": True})
     await app.state.gateway.aclose()
     got = events(r.text)
@@ -188,7 +188,7 @@ def test_passthrough_forwards_the_clients_protocol_headers(tmp_path: Path) -> No
 async def test_overloaded_mid_stream_is_an_overloaded_error_event(tmp_path: Path, mode: str) -> None:
     emu = emulator_app(EmulatorConfig(faults=[Fault(kind="stream_error", after=3, code="1305")]))
     app = gateway(tmp_path, emu, mode=mode, ledger=False)
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
         r = await c.post("/v1/messages", json={**MSG, "stream": True})
     await app.state.gateway.aclose()
     got = events(r.text)
@@ -207,7 +207,7 @@ async def test_tool_result_blocks_the_gateway_does_not_use_are_still_accepted(tm
     ]
     tools = [{"name": "search", "input_schema": {"type": "object"}}]
     app = gateway(tmp_path, emulator_app(EmulatorConfig()), ledger=False)
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw") as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
         r = await c.post("/v1/messages", json={**MSG, "messages": messages, "tools": tools})
     await app.state.gateway.aclose()
     assert r.status_code == 200, r.text
@@ -229,7 +229,7 @@ def test_upstream_refusing_the_gateways_key_is_not_the_clients_401(tmp_path: Pat
 async def test_emulated_anthropic_endpoint_refuses_malformed_messages(messages: list[Any]) -> None:
     # the passthrough upstream itself: a 400 with a business code, as Z.AI answers, never a crash
     emu = emulator_app(EmulatorConfig())
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(emu), base_url="http://emu") as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(emu), base_url="http://emulator.invalid") as c:
         body = {**MSG, "model": "glm-4.6", "messages": messages}
         r = await c.post("/api/anthropic/v1/messages", json=body, headers={"x-api-key": TEST_KEY})
     assert r.status_code == 400

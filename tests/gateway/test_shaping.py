@@ -129,7 +129,7 @@ async def test_queued_stream_gets_pings_and_abandoning_frees_the_queue(tmp_path:
     emu = emulator_app(EmulatorConfig(chunk_delay=0.01))
     app = in_process(emu, tmp_path, max_inflight=1, ping_interval=0.02)
     gw = app.state.gateway
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw", timeout=10) as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost", timeout=10) as c:
         slow = {**MSG, "stream": True}
         async with c.stream("POST", "/v1/messages", json=slow, headers={"x-emulator-chunks": "30"}) as first:
             async with c.stream("POST", "/v1/messages", json=slow) as queued:
@@ -162,7 +162,7 @@ async def test_ledger_has_a_row_for_each_of_200_streams_with_faults(tmp_path: Pa
     emu = emulator_app(EmulatorConfig(faults=faults))
     app = in_process(emu, tmp_path, max_inflight=8)
     body = {**MSG, "stream": True}
-    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://gw", timeout=60) as c:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost", timeout=60) as c:
 
         async def one(i: int) -> bytes:
             r = await c.post("/v1/messages", json={**body, "messages": [{"role": "user", "content": f"n{i}"}]})

@@ -228,14 +228,14 @@ def test_bad_arguments_fail_locally(app, sclient: Client, params, words) -> None
     ],
 )
 def test_emulator_refuses_like_the_api(app, body, code, words) -> None:  # type: ignore[no-untyped-def]
-    with httpx.Client(transport=EmulatorTransport(app), base_url="http://emu") as http:
+    with httpx.Client(transport=EmulatorTransport(app), base_url="http://emulator.invalid") as http:
         r = http.post("/api/paas/v4/layout_parsing", json=body, headers={"Authorization": f"Bearer {TEST_KEY}"})
     assert r.status_code == 400 and r.json()["error"]["code"] == code and words in r.json()["error"]["message"]
 
 
 def test_emulator_accepts_data_urls_and_counts_pages_from_the_file(app) -> None:  # type: ignore[no-untyped-def]
     data = "data:application/pdf;base64," + base64.b64encode(text_pdf(4, compress=True)).decode()
-    with httpx.Client(transport=EmulatorTransport(app), base_url="http://emu") as http, warnings.catch_warnings():
+    with httpx.Client(transport=EmulatorTransport(app), base_url="http://emulator.invalid") as http, warnings.catch_warnings():
         r = http.post(
             "/api/paas/v4/layout_parsing",
             json={"model": "GLM-OCR", "file": data},

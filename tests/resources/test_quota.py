@@ -175,7 +175,7 @@ def test_knob_route_sets_state_and_a_bad_key_is_refused() -> None:
     transport = httpx.ASGITransport(app=app)
 
     async def go() -> None:
-        async with httpx.AsyncClient(transport=transport, base_url="http://e") as http:
+        async with httpx.AsyncClient(transport=transport, base_url="http://emulator.invalid") as http:
             r = await http.post("/api/_emulator/quota", json={"level": "lite", "mcp": {"search-prime": 7}})
             assert r.json()["data"]["level"] == "lite"
             r = await http.get("/api/monitor/usage/quota/limit", headers={"Authorization": "wrong.key"})

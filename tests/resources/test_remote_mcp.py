@@ -26,7 +26,7 @@ AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 
 
 def raw(app) -> httpx.Client:  # type: ignore[no-untyped-def]
-    return httpx.Client(transport=EmulatorTransport(app), base_url="http://emu", headers=AUTH)
+    return httpx.Client(transport=EmulatorTransport(app), base_url="http://emulator.invalid", headers=AUTH)
 
 
 INIT = {
@@ -90,7 +90,7 @@ def test_a_session_belongs_to_its_server(app) -> None:  # type: ignore[no-untype
 
 
 def test_missing_key_is_a_401_before_any_session(app) -> None:  # type: ignore[no-untyped-def]
-    with httpx.Client(transport=EmulatorTransport(app), base_url="http://emu") as http:
+    with httpx.Client(transport=EmulatorTransport(app), base_url="http://emulator.invalid") as http:
         r = http.post(SEARCH, json=INIT, headers={"Accept": BOTH})
     assert r.status_code == 401 and r.json()["error"]["code"] == "1001"
 

@@ -125,7 +125,7 @@ def test_mainland_caps_the_query_and_uses_its_engines(app) -> None:  # type: ign
 
 
 def test_emulator_requires_search_engine_like_the_api(app) -> None:  # type: ignore[no-untyped-def]
-    with httpx.Client(transport=EmulatorTransport(app), base_url="http://emu") as http:
+    with httpx.Client(transport=EmulatorTransport(app), base_url="http://emulator.invalid") as http:
         r = http.post(
             "/api/paas/v4/web_search", json={"search_query": "q"}, headers={"Authorization": f"Bearer {TEST_KEY}"}
         )

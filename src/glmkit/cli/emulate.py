@@ -9,6 +9,8 @@ import typer
 
 from glmkit.cli._common import fail, listen
 
+HEADER_TIMEOUT = 10.0  # seconds a connection may take to send its request headers
+
 
 def emulate(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default)."),
@@ -35,6 +37,7 @@ def emulate(
         max_concurrency=max_concurrency,
         job_seconds=job_seconds,
         chunk_delay=chunk_delay,
+        allowed_hosts=("*",) if host in ("0.0.0.0", "::") else (host,),
     )
     app = _app(config, scenario)
     sock = listen(host, port, option="--port")
@@ -44,7 +47,10 @@ def emulate(
         f"glm emulate: serving the Z.AI API on http://{host}:{actual}  (ZAI_BASE_URL=http://{host}:{actual}/api/paas/v4)",
         err=True,
     )
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    from glmkit._request_guard import guarded_http_protocol
+
+    protocol = guarded_http_protocol(HEADER_TIMEOUT)
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", http=protocol))
     server.run(sockets=[sock])
 
 

@@ -142,7 +142,9 @@ async def _serve_http(server: Any, sock: Any, token: str | None) -> None:
     guarded = " (bearer token required)" if token else ""
     sys.stderr.write(f"glm mcp: serving streamable HTTP on http://{shown}:{actual}/mcp{guarded}\n")
     sys.stderr.flush()
-    config = uvicorn.Config(app, log_level="warning", lifespan="on")
+    from glmkit._request_guard import guarded_http_protocol
+
+    config = uvicorn.Config(app, log_level="warning", lifespan="on", http=guarded_http_protocol(10.0))
     await uvicorn.Server(config).serve(sockets=[sock])
 
 

@@ -98,7 +98,12 @@ def serve(
 
         ledger = (config.ledger_path or str(default_path())) if config.ledger else None
         typer.echo(banner(url, config.mode, upstream, bool(config.token), ledger), err=True)
-        server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5))
+        from glmkit._request_guard import guarded_http_protocol
+
+        protocol = guarded_http_protocol(config.header_timeout)
+        server = uvicorn.Server(
+            uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5, http=protocol)
+        )
         # uvicorn re-raises Ctrl-C once it has shut down (lifespan done, ledger flushed): a normal stop, exit 0
         with contextlib.suppress(KeyboardInterrupt):
             server.run(sockets=[sock])

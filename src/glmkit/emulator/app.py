@@ -19,11 +19,13 @@ from pathlib import Path
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from glmkit._errors import code_row
+from glmkit._request_guard import GuardPolicy, RequestGuard
 from glmkit.emulator.faults import Fault, FaultBook, fault_from_dict, load_scenario, parse_header
 from glmkit.emulator.keys import key_of, key_problem
 
@@ -61,6 +63,7 @@ class EmulatorConfig:
         chunk_delay: seconds between stream chunks.
         plan: the Coding Plan level reported by the quota endpoint.
         public_url: the base the emulator uses for URLs it hands out (images, videos), when known.
+        allowed_hosts: ``Host`` names accepted beside loopback ones and ``emulator.invalid``.
     """
 
     keys: frozenset[str] = frozenset()
@@ -72,6 +75,9 @@ class EmulatorConfig:
     plan: str = "pro"
     public_url: str | None = None
     options: dict[str, Any] = field(default_factory=dict)
+    allowed_hosts: tuple[str, ...] = ()
+    """Host names served beside loopback ones and ``emulator.invalid`` (the in-process name; ``.invalid``
+    never resolves, so no web page can rebind to it): ``glm emulate --host`` adds its address here."""
 
 
 class EmulatorState:
@@ -348,6 +354,30 @@ def _admin_routes(state: EmulatorState) -> list[Route]:
     ]
 
 
+# Routes taking multipart uploads (the official SDKs post files and audio as forms); every other POST is JSON.
+UPLOAD_PATHS = ("/files", "/audio/transcriptions")
+IN_PROCESS_HOST = "emulator.invalid"
+# Above the largest upload the API takes (files: 100 MB, answered 435 by the route), so that limit stays the
+# API's to answer; anything larger is refused before it fills memory.
+MAX_BODY = 128 * 1024 * 1024
+
+
+def _refusal(scope: Any, status: int, message: str) -> Response:
+    """A request ``RequestGuard`` refused, in the API's error shape (Anthropic's below ``/api/anthropic``)."""
+    # reference silent: what the live API answers a foreign Host, a non-JSON body or an oversized one (it is
+    # not a loopback server); the status names the problem, and the code repeats it as the codeless faults do.
+    if "/anthropic/" in str(scope.get("path", "")):
+        from glmkit.types.anthropic import error_body
+
+        return JSONResponse(error_body(status, message), status)
+    return JSONResponse({"error": {"code": str(status), "message": message}}, status)
+
+
+async def _too_deep(request: Request, exc: Exception) -> Response:
+    # a body nested beyond what the parser (or code walking it) can follow: the API's 1210 for an unreadable body
+    return error_response("1210", "Request body nests JSON too deeply to read")
+
+
 async def _no_such_api(request: Request, exc: Exception) -> Response:
     # §13.3: 1222 "${API_name} does not exist", HTTP 404 (§13.2). reference silent: the body the live API gives
     # an unknown path, and what it answers a known path with the wrong method (Starlette's 405 here).
@@ -383,6 +413,16 @@ def create_app(
     for prefix in SURFACES.values():
         routes.append(Mount(prefix, routes=surface))
     routes.append(Mount("/api", routes=root))
-    app = Starlette(routes=routes, exception_handlers={404: _no_such_api})
+    policy = GuardPolicy.for_bind(
+        "127.0.0.1",
+        allowed_hosts=(IN_PROCESS_HOST, *config.allowed_hosts),
+        form_paths=UPLOAD_PATHS,
+        max_body=MAX_BODY,
+    )
+    app = Starlette(
+        routes=routes,
+        middleware=[Middleware(RequestGuard, policy=policy, refuse=_refusal)],
+        exception_handlers={404: _no_such_api, RecursionError: _too_deep},
+    )
     app.state.emulator = state
     return app

@@ -7,7 +7,9 @@ writer) lives on ``app.state.gateway``; nothing is module-level. Routes:
 - ``POST /v1/chat/completions`` and ``GET /v1/models`` (OpenAI style; Anthropic clients get the mapped
   models from ``/v1/models``); ``GET /health``.
 
-Every route's handler runs inside ``endpoint.endpoint`` (token check, body, ledger row, errors in the
+Every request first passes ``RequestGuard`` (foreign ``Host``, non-loopback ``Origin``, non-JSON POST bodies and
+bodies over ``max_body`` are refused in the route's dialect; see docs/gateway.md, Security). Every route's
+handler runs inside ``endpoint.endpoint`` (token check, body, ledger row, errors in the
 route's dialect); the handlers here only speak their protocol.
 
 ``anthropic-version`` is not required (curl works without it); a client that sends it gets Anthropic's shape
@@ -29,18 +31,30 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit._config import Settings
+from glmkit._request_guard import RequestGuard
 from glmkit._transport import Call, request_id_of
 from glmkit.gateway import anthropic as tr
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway import openai as oa
 from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.config import GatewayConfig
-from glmkit.gateway.endpoint import ANTHROPIC, OPENAI, endpoint, http_error, open_now, open_when_granted, plain_slot
+from glmkit.gateway.endpoint import (
+    ANTHROPIC,
+    OPENAI,
+    endpoint,
+    http_error,
+    open_now,
+    open_when_granted,
+    plain_slot,
+    refusal,
+    while_connected,
+)
 from glmkit.gateway.passthrough import PassthroughFixer, fix_message, fold_system_messages
 from glmkit.gateway.preflight import preflight
 from glmkit.gateway.relay import Flight, Record, open_upstream, relay_passthrough, relay_raw, relay_translated
@@ -153,7 +167,7 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
     slot = await plain_slot(gw, request, flight, slot)
     if slot is None:
         return Response(status_code=499)
-    await open_now(gw, flight, call, client, slot)
+    await while_connected(request, open_now(gw, flight, call, client, slot))
     return await _plain_message(flight, plan, mode)
 
 
@@ -240,7 +254,7 @@ async def chat_completions(gw: Gateway, request: Request, flight: Flight, body: 
     slot = await plain_slot(gw, request, flight, slot)
     if slot is None:
         return Response(status_code=499)
-    await open_now(gw, flight, call, client, slot)
+    await while_connected(request, open_now(gw, flight, call, client, slot))
     assert flight.response is not None
     content = await flight.response.aread()
     usage = json.loads(content).get("usage")
@@ -272,8 +286,10 @@ async def list_models(gw: Gateway, request: Request, flight: Flight, body: Any) 
 
 
 async def health(request: Request) -> Response:
-    """Liveness, with the current per-model limits and queue depths."""
+    """Liveness, with the current per-model limits and queue depths (liveness only without the token, if one is set)."""
     gw: Gateway = request.app.state.gateway
+    if not gw.authorized(request):
+        return JSONResponse({"ok": True, "gateway": "glmkit"})
     lanes = {
         m: {"limit": gw.shaper.limit(m), "inflight": gw.shaper.inflight(m), "queued": gw.shaper.depth(m)}
         for m in list(gw.shaper._lanes)
@@ -313,6 +329,9 @@ def create_app(
         Route("/v1/models", endpoint("/v1/models", list_models, None), methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]
-    app = Starlette(routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error})
+    guard = Middleware(RequestGuard, policy=gateway.config.guard_policy(), refuse=refusal)
+    app = Starlette(
+        routes=routes, lifespan=lifespan, middleware=[guard], exception_handlers={HTTPException: http_error}
+    )
     app.state.gateway = gateway
     return app

@@ -9,6 +9,9 @@ Read from the ``[gateway]`` table of the config file, overridden by ``glm serve`
     max_inflight = 2              # per model; learned down when 1302 arrives
     queue_size = 256
     queue_timeout = 600
+    max_body = 67108864           # bytes (64 MiB); larger bodies get 413 before the rest is read
+    allowed_hosts = []            # Host names beside 127.0.0.1, localhost, [::1] and --host
+    allowed_origins = []          # web origins allowed to call (browsers' Origin header); loopback always is
     [gateway.models]              # Claude families or exact names -> GLM ids
     opus = "glm-5.3"
     haiku = "glm-5.3-flash"
@@ -31,6 +34,11 @@ MODES = ("translate", "passthrough")
 VISION = ("route", "describe")
 FAMILIES = ("opus", "sonnet", "haiku")
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
+# The default body cap. The largest legitimate request, by the API's limits: a 1M-token context is ~4-6 MB
+# of JSON; Anthropic's own Messages API caps a request at 32 MB (what Claude Code sizes its requests for); a
+# single 50 MB file part (reference: the unified `file` part) is ~67 MB as base64. 64 MiB takes the first
+# two with room and most of the third. Z.AI's own request cap is not documented (UNVERIFIED).
+MAX_BODY = 64 * 1024 * 1024
 
 
 def _default_models() -> dict[str, str]:
@@ -63,6 +71,16 @@ class GatewayConfig:
     ping_interval: float = 5.0
     recover_after: int = 100
     log_bodies: bool = False
+    max_body: int = MAX_BODY
+    """The largest request body in bytes; a larger one is answered 413 before the rest is read."""
+    body_timeout: float = 60.0
+    """Seconds a request body may take to arrive (408 after that)."""
+    header_timeout: float = 10.0
+    """Seconds a connection may take to send a request's headers (closed after that)."""
+    allowed_hosts: list[str] = field(default_factory=list)
+    """Host names the gateway answers to beside loopback ones and ``host`` (a name a remote client uses)."""
+    allowed_origins: list[str] = field(default_factory=list)
+    """Web origins (``https://app.example``) allowed to call; loopback origins always are, others never."""
     ledger_path: str | None = None
     ledger: bool = True
     lean_upstream: bool | None = None
@@ -87,11 +105,29 @@ class GatewayConfig:
             raise InputError(f"max_inflight must be 1 or more, got {self.max_inflight}.")
         if self.queue_size < 0 or self.queue_timeout <= 0:
             raise InputError("queue_size must be 0 or more and queue_timeout positive.")
+        for name in ("allowed_hosts", "allowed_origins"):
+            value = getattr(self, name)
+            if isinstance(value, str) or not all(isinstance(v, str) for v in value):
+                raise InputError(f"{name} must be a list of strings, got {value!r}.", hint=f'{name} = ["..."]')
+        if self.max_body < 1 or self.body_timeout <= 0 or self.header_timeout <= 0:
+            raise InputError("max_body, body_timeout and header_timeout must be positive.")
         if self.host not in LOOPBACK and not self.token:
             raise InputError(
                 f"Binding {self.host} exposes the gateway (and your Z.AI quota) to the network.",
                 hint="Set a gateway token with --token (clients send it as their API key), or bind 127.0.0.1.",
             )
+
+    def guard_policy(self) -> Any:
+        """The ``RequestGuard`` policy: the hosts and origins let in, the body cap and timeout."""
+        from glmkit._request_guard import GuardPolicy
+
+        return GuardPolicy.for_bind(
+            self.host,
+            allowed_hosts=self.allowed_hosts,
+            allowed_origins=self.allowed_origins,
+            max_body=self.max_body,
+            body_timeout=self.body_timeout,
+        )
 
     def mode_for(self, route: str) -> str:
         """The upstream mode of a route (``/v1/messages``)."""

@@ -6,9 +6,11 @@ request gets its upstream response (at once with a slot, or after waiting in the
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Awaitable, Callable
+import re
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +27,19 @@ from glmkit.gateway.shaping import QueueFull, QueueTimeout, Slot
 from glmkit.gateway.state import Gateway, Stream, redact_body
 from glmkit.types.anthropic import anthropic_status, error_body
 
-__all__ = ["ANTHROPIC", "OPENAI", "Dialect", "endpoint", "http_error", "open_now", "open_when_granted", "plain_slot"]
+__all__ = [
+    "ANTHROPIC",
+    "OPENAI",
+    "ClientGone",
+    "Dialect",
+    "endpoint",
+    "http_error",
+    "open_now",
+    "open_when_granted",
+    "plain_slot",
+    "refusal",
+    "while_connected",
+]
 
 log = logging.getLogger("glmkit.gateway")
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -113,6 +127,75 @@ def tool_of(user_agent: str | None) -> str:
     return _TOOL_NAMES.get(product, product) or "unknown"
 
 
+# A \uXXXX escape of a UTF-16 surrogate with no partner: JSON allows it, UTF-8 cannot encode the string it makes.
+_LONE_SURROGATE = re.compile(
+    rb"\\u[dD][89abAB][0-9a-fA-F]{2}(?!\\u[dD][c-fC-F][0-9a-fA-F]{2})"
+    rb"|(?<!\\u[dD][89abAB][0-9a-fA-F]{2})\\u[dD][c-fC-F][0-9a-fA-F]{2}"
+)
+
+
+def parse_body(raw: bytes) -> Any:
+    """The request body as JSON (``None`` when it is not JSON: the route says what it wanted).
+
+    Raises:
+        TranslationError: JSON nested too deeply to read, or a string holding a lone surrogate (``"\\ud800"``),
+            which no upstream request can carry (a 400 naming it, not an upstream failure).
+    """
+    if not raw:
+        return None
+    try:
+        body = json.loads(raw)
+    except RecursionError:
+        raise TranslationError("The request body nests JSON too deeply to read; send a flatter body.") from None
+    except ValueError:
+        return None
+    if _LONE_SURROGATE.search(raw):
+        try:
+            _DUMPS(body).encode()
+        except UnicodeEncodeError as exc:
+            bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
+            raise TranslationError(
+                f"The request holds a lone UTF-16 surrogate ({bad}), which is not text and cannot be sent on; "
+                "fix the string that carries it (an emoji cut in half, or bytes decoded as text)."
+            ) from None
+    return body
+
+
+class ClientGone(Exception):
+    """The client hung up while its request was being served."""
+
+
+async def _disconnected(request: Request) -> None:
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+
+
+async def while_connected(request: Request, work: Awaitable[Any]) -> Any:
+    """``await work``, cancelled at once if the client hangs up first (raises ``ClientGone``).
+
+    For a non-streamed request, whose client sees nothing until the end: upstream retries and backoff stop
+    the moment it leaves, instead of spending tokens on an answer nobody reads."""
+    task = asyncio.ensure_future(work)
+    watcher = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+        watcher.cancel()
+    if task.cancelled() and watcher.done():
+        raise ClientGone
+    return task.result()
+
+
+def refusal(scope: MutableMapping[str, Any], status: int, message: str) -> Response:
+    """What ``RequestGuard`` answers a refused request with: an error in the route's dialect, never retried."""
+    anthropic = any(name == b"anthropic-version" for name, _ in scope.get("headers") or ())
+    speak = ANTHROPIC if anthropic or str(scope.get("path", "")).startswith("/v1/messages") else OPENAI
+    return speak.error(status, message, retry=False)
+
+
 def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[[Request], Awaitable[Response]]:
     """The route's handler wrapped in what every route does (``dialect=None``: Anthropic if the client says so)."""
 
@@ -131,12 +214,11 @@ def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[
             raw = await request.body()
             if gw.config.log_bodies:
                 log.info("%s %s %s", request.method, route, redact_body(raw))
-            try:
-                body = json.loads(raw) if raw else None
-            except ValueError:
-                body = None
+            body = parse_body(raw)
             response = await handler(gw, request, flight, body)
             return response
+        except ClientGone:
+            return Response(status_code=499)  # nobody reads it; the row says 499
         except TranslationError as exc:
             code = getattr(exc, "code", "1214")  # a pre-flight refusal carries the code Z.AI would have answered
             record.fail(400, code)
@@ -152,6 +234,10 @@ def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[
         except QueueTimeout as exc:
             record.fail(429, "1302")
             return speak.error(429, f"Timed out in the gateway queue ({exc}).", "1302")
+        except RecursionError:  # a body that parsed but nests deeper than the code walking it can follow
+            record.fail(400, "1214")
+            message = "The request body nests JSON too deeply to read; send a flatter body."
+            return speak.error(400, message, None if speak.anthropic else "1214", retry=False)
         except Exception:
             log.exception("%s failed", route)
             record.fail(500)

@@ -135,10 +135,24 @@ class BearerToken:
 def http_app(server: MCPServer, *, host: str = "127.0.0.1", token: str | None = None) -> Any:
     """The streamable HTTP ASGI app at ``/mcp``; with ``token``, only requests bearing it get in.
 
-    The SDK turns on DNS-rebinding protection when ``host`` is a loopback address.
+    In front of it, the ``RequestGuard`` every glmkit server has (foreign ``Host``, non-loopback ``Origin``,
+    non-JSON POST bodies refused; the SDK's own DNS-rebinding check stays behind it).
     """
+    from mcp.server.transport_security import DEFAULT_MAX_REQUEST_BODY_SIZE
+
+    from glmkit._request_guard import GuardPolicy, RequestGuard
+
     app = server.streamable_http_app(host=host)
-    return BearerToken(app, token) if token else app
+    inner = BearerToken(app, token) if token else app
+    policy = GuardPolicy.for_bind(host, max_body=DEFAULT_MAX_REQUEST_BODY_SIZE)  # the SDK's own cap, checked first
+    return RequestGuard(inner, policy, _jsonrpc_refusal)
+
+
+def _jsonrpc_refusal(scope: Any, status: int, message: str) -> Any:
+    """A refused request as a JSON-RPC error (what the SDK answers a bad request with), under its HTTP status."""
+    from starlette.responses import JSONResponse
+
+    return JSONResponse({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}, status)
 
 
 def _available(resource: str) -> bool:
