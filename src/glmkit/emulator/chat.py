@@ -147,7 +147,13 @@ async def stream_frames(
         delay = state.config.chunk_delay
         cut_at = fault.after if fault is not None and fault.kind in ("cut", "stream_error") else None
         out: list[bytes] = []
-        for i, frame in enumerate(frames):
+        i = -1
+        for frame in frames:
+            if not frame:  # the model writing without streaming it (tool arguments without tool_stream): silence
+                if delay:
+                    await asyncio.sleep(delay)
+                continue
+            i += 1
             if cut_at is not None and i >= cut_at:
                 if out:
                     yield b"".join(out)
@@ -169,11 +175,18 @@ async def stream_frames(
         slot.release()
 
 
+FRAGMENT = 256  # the longest argument fragment a tool_stream chunk carries (reference silent: live sizes vary)
+
+
 def _tool_call_frames(head: bytes, tail: bytes, calls: list[dict[str, Any]], fragmented: bool) -> list[bytes]:
+    """Tool-call deltas: with ``tool_stream`` the arguments in fragments (§2.1, §2.6), else each call whole after
+    the silence its writing takes (empty frames: ``chunk_delay`` each, nothing sent), as GLM does live."""
     frames = []
     for index, call in enumerate(calls):
         args = call["function"]["arguments"]
+        step = max(1, min(len(args) // 4, FRAGMENT))
         if not fragmented:
+            frames.extend([b""] * (len(range(0, len(args), step)) - 1))
             delta = {"role": "assistant", "tool_calls": [{"index": index, **call}]}
             frames.append(head + DUMPS(delta).encode() + tail)
             continue
@@ -184,7 +197,6 @@ def _tool_call_frames(head: bytes, tail: bytes, calls: list[dict[str, Any]], fra
             "function": {"name": call["function"]["name"], "arguments": ""},
         }
         frames.append(head + DUMPS({"role": "assistant", "tool_calls": [first]}).encode() + tail)
-        step = max(1, len(args) // 4)
         for start in range(0, len(args), step):
             frag = {"index": index, "function": {"arguments": args[start : start + step]}}
             frames.append(head + DUMPS({"role": "assistant", "tool_calls": [frag]}).encode() + tail)

@@ -8,6 +8,8 @@ tests (ours and users'):
 - ``[emulator:tools=a,b]``: call exactly these tools, in parallel, in this order.
 - ``[emulator:tool-rounds=N]``: keep calling tools for N rounds before answering (default 1).
 - ``[emulator:invalid-args]``: the first round's arguments do not fit the schemas (wrong types).
+- ``[emulator:long-args=N]``: each call's ``content`` (else first string) argument is N characters long (a Write tool writing a whole
+  file): streamed in fragments with ``tool_stream``, else sent whole after a silence (``--chunk-delay`` a fragment).
 - ``[emulator:no-tools]``: answer in text, never call a tool (holds for the rest of the conversation).
 - ``[emulator:round=Name {json} && Name {json}]``: a scripted tool round: exactly these calls with exactly
   these arguments. Each ``round`` marker is one round, in order; after the last round the answer is text.
@@ -265,6 +267,8 @@ def tool_calls_for(state: EmulatorState, body: dict[str, Any]) -> list[dict[str,
     for i, fn in enumerate(chosen):
         make = _invalid_instance if invalid else schema_instance
         args = make(fn.get("parameters") or {}, seed + i)
+        if marks.get("long-args", "").isdigit():
+            args = _long(args, fn.get("parameters") or {}, int(marks["long-args"]))
         calls.append(
             {
                 "id": f"call_{state.new_id()}",
@@ -273,6 +277,15 @@ def tool_calls_for(state: EmulatorState, body: dict[str, Any]) -> list[dict[str,
             }
         )
     return calls or None
+
+
+def _long(args: dict[str, Any], schema: dict[str, Any], size: int) -> dict[str, Any]:
+    """``args`` with its ``content`` property (else its first string one) ``size`` characters of file-like text."""
+    props = schema.get("properties") or {}
+    strings = [k for k, v in props.items() if isinstance(v, dict) and v.get("type") == "string"]
+    key = "content" if "content" in strings or not strings else strings[0]
+    lines = "".join(f"line {n}: the model writes a long file\n" for n in range(size // 30 + 1))
+    return {**args, key: lines[:size]}
 
 
 _FENCED_JSON = re.compile(r"```json\s*(\{.*?\})\s*```", re.S)

@@ -50,6 +50,7 @@ from glmkit.gateway.endpoint import (
     endpoint,
     http_error,
     open_now,
+    open_stream_now,
     open_when_granted,
     plain_slot,
     refusal,
@@ -198,7 +199,7 @@ async def _stream_messages(
     record = flight.record
     translator = st.StreamTranslator(plan) if mode == "translate" else None
     if slot is not None:  # not queued: an upstream error before the first byte is still an HTTP status
-        await open_now(gw, flight, call, client, slot)
+        await open_stream_now(gw, flight, call, client, slot)  # a 1302 sends it back to the queue, with pings
 
     async def body() -> AsyncIterator[bytes]:
         started = flight.response is None
@@ -217,7 +218,7 @@ async def _stream_messages(
             yield piece
         flight.finished = record.status == 200
 
-    return Stream(body(), flight)
+    return Stream(body(), flight, ping=ANTHROPIC.ping, interval=gw.config.ping_interval)
 
 
 async def count_tokens(gw: Gateway, request: Request, flight: Flight, body: Any) -> Response:
@@ -245,12 +246,16 @@ async def chat_completions(gw: Gateway, request: Request, flight: Flight, body: 
     model = upstream_body["model"]
     record.row["model_requested"], record.row["model_used"] = body["model"], model
     stream = bool(upstream_body.get("stream"))
+    if stream and upstream_body.get("tools") and "tool_stream" not in upstream_body and _streams_tools(model):
+        upstream_body["tool_stream"] = True  # arguments arrive as they are written, not after a long silence
     call = Call(CHAT_COMPLETIONS, json=upstream_body, headers={"Accept": "text/event-stream"} if stream else None)
     slot = gw.slot_or_ticket(model, client, flight)
     if stream:
         if slot is not None:
-            await open_now(gw, flight, call, client, slot)
-        return Stream(_openai_stream(gw, flight, call, client), flight)
+            await open_stream_now(gw, flight, call, client, slot)
+        return Stream(
+            _openai_stream(gw, flight, call, client), flight, ping=OPENAI.ping, interval=gw.config.ping_interval
+        )
     slot = await plain_slot(gw, request, flight, slot)
     if slot is None:
         return Response(status_code=499)
@@ -261,6 +266,15 @@ async def chat_completions(gw: Gateway, request: Request, flight: Flight, body: 
     record.usage(usage if isinstance(usage, dict) else None)
     flight.finished = True
     return Response(oa.fix_completion(content), media_type="application/json")
+
+
+def _streams_tools(model: str) -> bool:
+    """Whether to ask for ``tool_stream``: the catalog says the model takes it (reference §2.1: GLM-4.6 and above),
+    or the model is one the catalog does not know yet (new models are of the current generation)."""
+    from glmkit.catalog import get_model
+
+    info = get_model(model)
+    return info is None or info.tool_stream
 
 
 async def _openai_stream(gw: Gateway, flight: Flight, call: Call, client: str) -> AsyncIterator[bytes]:

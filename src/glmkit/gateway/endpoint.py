@@ -18,11 +18,11 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from glmkit._errors import GLMError
+from glmkit._errors import ConcurrencyLimitError, GLMError
 from glmkit._transport import Call
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway.anthropic_check import TranslationError
-from glmkit.gateway.relay import Flight, Record, open_upstream, status_of, wait_in_queue
+from glmkit.gateway.relay import Flight, GatewayRetryPolicy, Record, open_upstream, status_of, wait_in_queue
 from glmkit.gateway.shaping import QueueFull, QueueTimeout, Slot
 from glmkit.gateway.state import Gateway, Stream, redact_body
 from glmkit.types.anthropic import anthropic_status, error_body
@@ -35,6 +35,7 @@ __all__ = [
     "endpoint",
     "http_error",
     "open_now",
+    "open_stream_now",
     "open_when_granted",
     "plain_slot",
     "refusal",
@@ -43,7 +44,7 @@ __all__ = [
 
 log = logging.getLogger("glmkit.gateway")
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-QUEUE_COMMENT = b": queued\n\n"
+QUEUE_COMMENT = b": keep-alive\n\n"  # an SSE comment: OpenAI clients skip it, proxies and idle timers see bytes
 
 
 @dataclass(frozen=True)
@@ -88,7 +89,7 @@ class Dialect:
 
     @property
     def ping(self) -> bytes:
-        """What a queued stream receives while it waits."""
+        """What a stream receives while it waits in the queue or the upstream is silent."""
         return st.PING if self.anthropic else QUEUE_COMMENT
 
 
@@ -261,6 +262,8 @@ async def open_when_granted(
     assert ticket is not None
     got: Slot | None = None
     try:
+        if flight.backoff:
+            await gw.upstream.sleep(flight.backoff)
         async for item in wait_in_queue(ticket, dialect.ping, gw.config.ping_interval):
             if isinstance(item, Slot):
                 got = item
@@ -284,6 +287,19 @@ async def open_now(gw: Gateway, flight: Flight, call: Call, client: str, slot: S
     flight.record.slot(slot)
     flight.slot = None
     flight.response, flight.slot = await open_upstream(gw.upstream, gw.shaper, call, slot, client)
+
+
+async def open_stream_now(gw: Gateway, flight: Flight, call: Call, client: str, slot: Slot) -> None:
+    """Open a stream's upstream with a slot in hand; a 1302 puts it back at the front of the queue
+    (``flight.ticket``) instead of waiting here, so its response starts and pings while it waits."""
+    flight.record.slot(slot)
+    flight.slot = None
+    try:
+        flight.response, flight.slot = await open_upstream(gw.upstream, gw.shaper, call, slot, client, requeues=0)
+    except ConcurrencyLimitError:
+        if gw.shaper.limit(slot.model) <= 1 and gw.shaper.inflight(slot.model) == 0:
+            flight.backoff = GatewayRetryPolicy().backoff(1)  # waited in the stream, with pings (open_upstream's rule)
+        flight.ticket = gw.shaper.enqueue(slot.model, client, front=True)
 
 
 async def plain_slot(gw: Gateway, request: Request, flight: Flight, slot: Slot | None) -> Slot | None:

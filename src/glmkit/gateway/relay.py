@@ -118,17 +118,18 @@ def status_of(error: GLMError) -> tuple[int, str | None]:
 
 
 async def open_upstream(
-    upstream: Upstream, shaper: Shaper, call: Call, slot: Slot, client: str
+    upstream: Upstream, shaper: Shaper, call: Call, slot: Slot, client: str, *, requeues: int = MAX_REQUEUES
 ) -> tuple[httpx.Response, Slot]:
-    """Send with retries; on 1302, learn the limit down and wait at the front of the queue for another go."""
-    requeues = 0
+    """Send with retries; on 1302, learn the limit down and wait at the front of the queue for another go (at most
+    ``requeues`` times; past that the 1302 is raised, with the slot given back)."""
+    most, requeues = requeues, 0
     while True:
         try:
             return await upstream.open(call), slot
         except ConcurrencyLimitError:
             shaper.release(slot, busy=True)
             requeues += 1
-            if requeues > MAX_REQUEUES:
+            if requeues > most:
                 raise
             if shaper.limit(slot.model) <= 1 and shaper.inflight(slot.model) == 0:
                 await upstream.sleep(GatewayRetryPolicy().backoff(requeues))
@@ -290,7 +291,7 @@ class Flight:
     up before the body generator ever started), so no slot leaks and every request leaves one row.
     """
 
-    __slots__ = ("closed", "finished", "record", "response", "shaper", "slot", "submit", "ticket")
+    __slots__ = ("backoff", "closed", "finished", "record", "response", "shaper", "slot", "submit", "ticket")
 
     def __init__(self, shaper: Shaper, record: Record, submit: Callable[[Record], None]) -> None:
         self.shaper = shaper
@@ -301,6 +302,7 @@ class Flight:
         self.response: httpx.Response | None = None
         self.finished = False
         self.closed = False
+        self.backoff = 0.0  # seconds to wait before the queue, when a 1302 sent the request back with nothing in flight
 
     async def close(self) -> None:
         """Leave the queue, close the upstream response, release the slot, write the ledger row."""

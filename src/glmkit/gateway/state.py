@@ -19,7 +19,7 @@ from glmkit.gateway.config import GatewayConfig
 from glmkit.gateway.relay import Flight, Record, Upstream
 from glmkit.gateway.shaping import Shaper, Slot
 
-__all__ = ["Gateway", "Stream", "redact_body"]
+__all__ = ["Gateway", "KeepAlive", "Stream", "redact_body"]
 
 log = logging.getLogger("glmkit.gateway")
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -47,17 +47,80 @@ def redact_body(raw: bytes) -> str:
         return f"[{len(raw)} bytes, not JSON]"
 
 
-class Stream(StreamingResponse):
-    """A streaming response that closes its ``Flight`` however the exchange ends."""
+class KeepAlive:
+    """One task per stream that sends ``ping`` whenever the stream went a whole ``interval`` without a byte.
 
-    def __init__(self, content: AsyncIterator[bytes], flight: Flight, media_type: str = "text/event-stream") -> None:
+    The relay never arms a timer per event: ``send`` only counts body messages; the task wakes once per
+    ``interval`` and compares the count with the one it saw last. It covers every silence after the response
+    started: a queue wait, a re-queue after a 1302, an upstream that thinks or writes a long tool argument.
+    """
+
+    __slots__ = ("_send", "interval", "ping", "pings", "sent", "task")
+
+    def __init__(self, send: Send, ping: bytes, interval: float) -> None:
+        self._send = send
+        self.ping = ping
+        self.interval = interval
+        self.sent = 0
+        self.pings = 0
+        self.task: asyncio.Task[None] | None = None
+
+    async def send(self, message: Any) -> None:
+        """The ASGI ``send``, counting body messages; the watch starts with the response and ends with its body."""
+        if message["type"] == "http.response.body":
+            self.sent += 1
+            if not message.get("more_body", False):
+                self.stop()
+        elif message["type"] == "http.response.start" and self.task is None:
+            self.task = asyncio.get_running_loop().create_task(self._watch())
+        await self._send(message)
+
+    async def _watch(self) -> None:
+        seen = -1
+        try:
+            while True:
+                await asyncio.sleep(self.interval)
+                if self.sent == seen:
+                    self.pings += 1
+                    await self._send({"type": "http.response.body", "body": self.ping, "more_body": True})
+                seen = self.sent
+        except asyncio.CancelledError:
+            raise
+        except Exception:  # the client went away: the stream's own send reports it
+            return
+
+    def stop(self) -> None:
+        """End the watch."""
+        if self.task is not None:
+            self.task.cancel()
+            self.task = None
+
+
+class Stream(StreamingResponse):
+    """A streaming response that closes its ``Flight`` however the exchange ends, with keep-alive pings (``ping``,
+    in the route's dialect) whenever it is silent for ``interval`` seconds."""
+
+    def __init__(
+        self,
+        content: AsyncIterator[bytes],
+        flight: Flight,
+        media_type: str = "text/event-stream",
+        *,
+        ping: bytes | None = None,
+        interval: float = 5.0,
+    ) -> None:
         super().__init__(content, media_type=media_type, headers={"Cache-Control": "no-cache"})
         self.flight = flight
+        self.ping = ping
+        self.interval = interval
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        watch = KeepAlive(send, self.ping, self.interval) if self.ping else None
         try:
-            await super().__call__(scope, receive, send)
+            await super().__call__(scope, receive, watch.send if watch is not None else send)
         finally:
+            if watch is not None:
+                watch.stop()
             await self.flight.close()
 
 
