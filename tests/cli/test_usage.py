@@ -42,14 +42,19 @@ def test_windows_move_as_requests_consume_tokens(coding_server: EmulatorServer) 
     report = usage_json()
     assert report["plan"] == "pro"
     five = window(report, "5h")
-    assert five["used"] == before["used"] + reply.usage.total_tokens
+    assert reply.usage.total_tokens and five["used"] > before["used"]  # in credits: a fraction per request
+    assert (five["label"], five["capacity"]) == ("5-hour credits", 12_000)  # Pro (live evidence §3)
     assert 0 < five["resets_in_seconds"] <= 5 * 3600
-    assert window(report, "month")["capacity"] == 1000
+    assert "month" not in {w["window"] for w in report["windows"]}  # credit plans send no TIME_LIMIT row
 
 
 def test_bars_reset_time_and_mcp_counts_in_text(coding_server: EmulatorServer) -> None:
-    httpx.post(f"{coding_server.url}/api/_emulator/quota", json={"5h": {"percentage": 50}, "mcp": {"search-prime": 25}})
-    out = runner.invoke(app, ["usage"])
+    spec = {"schema": "tokens", "5h": {"percentage": 50}, "mcp": {"search-prime": 25}}
+    httpx.post(f"{coding_server.url}/api/_emulator/quota", json=spec)
+    try:
+        out = runner.invoke(app, ["usage"])
+    finally:
+        httpx.post(f"{coding_server.url}/api/_emulator/quota", json={"schema": "credits"})
     assert out.exit_code == 0, out.output
     line = next(ln for ln in out.output.splitlines() if ln.startswith("5-hour tokens"))
     assert "█" * 12 + "░" * 12 in line and "50%" in line
@@ -143,3 +148,20 @@ def test_next_peak_change() -> None:
     assert PEAK_HOURS.next_change(friday_evening) == dt.datetime(2026, 11, 30, 6, 0, tzinfo=utc)  # Monday 14:00
     inside = dt.datetime(2026, 11, 25, 7, 30, tzinfo=utc)  # Wednesday 15:30 UTC+8
     assert PEAK_HOURS.next_change(inside) == dt.datetime(2026, 11, 25, 10, 0, tzinfo=utc)
+
+
+def test_offline_usage_is_a_credit_plan_with_its_price_phase() -> None:
+    """``glm usage --offline`` shows the default (credit) plan in credits, and the peak / off-peak phase."""
+    from glmkit.types.quota import price_phase
+
+    out = runner.invoke(app, ["usage", "--offline"])
+    assert out.exit_code == 0, out.output
+    lines = out.output.splitlines()
+    five = next(ln for ln in lines if ln.startswith("5-hour credits"))
+    assert "0 / 12k" in five and not any(ln.startswith("monthly MCP") for ln in lines)
+    assert ("PEAK HOURS" if price_phase().peak else "off-peak") in lines[0]
+    assert "Mon-Fri 14:00-18:00 UTC+8" in lines[0]
+    report = usage_json("--offline")
+    phase = price_phase()
+    assert report["peak_hours_now"] == phase.peak and report["cost_factor"] == phase.cost_factor
+    assert dt.datetime.fromisoformat(report["peak_hours_change_at"]) == phase.changes_at

@@ -38,7 +38,9 @@ def sse(response: httpx.Response) -> list[str]:
 
 def test_a_plain_answer_has_the_documented_shape(http: httpx.Client) -> None:
     body = http.post("/chat/completions", json=chat("glm-4.7", request_id="mine-0001")).json()
-    assert set(body) == {"id", "request_id", "created", "model", "choices", "usage"}  # §2.4: no "object"
+    # §2.4 documents no "object"; the live API sends it (live evidence §1, 2026-03 recordings)
+    assert set(body) == {"id", "object", "request_id", "created", "model", "choices", "usage"}
+    assert body["object"] == "chat.completion"
     assert body["request_id"] == "mine-0001" and body["model"] == "glm-4.7"
     (choice,) = body["choices"]
     assert choice["index"] == 0 and choice["finish_reason"] == "stop"
@@ -68,7 +70,7 @@ def test_a_stream_puts_finish_reason_and_usage_only_in_the_last_chunk(http: http
     chunks = [json.loads(p) for p in payloads[:-1]]
     assert len(chunks) > 2
     for chunk in chunks[:-1]:
-        assert "usage" not in chunk and chunk["choices"][0]["finish_reason"] is None
+        assert "usage" not in chunk and "finish_reason" not in chunk["choices"][0]  # live: no key at all
     last = chunks[-1]
     assert last["choices"][0]["finish_reason"] == "stop"
     assert set(last["usage"]) >= {"prompt_tokens", "completion_tokens", "total_tokens", "completion_tokens_details"}

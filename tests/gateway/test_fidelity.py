@@ -234,7 +234,8 @@ async def test_emulated_anthropic_endpoint_refuses_malformed_messages(messages: 
         r = await c.post("/api/anthropic/v1/messages", json=body, headers={"x-api-key": TEST_KEY})
     assert r.status_code == 400
     error = ErrorResponse.model_validate(r.json()).error
-    assert error.type == "invalid_request_error" and error.message.startswith("messages.0.")
+    # Z.AI's Anthropic endpoint writes "[code][message][request id]" (live evidence §2)
+    assert error.type == "invalid_request_error" and "][messages.0." in error.message
 
 
 def test_wire_types_read_what_passthrough_relays() -> None:

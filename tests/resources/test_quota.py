@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import random
+import time
 
 import httpx
 import pytest
@@ -134,18 +135,50 @@ def test_forecast_runs_out_before_reset_at_the_current_pace() -> None:
 # -- against the emulator ---------------------------------------------------------------------------------
 
 
-def test_emulated_windows_move_with_plan_usage_only() -> None:
-    app = create_app(EmulatorConfig(plan="max"))
+PEAK = dt.datetime(2026, 11, 25, 7, 30, tzinfo=dt.UTC).timestamp()  # a Wednesday, 15:30 UTC+8: peak hours
+OFF_PEAK = dt.datetime(2026, 11, 28, 7, 30, tzinfo=dt.UTC).timestamp()  # a Saturday
+
+
+@pytest.mark.parametrize(("when", "factor"), [(PEAK, 1.0), (OFF_PEAK, 0.5)])
+def test_emulated_credit_windows_move_with_plan_usage_only(when: float, factor: float) -> None:
+    """The default plan is a credit plan (live evidence §3): Max 28,000 / 140,000 credits, no MCP row, an untouched
+    5-hour row without nextResetTime; a request costs (input x 6.9 + output x 24) / 10,000 credits on GLM-5.3,
+    half of that off-peak."""
+    app = create_app(EmulatorConfig(plan="max"), clock=lambda: when)
     coding = offline_client(app, base_url=CODING)
     general = offline_client(app, base_url=GENERAL)
     first = coding.quota.limits()
-    assert first.plan == "max" and first.window("5h").currentValue == 0
+    assert first.plan == "max" and first.credits and first.window("5h").currentValue == 0
+    assert first.window("5h").nextResetTime is None and first.window("week").nextResetTime is not None
+    assert first.window("month") is None and {lim.type for lim in first.limits} == {"CREDIT_LIMIT"}
     reply = coding.chat.completions.create(model="glm-5.3", messages=MSG)
     general.chat.completions.create(model="glm-5.3", messages=MSG)  # balance-billed: not the plan's window
     after = coding.quota.limits()
-    assert after.window("5h").currentValue == reply.usage.total_tokens
-    assert after.window("week").currentValue == reply.usage.total_tokens
-    assert after.window("5h").usage == 160_000_000 and after.window("month").usage == 4000
+    cost = factor * (reply.usage.prompt_tokens * 6.9 + reply.usage.completion_tokens * 24) / 10_000
+    assert after.window("5h").currentValue == pytest.approx(cost, abs=0.01)
+    assert after.window("week").currentValue == pytest.approx(cost, abs=0.01)
+    assert after.window("5h").nextResetTime == int((when + 5 * 3600) * 1000)  # started by the first request
+    assert (after.window("5h").usage, after.window("week").usage) == (28_000, 140_000)
+
+
+@pytest.mark.parametrize(("level", "five", "week"), [("lite", 2_000, 10_000), ("pro", 12_000, 60_000)])
+def test_credit_capacities_are_the_live_ones(level: str, five: int, week: int) -> None:
+    """Live evidence §3: Lite 2,000 / 10,000 and Pro 12,000 / 60,000 credits."""
+    info = offline_client(create_app(EmulatorConfig(plan=level))).quota.limits()
+    assert (info.window("5h").usage, info.window("week").usage) == (five, week)
+
+
+def test_token_plans_send_percentage_rows_and_a_full_mcp_row() -> None:
+    """Live evidence §3 (a 2026-09-01 Pro capture): TOKENS_LIMIT rows with only percentage and nextResetTime,
+    beside a full TIME_LIMIT row."""
+    app = create_app(EmulatorConfig(options={"quota": {"schema": "tokens", "mcp": {"search-prime": 4}}}))
+    info = offline_client(app, base_url=CODING).quota.limits()
+    rows = {lim.type: lim for lim in info.limits if lim.window == "5h" or lim.type == "TIME_LIMIT"}
+    assert set(rows["TOKENS_LIMIT"].model_dump(exclude_none=True, exclude_defaults=True)) == {
+        "type", "unit", "number", "percentage", "nextResetTime"
+    }  # fmt: skip
+    mcp = rows["TIME_LIMIT"]
+    assert (mcp.usage, mcp.currentValue, mcp.remaining) == (1000, 4, 996) and mcp.usageDetails[0].usage == 4
 
 
 @pytest.mark.parametrize(
@@ -176,7 +209,8 @@ def test_knob_route_sets_state_and_a_bad_key_is_refused() -> None:
 
     async def go() -> None:
         async with httpx.AsyncClient(transport=transport, base_url="http://emulator.invalid") as http:
-            r = await http.post("/api/_emulator/quota", json={"level": "lite", "mcp": {"search-prime": 7}})
+            spec = {"level": "lite", "schema": "tokens", "mcp": {"search-prime": 7}}
+            r = await http.post("/api/_emulator/quota", json=spec)
             assert r.json()["data"]["level"] == "lite"
             r = await http.get("/api/monitor/usage/quota/limit", headers={"Authorization": "wrong.key"})
             assert r.status_code == 401 and r.json()["success"] is False
@@ -238,7 +272,14 @@ def test_claude_codes_protocol_draws_on_the_same_plan_window() -> None:
         reply = judge.messages.create(model="glm-5.3", max_tokens=64, messages=[{"role": "user", "content": "hi"}])
         client = Client(api_key=TEST_KEY, base_url=server.base_url)
         used = client.quota.limits().window("5h").currentValue
-        assert used == reply.usage.input_tokens + reply.usage.output_tokens
+        from glmkit.emulator.quota import credits_of
+
+        entry = {
+            "model": "glm-5.3",
+            "input_tokens": reply.usage.input_tokens,
+            "output_tokens": reply.usage.output_tokens,
+        }
+        assert used == pytest.approx(credits_of(entry, time.time()), abs=0.01) and used > 0
         httpx.post(f"{server.url}/api/_emulator/quota", json={"5h": {"percentage": 100}})
         with pytest.raises(anthropic.RateLimitError) as err:
             judge.messages.create(model="glm-5.3", max_tokens=64, messages=[{"role": "user", "content": "hi"}])

@@ -213,6 +213,7 @@ def test_tool_calls_count_against_the_plans_mcp_allowance(app, sclient: Client) 
         plan.web_search(search_query="two")
         plan.reader.read("https://example.com/a")
     with raw(app) as http:
+        http.post("/api/_emulator/quota", json={"schema": "tokens"})  # token plans report the MCP pool (TIME_LIMIT)
         usage = http.get("/api/monitor/usage/quota/limit").json()["data"]["limits"]
     month = next(row for row in usage if row["type"] == "TIME_LIMIT")
     assert {d["modelCode"]: d["usage"] for d in month["usageDetails"]} == {"search-prime": 2, "web-reader": 1}

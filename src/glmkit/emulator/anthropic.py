@@ -2,11 +2,19 @@
 
 Answers come from the same generator as chat completions (``emulator/chat.py``), so both surfaces say
 the same thing to the same question. The quirks users reported are kept on purpose, so the gateway's
-fixes can be tested: ``message_start`` usage is zero, image blocks on a text model get 400/1210
-(``messages.content.type ... ['text']``), usage turns to floats when the request used ``cache_control``
-(a "cache hit"), and an answer made only of tool calls opens an empty text block first. Errors use
-Anthropic's body with Z.AI's business ``code`` inside. ``/v1/messages/count_tokens`` is not served:
-whether Z.AI has it is UNVERIFIED (§14.2).
+fixes can be tested: ``message_start`` usage is zero and the real counts, ``cache_read_input_tokens``
+included, come only in ``message_delta`` (live evidence §2, zai-org/GLM-5#139, 2026-09-01); image blocks on a
+text model get 400/1210 (``messages.content.type ... ['text']``); usage turns to floats after a cache hit (§17);
+an answer made only of tool calls opens an empty text block first. Cached tokens come from the emulator's
+prompt cache (``prompt_cache.py``), as on the chat surface; ``input_tokens`` counts the prompt without them
+(Anthropic's meaning; UNVERIFIED for Z.AI).
+
+Errors use Anthropic's body with Z.AI's business ``code`` inside, the message written
+``[code][message][request id]`` and a top-level ``request_id`` (live evidence §2, zai-org/feedback#789,
+2026-09-22, seen for 1113; used here for every code: UNVERIFIED for the others). Paths below
+``/anthropic`` that are not served, ``/v1/messages/count_tokens`` among them, get a 404 in the same body:
+whether Z.AI serves count_tokens is UNVERIFIED (§14.2); Claude Code estimates locally without it (live
+evidence §4).
 """
 
 from __future__ import annotations
@@ -34,6 +42,21 @@ STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "s
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
     return JSONResponse(error_body(status, message, code=code), status_code=status)
+
+
+def _stamped(response: Response, rid: str) -> Response:
+    """An Anthropic error answer as Z.AI's Anthropic endpoint writes it: ``[code][message][request id]`` and a
+    top-level ``request_id`` (live evidence §2)."""
+    try:
+        body = json.loads(bytes(response.body))
+        err = body["error"]
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return response
+    if err.get("code") is not None and not str(err.get("message", "")).startswith("["):
+        err["message"] = f"[{err['code']}][{err.get('message', '')}][{rid}]"
+    body["request_id"] = rid
+    headers = {k: v for k, v in response.headers.items() if k.lower() == "retry-after"}
+    return JSONResponse(body, status_code=response.status_code, headers={**headers, "request-id": rid})
 
 
 def _as_anthropic(response: Response) -> Response:
@@ -121,10 +144,14 @@ def _signature(text: str) -> str:
 
 def _usage(body: dict[str, Any], parts: dict[str, Any]) -> dict[str, Any]:
     u = parts["usage"]
-    usage: dict[str, Any] = {"input_tokens": u["prompt_tokens"], "output_tokens": u["completion_tokens"]}
-    if '"cache_control"' in _DUMPS(body):
+    cached = u["prompt_tokens_details"]["cached_tokens"]
+    usage: dict[str, Any] = {
+        "input_tokens": u["prompt_tokens"] - cached,
+        "output_tokens": u["completion_tokens"],
+        "cache_read_input_tokens": cached,
+    }
+    if cached:  # §17: float usage after a cache hit
         usage = {k: float(v) for k, v in usage.items()}
-        usage["cache_read_input_tokens"] = float(u["prompt_tokens"] // 2)
     return usage
 
 
@@ -243,6 +270,11 @@ def root_routes(state: EmulatorState) -> list[Route]:
     """The Anthropic-compatible route below ``/api``."""
 
     async def messages(request: Request) -> Response:
+        rid = state.new_id()
+        answer = await _answer(request, rid)
+        return answer if answer.status_code < 400 else _stamped(answer, rid)
+
+    async def _answer(request: Request, rid: str) -> Response:
         early, fault = await admit(state, request)
         if early is not None:
             return _as_anthropic(early)
@@ -265,7 +297,7 @@ def root_routes(state: EmulatorState) -> list[Route]:
         parts = completion_parts(state, glm, int(chunks) if chunks and chunks.isdigit() else None)
         if fault is not None and fault.kind == "finish":
             parts["finish"] = fault.reason
-        mid = "msg_" + state.new_id()
+        mid = "msg_" + rid
         state.record_usage({"model": body["model"], "surface": "anthropic", **parts["usage"]})
         if body.get("stream"):
             return StreamingResponse(
@@ -288,4 +320,12 @@ def root_routes(state: EmulatorState) -> list[Route]:
         finally:
             slot.release()
 
-    return [Route("/anthropic/v1/messages", messages, methods=["POST"])]
+    async def not_served(request: Request) -> Response:
+        # reference silent: the code and text of the live 404 (§14.2 leaves count_tokens UNVERIFIED)
+        rid = state.new_id()
+        return _stamped(_error(404, "1222", f"API {request.url.path} does not exist"), rid)
+
+    return [
+        Route("/anthropic/v1/messages", messages, methods=["POST"]),
+        Route("/anthropic/{rest:path}", not_served, methods=["GET", "POST", "PUT", "DELETE", "HEAD"]),
+    ]

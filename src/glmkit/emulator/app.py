@@ -228,10 +228,7 @@ class Concurrency:
         limit = self.state.config.max_concurrency
         current = self.state.in_flight.get(self.model, 0)
         if limit and current >= limit:
-            return error_response(
-                "1302",
-                "High concurrency usage of this API, please reduce concurrency or contact customer service to increase limits",
-            )
+            return error_response("1302")  # the live text, from data/errors.toml (live evidence §2)
         self.state.in_flight[self.model] = current + 1
         self.acquired = True
         return None

@@ -36,7 +36,7 @@ def balance_refused(state: EmulatorState, request: Request) -> Response | None:
     """The 429/1113 a balance-billed endpoint gives a plan-only key (``None`` for other keys)."""
     if not is_plan_only(state, key_of(request)):
         return None
-    return error_response("1113", "Insufficient balance or no resource package. Please recharge.")
+    return error_response("1113")  # the live text, from data/errors.toml (live evidence §2)
 
 
 def billed_route(state: EmulatorState, path: str, answer: Answer) -> Route:

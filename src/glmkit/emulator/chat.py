@@ -42,13 +42,19 @@ from glmkit.emulator.chat_answers import (
 )
 from glmkit.emulator.chat_checks import duplicate_request_id, reasoning_check, validate
 from glmkit.emulator.faults import Fault
+from glmkit.emulator.prompt_cache import cached_tokens
 from glmkit.emulator.web_search import search_hits
 
 __all__ = ["answer_text", "completion_body", "completion_parts", "media_count", "routes", "validate"]
 
 
 def completion_parts(state: EmulatorState, body: dict[str, Any], chunks: int | None = None) -> dict[str, Any]:
-    """Everything an answer consists of, for the plain and the streamed form alike."""
+    """Everything an answer consists of, for the plain and the streamed form alike.
+
+    ``max_tokens`` caps reasoning and answer together (reasoning comes first, as thinking tokens count against
+    ``max_tokens``, reference §14.2): a truncated answer ends with ``length``, keeps the reasoning and text that
+    fit, and has no tool calls (a call cut short is no call); ``completion_tokens`` is then ``max_tokens``.
+    """
     model = body["model"]
     messages = body["messages"]
     calls = tool_calls_for(state, body)
@@ -65,23 +71,44 @@ def completion_parts(state: EmulatorState, body: dict[str, Any], chunks: int | N
     if stop and stop in text:
         text = text[: text.index(stop)]
         pieces = WORD.findall(text)
-    completion_tokens = estimate_text(text) + estimate_text(reasoning) + (20 * len(calls or []))
+    completion_tokens = estimate_text(text) + estimate_text(reasoning) + CALL_TOKENS * len(calls or [])
     mt = body.get("max_tokens")
     if mt is not None and completion_tokens > mt:
-        finish = "length"
-        keep = max(1, len(pieces) * mt // max(completion_tokens, 1))
-        pieces = pieces[:keep]
+        finish, completion_tokens = "length", mt
+        reasoning = _fit(reasoning, mt)
+        room = mt - estimate_text(reasoning)
+        if calls:
+            calls, pieces = None, []  # the calls did not fit whole: no tool_calls, no content
+        else:
+            pieces = WORD.findall(_fit(text, room))
         text = "".join(pieces)
-        completion_tokens = mt
     prompt_tokens = estimate_messages(messages)
+    cached = cached_tokens(state.extra, model, body.get("tools"), messages)
     usage = {
         "prompt_tokens": prompt_tokens,
         "completion_tokens": completion_tokens,
         "total_tokens": prompt_tokens + completion_tokens,
-        "prompt_tokens_details": {"cached_tokens": 0},
+        "prompt_tokens_details": {"cached_tokens": cached},
         "completion_tokens_details": {"reasoning_tokens": estimate_text(reasoning)},
     }
     return {"text": text, "pieces": pieces, "reasoning": reasoning, "calls": calls, "finish": finish, "usage": usage}
+
+
+CALL_TOKENS = 20
+"""What one tool call costs in completion tokens (an emulator figure)."""
+
+
+def _fit(text: str, budget: int) -> str:
+    """The longest run of whole words from the start of ``text`` whose estimate is within ``budget`` tokens."""
+    kept: list[str] = []
+    used = 0
+    for piece in WORD.findall(text):
+        cost = estimate_text(piece)
+        if used + cost > budget:
+            break
+        kept.append(piece)
+        used += cost
+    return "".join(kept)
 
 
 def completion_body(state: EmulatorState, body: dict[str, Any], parts: dict[str, Any], rid: str) -> dict[str, Any]:
@@ -89,10 +116,11 @@ def completion_body(state: EmulatorState, body: dict[str, Any], parts: dict[str,
     message: dict[str, Any] = {"role": "assistant", "content": parts["text"]}
     if parts["reasoning"]:
         message["reasoning_content"] = parts["reasoning"]
-    if parts["calls"]:
-        message["tool_calls"] = parts["calls"]
+    if parts["calls"]:  # live evidence §1: each item carries its index
+        message["tool_calls"] = [{**call, "index": i} for i, call in enumerate(parts["calls"])]
     answer = {
         "id": rid,
+        "object": "chat.completion",  # live evidence §1 (2026-03 recordings; absent in 2025 ones)
         "request_id": body.get("request_id") or rid,
         "created": state.now(),
         "model": body["model"],
@@ -119,11 +147,16 @@ def web_search_results(state: EmulatorState, body: dict[str, Any]) -> list[dict[
 
 
 def sse_chunks(state: EmulatorState, body: dict[str, Any], parts: dict[str, Any], rid: str, finish: str) -> list[bytes]:
-    """The chunk objects of a streamed answer (reference §2.6): reasoning, content and tool-call deltas, then one
-    last chunk that alone carries ``finish_reason`` and ``usage``."""
-    head = f'{{"id":"{rid}","created":{state.now()},"model":{DUMPS(body["model"])},"choices":[{{"index":0,"delta":'
-    head_b = head.encode()
-    tail = b',"finish_reason":null}]}'
+    """The chunk objects of a streamed answer, as the live API sends them (live evidence §1, fantasy cassettes of
+    2026-03-13): every chunk has ``"object": "chat.completion.chunk"``; reasoning and content deltas carry
+    ``role``; tool-call deltas carry only ``tool_calls``; no chunk but the last has a ``finish_reason`` key, and
+    the last alone carries ``finish_reason`` and ``usage`` (an empty content delta)."""
+    head = (
+        f'{{"id":"{rid}","created":{state.now()},"object":"chat.completion.chunk","model":{DUMPS(body["model"])},'
+        '"choices":[{"index":0,'
+    )
+    head_b = head.encode() + b'"delta":'
+    tail = b"}]}"
     frames: list[bytes] = []
     for piece in WORD.findall(parts["reasoning"]):
         frames.append(head_b + b'{"role":"assistant","reasoning_content":' + DUMPS(piece).encode() + b"}" + tail)
@@ -131,8 +164,8 @@ def sse_chunks(state: EmulatorState, body: dict[str, Any], parts: dict[str, Any]
         frames.append(head_b + b'{"role":"assistant","content":' + DUMPS(piece).encode() + b"}" + tail)
     if parts["calls"]:
         frames.extend(_tool_call_frames(head_b, tail, parts["calls"], bool(body.get("tool_stream"))))
-    last = b'{"role":"assistant","content":""},"finish_reason":' + DUMPS(finish).encode() + b'}],"usage":'
-    frames.append(head_b + last + DUMPS(parts["usage"]).encode() + b"}")
+    last = b'"finish_reason":' + DUMPS(finish).encode() + b',"delta":{"role":"assistant","content":""}}],"usage":'
+    frames.append(head.encode() + last + DUMPS(parts["usage"]).encode() + b"}")
     return frames
 
 
@@ -179,27 +212,29 @@ FRAGMENT = 256  # the longest argument fragment a tool_stream chunk carries (ref
 
 
 def _tool_call_frames(head: bytes, tail: bytes, calls: list[dict[str, Any]], fragmented: bool) -> list[bytes]:
-    """Tool-call deltas: with ``tool_stream`` the arguments in fragments (§2.1, §2.6), else each call whole after
-    the silence its writing takes (empty frames: ``chunk_delay`` each, nothing sent), as GLM does live."""
+    """Tool-call deltas: ``{"tool_calls": [...]}`` alone, no ``role`` (live evidence §1). With ``tool_stream`` the
+    arguments in fragments after a first delta with id and name (§2.1, §2.6); else each call whole, as the live API
+    streams it, after the silence its writing takes (empty frames: ``chunk_delay`` each, nothing sent).
+    reference silent: the live fragment sizes (no recording uses ``tool_stream``)."""
     frames = []
     for index, call in enumerate(calls):
         args = call["function"]["arguments"]
         step = max(1, min(len(args) // 4, FRAGMENT))
         if not fragmented:
             frames.extend([b""] * (len(range(0, len(args), step)) - 1))
-            delta = {"role": "assistant", "tool_calls": [{"index": index, **call}]}
-            frames.append(head + DUMPS(delta).encode() + tail)
+            whole = {"id": call["id"], "index": index, "type": "function", "function": call["function"]}
+            frames.append(head + DUMPS({"tool_calls": [whole]}).encode() + tail)
             continue
         first = {
-            "index": index,
             "id": call["id"],
+            "index": index,
             "type": "function",
             "function": {"name": call["function"]["name"], "arguments": ""},
         }
-        frames.append(head + DUMPS({"role": "assistant", "tool_calls": [first]}).encode() + tail)
+        frames.append(head + DUMPS({"tool_calls": [first]}).encode() + tail)
         for start in range(0, len(args), step):
             frag = {"index": index, "function": {"arguments": args[start : start + step]}}
-            frames.append(head + DUMPS({"role": "assistant", "tool_calls": [frag]}).encode() + tail)
+            frames.append(head + DUMPS({"tool_calls": [frag]}).encode() + tail)
     return frames
 
 

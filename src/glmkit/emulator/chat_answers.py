@@ -240,16 +240,32 @@ def _invalid_instance(schema: dict[str, Any], seed: int) -> dict[str, Any]:
     return {name: wrong(name, sub or {}) for name, sub in props.items()}
 
 
+def forced_tool(choice: Any) -> str | None:
+    """The tool name a forced ``tool_choice`` (``{"type": "function", "function": {"name": ...}}``) names."""
+    if isinstance(choice, dict) and isinstance(choice.get("function"), dict):
+        name = choice["function"].get("name")
+        return name if isinstance(name, str) else None
+    return None
+
+
 def tool_calls_for(state: EmulatorState, body: dict[str, Any]) -> list[dict[str, Any]] | None:
     """Tool calls when the request has function tools and the last message is the user's (or, with
-    ``[emulator:tool-rounds=N]``, a tool result of a round before the N-th)."""
+    ``[emulator:tool-rounds=N]``, a tool result of a round before the N-th). ``tool_choice`` ``"none"`` makes
+    none; a forced function choice calls exactly that tool, once."""
     tools = [t for t in body.get("tools") or [] if isinstance(t, dict) and t.get("type") == "function"]
     messages = body["messages"]
-    if not tools:
+    choice = body.get("tool_choice")
+    if not tools or choice == "none":
         return None
     scripted = scripted_calls(state, messages)
     if isinstance(scripted, list) or scripted is None:
         return scripted or None
+    forced = forced_tool(choice)
+    if forced is not None:  # live evidence §1: a forced function choice calls exactly that tool
+        # reference silent: a forced name that no tool has; no call is made here
+        tools = [t for t in tools if (t.get("function") or {}).get("name") == forced][:1]
+        if not tools:
+            return None
     marks = markers(messages)
     rounds = tool_rounds(messages)
     wanted_rounds = int(marks["tool-rounds"]) if marks.get("tool-rounds", "").isdigit() else 1
@@ -257,7 +273,9 @@ def tool_calls_for(state: EmulatorState, body: dict[str, Any]) -> list[dict[str,
         return None
     seed = _digest(last_user_text(messages)) + state.config.seed + rounds
     by_name = {t["function"].get("name"): t["function"] for t in tools}
-    if marks.get("tools"):
+    if forced is not None:
+        chosen = [tools[0]["function"]]
+    elif marks.get("tools"):
         chosen = [by_name[n.strip()] for n in marks["tools"].split(",") if n.strip() in by_name]
     else:
         count = 2 if len(tools) > 1 and seed % 2 == 0 else 1

@@ -103,7 +103,7 @@ def _budget_spent(state: EmulatorState) -> str | None:
         return None
     qs = quota_state(state)
     month = qs.windows["month"]
-    month.roll(state.clock(), LENGTH["month"])
+    month.start(state.clock(), LENGTH["month"])
     if qs.level in ("none", "payg", "") or month.used < month.capacity:
         return None
     when = dt.datetime.fromtimestamp(month.reset, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import re
 from typing import Any
 
 from starlette.requests import Request
@@ -43,6 +44,11 @@ def _digest(*parts: Any) -> bytes:
     return hashlib.sha256("\x1f".join(str(p) for p in parts).encode("utf-8")).digest()
 
 
+def slug_of(query: str) -> str:
+    """A URL path segment for a query: lowercase letters and digits joined by hyphens (``result`` when none)."""
+    return re.sub(r"[^a-z0-9]+", "-", query.lower()).strip("-")[:48].strip("-") or "result"
+
+
 def search_hits(args: dict[str, Any], today: dt.date) -> list[dict[str, Any]]:
     """The hits for a query: a pure function of the query, its filters and the day."""
     query = str(args["search_query"]).strip()
@@ -56,7 +62,7 @@ def search_hits(args: dict[str, Any], today: dt.date) -> list[dict[str, Any]]:
         media, host = _SITES[d[0] % len(_SITES)]
         if domain:
             media, host = domain, domain
-        slug = "-".join(query.lower().split())[:48] or "result"
+        slug = slug_of(query)
         content = f"{query}: result {n} explains {query} in context ({media}, {d[1] % 90 + 10} paragraphs)."
         if long:
             content += " " + " ".join(

@@ -283,8 +283,12 @@ async def _openai_stream(gw: Gateway, flight: Flight, call: Call, client: str) -
             yield piece
         if flight.response is None:
             return
+    tagger = oa.ChunkObjects()
     async for piece in relay_raw(flight.response, flight.record):
-        yield piece
+        if out := tagger.feed(piece):
+            yield out
+    if rest := tagger.flush():
+        yield rest
     flight.finished = flight.record.status == 200
 
 

@@ -2,7 +2,9 @@
 
 Bodies go up as the client wrote them (GLM's extra fields such as ``thinking``, ``tool_stream`` or
 ``reasoning_effort`` intact) with only the model name mapped, and come back as the upstream wrote them,
-plus the ``object`` field OpenAI clients expect (reference §2.4: GLM omits it). Pure functions.
+plus the ``object`` field OpenAI clients expect when the upstream leaves it out: the live API sends it since
+2026 (live evidence §1), 2025 recordings lack it, and the ``openai`` package's ``.stream()`` helper drops every
+chunk whose ``object`` is not ``chat.completion.chunk``. Pure functions.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from typing import Any
 
 from glmkit.gateway.anthropic_check import TranslationError
 
-__all__ = ["anthropic_models", "fix_completion", "stream_usage", "to_upstream"]
+__all__ = ["ChunkObjects", "anthropic_models", "fix_completion", "stream_usage", "to_upstream"]
 
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -39,6 +41,54 @@ def fix_completion(content: bytes) -> bytes:
     if isinstance(data, dict) and "object" not in data:
         data = {"object": "chat.completion", **data}
     return _DUMPS(data).encode()
+
+
+class ChunkObjects:
+    """Adds ``"object": "chat.completion.chunk"`` to the chunks of an SSE stream that lack it.
+
+    ``feed(bytes)`` returns the bytes to relay (complete events only, until the first chunk is seen); when the
+    first chunk already carries ``object`` (the live API today) every later byte is relayed as it came.
+    ``flush()`` returns what is left at the end.
+    """
+
+    _TAG = b'"object":"chat.completion.chunk",'
+
+    def __init__(self) -> None:
+        self.relay: bool | None = None  # None: not decided before the first chunk
+        self.pending = b""
+
+    def feed(self, raw: bytes) -> bytes:
+        """The bytes to send on for ``raw``."""
+        if self.relay:
+            return raw
+        self.pending += raw
+        cut = self.pending.rfind(b"\n\n")
+        if cut < 0:
+            return b""
+        ready, self.pending = self.pending[: cut + 2], self.pending[cut + 2 :]
+        if self.relay is None:
+            first = next((e for e in ready.split(b"\n\n") if b'"choices"' in e), None)
+            if first is None:
+                return ready
+            self.relay = b'"object"' in first
+            if self.relay:
+                ready, self.pending = ready + self.pending, b""
+                return ready
+        return self._tag(ready)
+
+    def flush(self) -> bytes:
+        """What is left (an unfinished last event), tagged like the rest."""
+        rest, self.pending = self.pending, b""
+        return rest if self.relay else self._tag(rest)
+
+    def _tag(self, events: bytes) -> bytes:
+        out = []
+        for event in events.split(b"\n\n"):
+            at = event.find(b"{", event.find(b"data:"))
+            if b"data:" in event and at >= 0 and b'"choices"' in event and b'"object"' not in event:
+                event = event[: at + 1] + self._TAG + event[at + 1 :]
+            out.append(event)
+        return b"\n\n".join(out)
 
 
 def stream_usage(tail: bytes) -> dict[str, Any] | None:
