@@ -3,6 +3,7 @@ client, whose local checks would stop bad requests before the emulator sees them
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 
 import httpx
@@ -31,3 +32,14 @@ def coding(app: Starlette) -> Iterator[httpx.Client]:
     """The coding surface of ``app``."""
     with http_client(app, base=CODING) as c:
         yield c
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """List, per surface, how many recorded live exchanges the fidelity suite checked in this run."""
+    fidelity = sys.modules.get("test_live_fidelity")
+    checked = getattr(fidelity, "CHECKED", None)
+    if not checked:
+        return
+    terminalreporter.section("live fidelity: recorded exchanges checked")
+    for surface, names in sorted(checked.items()):
+        terminalreporter.write_line(f"{surface}: {len(names)}")

@@ -110,8 +110,11 @@ def to_glm(body: dict[str, Any]) -> tuple[dict[str, Any], int]:
         if isinstance(t, dict) and "name" in t
     ]
     glm: dict[str, Any] = {"model": body["model"], "messages": messages, "max_tokens": body.get("max_tokens")}
-    if tools and (body.get("tool_choice") or {}).get("type") != "none":
+    choice = body.get("tool_choice") or {}
+    if tools and choice.get("type") != "none":
         glm["tools"] = tools
+        if choice.get("type") == "tool":  # Anthropic's forced tool: exactly that tool is called
+            glm["tool_choice"] = {"type": "function", "function": {"name": choice.get("name")}}
     if body.get("stop_sequences"):
         glm["stop"] = body["stop_sequences"][:1]
     thinking = body.get("thinking") or {}
