@@ -122,6 +122,21 @@ def _escape(text: str) -> str:
     return escape(text)
 
 
+def fallback_hint(exc: BaseException) -> str:
+    """The hint for an error that brought none of its own: every error line has one (docs/cli.md)."""
+    import click
+
+    from glmkit._errors import APIStatusError, InputError
+
+    ctx = click.get_current_context(silent=True)
+    command = ctx.command_path if ctx is not None else "glm"
+    if isinstance(exc, InputError):
+        return f"`{command} --help` lists the arguments and options and the values they take."
+    if isinstance(exc, APIStatusError):
+        return "Add --debug to see the request id (quote it to Z.AI support); `glm doctor` checks key and endpoint."
+    return f"Add --debug to {command} for the details."
+
+
 @contextlib.contextmanager
 def handle_errors(debug: bool = False) -> Iterator[None]:
     """Turn a ``GLMError`` into its message, hint and exit code; Ctrl-C into 130."""
@@ -137,7 +152,7 @@ def handle_errors(debug: bool = False) -> Iterator[None]:
             rid = getattr(exc, "request_id", None)
             if rid:
                 sys.stderr.write(f"request id: {rid}\n")
-        raise fail(str(exc), hint=exc.hint, code=exc.exit_code) from None
+        raise fail(str(exc), hint=exc.hint or fallback_hint(exc), code=exc.exit_code) from None
     except BrokenPipeError:  # the reader of our output went away: the caller decides, not an error to report
         raise
     except OSError as exc:  # a file or folder named on the command line could not be read or written

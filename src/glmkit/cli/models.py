@@ -93,6 +93,10 @@ def _usage(message: str, hint: str) -> typer.Exit:
     return fail(message, hint=hint, code=2)
 
 
+class _NoKey(Exception):
+    """No key to ask Z.AI's tokenizer with: ``glm tokens`` counts locally instead."""
+
+
 def tokens(
     path: str = typer.Argument(..., metavar="FILE", help="A text file, or - for stdin."),
     model: str = typer.Option(
@@ -122,11 +126,16 @@ def tokens(
         try:
             params: dict[str, Any] = {"model": model} if model else {}
             with make_client(offline=offline, profile=profile, endpoint=endpoint) as client:
+                if not client.settings.api_key:
+                    raise _NoKey
                 result = client.tokenizer.create(messages=[{"role": "user", "content": text}], **params)
             count = result.usage.total_tokens
         except APIConnectionError as exc:
             count, source = estimate_text(text), "estimate"
             note = f"the tokenizer endpoint could not be reached ({exc}); this is glmkit's local estimate"
+        except _NoKey:
+            count, source = estimate_text(text), "estimate"
+            note = "no API key (set ZAI_API_KEY or run `glm setup` for Z.AI's count); this is glmkit's local estimate"
         if json_out:
             out = {"tokens": count, "source": source, "model": model, "chars": len(text), "path": path}
             sys.stdout.write(json.dumps(out) + "\n")

@@ -50,7 +50,9 @@ def usage_call(kind: str, start: dt.datetime | str, end: dt.datetime | str) -> C
 def monitor_flow(call: Call, api_key: str | None) -> Generator[Request, Any, Any]:
     """Send with the raw key; on an auth error, once more as ``Bearer <key>``."""
     if not api_key:
-        raise InputError("No API key. Set ZAI_API_KEY, run `glm setup`, or add --offline to use the emulator.")
+        from glmkit._auth import MISSING_KEY_HINT
+
+        raise InputError("No API key.", hint=MISSING_KEY_HINT)
     try:
         return (yield Request(replace(call, headers={"Authorization": api_key})))
     except AuthenticationError:
