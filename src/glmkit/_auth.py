@@ -17,8 +17,8 @@ from glmkit._errors import InputError, redact
 __all__ = ["ApiKeyAuth", "Auth", "JWTAuth", "check_key_format", "make_auth"]
 
 _KEY_RE = re.compile(r"^[0-9A-Za-z]{8,64}\.[0-9A-Za-z]{8,64}$")
-_MISSING = "No API key."
-MISSING_KEY_HINT = "Set ZAI_API_KEY, run `glm setup`, or add --offline to use the emulator."
+MISSING_KEY = "No API key. Set ZAI_API_KEY, run `glm setup`, or add --offline to use the emulator."
+MISSING_KEY_HINT = "Keys come from the API Keys page at z.ai and look like <32 hex>.<16 letters>; `glm doctor` checks."
 
 
 def check_key_format(key: str) -> str | None:
@@ -109,7 +109,7 @@ class JWTAuth(Auth):
 def make_auth(key: str | None, mode: str = "key", *, clock: Callable[[], float] = time.time) -> Auth:
     """Build the auth for a key, raising a clear ``InputError`` when there is none."""
     if not key:
-        raise InputError(_MISSING, hint=MISSING_KEY_HINT)
+        raise InputError(MISSING_KEY, hint=MISSING_KEY_HINT)
     if mode == "jwt":
         return JWTAuth(key, clock=clock)
     return ApiKeyAuth(key)

@@ -47,6 +47,10 @@ SURFACE_MODULES = [
 ]
 # Modules serving paths under ``/api`` (agents ``/v1/agents``, monitor, MCP, Anthropic).
 ROOT_MODULES = ["agents", "quota", "mcp_remote", "anthropic"]
+# UNVERIFIED (reference §16: which REST endpoints answer on the coding base): every surface module is served on
+# both. The live recordings (charmbracelet/fantasy, 2026-03-13) show chat and /models on the coding base and nothing
+# either way for the rest; refusing them would fail programs that send every call to the base they were given, for
+# a refusal nobody has observed. Chat there accepts models outside the plan (glm-4.7-flash answered 200).
 SURFACES = {"general": "/api/paas/v4", "coding": "/api/coding/paas/v4"}
 
 

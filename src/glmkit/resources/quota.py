@@ -50,9 +50,9 @@ def usage_call(kind: str, start: dt.datetime | str, end: dt.datetime | str) -> C
 def monitor_flow(call: Call, api_key: str | None) -> Generator[Request, Any, Any]:
     """Send with the raw key; on an auth error, once more as ``Bearer <key>``."""
     if not api_key:
-        from glmkit._auth import MISSING_KEY_HINT
+        from glmkit._auth import MISSING_KEY, MISSING_KEY_HINT
 
-        raise InputError("No API key.", hint=MISSING_KEY_HINT)
+        raise InputError(MISSING_KEY, hint=MISSING_KEY_HINT)
     try:
         return (yield Request(replace(call, headers={"Authorization": api_key})))
     except AuthenticationError:
