@@ -155,3 +155,32 @@ def test_chunk_objects_relays_tagged_chunks_bytes_unchanged(cut: int) -> None:
     tagger = ChunkObjects()
     out = b"".join(tagger.feed(old[i : i + cut]) for i in range(0, len(old), cut)) + tagger.flush()
     assert out == old.replace(b'{"id":"a"', b'{"object":"chat.completion.chunk","id":"a"')
+
+
+@pytest.mark.parametrize("mode", ["translate", "passthrough"])
+def test_prompt_caching_reaches_anthropic_clients_through_the_gateway(tmp_path: Path, mode: str) -> None:
+    """The emulator reports cached tokens for a repeated prefix as the live API does, so the gateway's usage mapping
+    is exercised: the second identical request shows cache_read_input_tokens, as integers, in both modes."""
+    import anthropic
+
+    from glmkit.emulator import EmulatorConfig
+    from glmkit.emulator import create_app as emulator_app
+
+    settings = resolve_settings(api_key=TEST_KEY, base_url="http://emulator.invalid/api/coding/paas/v4", environ={})
+    config = GatewayConfig(ledger_path=str(tmp_path / "l.db"), mode=mode)
+    app = create_app(config, settings, transport=AsyncEmulatorTransport(emulator_app(EmulatorConfig())))
+    body: dict[str, Any] = {
+        "model": "claude-sonnet-4-5",
+        "max_tokens": 400,
+        "system": [{"type": "text", "text": "You review Python code."}],
+        "messages": [{"role": "user", "content": "Review the retry loop"}],
+    }
+    with ThreadServer(app) as server:
+        client = anthropic.Anthropic(api_key="x", base_url=server.url, max_retries=0)
+        first = client.messages.create(**body)
+        with client.messages.stream(**body) as stream:
+            second = stream.get_final_message()
+    assert not first.usage.cache_read_input_tokens
+    cached = second.usage.cache_read_input_tokens
+    assert isinstance(cached, int) and cached > 0
+    assert isinstance(second.usage.input_tokens, int)
