@@ -56,14 +56,16 @@ CASES = {
         "# goose\nGOOSE_MODE: smart_approve\nextensions:\n  developer:\n    enabled: true\n    type: builtin\n",
     ),
     "roo-code": (f"{VSCODE}/settings.json", "jsonc", [], '{\n  // editor\n  "editor.fontSize": 14,\n}\n'),
-    "kilo-code": (f"{VSCODE}/settings.json", "jsonc", [], '{\n  "editor.fontSize": 14\n}\n'),
+    "kilo-code": (".config/kilo/kilo.json", "jsonc", [], '{\n  // mine\n  "theme": "kilo",\n}\n'),
     "cursor": (".cursor/mcp.json", "json", ["--mcp"], '{"mcpServers": {"other": {"command": "x"}}}\n'),
     "cline": (
-        f"{VSCODE}/globalStorage/saoudrizwan.claude-dev/settings/cline_mcp_settings.json",
+        ".cline/data/settings/providers.json",
         "json",
-        ["--mcp"],
-        '{\n  "mcpServers": {\n    "other": {"command": "x", "args": []}\n  }\n}\n',
+        [],
+        '{\n  "version": 1,\n  "modes": {},\n  "providers": {\n    "anthropic": {"settings": '
+        '{"provider": "anthropic", "model": "claude"}, "updatedAt": "2026-01-01T00:00:00.000Z"}\n  }\n}\n',
     ),
+    "droid": (".factory/settings.json", "json", [], '{\n  "cloudSessionSync": false,\n  "diffMode": "github"\n}\n'),
 }
 
 
@@ -104,15 +106,43 @@ def expected_endpoint(home: Path, tool: str) -> None:
         text = (home / CASES[tool][0]).read_text()
         assert get_value(text, "yaml", ("ANTHROPIC_HOST",)) == ANTHROPIC
         assert get_value(text, "yaml", ("GOOSE_PROVIDER",)) == "anthropic"
-    elif tool in ("roo-code", "kilo-code"):
+    elif tool == "kilo-code":
+        text = (home / CASES[tool][0]).read_text()
+        assert get_value(text, "jsonc", ("provider", "zai-coding-plan", "options", "baseURL")) == CODING
+        assert get_value(text, "jsonc", ("provider", "zai-coding-plan", "options", "apiKey")) == TEST_KEY
+        assert get_value(text, "jsonc", ("model",)) == "zai-coding-plan/glm-5.3"
+    elif tool == "cline":
+        data = json.loads((home / CASES[tool][0]).read_text())
+        assert data["version"] == 1 and data["lastUsedProvider"] == "openai-compatible"
+        provider = data["providers"]["openai-compatible"]
+        assert provider["settings"] == {
+            "provider": "openai-compatible",
+            "apiKey": TEST_KEY,
+            "model": "glm-5.3",
+            "baseUrl": CODING,
+        }
+        assert provider["updatedAt"].endswith("Z") and provider["tokenSource"] == "manual"  # Cline needs both
+    elif tool == "droid":
+        data = json.loads((home / CASES[tool][0]).read_text())
+        ours = [m for m in data["customModels"] if m["displayName"] == "glm-5.3 (glmkit)"]
+        assert ours == [
+            {
+                "model": "glm-5.3",
+                "displayName": "glm-5.3 (glmkit)",
+                "baseUrl": CODING,
+                "apiKey": TEST_KEY,
+                "provider": "generic-chat-completion-api",
+            }
+        ]
+        assert data["sessionDefaultSettings"]["model"] == "custom:glm-5.3-(glmkit)-0"
+    elif tool == "roo-code":
         imported = Path(os.environ["GLMKIT_HOME"]) / "tools" / f"{tool}-settings.json"
         profile = json.loads(imported.read_text())["providerProfiles"]["apiConfigs"]["glmkit"]
         assert profile["openAiBaseUrl"] == CODING and profile["openAiApiKey"] == TEST_KEY
         assert stat.S_IMODE(imported.stat().st_mode) == 0o600
-        setting = "roo-cline" if tool == "roo-code" else "kilo-code"
         text = (home / CASES[tool][0]).read_text()
-        assert get_value(text, "jsonc", (f"{setting}.autoImportSettingsPath",)) == str(imported)
-    else:  # cursor, cline: MCP only
+        assert get_value(text, "jsonc", ("roo-cline.autoImportSettingsPath",)) == str(imported)
+    else:  # cursor: MCP only
         entry = json.loads((home / CASES[tool][0]).read_text())["mcpServers"]["glmkit"]
         assert entry["args"] == ["mcp"] and entry["command"].endswith("glm")
 

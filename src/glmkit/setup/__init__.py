@@ -25,9 +25,17 @@ TOOL_MODULES = {
     "crush": "crush",
     "goose": "goose",
     "codex": "codex",
+    "droid": "droid",
 }
 # Names people type (program names, short forms).
-ALIASES = {"claude": "claude-code", "claude_code": "claude-code", "roo": "roo-code", "kilo": "kilo-code"}
+ALIASES = {
+    "claude": "claude-code",
+    "claude_code": "claude-code",
+    "roo": "roo-code",
+    "kilo": "kilo-code",
+    "factory-droid": "droid",
+    "factory": "droid",
+}
 
 
 def resolve_name(name: str) -> str:

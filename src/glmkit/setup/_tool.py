@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as _dt
 import os
 import re
 import shutil
@@ -183,6 +184,9 @@ class Tool:
     def _file(self, section: str, values: Mapping[str, str], *, project: bool, cwd: Path | None) -> Path | None:
         table = self.section(section)
         where = table.get("project" if project else "user") if table is not None else None
+        if isinstance(where, list):  # candidates the tool reads: the first that exists, else the last
+            paths = [expand(w, values, cwd=cwd) for w in where]
+            return next((p for p in paths if p.exists()), paths[-1] if paths else None)
         return expand(where, values, cwd=cwd) if where else None
 
     def installed(self) -> bool:
@@ -229,6 +233,7 @@ class Tool:
             if project and config.get("project_token"):
                 filled["token"] = config["project_token"]  # a project file may be committed: no key in it
             sets = [(tuple(k.split("/")), fill(v, filled)) for k, v in config["set"].items()]
+            sets += self.missing_defaults(path, config, filled)
             secret = bool(config.get("secret")) and filled["token"] == values["token"]
             plan.edits.append(Edit(path, config["format"], sets, secret=secret, role="config"))
             values = {**values, "config_file": str(path)}
@@ -245,6 +250,35 @@ class Tool:
         if mcp:
             plan.edits.append(self.mcp_edit(values, project=project, cwd=cwd))
         return plan
+
+    def missing_defaults(
+        self, path: Path, config: Mapping[str, Any], values: Mapping[str, str]
+    ) -> list[tuple[tuple[str, ...], Any]]:
+        """The ``config.defaults`` the file does not have yet (written once, never overwritten).
+
+        ``{now}`` is the current UTC time (ISO 8601, milliseconds, ``Z``), as JavaScript tools write it.
+        """
+        defaults = config.get("defaults")
+        if not defaults:
+            return []
+        from glmkit.setup._files import get_value
+
+        try:
+            text = path.read_text(encoding="utf-8") if path.exists() else ""
+        except (OSError, UnicodeDecodeError):
+            text = ""  # render() reports an unreadable file with the full message
+        now = _dt.datetime.now(_dt.UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+        filled = {**values, "now": now}
+        missing = []
+        for key, value in defaults.items():
+            key_path = tuple(key.split("/"))
+            try:
+                present = text.strip() and get_value(text, config["format"], key_path) is not None
+            except SetupError:
+                present = False  # render() refuses the file
+            if not present:
+                missing.append((key_path, fill(value, filled)))
+        return missing
 
     def mcp_edit(self, values: Mapping[str, str], *, project: bool, cwd: Path | None = None) -> Edit:
         """The edit registering ``glm mcp`` (stdio) with this tool."""

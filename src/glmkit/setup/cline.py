@@ -1,4 +1,4 @@
-"""Cline: provider settings live in VS Code's secret storage; MCP servers in cline_mcp_settings.json."""
+"""Cline: the CLI's providers.json (OpenAI-compatible provider); steps for the VS Code extension's secret storage."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Kilo Code: as Roo Code (a fork of it), with its own setting and storage names."""
+"""Kilo Code: the `kilo` CLI's kilo.json(c), OpenCode's zai-coding-plan provider with the base URL set."""
 
 from __future__ import annotations
 
