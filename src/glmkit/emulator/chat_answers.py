@@ -171,7 +171,22 @@ def markers(messages: list[dict[str, Any]]) -> dict[str, str]:
 
 
 def _user_text(m: dict[str, Any]) -> str:
-    return last_user_text([m])
+    """A user message's text; a part that is a JSON string literal is decoded first (OpenCode and Kilo send the
+    prompt of ``run`` so: ``"Copy ... {\\"filePath\\": ...}"``, and a marker's JSON must survive that)."""
+    content = m.get("content")
+    parts = [content] if isinstance(content, str) else [p.get("text", "") for p in content or [] if isinstance(p, dict)]
+    return " ".join(_unquoted(str(p)) for p in parts)
+
+
+def _unquoted(text: str) -> str:
+    stripped = text.strip()
+    if len(stripped) > 1 and stripped[0] == stripped[-1] == '"':
+        try:
+            value = json.loads(stripped)
+        except ValueError:
+            return text
+        return value if isinstance(value, str) else text
+    return text
 
 
 def _script_start(messages: list[dict[str, Any]]) -> int | None:
