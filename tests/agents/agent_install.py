@@ -42,10 +42,15 @@ class Pin:
     command: str
     package: str
     version: str
+    extra: tuple[str, ...] = ()  # more exact specs installed beside it (a platform binary the package misses)
 
     @property
     def spec(self) -> str:
         return f"{self.package}@{self.version}"
+
+    @property
+    def specs(self) -> list[str]:
+        return [self.spec, *self.extra]
 
 
 def cache_dir() -> Path:
@@ -61,7 +66,7 @@ def load_pins(path: Path = PINS, overrides: str | None = None) -> tuple[Pin, dic
     data = tomllib.loads(path.read_text())
     node = Pin("node", NODE_PACKAGE, str(data["runtime"][NODE_PACKAGE]))
     agents = {
-        command: Pin(command, str(entry["package"]), str(entry["version"]))
+        command: Pin(command, str(entry["package"]), str(entry["version"]), tuple(entry.get("extra", ())))
         for command, entry in data.get("agents", {}).items()
     }
     overrides = os.environ.get("GLMKIT_AGENTS_PIN", "") if overrides is None else overrides
@@ -69,12 +74,12 @@ def load_pins(path: Path = PINS, overrides: str | None = None) -> tuple[Pin, dic
         command, _, version = item.partition("=")
         if command not in agents or not version:
             raise SystemExit(f"GLMKIT_AGENTS_PIN: {item!r} is not <command>=<version> for one of {sorted(agents)}")
-        agents[command] = Pin(command, agents[command].package, version)
+        agents[command] = Pin(command, agents[command].package, version, agents[command].extra)
     return node, agents
 
 
 def prefix_of(pin: Pin, cache: Path | None = None) -> Path:
-    return (cache or cache_dir()) / pin.spec.replace("/", "+")
+    return (cache or cache_dir()) / "+".join(pin.specs).replace("/", "+")
 
 
 def status_of(pin: Pin, cache: Path | None = None) -> dict[str, object] | None:
@@ -157,7 +162,7 @@ def install(pin: Pin, path: str, cache: Path | None = None) -> dict[str, object]
     work.mkdir(parents=True)
     command = [
         npm, "install", "--prefix", str(work), "--no-audit", "--no-fund", "--no-save", "--no-package-lock",
-        "--loglevel=error", "--fetch-retries=1", "--fetch-timeout=60000", pin.spec,
+        "--loglevel=error", "--fetch-retries=1", "--fetch-timeout=60000", *pin.specs,
     ]  # fmt: skip
     env = {**os.environ, "PATH": path, "CI": "true", "npm_config_yes": "true"}
     try:
@@ -171,7 +176,7 @@ def install(pin: Pin, path: str, cache: Path | None = None) -> dict[str, object]
         _write_status(prefix, pin, True)
     else:
         shutil.rmtree(work, ignore_errors=True)
-        _write_status(prefix, pin, False, f"npm install {pin.spec} failed: {reason}")
+        _write_status(prefix, pin, False, f"npm install {' '.join(pin.specs)} failed: {reason}")
     return status_of(pin, cache) or {}
 
 
