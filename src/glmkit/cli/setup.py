@@ -53,7 +53,7 @@ def check_key(key: str | None) -> None:
 
 def setup(
     tool: str = typer.Argument(
-        None, help="claude-code, cursor, cline, roo-code, kilo-code, opencode, crush, goose, codex."
+        None, help="claude-code, cursor, cline, roo-code, kilo-code, opencode, crush, goose, codex, droid."
     ),
     list_tools: bool = typer.Option(False, "--list", help="Show each tool: installed, configured."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Print the diff and change nothing."),
