@@ -235,7 +235,10 @@ def test_emulator_refuses_like_the_api(app, body, code, words) -> None:  # type:
 
 def test_emulator_accepts_data_urls_and_counts_pages_from_the_file(app) -> None:  # type: ignore[no-untyped-def]
     data = "data:application/pdf;base64," + base64.b64encode(text_pdf(4, compress=True)).decode()
-    with httpx.Client(transport=EmulatorTransport(app), base_url="http://emulator.invalid") as http, warnings.catch_warnings():
+    with (
+        httpx.Client(transport=EmulatorTransport(app), base_url="http://emulator.invalid") as http,
+        warnings.catch_warnings(),
+    ):
         r = http.post(
             "/api/paas/v4/layout_parsing",
             json={"model": "GLM-OCR", "file": data},

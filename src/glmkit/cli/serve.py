@@ -82,7 +82,10 @@ def serve(
         from glmkit.gateway.config import from_config
 
         table = load_config(config_path()).get("gateway") or {}
+        import os
+
         overrides = {"host": host, "port": port, "token": token, "mode": mode, "max_inflight": max_inflight}
+        overrides["fallback_key"] = os.environ.get("GLM_FALLBACK_API_KEY") or None
         config = from_config(table, log_bodies=log_bodies or None, **overrides)
         settings, transport, upstream = _upstream(offline, profile)
         import uvicorn

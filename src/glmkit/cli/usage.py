@@ -96,12 +96,35 @@ def local_report(since: str) -> dict[str, Any]:
     groups = ("model", "hour", "tool")
     path = default_path()
     if not path.exists():  # nothing logged yet: reading never creates the database
-        return {"since": since, **{f"by_{by}": [] for by in groups}}
+        empty = {"repaired": [], "fallbacks": {"requests": 0, "cost_usd": 0.0, "by_model": []}}
+        return {"since": since, **{f"by_{by}": [] for by in groups}, "gateway": {**empty, "held": {"requests": 0}}}
     ledger = Ledger(path)
     try:
-        return {"since": since, **{f"by_{by}": ledger.usage(since=since, by=by) for by in groups}}
+        report: dict[str, Any] = {"since": since, **{f"by_{by}": ledger.usage(since=since, by=by) for by in groups}}
+        report["gateway"] = ledger.interventions(since=since)
+        return report
     finally:
         ledger.close()
+
+
+def _render_gateway(gateway: dict[str, Any]) -> list[str]:
+    """What the gateway did to keep sessions going: repairs, pay-as-you-go fallbacks (estimated cost), held requests."""
+    lines = []
+    repaired = gateway["repaired"]
+    if repaired:
+        lines.append(f"  gateway repaired {len(repaired)} request(s) Z.AI would have refused; the last:")
+        lines.extend(f"    {note}" for note in repaired[-1]["notes"][:6])
+    fallbacks = gateway["fallbacks"]
+    if fallbacks["requests"]:
+        lines.append(
+            f"  pay-as-you-go fallbacks (plan window spent): {fallbacks['requests']} request(s),"
+            f" ~${fallbacks['cost_usd']:.4f} (estimate)"
+        )
+        lines.extend(f"    {r['model']}: {r['requests']} req ~${r['cost_usd']:.4f}" for r in fallbacks["by_model"])
+    held = gateway["held"]
+    if held["requests"]:
+        lines.append(f"  held for off-peak: {held['requests']} request(s), {held['held_ms'] / 1000:.0f} s in all")
+    return lines
 
 
 def _render_quota(report: dict[str, Any], now: dt.datetime) -> list[str]:
@@ -158,7 +181,7 @@ def _render_local(local: dict[str, Any]) -> list[str]:
             "  last hours: "
             + "  ".join(f"{r['key'][-5:]} {_num((r['input_tokens'] or 0) + (r['output_tokens'] or 0))}" for r in hours)
         )
-    return lines
+    return lines + _render_gateway(local["gateway"])
 
 
 def usage(

@@ -102,7 +102,7 @@ def checked(gw: Gateway, record: Record, body: dict[str, Any], labels: list[str]
     notes = preflight(body, labels=labels, vision_model=gw.config.vision_model)
     if notes:
         record.row["notes"] = notes
-        log.info("repaired a %s request before sending it: %s", record.row.get("route"), "; ".join(notes))
+        log.warning("repaired a %s request before sending it: %s", record.row.get("route"), "; ".join(notes))
     return notes
 
 

@@ -83,6 +83,10 @@ class GatewayConfig:
     """Web origins (``https://app.example``) allowed to call; loopback origins always are, others never."""
     ledger_path: str | None = None
     ledger: bool = True
+    fallback_key: str | None = field(default=None, repr=False)
+    """A pay-as-you-go key: a request the plan refuses with 1308/1310 goes to the general endpoint with it, within
+    ``fallback_cap_usd`` a UTC day (see ``gateway/fallback.py``). ``None``: no fallback."""
+    fallback_cap_usd: float = 0.0
     lean_upstream: bool | None = None
     """Send upstream requests through the gateway's lean HTTP/1.1 transport. ``None`` (default): for plain
     ``http://`` upstreams only (local emulators and proxies, where the whole gateway suite exercises it);
@@ -111,6 +115,11 @@ class GatewayConfig:
                 raise InputError(f"{name} must be a list of strings, got {value!r}.", hint=f'{name} = ["..."]')
         if self.max_body < 1 or self.body_timeout <= 0 or self.header_timeout <= 0:
             raise InputError("max_body, body_timeout and header_timeout must be positive.")
+        if self.fallback_cap_usd < 0 or (self.fallback_key and not self.fallback_cap_usd):
+            raise InputError(
+                "The pay-as-you-go fallback needs a spending cap.",
+                hint="Set fallback_cap_usd in [gateway] to the most it may spend a day (USD), e.g. 2.",
+            )
         if self.host not in LOOPBACK and not self.token:
             raise InputError(
                 f"Binding {self.host} exposes the gateway (and your Z.AI quota) to the network.",

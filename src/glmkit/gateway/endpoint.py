@@ -14,15 +14,25 @@ from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from glmkit._errors import ConcurrencyLimitError, GLMError
+from glmkit._errors import APIStatusError, ConcurrencyLimitError, GLMError
 from glmkit._transport import Call
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway.anthropic_check import TranslationError
-from glmkit.gateway.relay import Flight, GatewayRetryPolicy, Record, open_upstream, status_of, wait_in_queue
+from glmkit.gateway.fallback import PLAN_SPENT, reset_of
+from glmkit.gateway.relay import (
+    MAX_REQUEUES,
+    Flight,
+    GatewayRetryPolicy,
+    Record,
+    open_upstream,
+    status_of,
+    wait_in_queue,
+)
 from glmkit.gateway.shaping import QueueFull, QueueTimeout, Slot
 from glmkit.gateway.state import Gateway, Stream, redact_body
 from glmkit.types.anthropic import anthropic_status, error_body
@@ -112,10 +122,31 @@ def _upstream_error(dialect: Dialect, exc: GLMError, record: Record) -> JSONResp
             "then restart glm serve; the client's own key was accepted."
         )
         return dialect.error(502, message, code, retry=False, request_id=rid)
+    if code in PLAN_SPENT:
+        return _plan_spent(dialect, status, message, code, rid)
     body = getattr(exc, "body", None)
     if not dialect.anthropic and isinstance(body, dict):
         return JSONResponse(body, status_code=status, headers={"x-should-retry": "false"} if retry is False else None)
     return dialect.error(status, message, code, retry=retry, request_id=rid, retry_after=after)
+
+
+def plan_spent_message(message: str, code: str | None) -> tuple[str, str | None]:
+    """The message of a 1308/1310 with the reset time said plainly and the way on, and ``retry-after`` seconds."""
+    reset = reset_of(message)
+    window = "5-hour" if code == "1308" else "weekly"
+    text = f"{message} (Z.AI {code}: the plan's {window} window is spent"
+    if reset is not None:
+        text += f"; it resets at {reset[0]}, in {reset[1] // 3600}h {reset[1] % 3600 // 60:02d}m"
+    text += "; glm serve can go on with a pay-as-you-go key: fallback_key and fallback_cap_usd in [gateway])"
+    return text, None if reset is None else str(reset[1])
+
+
+def _plan_spent(dialect: Dialect, status: int, message: str, code: str, rid: str | None) -> JSONResponse:
+    text, after = plan_spent_message(message, code)
+    response = dialect.error(status, text, code, retry=False, request_id=rid)  # waiting for the reset is the fix
+    if after is not None:
+        response.headers["retry-after"] = after
+    return response
 
 
 # User-Agent products that name a coding tool differently from how users know it.
@@ -217,6 +248,8 @@ def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[
                 log.info("%s %s %s", request.method, route, redact_body(raw))
             body = parse_body(raw)
             response = await handler(gw, request, flight, body)
+            if record.row.get("billed") == "payg":  # never billed silently (a queued stream's headers had gone)
+                response.headers["x-glm-billed"] = "payg"
             return response
         except ClientGone:
             return Response(status_code=499)  # nobody reads it; the row says 499
@@ -272,21 +305,82 @@ async def open_when_granted(
         assert got is not None
         flight.ticket = None
         record.slot(got)
-        flight.response, flight.slot = await open_upstream(gw.upstream, gw.shaper, call, got, client)
+        flight.response, flight.slot = await open_or_fall_back(gw, flight, call, got, client)
     except QueueTimeout as exc:
         record.fail(429, "1302")
         yield dialect.frame(429, f"Timed out in the gateway queue ({exc}).", "1302")
     except GLMError as exc:
         status, code = status_of(exc)
         record.fail(status, code)
-        yield dialect.frame(status, getattr(exc, "message", str(exc)), code)
+        message = getattr(exc, "message", str(exc))
+        if code in PLAN_SPENT:
+            message = plan_spent_message(message, code)[0]
+        yield dialect.frame(status, message, code)
+
+
+async def open_or_fall_back(
+    gw: Gateway, flight: Flight, call: Call, slot: Slot, client: str, *, requeues: int = MAX_REQUEUES
+) -> tuple[httpx.Response, Slot | None]:
+    """``open_upstream``; when the plan answers 1308/1310 and a pay-as-you-go fallback is set, the request goes once
+    to the general endpoint instead (within the cap), and the ledger row says so. Else the 1308/1310 is raised."""
+    try:
+        return await open_upstream(gw.upstream, gw.shaper, call, slot, client, requeues=requeues)
+    except APIStatusError as exc:
+        if exc.code not in PLAN_SPENT or gw.fallback is None or gw.payg is None:
+            raise
+        return await _pay_as_you_go(gw, flight, call, exc), None
+
+
+async def _pay_as_you_go(gw: Gateway, flight: Flight, call: Call, exc: APIStatusError) -> httpx.Response:
+    from glmkit._tokens import estimate_messages
+    from glmkit.catalog import get_model
+    from glmkit.gateway.fallback import cost_usd
+    from glmkit.gateway.preflight import preflight
+    from glmkit.types.chat import CHAT_COMPLETIONS
+
+    record = flight.record
+    if call.endpoint is not CHAT_COMPLETIONS or not isinstance(call.json, dict):
+        exc.message += " (the pay-as-you-go fallback takes chat requests only: use translate mode)"
+        raise exc
+    body = dict(call.json)
+    notes = preflight(body, surface="general")  # what the general endpoint refuses that the coding one takes
+    model = str(body["model"])
+    info = get_model(model)
+    most = body.get("max_tokens") or (info.default_output if info is not None and info.default_output else 65536)
+    worst = cost_usd(model, estimate_messages(body["messages"]), int(most))
+    assert gw.fallback is not None and gw.payg is not None
+    if not gw.fallback.reserve(worst):
+        left = gw.fallback.left_usd
+        exc.message += (
+            f" (the pay-as-you-go fallback's cap is reached: ${left:.2f} of ${gw.fallback.cap_usd:.2f} left today,"
+            f" this request could cost ${worst:.2f})"
+        )
+        raise exc
+    log.warning(
+        "plan window spent (%s): %s goes to the pay-as-you-go endpoint (at most ~$%.4f; $%.2f of the $%.2f cap left)",
+        exc.code,
+        model,
+        worst,
+        gw.fallback.left_usd,
+        gw.fallback.cap_usd,
+    )
+    record.row["billed"] = "payg"
+    record.row["_payg_reserved"] = worst
+    record.row["notes"] = [*(record.row.get("notes") or []), f"plan {exc.code}: sent pay-as-you-go", *notes]
+    try:
+        return await gw.payg.open(Call(CHAT_COMPLETIONS, json=body, headers=call.headers))
+    except BaseException:
+        gw.fallback.settle(worst, 0.0)
+        record.row["billed"] = None
+        del record.row["_payg_reserved"]
+        raise
 
 
 async def open_now(gw: Gateway, flight: Flight, call: Call, client: str, slot: Slot) -> None:
     """Open the upstream with a slot in hand (retries happen here, before the client's first byte)."""
     flight.record.slot(slot)
     flight.slot = None
-    flight.response, flight.slot = await open_upstream(gw.upstream, gw.shaper, call, slot, client)
+    flight.response, flight.slot = await open_or_fall_back(gw, flight, call, slot, client)
 
 
 async def open_stream_now(gw: Gateway, flight: Flight, call: Call, client: str, slot: Slot) -> None:
@@ -295,7 +389,7 @@ async def open_stream_now(gw: Gateway, flight: Flight, call: Call, client: str, 
     flight.record.slot(slot)
     flight.slot = None
     try:
-        flight.response, flight.slot = await open_upstream(gw.upstream, gw.shaper, call, slot, client, requeues=0)
+        flight.response, flight.slot = await open_or_fall_back(gw, flight, call, slot, client, requeues=0)
     except ConcurrencyLimitError:
         if gw.shaper.limit(slot.model) <= 1 and gw.shaper.inflight(slot.model) == 0:
             flight.backoff = GatewayRetryPolicy().backoff(1)  # waited in the stream, with pings (open_upstream's rule)

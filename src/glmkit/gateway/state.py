@@ -156,12 +156,34 @@ class Gateway:
             from glmkit.ledger import BackgroundWriter, Ledger
 
             self.ledger = BackgroundWriter(Ledger(config.ledger_path))
+        self.fallback: Any = None
+        self.payg: Upstream | None = None
+        if config.fallback_key:
+            from glmkit.gateway.fallback import Fallback
+
+            self.fallback = Fallback(config.fallback_cap_usd)
+            store = getattr(self.ledger, "ledger", self.ledger)
+            if store is not None and hasattr(store, "payg_spent"):
+                self.fallback.load(store)
+            general = settings.root_url.rstrip("/") + "/paas/v4"  # the pay-as-you-go endpoint of the same host
+            payg = settings.with_changes(api_key=config.fallback_key, chat_base_url=general)
+            self.payg = Upstream(payg, make_auth(config.fallback_key, settings.auth), transport=transport)
 
     def submit(self, record: Record) -> None:
         """Queue the request's ledger row; rows go to the writer thread in batches every few ms (never on disk here)."""
+        row = record.finish()
+        reserved = row.pop("_payg_reserved", None)
+        if reserved is not None and self.fallback is not None:
+            from glmkit.gateway.fallback import cost_usd
+
+            cost = cost_usd(
+                str(row.get("model_used") or ""), row.get("input_tokens") or 0, row.get("output_tokens") or 0
+            )
+            row["cost_usd"] = round(cost, 6)
+            self.fallback.settle(reserved, cost)
         if self.ledger is None:
             return
-        self._rows.append(record.finish())
+        self._rows.append(row)
         if not self._flush_scheduled:
             self._flush_scheduled = True
             try:
@@ -181,6 +203,8 @@ class Gateway:
     async def aclose(self) -> None:
         """Close the upstream pool and flush the ledger (every row submitted so far reaches the disk)."""
         await self.upstream.close()
+        if self.payg is not None:
+            await self.payg.close()
         if self.ledger is not None:
             self._hand_over()
             self.ledger.close()
