@@ -134,6 +134,7 @@ def test_a_stream_sent_back_by_a_1302_starts_and_pings_while_it_waits(slow: Serv
         return sum(1 for r in log if r["path"].endswith("/chat/completions"))
 
     before = chat_posts()
+    slow.arm(kind="slow", delay=1.0, path="/chat/completions", skip=1, times=1)  # the second go thinks for 1 s
     slow.arm(code="1302", path="/chat/completions", times=1)
     try:
         body = {
