@@ -51,7 +51,7 @@ def routes(state: EmulatorState) -> list[Route]:
         if bad is not None:
             return bad
         model = body.get("model")
-        if model not in cfg["models"]:
+        if not isinstance(model, str) or model not in cfg["models"]:  # a list or an object is no model id either
             return unknown_model(model)
         group = cfg["groups"][cfg["models"][model]]
         prompt = str(body.get("prompt") or "")
