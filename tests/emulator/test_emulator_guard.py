@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from asgi_routes import post_routes
 
 from glmkit.emulator import EmulatorConfig, create_app
 from glmkit.testing import TEST_KEY, EmulatorTransport
@@ -15,26 +16,6 @@ from glmkit.testing import TEST_KEY, EmulatorTransport
 pytestmark = pytest.mark.timeout(60)
 AUTH = {"Authorization": f"Bearer {TEST_KEY}"}
 CHAT = {"model": "glm-4.7", "messages": [{"role": "user", "content": "hi"}]}
-
-
-def post_routes(app: Any) -> list[str]:
-    """Every POST path of the app, path parameters filled in."""
-    from starlette.routing import Mount, Route
-
-    found: list[str] = []
-
-    def walk(routes: list[Any], prefix: str) -> None:
-        for route in routes:
-            if isinstance(route, Mount):
-                walk(list(route.routes), prefix + route.path)
-            elif isinstance(route, Route) and "POST" in (route.methods or ()):
-                path = prefix + route.path
-                while "{" in path:
-                    path = path[: path.index("{")] + "x" + path[path.index("}") + 1 :]
-                found.append(path)
-
-    walk(list(app.routes), "")
-    return found
 
 
 def client(app: Any, base: str = "http://127.0.0.1:8741") -> httpx.Client:
