@@ -197,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     for pin in chosen:
         record = status_of(pin, cache) if args.status else install(pin, path, cache)
         state = "not installed" if record is None else "ok" if record.get("ok") else str(record.get("reason"))
-        print(f"{pin.command}: {pin.spec}: {state}  ({prefix_of(pin, cache)})")
+        print(f"{pin.command}: {' + '.join(pin.specs)}: {state}  ({prefix_of(pin, cache)})")
     # a failed install is reported, not fatal: the tests skip with the reason (no registry in this CI, say)
     return 0
 
