@@ -79,3 +79,14 @@ async def test_a_body_cut_short_is_a_read_error() -> None:
                     async for piece in r.aiter_bytes():
                         got += piece
             assert got == b"hello"
+
+
+async def test_a_large_body_arrives_whole(emulator_server: EmulatorServer) -> None:
+    """Bodies over 1 MB go as a view after the head (no copies): the server must still get every byte."""
+    text = "abcdef " * 180_000  # 1.26 MB, ~180k tokens: within the model's context
+    async with httpx.AsyncClient(transport=LeanTransport(), headers={"Authorization": f"Bearer {TEST_KEY}"}) as c:
+        url = f"{emulator_server.coding_base_url}/chat/completions"
+        r = await c.post(url, json={"model": "glm-4.6", "messages": [{"role": "user", "content": text}]})
+    assert r.status_code == 200, r.text
+    received = emulator_server.state.extra["chat"]["received"][-1]
+    assert received["messages"][0]["content"] == text

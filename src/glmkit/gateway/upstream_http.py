@@ -22,6 +22,7 @@ __all__ = ["LeanTransport"]
 
 _MAX_IDLE = 64
 _HEAD_LIMIT = 65536
+_SPLIT_BODY = 1 << 20
 
 
 class _Conn:
@@ -150,13 +151,20 @@ class LeanTransport(httpx.AsyncBaseTransport):
         if not has_host:
             lines.append(b"Host: " + url.netloc + b"\r\n")
         lines.append(b"Content-Length: %d\r\n\r\n" % len(body))
-        payload = b"".join(lines) + body
+        start = b"".join(lines)
+        # one write for the usual small body; a large one (a 50 MB prompt) goes as a view after the head, so
+        # neither the concatenation nor the transport's slice of the unsent rest copies it again
+        payload: bytes | None = start + body if len(body) < _SPLIT_BODY else None
         idle = self._idle.get(key)
         for attempt in (0, 1):
             reused = bool(idle)
             conn = idle.pop() if idle else await self._connect(key, timeouts.get("connect"))
             try:
-                conn.writer.write(payload)
+                if payload is not None:
+                    conn.writer.write(payload)
+                else:
+                    conn.writer.write(start)
+                    conn.writer.write(memoryview(body))
                 head = await self._head(conn, timeouts.get("read"))
             except (httpx.ReadError, httpx.RemoteProtocolError, OSError):
                 conn.close()
