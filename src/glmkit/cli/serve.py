@@ -44,6 +44,24 @@ def banner(url: str, mode: str, upstream: str, token: bool, ledger: str | None) 
     return "\n".join(lines)
 
 
+def phase_line(config: Any) -> str:
+    """The plan's price phase now, and what the gateway does with background requests in it."""
+    import datetime as dt
+
+    from glmkit.types.quota import price_phase
+
+    now = dt.datetime.now(dt.UTC)
+    phase = price_phase(now, config.peak_table())
+    until = phase.changes_at.astimezone().strftime("%a %H:%M")
+    most = config.hold_max_seconds
+    limit = f"{most / 3600:g} h" if most >= 3600 else f"{most:g} s"
+    held = f"held until off-peak (at most {limit})" if phase.peak else "sent at once (off-peak)"
+    return (
+        f"  Price phase: {phase.name} until {until} (peak hours {phase.hours}); background requests"
+        f" (x-glm-priority: background) are {held}"
+    )
+
+
 def serve(
     host: str = typer.Option("127.0.0.1", "--host", help="Address to bind (loopback by default; others need --token)."),
     port: int = typer.Option(8742, "--port", help="Port to listen on (0: any free port)."),
@@ -101,6 +119,7 @@ def serve(
 
         ledger = (config.ledger_path or str(default_path())) if config.ledger else None
         typer.echo(banner(url, config.mode, upstream, bool(config.token), ledger), err=True)
+        typer.echo(phase_line(config), err=True)
         from glmkit._request_guard import guarded_http_protocol
 
         protocol = guarded_http_protocol(config.header_timeout)

@@ -162,10 +162,13 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
     record.row["model_used"] = plan.model
     if plan.stream:
         call.headers = {**(call.headers or {}), "Accept": "text/event-stream"}
-    slot = gw.slot_or_ticket(plan.model, client, flight)
+    hold = gw.hold_for(request, record)
     if plan.stream:
-        return await _stream_messages(gw, flight, call, plan, mode, client, slot)
-    slot = await plain_slot(gw, request, flight, slot)
+        slot = None if hold else gw.slot_or_ticket(plan.model, client, flight)
+        return await _stream_messages(gw, flight, call, plan, mode, client, slot, hold)
+    if hold:
+        await while_connected(request, gw.hold(record, hold))
+    slot = await plain_slot(gw, request, flight, gw.slot_or_ticket(plan.model, client, flight))
     if slot is None:
         return Response(status_code=499)
     await while_connected(request, open_now(gw, flight, call, client, slot))
@@ -194,7 +197,7 @@ async def _plain_message(flight: Flight, plan: tr.Plan, mode: str) -> Response:
 
 
 async def _stream_messages(
-    gw: Gateway, flight: Flight, call: Call, plan: tr.Plan, mode: str, client: str, slot: Slot | None
+    gw: Gateway, flight: Flight, call: Call, plan: tr.Plan, mode: str, client: str, slot: Slot | None, hold: float = 0
 ) -> Response:
     record = flight.record
     translator = st.StreamTranslator(plan) if mode == "translate" else None
@@ -205,6 +208,9 @@ async def _stream_messages(
         started = flight.response is None
         if started:  # queued: open the message now and ping until a slot comes, so the client does not time out
             yield translator.start() if translator else st.message_start(plan, tr.message_id(None))
+            if hold:  # background work at peak price: held (pinged) until off-peak, then queued
+                await gw.hold(record, hold)
+                flight.ticket = gw.shaper.enqueue(plan.model, client)
             async for piece in open_when_granted(gw, flight, call, client, ANTHROPIC):
                 yield piece
             if flight.response is None:
@@ -249,14 +255,17 @@ async def chat_completions(gw: Gateway, request: Request, flight: Flight, body: 
     if stream and upstream_body.get("tools") and "tool_stream" not in upstream_body and _streams_tools(model):
         upstream_body["tool_stream"] = True  # arguments arrive as they are written, not after a long silence
     call = Call(CHAT_COMPLETIONS, json=upstream_body, headers={"Accept": "text/event-stream"} if stream else None)
-    slot = gw.slot_or_ticket(model, client, flight)
+    hold = gw.hold_for(request, record)
     if stream:
+        slot = None if hold else gw.slot_or_ticket(model, client, flight)
         if slot is not None:
             await open_stream_now(gw, flight, call, client, slot)
         return Stream(
-            _openai_stream(gw, flight, call, client), flight, ping=OPENAI.ping, interval=gw.config.ping_interval
+            _openai_stream(gw, flight, call, client, hold), flight, ping=OPENAI.ping, interval=gw.config.ping_interval
         )
-    slot = await plain_slot(gw, request, flight, slot)
+    if hold:
+        await while_connected(request, gw.hold(record, hold))
+    slot = await plain_slot(gw, request, flight, gw.slot_or_ticket(model, client, flight))
     if slot is None:
         return Response(status_code=499)
     await while_connected(request, open_now(gw, flight, call, client, slot))
@@ -277,8 +286,11 @@ def _streams_tools(model: str) -> bool:
     return info is None or info.tool_stream
 
 
-async def _openai_stream(gw: Gateway, flight: Flight, call: Call, client: str) -> AsyncIterator[bytes]:
+async def _openai_stream(gw: Gateway, flight: Flight, call: Call, client: str, hold: float = 0) -> AsyncIterator[bytes]:
     if flight.response is None:
+        if hold:  # background work at peak price: held (pinged) until off-peak, then queued
+            await gw.hold(flight.record, hold)
+            flight.ticket = gw.shaper.enqueue(str(call.json["model"]), client)  # type: ignore[index]
         async for piece in open_when_granted(gw, flight, call, client, OPENAI):
             yield piece
         if flight.response is None:

@@ -87,6 +87,12 @@ class GatewayConfig:
     """A pay-as-you-go key: a request the plan refuses with 1308/1310 goes to the general endpoint with it, within
     ``fallback_cap_usd`` a UTC day (see ``gateway/fallback.py``). ``None``: no fallback."""
     fallback_cap_usd: float = 0.0
+    background_clients: list[str] = field(default_factory=list)
+    """Clients (their ``x-glmkit-client`` name, user id or tool) whose requests are background work."""
+    hold_max_seconds: float = 4 * 3600.0
+    """The longest a background request is held for off-peak hours; then it goes at peak price."""
+    peak_hours: dict[str, Any] | None = None
+    """The plan's peak hours, when they differ from ``data/limits.toml`` ``[plan.peak_hours]`` (same keys)."""
     lean_upstream: bool | None = None
     """Send upstream requests through the gateway's lean HTTP/1.1 transport. ``None`` (default): for plain
     ``http://`` upstreams only (local emulators and proxies, where the whole gateway suite exercises it);
@@ -120,6 +126,16 @@ class GatewayConfig:
                 "The pay-as-you-go fallback needs a spending cap.",
                 hint="Set fallback_cap_usd in [gateway] to the most it may spend a day (USD), e.g. 2.",
             )
+        if self.hold_max_seconds < 0:
+            raise InputError(f"hold_max_seconds must be 0 or more, got {self.hold_max_seconds}.")
+        if self.peak_hours is not None:
+            try:
+                self.peak_table()
+            except (KeyError, TypeError, ValueError) as exc:
+                raise InputError(
+                    f"[gateway.peak_hours] is not a peak-hour table ({exc}).",
+                    hint="Keys: utc_offset_hours, weekdays (Monday = 0), start_hour, end_hour (and off_peak_cost).",
+                ) from None
         if self.host not in LOOPBACK and not self.token:
             raise InputError(
                 f"Binding {self.host} exposes the gateway (and your Z.AI quota) to the network.",
@@ -136,6 +152,21 @@ class GatewayConfig:
             allowed_origins=self.allowed_origins,
             max_body=self.max_body,
             body_timeout=self.body_timeout,
+        )
+
+    def peak_table(self) -> Any:
+        """The plan's peak hours (``glmkit.types.quota.PeakHours``): the data file's, or ``peak_hours``."""
+        from glmkit.types.quota import PEAK_HOURS, PeakHours
+
+        row = self.peak_hours
+        if row is None:
+            return PEAK_HOURS
+        return PeakHours(
+            utc_offset_hours=int(row["utc_offset_hours"]),
+            weekdays=tuple(int(d) for d in row["weekdays"]),
+            start=int(row["start_hour"]),
+            end=int(row["end_hour"]),
+            off_peak_cost=float(row.get("off_peak_cost", PEAK_HOURS.off_peak_cost)),
         )
 
     def mode_for(self, route: str) -> str:

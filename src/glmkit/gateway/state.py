@@ -7,6 +7,7 @@ import hmac
 import json
 import logging
 import re
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -234,6 +235,36 @@ class Gateway:
             if isinstance(user, str) and user:
                 return user[:128]
         return request.client.host if request.client else "local"
+
+    def hold_for(self, request: Request, record: Record) -> float:
+        """Seconds to hold a background request for off-peak hours (0: send it now).
+
+        Background: ``x-glm-priority: background``, or a client named in ``background_clients`` (its
+        ``x-glmkit-client`` name, user id or tool). Held while it is peak (``price_phase``), at most ``hold_max_seconds``.
+        """
+        named = self.config.background_clients
+        marked = (request.headers.get("x-glm-priority") or "").strip().lower() == "background"
+        if not marked and not (named and (record.row.get("client") in named or record.row.get("tool") in named)):
+            return 0.0
+        import datetime as dt
+
+        from glmkit.types.quota import price_phase
+
+        now = dt.datetime.now(dt.UTC)
+        phase = price_phase(now, self.config.peak_table())
+        return min(phase.seconds_left(now), self.config.hold_max_seconds) if phase.peak else 0.0
+
+    async def hold(self, record: Record, seconds: float) -> None:
+        """Hold a background request ``seconds`` (its row gets ``held_ms`` and a note)."""
+        log.warning("holding a background request %.0f s for off-peak hours (%s)", seconds, record.row.get("client"))
+        start = time.monotonic()
+        try:
+            await asyncio.sleep(seconds)
+        finally:
+            held = time.monotonic() - start
+            record.row["held_ms"] = round(held * 1000, 3)
+            note = f"held for off-peak: {held:.1f} s"
+            record.row["notes"] = [*(record.row.get("notes") or []), note]
 
     def slot_or_ticket(self, model: str, client: str, flight: Flight) -> Slot | None:
         """A slot at once, or ``None`` with ``flight.ticket`` set (raises ``QueueFull``)."""
