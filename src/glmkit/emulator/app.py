@@ -46,7 +46,7 @@ SURFACE_MODULES = [
     "agents",  # also below /paas/v4: the official SDK posts agents to <base>/v1/agents (errata 21)
 ]
 # Modules serving paths under ``/api`` (agents ``/v1/agents``, monitor, MCP, Anthropic).
-ROOT_MODULES = ["agents", "quota", "mcp_remote", "anthropic"]
+ROOT_MODULES = ["agents", "quota", "mcp_remote", "anthropic", "responses"]
 # UNVERIFIED (reference §16: which REST endpoints answer on the coding base): every surface module is served on
 # both. The live recordings (charmbracelet/fantasy, 2026-03-13) show chat and /models on the coding base and nothing
 # either way for the rest; refusing them would fail programs that send every call to the base they were given, for

@@ -4,6 +4,7 @@
 writer) lives on ``app.state.gateway``; nothing is module-level. Routes:
 
 - ``POST /v1/messages`` (translate or passthrough), ``POST /v1/messages/count_tokens`` (local estimate);
+- ``POST /v1/responses`` (OpenAI Responses, what Codex speaks; ``responses.py``);
 - ``POST /v1/chat/completions`` and ``GET /v1/models`` (OpenAI style; Anthropic clients get the mapped
   models from ``/v1/models``); ``GET /health``.
 
@@ -59,6 +60,7 @@ from glmkit.gateway.endpoint import (
 from glmkit.gateway.passthrough import PassthroughFixer, fix_message, fold_system_messages
 from glmkit.gateway.preflight import preflight
 from glmkit.gateway.relay import Flight, Record, open_upstream, relay_passthrough, relay_raw, relay_translated
+from glmkit.gateway.responses import responses
 from glmkit.gateway.shaping import Slot
 from glmkit.gateway.state import Gateway, Stream, redact_body
 from glmkit.types._base import Endpoint
@@ -356,6 +358,7 @@ def create_app(
             methods=["POST"],
         ),
         Route("/v1/chat/completions", endpoint("/v1/chat/completions", chat_completions, OPENAI), methods=["POST"]),
+        Route("/v1/responses", endpoint("/v1/responses", responses, OPENAI), methods=["POST"]),
         Route("/v1/models", endpoint("/v1/models", list_models, None), methods=["GET"]),
         Route("/health", health, methods=["GET"]),
     ]

@@ -158,10 +158,12 @@ async def _pump(
     record: Record,
     head: bytes,
     tail: Callable[[list[bytes]], None],
+    fail: Callable[[int, str], bytes] = error_frame,
 ) -> AsyncIterator[bytes]:
     """``head``, then the upstream bytes through ``feed`` (frames appended to a list; ``False`` once the answer
     is over), one yield per network read, then what ``tail`` appends. A cut connection or an upstream chunk
-    that is not JSON ends the stream with an ``error`` event and a 502 on the record instead of the tail.
+    that is not JSON ends the stream with ``fail``'s error event (Anthropic's by default) and a 502 on the record
+    instead of the tail.
 
     One generator for both relays (no generator of a generator: each layer costs per chunk)."""
     out: list[bytes] = [head] if head else []
@@ -185,7 +187,7 @@ async def _pump(
             yield b"".join(out)
         return
     record.fail(502)
-    out.append(error_frame(502, problem))
+    out.append(fail(502, problem))
     yield b"".join(out)
 
 
