@@ -134,7 +134,7 @@ def test_shell_example(block: Block, tmp_path: Path, request: pytest.FixtureRequ
 
 
 RESOURCES = ("chat", "models", "tokenizer", "audio", "images", "videos", "web_search", "reader")
-RESOURCES += ("layout_parsing", "agents", "files", "batches", "quota")
+RESOURCES += ("layout_parsing", "agents", "files", "batches", "quota", "responses")
 
 
 def _surface(obj: object, path: str, out: set[str]) -> None:

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from glmkit.resources.ocr import AsyncLayoutParsing, LayoutParsing
     from glmkit.resources.quota import AsyncQuota, Quota
     from glmkit.resources.reader import AsyncReader, Reader
+    from glmkit.resources.responses import AsyncResponses, Responses
     from glmkit.resources.tokenizer import AsyncTokenizer, Tokenizer
     from glmkit.resources.videos import AsyncVideos, Videos
     from glmkit.resources.web_search import AsyncWebSearch, WebSearch
@@ -206,6 +207,7 @@ class Client(_ClientBase["httpx.Client", "httpx.BaseTransport"]):
     files: Files = _resource("files", "Files")
     batches: Batches = _resource("files", "Batches")
     quota: Quota = _resource("quota", "Quota")
+    responses: Responses = _resource("responses", "Responses")
 
 
 class AsyncClient(_ClientBase["httpx.AsyncClient", "httpx.AsyncBaseTransport"]):
@@ -256,3 +258,4 @@ class AsyncClient(_ClientBase["httpx.AsyncClient", "httpx.AsyncBaseTransport"]):
     files: AsyncFiles = _resource("files", "AsyncFiles")
     batches: AsyncBatches = _resource("files", "AsyncBatches")
     quota: AsyncQuota = _resource("quota", "AsyncQuota")
+    responses: AsyncResponses = _resource("responses", "AsyncResponses")

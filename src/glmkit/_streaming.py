@@ -102,6 +102,9 @@ class StreamCore(Generic[T]):
         if self.done:
             return
         acc = self.accumulator
+        if getattr(acc, "complete", False):  # a Responses stream: its final event came (no [DONE] there)
+            self.done = True
+            return
         finish = None
         if acc is not None and getattr(acc, "choices", None):
             finish = acc.choices[min(acc.choices)].finish_reason
