@@ -102,6 +102,10 @@ def expected_endpoint(home: Path, tool: str) -> None:
         assert data["model_provider"] == "zai"
         assert data["model_providers"]["zai"]["base_url"] == RESPONSES
         assert data["model_providers"]["zai"]["wire_api"] == "responses"
+        catalog = json.loads(Path(data["model_catalog_json"]).read_text())["models"][
+            0
+        ]  # Codex needs it for apply_patch
+        assert catalog["slug"] == data["model"] and catalog["apply_patch_tool_type"] == "freeform"
     elif tool == "goose":
         text = (home / CASES[tool][0]).read_text()
         assert get_value(text, "yaml", ("ANTHROPIC_HOST",)) == ANTHROPIC
