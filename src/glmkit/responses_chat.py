@@ -25,6 +25,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
+import re
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -34,6 +35,7 @@ from typing import Any
 __all__ = ["Plan", "ResponseWriter", "TranslationError", "to_chat"]
 
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _ENCRYPTED_PREFIX = "glm-reasoning:"
 # finish_reason -> (status, incomplete reason)
 _FINISH = {
@@ -81,7 +83,8 @@ def _user_content(content: Any) -> str | list[dict[str, Any]]:
             continue
         kind = p.get("type")
         if kind in ("input_text", "output_text", "text"):
-            parts.append({"type": "text", "text": str(p.get("text", ""))})
+            if p.get("text"):
+                parts.append({"type": "text", "text": str(p["text"])})
         elif kind == "input_image":
             url = p.get("image_url") or p.get("file_id")
             if not url:
@@ -141,7 +144,9 @@ class _Messages:
             if role in ("system", "developer"):
                 self.out.append({"role": "system", "content": _text_of(item.get("content"))})
             elif role == "user":
-                self.out.append({"role": "user", "content": _user_content(item.get("content"))})
+                content = _user_content(item.get("content"))
+                if content:  # an empty message says nothing; GLM refuses it (1213)
+                    self.out.append({"role": "user", "content": content})
             else:
                 raise TranslationError(f"Unknown message role {role!r}; use user, assistant, system or developer.")
         elif kind == "reasoning":
@@ -157,6 +162,8 @@ class _Messages:
             call = {"id": str(item.get("call_id") or item.get("id") or ""), "type": "function", "function": fn}
             self.assistant().setdefault("tool_calls", []).append(call)
         elif kind in ("function_call_output", "custom_tool_call_output"):
+            if not item.get("call_id"):
+                raise TranslationError(f"A {kind} item needs the call_id of the call it answers.")
             self.flush()
             output = item.get("output")
             text = output if isinstance(output, str) else _text_of(output)
@@ -173,16 +180,18 @@ def messages_of(body: dict[str, Any]) -> list[dict[str, Any]]:
     if isinstance(body.get("instructions"), str) and body["instructions"]:
         acc.out.append({"role": "system", "content": body["instructions"]})
     given = body.get("input")
-    if isinstance(given, str):
+    if isinstance(given, str) and given:
         acc.out.append({"role": "user", "content": given})
         return acc.out
     if not isinstance(given, list):
-        raise TranslationError("input must be a string or a list of input items.")
+        raise TranslationError("input must be a non-empty string or a list of input items.")
     for item in given:
         if not isinstance(item, dict):
             raise TranslationError("Each input item must be an object with a type.")
         acc.add(item)
     acc.flush()
+    if not any(m["role"] in ("user", "tool") for m in acc.out):
+        raise TranslationError("input needs a user message (or a tool output) with some content.")
     return acc.out
 
 
@@ -208,10 +217,16 @@ def tools_of(body: dict[str, Any]) -> tuple[list[dict[str, Any]], set[str]]:
     tools: list[dict[str, Any]] = []
     custom: set[str] = set()
     for t in body.get("tools") or []:
-        if not isinstance(t, dict) or not t.get("name"):
+        if not isinstance(t, dict) or t.get("type") not in ("function", "custom"):
             continue
+        if not _TOOL_NAME.match(str(t.get("name", ""))):
+            raise TranslationError(f"Tool name {t.get('name')!r}: GLM takes 1-64 letters, digits, '_' or '-'.")
         if t.get("type") == "function":
-            fn: dict[str, Any] = {"name": t["name"], "parameters": t.get("parameters") or {"type": "object"}}
+            params = t.get("parameters")
+            fn: dict[str, Any] = {
+                "name": t["name"],
+                "parameters": params if isinstance(params, dict) else {"type": "object"},
+            }
             if t.get("description"):
                 fn["description"] = t["description"]
             tools.append({"type": "function", "function": fn})
@@ -220,6 +235,8 @@ def tools_of(body: dict[str, Any]) -> tuple[list[dict[str, Any]], set[str]]:
             tools.append({"type": "function", "function": custom_function(t)})
     if isinstance(choice, dict) and choice.get("name"):
         tools = [t for t in tools if t["function"]["name"] == choice["name"]] or tools
+    if len(tools) > 128:
+        raise TranslationError(f"{len(tools)} tools: GLM takes at most 128 (reference §2.3).")
     return tools, custom
 
 
@@ -253,6 +270,8 @@ def to_chat(body: dict[str, Any], *, model: str | None = None) -> tuple[dict[str
     info = get_model(glm.lower())
     mt = body.get("max_output_tokens")
     if isinstance(mt, int) and not isinstance(mt, bool):
+        if mt < 1:
+            raise TranslationError(f"max_output_tokens must be 1 or more (got {mt}).")
         out["max_tokens"] = min(mt, info.max_output) if info is not None and info.max_output else mt
     for name, lo in (("temperature", 0.0), ("top_p", 0.01)):
         value = body.get(name)
