@@ -1,8 +1,8 @@
 """Properties of the Responses <-> chat translation, with the official ``openai`` package as the judge.
 
 - Any Responses request the openai package's request types can express (the item and tool types GLM has a
-  form for) translates to a chat request the emulator's chat checks accept, or is refused with a
-  ``TranslationError`` naming the problem; never a chat request the API would refuse.
+  form for) translates (``to_chat``, then the gateway's pre-flight) to a chat request the emulator's chat checks
+  accept, or is refused with an error naming the problem; never a chat request the API would refuse.
 - A streamed answer, folded by the openai package's own stream accumulator, adds up to the non-streamed
   answer of the same chat completion.
 """
@@ -27,6 +27,7 @@ from openai.types.responses.response_custom_tool_call_output_param import Respon
 from openai.types.responses.response_input_param import FunctionCallOutput
 
 from glmkit.emulator.chat_checks import validate
+from glmkit.gateway.preflight import PreflightError, preflight
 from glmkit.responses_chat import Plan, ResponseWriter, TranslationError, to_chat
 
 NAMES = st.from_regex(r"[a-zA-Z0-9_-]{1,64}", fullmatch=True)
@@ -87,7 +88,8 @@ def requests(draw: st.DrawFn) -> dict[str, Any]:
 def test_any_request_translates_to_an_accepted_chat_request_or_a_clear_refusal(body: dict[str, Any]) -> None:
     try:
         chat, _ = to_chat(body)
-    except TranslationError as exc:
+        preflight(chat, vision_model="glm-4.6v")  # what the gateway's translate mode sends next
+    except (TranslationError, PreflightError) as exc:
         assert str(exc)  # a refusal names its reason
         return
     refused = validate(json.loads(json.dumps(chat)), "coding")

@@ -7,6 +7,10 @@
 - passthrough: relayed to Z.AI's Responses endpoint (``https://api.z.ai/api/v1/responses``, §14.6) with the
   model mapped.
 
+In translate mode the chat form goes through the same pre-flight as the other routes (``preflight.py``: repaired
+or refused with a 400 naming the item); passthrough relays the body as it came (what Z.AI's Responses endpoint
+refuses is UNVERIFIED).
+
 Both go through the same queue, retries before the first byte and ledger row as the other routes. Unknown
 fields are tolerated (ignored in translate mode, relayed in passthrough). A stream that ends before the
 answer is complete (the upstream cut, an upstream error event) ends with an ``error`` event and
@@ -63,10 +67,14 @@ async def responses(gw: Gateway, request: Request, flight: Flight, body: Any) ->
     stream = bool(body.get("stream"))
     plan: Plan | None = None
     if gw.config.mode_for("/v1/responses") == "translate":
+        from glmkit.gateway.app import checked
+
         try:
             chat, plan = to_chat(body, model=model)
         except RequestError as exc:
             raise TranslationError(str(exc)) from exc
+        checked(gw, record, chat)  # the chat form repaired (or refused) as on the other routes
+        plan.model = model = record.row["model_used"] = chat["model"]
         call = Call(CHAT_COMPLETIONS, json=chat)
     else:
         call = Call(RESPONSES, json={**body, "model": model})
