@@ -177,3 +177,19 @@ def test_one_request_in_flight_gives_1302() -> None:
             assert first.status_code == 200
             first.read()
         assert second.status_code == 429 and second.json()["error"]["code"] == "1302"
+
+
+def test_quota_is_metered_and_a_spent_window_refuses() -> None:
+    import openai
+
+    with EmulatorServer(options={"quota": {"5h": {"used": 0}}}) as server:
+        limits = f"{server.url}/api/monitor/usage/quota/limit"
+        auth = {"Authorization": TEST_KEY}
+        before = httpx.get(limits, headers=auth, timeout=5).json()
+        oai(server).responses.create(model="glm-5.3", input="use some tokens")
+        after = httpx.get(limits, headers=auth, timeout=5).json()
+        assert after != before  # the Responses surface draws on the plan's windows
+        httpx.post(f"{server.url}/api/_emulator/quota", json={"5h": {"percentage": 100}}, timeout=5)
+        with pytest.raises(openai.RateLimitError) as info:
+            oai(server).responses.create(model="glm-5.3", input="one more")
+        assert info.value.body["code"] == "1308"  # type: ignore[index]

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from glmkit import AsyncClient, Client
-from glmkit._errors import APIConnectionError, InputError, StreamError
+from glmkit._errors import APIConnectionError, ContentFilterError, InputError, StreamError
 from glmkit.resources.responses import AsyncResponses, AsyncResponseStream, Responses, ResponseStream
 
 WEATHER = {
@@ -76,6 +76,12 @@ def test_cut_and_failed_streams_raise(client: Client) -> None:
     ):
         s.get_final_response()
     assert info.value.partial is not None  # type: ignore[attr-defined]
+    filtered = {"X-Emulator-Fault": "kind=finish,reason=sensitive"}
+    with (
+        pytest.raises(ContentFilterError),
+        client.responses.stream(model="glm-5.3", input="x", extra_headers=filtered) as s,
+    ):
+        list(s.text_stream)
     failing = {"X-Emulator-Fault": "kind=stream_error,after=5,code=1234"}
     with pytest.raises(StreamError), client.responses.stream(model="glm-5.3", input="x", extra_headers=failing) as s:
         list(s.text_stream)

@@ -17,7 +17,7 @@ from typing import Any, Literal, overload
 import httpx
 from typing_extensions import Unpack
 
-from glmkit._errors import InputError, StreamError
+from glmkit._errors import ContentFilterError, InputError, StreamError
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._streaming import AsyncStream, Stream, StreamCore
 from glmkit._transport import Call, request_id_of, split_options, with_options
@@ -109,6 +109,17 @@ class _ResponseStreamMixin:
         if final is not None and final.status == "failed":
             message = final.error.message if final.error is not None else "the response failed"
             raise StreamError(f"The response failed: {message}", partial=final, hint="Retry the request.")
+        if final is not None and (final.incomplete_details or {}).get("reason") == "content_filter":
+            error = ContentFilterError(
+                "The answer was stopped by the content filter (response incomplete: content_filter).",
+                status_code=200,
+                code="1301",
+                request_id=self._core.request_id,
+                body=None,
+                hint="What arrived before the filter is on the exception's .partial; rephrase the request.",
+            )
+            error.partial = final
+            raise error
 
 
 class ResponseStream(Stream[ResponseStreamEvent], _ResponseStreamMixin):
@@ -137,6 +148,7 @@ class ResponseStream(Stream[ResponseStreamEvent], _ResponseStreamMixin):
 
         Raises:
             StreamError: the stream ended with an ``error`` event or ``response.failed``.
+            ContentFilterError: the answer was stopped by the content filter (``incomplete``, ``content_filter``).
             APIConnectionError: the stream was cut before a final event (``.partial`` holds what came).
         """
         if not self._core.done:
