@@ -30,7 +30,7 @@ from starlette.responses import Response
 from glmkit._sse import SSEDecoder
 from glmkit._transport import Call
 from glmkit.gateway.anthropic_check import TranslationError
-from glmkit.gateway.endpoint import OPENAI, open_now, open_when_granted, plain_slot
+from glmkit.gateway.endpoint import OPENAI, open_now, open_stream_now, open_when_granted, plain_slot
 from glmkit.gateway.relay import Flight, Record, _pump, _status_for_code
 from glmkit.gateway.state import Gateway, Stream
 from glmkit.responses_chat import Plan, ResponseWriter, to_chat
@@ -83,8 +83,9 @@ async def responses(gw: Gateway, request: Request, flight: Flight, body: Any) ->
     slot = gw.slot_or_ticket(model, client, flight)
     if stream:
         if slot is not None:
-            await open_now(gw, flight, call, client, slot)
-        return Stream(_stream(gw, flight, call, client, plan), flight)
+            await open_stream_now(gw, flight, call, client, slot)  # a 1302 sends it back to the queue, with pings
+        body_ = _stream(gw, flight, call, client, plan)
+        return Stream(body_, flight, ping=OPENAI.ping, interval=gw.config.ping_interval)
     slot = await plain_slot(gw, request, flight, slot)
     if slot is None:
         return Response(status_code=499)
