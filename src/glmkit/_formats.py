@@ -1,7 +1,7 @@
 """Reading media formats from their own bytes: pure functions, no I/O; of glmkit only its sibling ``_pdf``.
 
-Image sizes from PNG/JPEG/WebP/GIF headers, WAV parameters with ``wave`` (RIFF chunks for
-WAVE_FORMAT_EXTENSIBLE, which Python 3.11's ``wave`` rejects), MP3 duration from the MPEG frame
+Image sizes from PNG/JPEG/WebP/GIF headers, WAV parameters from the RIFF chunks (the
+same on every Python: ``wave`` reads WAVE_FORMAT_EXTENSIBLE only from 3.12 on), MP3 duration from the MPEG frame
 headers, PDF pages (``_pdf``, re-exported here), and cutting WAV/MP3
 into pieces without re-encoding. ``glmkit.media`` builds the user-facing checks on these; the
 emulator uses them to judge uploads.
@@ -163,7 +163,7 @@ class WavParams:
     format_tag: int = 1
     """1 PCM, 3 IEEE float, 0xFFFE extensible."""
     fmt_chunk: bytes = b""
-    """The raw ``fmt `` chunk when ``wave`` could not read the file (copied into the pieces as is)."""
+    """The raw ``fmt `` chunk of a float or extensible file (copied into the pieces as is)."""
 
     @property
     def seconds(self) -> float:
@@ -172,23 +172,21 @@ class WavParams:
 
 
 def wav_params(data: bytes) -> WavParams:
-    """The PCM parameters of a WAV file, read with ``wave`` (RIFF chunks for WAVE_FORMAT_EXTENSIBLE)."""
+    """The PCM parameters of a WAV file, read from its RIFF chunks (the same on every Python)."""
     return _wav(data, read=False)[0]
 
 
 def _wav(data: bytes, *, read: bool) -> tuple[WavParams, bytes]:
-    try:
-        with wave.open(io.BytesIO(data)) as w:
-            params = WavParams(w.getnchannels(), w.getsampwidth(), w.getframerate(), w.getnframes())
-            return params, (w.readframes(params.frames) if read else b"")
-    except wave.Error:
-        pass  # Python 3.11's wave rejects WAVE_FORMAT_EXTENSIBLE: read the chunks ourselves
-    except EOFError as exc:
-        raise ValueError("truncated WAV header") from exc
+    # The RIFF chunks are read here rather than with ``wave``: ``wave`` reads WAVE_FORMAT_EXTENSIBLE
+    # from Python 3.12 on only, and the pieces cut from a file must be the same bytes on every Python.
+    if len(data) < 12 or data[:4] != b"RIFF" or data[8:12] != b"WAVE":
+        raise ValueError("not a RIFF/WAVE file")
     pos, fmt, raw_fmt, size = 12, None, b"", None
     while pos + 8 <= len(data):
         cid, clen = data[pos : pos + 4], struct.unpack("<I", data[pos + 4 : pos + 8])[0]
         if cid == b"fmt " and clen >= 16:
+            if pos + 24 > len(data):
+                raise ValueError("truncated WAV header")
             fmt = struct.unpack("<HHIIHH", data[pos + 8 : pos + 24])
             raw_fmt = data[pos + 8 : pos + 8 + clen]
         elif cid == b"data":
@@ -202,8 +200,9 @@ def _wav(data: bytes, *, read: bool) -> tuple[WavParams, bytes]:
     if not fmt[1] or fmt[5] < 8:
         raise ValueError("no channels or bits per sample in the fmt chunk")
     channels, rate, bits = fmt[1], fmt[2], fmt[5]
-    width = bits // 8
-    params = WavParams(channels, width, rate, size // (channels * width), fmt[0], raw_fmt)
+    width = fmt[4] // channels if fmt[4] >= channels else (bits + 7) // 8  # block align covers padded samples
+    # Plain PCM pieces get a canonical header from ``wave``; the others keep their own fmt chunk.
+    params = WavParams(channels, width, rate, size // (channels * width), fmt[0], b"" if fmt[0] == 1 else raw_fmt)
     return params, (data[pos + 8 : pos + 8 + size] if read else b"")
 
 
@@ -224,7 +223,7 @@ def _wav_bytes(params: WavParams, pcm: bytes) -> bytes:
 
 
 def audio_duration(data: bytes, fmt: str) -> float:
-    """Seconds of a WAV (``wave``) or MP3 (frame headers). Raises ``ValueError`` when unreadable."""
+    """Seconds of a WAV (RIFF chunks) or MP3 (frame headers). Raises ``ValueError`` when unreadable."""
     if fmt == "wav":
         params = wav_params(data)
         if not params.frames:
