@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import enum
+import typing
 from typing import Annotated, Literal, Optional
 
 import pytest
 from pydantic import BaseModel, Field
+import typing_extensions
 from typing_extensions import TypedDict
 
 from glmkit import InputError, Tool, tool
@@ -201,22 +203,40 @@ class Opaque:
 
 
 def test_types_without_a_json_schema_are_refused_with_a_fix() -> None:
-    import typing
-
-    class OldDict(typing.TypedDict):
-        a: int
-
     def f(x: Opaque) -> None:
         """F."""
-
-    def g(x: OldDict) -> None:
-        """G."""
 
     with pytest.raises(InputError, match="tool f") as info:
         tool(f)
     assert "parameters=" in (info.value.hint or "")
-    with pytest.raises(InputError, match="typing_extensions"):
-        tool(g)
+
+
+class Old(typing.TypedDict, total=False):
+    a: int
+    tags: typing.Required[list[str]]
+
+
+class New(typing_extensions.TypedDict, total=False):
+    a: int
+    tags: typing_extensions.Required[list[str]]
+
+
+class OldOuter(typing.TypedDict):
+    inner: list[Old] | None
+
+
+def test_a_typing_typeddict_gives_the_same_schema_as_a_typing_extensions_one_on_every_python() -> None:
+    def g(x: Old, y: OldOuter) -> None:
+        """G."""
+
+    def h(x: New) -> None:
+        """H."""
+
+    old, new = tool(g).parameters, tool(h).parameters
+    assert old["properties"]["x"] == new["properties"]["x"]
+    assert old["properties"]["x"]["required"] == ["tags"]
+    assert old["properties"]["y"]["properties"]["inner"]["anyOf"][0]["items"] == old["properties"]["x"]
+    assert tool(g).bind({"x": {"tags": ["a"]}, "y": {"inner": None}}) == ([], {"x": {"tags": ["a"]}, "y": {"inner": None}})
 
 
 # ---- docstrings ------------------------------------------------------------------------------------

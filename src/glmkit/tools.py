@@ -98,6 +98,54 @@ def _annotated_description(annotation: Any) -> tuple[Any, str | None]:
     return clean, (texts[-1] if texts else None)
 
 
+def _portable_typeddicts(tp: Any) -> Any:
+    """``tp`` with each ``typing.TypedDict`` rebuilt as a ``typing_extensions`` one, on Python 3.11.
+
+    pydantic describes a ``typing.TypedDict`` only from Python 3.12 on; rebuilding it keeps a tool's
+    schema the same on every Python the package supports.
+    """
+    if sys.version_info >= (3, 12):
+        return tp
+    return _rebuild(tp, {})
+
+
+def _rebuild(tp: Any, seen: dict[Any, Any]) -> Any:
+    import typing_extensions
+
+    if isinstance(tp, type) and typing.is_typeddict(tp) and tp.__class__.__module__ == "typing":
+        if tp in seen:
+            return seen[tp]
+        hints = typing.get_type_hints(tp, include_extras=True)
+        required = getattr(tp, "__required_keys__", frozenset(hints))
+        fields = {}
+        for key, hint in hints.items():
+            needed = key in required  # 3.11 misses Required/NotRequired written as strings: the hint says
+            while typing.get_origin(hint) in (typing.Required, typing.NotRequired):
+                needed = typing.get_origin(hint) is typing.Required
+                hint = typing.get_args(hint)[0]
+            inner = _rebuild(hint, seen)
+            fields[key] = inner if needed else typing_extensions.NotRequired[inner]
+        new = typing_extensions.TypedDict(tp.__name__, fields)  # type: ignore[operator]
+        new.__doc__ = tp.__doc__
+        seen[tp] = new
+        return new
+    args = typing.get_args(tp)
+    origin = typing.get_origin(tp)
+    if not args or origin is None:
+        return tp
+    new_args = tuple(_rebuild(a, seen) if not isinstance(a, str) else a for a in args)
+    if new_args == args:
+        return tp
+    if origin is typing.Annotated:
+        return typing.Annotated[(new_args[0], *tp.__metadata__)]  # type: ignore[valid-type]
+    if origin is typing.Union or type(tp).__name__ == "UnionType":
+        return typing.Union[new_args]  # noqa: UP007
+    try:
+        return tp.copy_with(new_args)
+    except AttributeError:
+        return origin[new_args] if len(new_args) > 1 else origin[new_args[0]]
+
+
 class _Signature:
     """A function's parameters as a pydantic model (field ``f<i>`` aliased to the parameter name)."""
 
@@ -125,7 +173,7 @@ class _Signature:
                     f"Tool {fn.__name__} takes *{name}; a tool needs named parameters.",
                     hint="Declare each argument, or pass a hand-written schema with tool(fn, parameters=...).",
                 )
-            annotation, text = _annotated_description(hints.get(name, Any))
+            annotation, text = _annotated_description(_portable_typeddicts(hints.get(name, Any)))
             described = text or docs.get(name)
             default = ... if p.default is p.empty else p.default
             # never hide an Annotated Field(description=...) behind description=None
