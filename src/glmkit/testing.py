@@ -46,15 +46,21 @@ class _AsyncBody(httpx.AsyncByteStream):
         self._queue = queue
         self._task = task
         self._disconnect = disconnect
+        self._ended = False
 
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        while True:
-            chunk = await self._queue.get()
-            if chunk is None:
-                break
-            yield chunk
+    # An iterator object, not an async generator: a generator left unfinished would be closed by the
+    # garbage collector on whatever loop is current then, and Python 3.13 warns when none runs it.
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        chunk = None if self._ended else await self._queue.get()
+        if chunk is not None:
+            return chunk
+        self._ended = True
         if self._task.done() and not self._task.cancelled() and self._task.exception() is not None:
             raise httpx.ReadError("the emulator app failed") from self._task.exception()
+        raise StopAsyncIteration
 
     async def aclose(self) -> None:
         self._disconnect.set()
@@ -145,7 +151,24 @@ class _LoopThread:
         return asyncio.run_coroutine_threadsafe(fn(*args), self.loop).result()
 
     def close(self) -> None:
-        self.loop.call_soon_threadsafe(self.loop.stop)
+        """Cancels what still runs on the loop, stops it and closes it (no unclosed loop left behind)."""
+        if self.loop.is_closed():
+            return
+        if self.thread.is_alive():
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self.loop).result(timeout=5)
+            self.loop.call_soon_threadsafe(self.loop.stop)
+            self.thread.join(timeout=5)
+        if not self.thread.is_alive():
+            self.loop.close()
+
+
+async def _cancel_the_rest() -> None:
+    tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await asyncio.get_running_loop().shutdown_asyncgens()
 
 
 class _SyncBody(httpx.SyncByteStream):
@@ -154,7 +177,7 @@ class _SyncBody(httpx.SyncByteStream):
         self._response = response
 
     def __iter__(self) -> Iterator[bytes]:
-        iterator = self._response.aiter_raw()
+        self._iterator = iterator = self._response.aiter_raw()
         while True:
             try:
                 chunk = self._loop.call(iterator.__anext__)
@@ -163,6 +186,9 @@ class _SyncBody(httpx.SyncByteStream):
             yield chunk
 
     def close(self) -> None:
+        iterator = getattr(self, "_iterator", None)
+        if iterator is not None:  # close the async generator on its own loop, not in the garbage collector
+            self._loop.call(iterator.aclose)
         self._loop.call(self._response.aclose)
 
 
