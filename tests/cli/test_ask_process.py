@@ -173,6 +173,9 @@ def test_a_reader_that_stops_early_ends_the_answer_quietly(emulate: str, tmp_pat
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
     assert proc.returncode == 0, err
     assert "Traceback" not in err and "Broken pipe" not in err
     row = Ledger(tmp_path / "glmkit.db").last_conversation()

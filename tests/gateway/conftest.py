@@ -48,6 +48,8 @@ def run_glm(args: list[str], env: dict[str, str], health: str) -> Iterator[subpr
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait(timeout=5)
+        if proc.stderr is not None:
+            proc.stderr.close()
 
 
 def base_env(home: Path) -> dict[str, str]:
