@@ -18,10 +18,12 @@ Blocks left unmarked need a real key, the network, or a program that is not inst
 
 from __future__ import annotations
 
+import gc
 import os
 import re
 import subprocess
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +108,13 @@ def test_python_example(block: Block, tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     code = compile(block.code, f"docs/{block.doc}:{block.line}", "exec")
-    exec(code, {"__name__": "__main__"})
+    namespace: dict[str, object] = {"__name__": "__main__"}
+    exec(code, namespace)
+    # An example is a script: what it leaves open closes when the script ends, as the interpreter's exit would.
+    namespace.clear()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ResourceWarning)
+        gc.collect()
 
 
 @pytest.mark.timeout(30)
