@@ -7,8 +7,8 @@ import typing
 from typing import Annotated, Literal, Optional
 
 import pytest
-from pydantic import BaseModel, Field
 import typing_extensions
+from pydantic import BaseModel, Field
 from typing_extensions import TypedDict
 
 from glmkit import InputError, Tool, tool
@@ -236,7 +236,10 @@ def test_a_typing_typeddict_gives_the_same_schema_as_a_typing_extensions_one_on_
     assert old["properties"]["x"] == new["properties"]["x"]
     assert old["properties"]["x"]["required"] == ["tags"]
     assert old["properties"]["y"]["properties"]["inner"]["anyOf"][0]["items"] == old["properties"]["x"]
-    assert tool(g).bind({"x": {"tags": ["a"]}, "y": {"inner": None}}) == ([], {"x": {"tags": ["a"]}, "y": {"inner": None}})
+    assert tool(g).bind({"x": {"tags": ["a"]}, "y": {"inner": None}}) == (
+        [],
+        {"x": {"tags": ["a"]}, "y": {"inner": None}},
+    )
 
 
 # ---- docstrings ------------------------------------------------------------------------------------

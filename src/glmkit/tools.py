@@ -125,7 +125,7 @@ def _rebuild(tp: Any, seen: dict[Any, Any]) -> Any:
                 hint = typing.get_args(hint)[0]
             inner = _rebuild(hint, seen)
             fields[key] = inner if needed else typing_extensions.NotRequired[inner]
-        new = typing_extensions.TypedDict(tp.__name__, fields)  # type: ignore[operator]
+        new = typing_extensions.TypedDict(tp.__name__, fields)  # type: ignore[misc]
         new.__doc__ = tp.__doc__
         seen[tp] = new
         return new
