@@ -178,6 +178,8 @@ _toml_doc = st.recursive(
 
 @settings(max_examples=100, deadline=None)
 @given(doc=_toml_doc, path=st.lists(_bare, min_size=1, max_size=3), value=_toml_scalar)
+@example(doc={"_": "\x85"}, path=["_"], value=0)  # a raw NEL inside a string is no line break in TOML
+@example(doc={"a": "x\u2028y"}, path=["b"], value="z")
 def test_any_toml_document_any_path(doc: dict, path: list[str], value: object) -> None:
     from glmkit._config import dump_toml
 

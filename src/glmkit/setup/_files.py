@@ -292,7 +292,7 @@ def _toml_set(text: str, path: Path_, value: Any) -> str:
     if _dig(_toml_parse(text), path) == value:
         return text
     table, key = path[:-1], path[-1]
-    lines = text.splitlines(keepends=True)
+    lines = _lines(text)
     line = f"{toml_key(key)} = {toml_value(value)}\n"
     start, end = _toml_section(lines, table)
     if start is None:
@@ -320,6 +320,13 @@ def _toml_set(text: str, path: Path_, value: Any) -> str:
     if not ok:  # multi-line values, dotted keys or inline tables: not something to guess at
         raise SetupError(f"cannot set '{'.'.join(path)}' safely (it is written in a form glmkit does not edit)")
     return new
+
+
+def _lines(text: str) -> list[str]:
+    """The lines of a config file, split at newlines only (``str.splitlines`` also splits inside a TOML
+    string holding U+0085 or U+2028, which a file may carry raw)."""
+    parts = text.split("\n")
+    return [p + "\n" for p in parts[:-1]] + ([parts[-1]] if parts[-1] else [])
 
 
 def _toml_section(lines: list[str], table: Path_) -> tuple[int | None, int]:
