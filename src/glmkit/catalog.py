@@ -2,14 +2,29 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
+import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from glmkit._errors import InputError
 
-__all__ = ["ModelInfo", "all_models", "default_model", "get_model", "normalize_model_id"]
+__all__ = [
+    "ModelInfo",
+    "all_models",
+    "cache_path",
+    "cache_state",
+    "default_model",
+    "get_model",
+    "infer",
+    "installed_date",
+    "normalize_model_id",
+    "refresh",
+]
 
 _ID_RE = re.compile(r"^[a-z0-9][a-z0-9._-]*(\[1m\])?$")
 
@@ -31,6 +46,8 @@ class ModelInfo:
     vision: bool = False
     plan: bool = False
     tool_stream: bool = False
+    inferred: tuple[str, ...] = ()
+    """Fields guessed from the id: the model came from Z.AI's ``/models`` listing, not the installed catalog."""
 
     @property
     def can_disable_thinking(self) -> bool:
@@ -38,18 +55,33 @@ class ModelInfo:
         return self.thinking != "always"
 
 
+def _info(mid: str, row: Mapping[str, Any]) -> ModelInfo:
+    fields = dict(row)
+    for key in ("efforts", "modalities", "inferred"):
+        if key in fields:
+            fields[key] = tuple(fields[key])
+    return ModelInfo(id=mid, **fields)
+
+
 @functools.cache
-def _table() -> dict[str, ModelInfo]:
+def _installed() -> dict[str, ModelInfo]:
     from glmkit import data
 
-    raw = data.load("models")["models"]
-    out = {}
-    for mid, row in raw.items():
-        row = dict(row)
-        for key in ("efforts", "modalities"):
-            if key in row:
-                row[key] = tuple(row[key])
-        out[mid] = ModelInfo(id=mid, **row)
+    return {mid: _info(mid, row) for mid, row in data.load("models")["models"].items()}
+
+
+@functools.cache
+def _table() -> dict[str, ModelInfo]:
+    """The installed catalog, plus the models ``glm models --refresh`` found that it lacks (never overriding it)."""
+    out = dict(_installed())
+    cached = cache_state()
+    known = set(ModelInfo.__dataclass_fields__)
+    for mid, row in (cached or {}).get("models", {}).items():
+        if isinstance(row, dict) and mid not in out and set(row) <= known:
+            try:
+                out[mid] = _info(mid, row)
+            except (TypeError, ValueError):
+                continue  # a damaged cache row is skipped; `glm doctor` reports the cache
     return out
 
 
@@ -81,3 +113,97 @@ def normalize_model_id(model: Any) -> str:
             hint="`glm models` lists them.",
         )
     return mid
+
+
+# ---- the cached catalog: what Z.AI's /models lists beyond the installed table ---------------------------------------
+
+CACHE_NAME = "models-cache.json"
+_KINDS = (
+    ("ocr", "ocr"),
+    ("asr", "asr"),
+    ("cogview", "image"),
+    ("image", "image"),
+    ("vidu", "video"),
+    ("video", "video"),
+)
+_VISION_ID = re.compile(r"^glm-\d+(\.\d+)?v(\b|-)|-flash(x)?$")
+
+
+def cache_path(environ: Mapping[str, str] | None = None) -> Path:
+    """``<data dir>/models-cache.json``: the models ``glm models --refresh`` found that the installed catalog lacks."""
+    from glmkit._config import data_dir
+
+    return data_dir(environ) / CACHE_NAME
+
+
+def installed_date() -> str:
+    """When the installed catalog (``data/models.toml``) was last brought up to date (``YYYY-MM-DD``)."""
+    from glmkit import data
+
+    return str(data.load("models")["catalog"]["updated"])
+
+
+def cache_state(environ: Mapping[str, str] | None = None) -> dict[str, Any] | None:
+    """The cached catalog's ``refreshed_at``, ``source``, ``models`` (new ids) and ``path``; ``None`` without one."""
+    path = cache_path(environ)
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError) as exc:
+        return {"path": str(path), "error": f"unreadable ({exc})", "models": {}}
+    if not isinstance(raw, dict) or not isinstance(raw.get("models"), dict):
+        return {"path": str(path), "error": "not a glmkit model cache", "models": {}}
+    return {**raw, "path": str(path)}
+
+
+def infer(model_id: str, *, plan: bool) -> dict[str, Any]:
+    """A catalog row for a model only a listing names: each field guessed from the id, and ``inferred`` naming them.
+
+    Reference silent (§3.4: the listing carries ``data[].id`` only): the kind from words in the id (ocr, asr,
+    image, video; else chat); images for ``glm-<n>v`` ids and the Flash series (GLM-5.3-Flash reads them);
+    a chat model of today's generation: always thinks (efforts low/high/max), streams tool arguments.
+    """
+    low = model_id.lower()
+    kind = next((k for word, k in _KINDS if word in low), "chat")
+    row: dict[str, Any] = {"kind": kind, "plan": plan}
+    if kind == "chat":
+        vision = bool(_VISION_ID.search(low))
+        row.update(
+            thinking="always",
+            efforts=["low", "high", "max"],
+            effort_map={"none": "low", "minimal": "low", "medium": "high", "xhigh": "max"},
+            modalities=["text", "image", "video", "file"] if vision else ["text"],
+            vision=vision,
+            tool_stream=True,
+        )
+    row["inferred"] = [k for k in row if k != "plan"]
+    return row
+
+
+def refresh(listed: list[str], *, source: str, plan: bool, environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Merge a ``/models`` listing into the cached catalog (written 0600); what was new, known and not listed."""
+    from glmkit._fileio import atomic_write
+
+    installed = _installed()
+    ids = sorted({i.strip().lower() for i in listed if isinstance(i, str) and i.strip()})
+    new = {i: infer(i, plan=plan) for i in ids if i not in installed}
+    state = {
+        "refreshed_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "installed_catalog": installed_date(),
+        "source": source,
+        "listed": ids,
+        "models": new,
+    }
+    path = cache_path(environ)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, json.dumps(state, indent=2) + "\n", mode=0o600)
+    _table.cache_clear()
+    chat = [m for m, info in installed.items() if info.kind == "chat" and (info.plan or not plan)]
+    return {
+        "path": str(path),
+        "listed": len(ids),
+        "new": new,
+        "known": [i for i in ids if i in installed],
+        "not_listed": sorted(m for m in chat if m not in ids),
+    }

@@ -213,6 +213,24 @@ def check_models(settings: Any, direct: dict[str, str]) -> Check:
     return Check("model mapping current", "pass", ", ".join(f"{w} = {m}" for w, (m, _) in saved.items()))
 
 
+def check_catalog() -> Check:
+    """Whether the cached model catalog (``glm models --refresh``) is older than the installed one."""
+    from glmkit.catalog import cache_state, installed_date
+
+    cached = cache_state()
+    if cached is None:
+        return Check("model catalog", "pass", f"installed catalog of {installed_date()} (no cached listing)")
+    fix = "Run `glm models --refresh` (it asks Z.AI's /models again)."
+    if cached.get("error"):
+        return Check("model catalog", "info", f"cached catalog {cached['path']} is {cached['error']}", fix)
+    refreshed = str(cached.get("refreshed_at") or "")
+    new = ", ".join(cached.get("models") or {}) or "no models beyond the installed ones"
+    if refreshed[:10] < installed_date():
+        detail = f"cached catalog of {refreshed[:10] or '?'} is older than the installed catalog of {installed_date()}"
+        return Check("model catalog", "info", f"{detail} ({new})", fix)
+    return Check("model catalog", "pass", f"refreshed {refreshed}; beyond the installed catalog: {new}")
+
+
 def check_clock(settings: Any, probes: list[Probe], now: float) -> Check:
     """Local clock against the server's Date header (JWTs expire after 210 s)."""
     import email.utils  # here, not at the top: ~7 ms that `glm --help` would pay
@@ -342,6 +360,7 @@ def run_checks(client: Any, tool_settings: Any, *, now: float | None = None) -> 
         checks += check_plan(client, probes)
     direct, gateway = status_values(tool_settings)
     checks.append(check_models(tool_settings, direct))
+    checks.append(check_catalog())
     checks.append(check_clock(settings, probes, time.time() if now is None else now))
     checks.append(check_proxy(dict(os.environ)))
     tool_checks, statuses = check_tools(direct, gateway)

@@ -25,6 +25,9 @@ def emulate(
     ),
     job_seconds: float = typer.Option(2.0, "--job-seconds", min=0, help="How long async jobs stay PROCESSING."),
     chunk_delay: float = typer.Option(0.0, "--chunk-delay", min=0, help="Seconds between stream chunks."),
+    extra_model: list[str] = typer.Option(
+        None, "--extra-model", help="Serve and list a model the catalog does not know (a new release); repeatable."
+    ),
 ) -> None:
     """Serve a faithful offline Z.AI API: point ZAI_BASE_URL=http://127.0.0.1:8741/api/paas/v4 at it."""
     import uvicorn
@@ -39,6 +42,10 @@ def emulate(
         chunk_delay=chunk_delay,
         allowed_hosts=("*",) if host in ("0.0.0.0", "::") else (host,),
     )
+    if extra_model:
+        from glmkit.emulator.chat_checks import add_extra_models
+
+        add_extra_models(extra_model)
     app = _app(config, scenario)
     sock = listen(host, port, option="--port")
     actual = sock.getsockname()[1]

@@ -24,12 +24,24 @@ def models(
     ),
     vision: bool = typer.Option(False, "--vision", help="Only models that read images."),
     plan: bool = typer.Option(False, "--plan", help="Only models the Coding Plan offers."),
+    refresh: bool = typer.Option(
+        False, "--refresh", help="Ask Z.AI's /models first and cache the models the installed catalog lacks."
+    ),
     json_out: bool = JSON,
+    offline: bool = OFFLINE,
+    profile: str = PROFILE,
+    endpoint: str = ENDPOINT,
+    debug: bool = DEBUG,
 ) -> None:
-    """The models glmkit knows: context, output, thinking, modalities, Coding Plan (from the catalog, no network)."""
+    """The models glmkit knows: context, output, thinking, modalities, Coding Plan (from the catalog; --refresh asks
+    Z.AI's /models and merges new models into a cached catalog, their kinds inferred and flagged)."""
     import json
 
     from glmkit.catalog import all_models
+
+    if refresh:
+        with handle_errors(debug):
+            _refresh(offline=offline, profile=profile, endpoint=endpoint, quiet=json_out)
 
     kind = kind.strip().lower() if kind is not None else None
     rows = [
@@ -48,7 +60,7 @@ def models(
     table = [
         [
             m.id,
-            m.kind,
+            m.kind + ("*" if m.inferred else ""),
             _size(m.context),
             _size(m.max_output),
             m.thinking if m.kind == "chat" else "",
@@ -63,6 +75,30 @@ def models(
         table,
         title="GLM models",
     )
+    if any(m.inferred for m in rows):
+        typer.echo(
+            "* listed by Z.AI's /models (glm models --refresh), not in the installed catalog: inferred from the id"
+        )
+
+
+def _refresh(*, offline: bool, profile: str, endpoint: str, quiet: bool) -> None:
+    """Merge the endpoint's ``/models`` into the cached catalog and say what changed (on stderr)."""
+    from glmkit.catalog import refresh
+
+    with make_client(offline=offline, profile=profile, endpoint=endpoint) as client:
+        listing = client.models.list()
+        source = client.settings.chat_base_url
+    ids = [m.id for m in listing.data]
+    report = refresh(ids, source=source, plan=source.rstrip("/").endswith("/coding/paas/v4"))
+    lines = [f"{source}/models lists {report['listed']} models; cached catalog: {report['path']}"]
+    for mid, row in report["new"].items():
+        lines.append(f"  new: {mid} ({row['kind']}; inferred from the id: {', '.join(row['inferred'])})")
+    if not report["new"]:
+        lines.append("  nothing new: the installed catalog knows every listed model")
+    if report["not_listed"]:
+        lines.append("  known but not listed: " + ", ".join(report["not_listed"]))
+    if not quiet:
+        typer.echo("\n".join(lines), err=True)
 
 
 def _as_data(m: Any, default_for: str | None) -> dict[str, Any]:
@@ -78,6 +114,7 @@ def _as_data(m: Any, default_for: str | None) -> dict[str, Any]:
         "plan": m.plan,
         "released": m.released,
         "default_for": default_for,
+        "inferred": list(m.inferred),
     }
 
 

@@ -42,8 +42,26 @@ def chat_model(model: Any) -> ModelInfo | None:
     """
     if not isinstance(model, str) or model.endswith("[1m]"):
         return None
-    info = get_model(model.lower())
+    info = get_model(model.lower()) or EXTRA_MODELS.get(model.lower())
     return info if info is not None and info.kind == "chat" else None
+
+
+EXTRA_MODELS: dict[str, ModelInfo] = {}
+"""Models this emulator serves beyond the catalog (``glm emulate --extra-model``): a release the installed catalog
+does not know yet. Their rules are what ``glmkit.catalog.infer`` guesses from the id."""
+
+
+def add_extra_models(ids: list[str]) -> None:
+    """Serve (and list) models the catalog does not know."""
+    from glmkit.catalog import infer
+
+    for mid in ids:
+        row = {k: v for k, v in infer(mid.lower(), plan=True).items() if k != "inferred"}
+        row.update(context=1048576, max_output=131072, default_output=65536)  # emulator choice: GLM-5.3's
+        for key in ("efforts", "modalities"):
+            if key in row:
+                row[key] = tuple(row[key])
+        EXTRA_MODELS[mid.lower()] = ModelInfo(id=mid.lower(), **row)
 
 
 def _invalid(field: str, why: str) -> Response:

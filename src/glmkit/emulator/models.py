@@ -45,9 +45,13 @@ def routes(state: EmulatorState) -> list[Route]:
 
 
 def _listed(request: Request) -> list[dict[str, object]]:
+    from glmkit.emulator.chat_checks import EXTRA_MODELS
+
     coding = "/coding/" in request.url.path
+    known = [m for m in all_models() if not m.inferred]  # the installed catalog, as the live API's own list
+    extra = list(EXTRA_MODELS.values())  # `--extra-model`: released after the installed catalog
     return [
         {"id": m.id, "object": "model", "created": 0, "owned_by": "z-ai"}
-        for m in all_models()
+        for m in known + extra
         if m.kind == "chat" and (m.plan or not coding)
     ]

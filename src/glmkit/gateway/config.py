@@ -203,6 +203,12 @@ class GatewayConfig:
             if target not in seen:
                 seen.add(target)
                 pairs.append((target, target))
+        from glmkit.catalog import all_models
+
+        for model in all_models():  # models released after the installed catalog (`glm models --refresh`)
+            if model.inferred and model.kind == "chat" and model.id not in seen:
+                seen.add(model.id)
+                pairs.append((model.id, model.id))
         return pairs
 
 
