@@ -90,3 +90,81 @@ async def test_a_large_body_arrives_whole(emulator_server: EmulatorServer) -> No
     assert r.status_code == 200, r.text
     received = emulator_server.state.extra["chat"]["received"][-1]
     assert received["messages"][0]["content"] == text
+
+
+def _chunked(events: list[bytes]) -> bytes:
+    """A chunked HTTP response, one chunk per event."""
+    head = b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ntransfer-encoding: chunked\r\n\r\n"
+    return head + b"".join(b"%x\r\n%s\r\n" % (len(e), e) for e in events) + b"0\r\n\r\n"
+
+
+EVENTS = [b'data: {"n":%d,"text":"%s"}\n\n' % (i, b"x" * (i % 7)) for i in range(300)]
+
+
+async def test_events_that_arrive_together_come_out_together_with_the_same_bytes() -> None:
+    async def all_at_once(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(_chunked(EVENTS))  # one write: 300 chunks
+        await writer.drain()
+
+    async for port in _serve(all_at_once):
+        async with httpx.AsyncClient(transport=LeanTransport()) as c, c.stream("GET", f"http://127.0.0.1:{port}/") as r:
+            pieces = [piece async for piece in r.aiter_raw()]
+    assert b"".join(pieces) == b"".join(EVENTS)
+    assert len(pieces) < len(EVENTS) // 10  # one piece per network read, not one per chunk
+
+
+@pytest.mark.parametrize("step", [1, 2, 3, 5, 7, 64, 1000])
+async def test_a_chunked_body_split_anywhere_across_reads_decodes_to_the_same_bytes(step: int) -> None:
+    wire = _chunked(EVENTS[:12]).replace(b"0\r\n\r\n", b"0\r\nx-trailer: 1\r\n\r\n")
+
+    async def dribble(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        for _ in range(2):
+            await reader.readuntil(b"\r\n\r\n")
+            for i in range(0, len(wire), step):
+                writer.write(wire[i : i + step])
+                await writer.drain()
+                await asyncio.sleep(0)
+        await reader.read()  # the connection stays open until the client closes it
+
+    async for port in _serve(dribble):
+        transport = LeanTransport()
+        async with httpx.AsyncClient(transport=transport) as c:
+            for _ in range(2):  # the trailer is consumed: the kept-alive connection serves the next request
+                async with c.stream("GET", f"http://127.0.0.1:{port}/") as r:
+                    got = b"".join([piece async for piece in r.aiter_raw()])
+                assert got == b"".join(EVENTS[:12])
+            assert sum(len(v) for v in transport._idle.values()) == 1
+
+
+async def test_a_stalled_upstream_is_a_read_timeout_but_a_slow_reader_is_not() -> None:
+    async def stall(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        wire = _chunked(EVENTS[:3])
+        writer.write(wire[: wire.index(EVENTS[2])])  # two events, then silence
+        await writer.drain()
+        await asyncio.sleep(5)
+
+    async def whole(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(_chunked(EVENTS[:3]))
+        await writer.drain()
+
+    timeout = httpx.Timeout(5, read=0.2)
+    async for port in _serve(stall):
+        async with httpx.AsyncClient(transport=LeanTransport(), timeout=timeout) as c:
+            async with c.stream("GET", f"http://127.0.0.1:{port}/") as r:
+                got = b""
+                with pytest.raises(httpx.ReadTimeout):
+                    async for piece in r.aiter_raw():
+                        got += piece
+            assert got == EVENTS[0] + EVENTS[1]
+            assert not asyncio.current_task().cancelling()  # type: ignore[union-attr]  # the timeout left no cancel behind
+    async for port in _serve(whole):
+        async with httpx.AsyncClient(transport=LeanTransport(), timeout=timeout) as c:
+            async with c.stream("GET", f"http://127.0.0.1:{port}/") as r:
+                got = b""
+                async for piece in r.aiter_raw():
+                    await asyncio.sleep(0.5)  # longer than the read timeout, but not spent waiting on the upstream
+                    got += piece
+            assert got == b"".join(EVENTS[:3])

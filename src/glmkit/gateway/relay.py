@@ -313,7 +313,7 @@ class Flight:
         self.closed = True
         if self.ticket is not None:
             self.ticket.abandon()
-        if self.response is not None:
+        if self.response is not None and not self.response.is_closed:  # read to the end: closed already
             with anyio.CancelScope(shield=True):
                 await self.response.aclose()
         if self.slot is not None:

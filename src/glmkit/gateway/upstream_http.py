@@ -23,6 +23,7 @@ __all__ = ["LeanTransport"]
 _MAX_IDLE = 64
 _HEAD_LIMIT = 65536
 _SPLIT_BODY = 1 << 20
+_READ = 262144
 
 
 class _Conn:
@@ -38,8 +39,61 @@ class _Conn:
             self.writer.close()
 
 
+class _Deadline:
+    """A body's read timeout: one timer per body, not one per read.
+
+    ``asyncio.wait_for`` around each read costs a task and a timer per read (the relay's top cost once the
+    events of one read go out together). Here a read marks when it starts waiting; the one timer, when it fires,
+    cancels the reading task if that read has waited ``timeout`` seconds, and otherwise re-arms itself for when
+    the current wait would be due, so it fires about once per ``timeout`` however many reads there are.
+    """
+
+    __slots__ = ("fired", "handle", "loop", "since", "task", "timeout", "waiting")
+
+    def __init__(self, timeout: float) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.timeout = timeout
+        self.since = self.loop.time()
+        self.waiting = False
+        self.fired = False
+        self.task: asyncio.Task[Any] | None = None
+        self.handle = self.loop.call_at(self.since + timeout, self._check)
+
+    def _check(self) -> None:
+        now = self.loop.time()
+        if self.waiting and now - self.since >= self.timeout and self.task is not None:
+            self.fired = True
+            self.task.cancel()
+            return
+        self.handle = self.loop.call_at((self.since if self.waiting else now) + self.timeout, self._check)
+
+    async def read(self, reader: asyncio.StreamReader, n: int) -> bytes:
+        """``reader.read(n)``, raising ``httpx.ReadTimeout`` when it waits longer than the timeout."""
+        self.since = self.loop.time()
+        self.task = asyncio.current_task()
+        self.waiting = True
+        try:
+            return await reader.read(n)
+        except asyncio.CancelledError:
+            if not self.fired:
+                raise
+            self.fired = False
+            if self.task is not None:
+                self.task.uncancel()
+            raise httpx.ReadTimeout("upstream read timed out") from None
+        finally:
+            self.waiting = False
+
+    def close(self) -> None:
+        self.handle.cancel()
+
+
 class _Body(httpx.AsyncByteStream):
-    """The response body; gives the connection back to the pool once read to the end."""
+    """The response body; gives the connection back to the pool once read to the end.
+
+    Each network read yields once: the payload of every HTTP chunk that read completed (and the start of one
+    it did not), joined. Events that arrive together so leave the gateway together, in one write.
+    """
 
     def __init__(
         self,
@@ -58,41 +112,34 @@ class _Body(httpx.AsyncByteStream):
         self.timeout = read_timeout
         self.done = False
 
-    async def _read(self, coro: Any) -> Any:
-        try:
-            return await asyncio.wait_for(coro, self.timeout) if self.timeout else await coro
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("upstream read timed out") from exc
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-            raise httpx.ReadError(f"upstream connection failed: {exc or type(exc).__name__}") from exc
-
     async def __aiter__(self) -> AsyncIterator[bytes]:
         reader = self.conn.reader
-        if self.chunked:
-            while True:
-                line = await self._read(reader.readuntil(b"\r\n"))
-                size = int(line.split(b";", 1)[0].strip() or b"0", 16)
-                if size == 0:
-                    while (await self._read(reader.readuntil(b"\r\n"))) != b"\r\n":
-                        pass  # trailers
-                    break
-                data = await self._read(reader.readexactly(size + 2))
-                yield data[:-2]
-        elif self.length is not None:
-            left = self.length
-            while left > 0:
-                data = await self._read(reader.read(min(left, 262144)))
-                if not data:
-                    raise httpx.RemoteProtocolError("upstream closed the connection mid-body")
-                left -= len(data)
-                yield data
-        else:
-            while True:
-                data = await self._read(reader.read(262144))
-                if not data:
-                    break
-                yield data
-            self.keep = False
+        deadline = _Deadline(self.timeout) if self.timeout else None
+        read = deadline.read if deadline is not None else _untimed_read
+        try:
+            if self.chunked:
+                async for data in _dechunk(reader, read):
+                    yield data
+            elif self.length is not None:
+                left = self.length
+                while left > 0:
+                    data = await read(reader, min(left, _READ))
+                    if not data:
+                        raise httpx.RemoteProtocolError("upstream closed the connection mid-body")
+                    left -= len(data)
+                    yield data
+            else:
+                while True:
+                    data = await read(reader, _READ)
+                    if not data:
+                        break
+                    yield data
+                self.keep = False
+        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
+            raise httpx.ReadError(f"upstream connection failed: {exc or type(exc).__name__}") from exc
+        finally:
+            if deadline is not None:
+                deadline.close()
         self.done = True
 
     async def aclose(self) -> None:
@@ -103,12 +150,69 @@ class _Body(httpx.AsyncByteStream):
         self.done, self.keep = True, False
 
 
+async def _untimed_read(reader: asyncio.StreamReader, n: int) -> bytes:
+    return await reader.read(n)
+
+
+async def _dechunk(reader: asyncio.StreamReader, read: Any) -> AsyncIterator[bytes]:
+    """A chunked body's payload, one piece per network read (every chunk that read completed, joined)."""
+    buf = b""
+    need = 0  # payload bytes of the current chunk still to come
+    crlf = False  # the CRLF after a chunk's payload is still to come
+    while True:
+        data = await read(reader, _READ)
+        if not data:
+            raise httpx.ReadError("upstream closed the connection mid-body")
+        buf = buf + data if buf else data
+        out: list[bytes] = []
+        pos = 0
+        size = len(buf)
+        while True:
+            if need:
+                take = need if need <= size - pos else size - pos
+                out.append(buf[pos : pos + take])
+                pos += take
+                need -= take
+                if need:
+                    break
+                crlf = True
+            if crlf:
+                if size - pos < 2:
+                    break
+                if buf[pos : pos + 2] != b"\r\n":
+                    raise httpx.RemoteProtocolError("malformed chunked body from the upstream")
+                pos += 2
+                crlf = False
+            end = buf.find(b"\r\n", pos)
+            if end < 0:
+                if size - pos > 1024:
+                    raise httpx.RemoteProtocolError("malformed chunk size line from the upstream")
+                break
+            need = int(buf[pos:end].split(b";", 1)[0], 16)
+            pos = end + 2
+            if need == 0:  # the last chunk: trailers (ignored) end with an empty line
+                rest = buf[pos:]
+                while not (rest.startswith(b"\r\n") or b"\r\n\r\n" in rest):
+                    more = await read(reader, _READ)
+                    if not more:
+                        raise httpx.ReadError("upstream closed the connection mid-body")
+                    rest += more
+                if out:
+                    yield b"".join(out)
+                return
+        buf = buf[pos:] if pos < size else b""
+        if out:
+            yield out[0] if len(out) == 1 else b"".join(out)
+
+
 class LeanTransport(httpx.AsyncBaseTransport):
     """HTTP/1.1 over asyncio streams with a keep-alive pool (one request per connection at a time)."""
 
     def __init__(self, *, verify: bool = True) -> None:
         self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
-        self._ssl = ssl.create_default_context() if verify else ssl._create_unverified_context()
+        # The trust httpx has: SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's CA bundle.
+        self._ssl: ssl.SSLContext = httpx.create_ssl_context(verify=verify)
+        self._ssl.set_alpn_protocols(["http/1.1"])
 
     def _release(self, conn: _Conn) -> None:
         idle = self._idle.setdefault(conn.key, [])
@@ -120,8 +224,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
     async def _connect(self, key: tuple[str, str, int], timeout: float | None) -> _Conn:
         scheme, host, port = key
         try:
-            coro = asyncio.open_connection(host, port, ssl=self._ssl if scheme == "https" else None, limit=_HEAD_LIMIT)
-            reader, writer = await (asyncio.wait_for(coro, timeout) if timeout else coro)
+            async with asyncio.timeout(timeout):
+                reader, writer = await asyncio.open_connection(
+                    host, port, ssl=self._ssl if scheme == "https" else None, limit=_HEAD_LIMIT
+                )
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
         except OSError as exc:
@@ -186,8 +292,8 @@ class LeanTransport(httpx.AsyncBaseTransport):
         self, conn: _Conn, timeout: float | None
     ) -> tuple[int, list[tuple[bytes, bytes]], int | None, bool, bool]:
         try:
-            coro = conn.reader.readuntil(b"\r\n\r\n")
-            raw = await (asyncio.wait_for(coro, timeout) if timeout else coro)
+            async with asyncio.timeout(timeout):
+                raw = await conn.reader.readuntil(b"\r\n\r\n")
         except TimeoutError as exc:
             raise httpx.ReadTimeout("upstream did not answer in time") from exc
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as exc:
