@@ -39,3 +39,11 @@ def test_a_taken_port_is_one_line_with_the_fix() -> None:
 def test_negative_numbers_are_refused(option: str) -> None:
     out = runner.invoke(app, ["emulate", "--port", "0", option, "-1"])
     assert out.exit_code == 2 and "greater than or equal to 0" in out.stderr, out.output
+
+
+def test_a_key_without_its_certificate_is_a_usage_error(tmp_path: Path) -> None:
+    key = tmp_path / "key.pem"
+    key.write_text("not used")
+    out = runner.invoke(app, ["emulate", "--port", "0", "--ssl-keyfile", str(key)])
+    assert out.exit_code == 2, out.output
+    assert "--ssl-keyfile needs --ssl-certfile" in out.stderr and "--ssl-certfile" in out.stderr

@@ -1,9 +1,15 @@
-"""Gateway fixtures: `glm emulate` and `glm serve` as real processes on loopback ports, or servers in threads."""
+"""Gateway fixtures: `glm emulate` and `glm serve` as real processes on loopback ports, or servers in threads.
+
+`glm emulate` runs twice per module, over plain http and over https (a certificate made for the run with
+`trustme`, trusted by `glm serve` through SSL_CERT_FILE), so the end-to-end suite covers the TLS path that
+api.z.ai users run.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+import ssl
 import subprocess
 import sys
 import threading
@@ -18,11 +24,24 @@ import pytest
 from glmkit.testing import TEST_KEY, EmulatorServer, free_port
 
 
-def _wait(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 20) -> None:
+class EmulatorURL(str):
+    """The base URL of a `glm emulate` process; ``cafile`` is the CA that signed its certificate (https only)."""
+
+    cafile: str | None = None
+
+
+def _verify(cafile: str | None) -> Any:
+    return ssl.create_default_context(cafile=cafile) if cafile else True
+
+
+def _wait(
+    url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float = 20, cafile: str | None = None
+) -> None:
     deadline = time.monotonic() + timeout
+    verify = _verify(cafile)
     while True:
         try:
-            if httpx.get(url, timeout=1).status_code < 500:
+            if httpx.get(url, timeout=1, verify=verify).status_code < 500:
                 return
         except httpx.HTTPError:
             pass
@@ -33,13 +52,15 @@ def _wait(url: str, proc: subprocess.Popen[bytes] | None = None, timeout: float 
 
 
 @contextlib.contextmanager
-def run_glm(args: list[str], env: dict[str, str], health: str) -> Iterator[subprocess.Popen[bytes]]:
+def run_glm(
+    args: list[str], env: dict[str, str], health: str, cafile: str | None = None
+) -> Iterator[subprocess.Popen[bytes]]:
     """Run `glm <args>` as a subprocess until the block ends (killed in finally)."""
     proc = subprocess.Popen(
         [sys.executable, "-m", "glmkit.cli.app", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env
     )
     try:
-        _wait(health, proc)
+        _wait(health, proc, cafile=cafile)
         yield proc
     finally:
         proc.terminate()
@@ -58,13 +79,28 @@ def base_env(home: Path) -> dict[str, str]:
     return env
 
 
-@pytest.fixture(scope="module")
-def emulate_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`glm emulate` as a real process."""
+@pytest.fixture(scope="module", params=["http", "https"])
+def emulate_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorURL]:
+    """`glm emulate` as a real process, over plain http and over https."""
     port = free_port()
-    env = base_env(tmp_path_factory.mktemp("emu-home"))
-    with run_glm(["emulate", "--port", str(port)], env, f"http://127.0.0.1:{port}/_emulator/health"):
-        yield f"http://127.0.0.1:{port}"
+    home = tmp_path_factory.mktemp("emu-home")
+    env = base_env(home)
+    args = ["emulate", "--port", str(port)]
+    cafile = None
+    if request.param == "https":
+        import trustme
+
+        ca = trustme.CA()
+        cert = ca.issue_cert("127.0.0.1", "localhost")
+        cafile, chain, key = str(home / "ca.pem"), str(home / "chain.pem"), str(home / "key.pem")
+        ca.cert_pem.write_to_path(cafile)
+        cert.private_key_and_cert_chain_pem.write_to_path(chain)
+        cert.private_key_pem.write_to_path(key)
+        args += ["--ssl-certfile", chain, "--ssl-keyfile", key]
+    url = EmulatorURL(f"{request.param}://127.0.0.1:{port}")
+    url.cafile = cafile
+    with run_glm(args, env, f"{url}/_emulator/health", cafile=cafile):
+        yield url
 
 
 class Serve:
@@ -75,13 +111,14 @@ class Serve:
         self.emulator = emulator
         self.home = home
         self.mode = mode
+        self.verify = _verify(getattr(emulator, "cafile", None))
 
     def arm(self, **fault: Any) -> None:
         """Arm a fault on the upstream emulator (its admin route)."""
-        httpx.post(f"{self.emulator}/_emulator/faults", json=fault, timeout=5).raise_for_status()
+        httpx.post(f"{self.emulator}/_emulator/faults", json=fault, timeout=5, verify=self.verify).raise_for_status()
 
     def disarm(self) -> None:
-        httpx.delete(f"{self.emulator}/_emulator/faults", timeout=5).raise_for_status()
+        httpx.delete(f"{self.emulator}/_emulator/faults", timeout=5, verify=self.verify).raise_for_status()
 
 
 @contextlib.contextmanager
@@ -89,6 +126,9 @@ def serve_process(emulator: str, home: Path, mode: str, *extra: str) -> Iterator
     port = free_port()
     env = base_env(home)
     env.update({"ZAI_BASE_URL": f"{emulator}/api/coding/paas/v4", "ZAI_API_KEY": TEST_KEY, "GLM_MAX_RETRIES": "2"})
+    cafile = getattr(emulator, "cafile", None)
+    if cafile:
+        env["SSL_CERT_FILE"] = cafile  # the gateway trusts the test CA as it would a corporate one
     args = ["serve", "--port", str(port), "--mode", mode, *extra]
     with run_glm(args, env, f"http://127.0.0.1:{port}/health"):
         yield Serve(f"http://127.0.0.1:{port}", emulator, home, mode)

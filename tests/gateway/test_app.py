@@ -171,20 +171,34 @@ async def test_passthrough_does_not_send_disabled_thinking_to_an_always_thinking
 
 
 @pytest.mark.parametrize(
-    ("base_url", "lean", "expected"),
+    ("base_url", "lean", "proxy", "expected"),
     [
-        ("http://127.0.0.1:8741/api/coding/paas/v4", None, True),
-        ("https://api.z.ai/api/coding/paas/v4", None, False),
-        ("https://api.z.ai/api/coding/paas/v4", True, True),
-        ("http://127.0.0.1:8741/api/coding/paas/v4", False, False),
+        ("http://127.0.0.1:8741/api/coding/paas/v4", None, {}, True),
+        ("https://api.z.ai/api/coding/paas/v4", None, {}, True),
+        ("https://api.z.ai/api/coding/paas/v4", False, {}, False),
+        ("https://api.z.ai/api/coding/paas/v4", None, {"HTTPS_PROXY": "http://proxy.corp:3128"}, False),
+        ("https://api.z.ai/api/coding/paas/v4", None, {"ALL_PROXY": "http://proxy.corp:3128"}, False),
+        ("https://api.z.ai/api/coding/paas/v4", None, {"HTTP_PROXY": "http://proxy.corp:3128"}, True),
+        (
+            "https://api.z.ai/api/coding/paas/v4",
+            None,
+            {"HTTPS_PROXY": "http://proxy.corp:3128", "NO_PROXY": "api.z.ai"},
+            True,
+        ),
+        ("https://api.z.ai/api/coding/paas/v4", True, {"HTTPS_PROXY": "http://proxy.corp:3128"}, True),
     ],
 )
-def test_lean_upstream_transport_only_for_plain_http_unless_asked(
-    base_url: str, lean: bool | None, expected: bool
+def test_lean_upstream_transport_unless_a_proxy_applies_or_turned_off(
+    base_url: str, lean: bool | None, proxy: dict[str, str], expected: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     from glmkit.gateway.state import Gateway
     from glmkit.gateway.upstream_http import LeanTransport
 
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    for name, value in proxy.items():
+        monkeypatch.setenv(name, value)
     settings = resolve_settings(api_key=TEST_KEY, base_url=base_url, environ={})
     gateway = Gateway(GatewayConfig(lean_upstream=lean, ledger=False), settings)
     pool = gateway.upstream.http._transport

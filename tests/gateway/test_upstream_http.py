@@ -168,3 +168,41 @@ async def test_a_stalled_upstream_is_a_read_timeout_but_a_slow_reader_is_not() -
                     await asyncio.sleep(0.5)  # longer than the read timeout, but not spent waiting on the upstream
                     got += piece
             assert got == b"".join(EVENTS[:3])
+
+
+async def test_tls_with_the_trust_httpx_has(monkeypatch: pytest.MonkeyPatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import ssl
+
+    import trustme
+
+    ca = trustme.CA()
+    server_context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    ca.issue_cert("127.0.0.1").configure_cert(server_context)
+    cafile = tmp_path / "ca.pem"
+    ca.cert_pem.write_to_path(str(cafile))
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            while True:
+                await reader.readuntil(b"\r\n\r\n")
+                writer.write(_chunked(EVENTS[:5]))
+                await writer.drain()
+        except (asyncio.IncompleteReadError, ConnectionError, ssl.SSLError):
+            writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0, ssl=server_context)
+    url = f"https://127.0.0.1:{server.sockets[0].getsockname()[1]}/"
+    try:
+        monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+        async with httpx.AsyncClient(transport=LeanTransport()) as c:
+            with pytest.raises(httpx.ConnectError):  # certifi does not know the test CA
+                await c.get(url)
+        monkeypatch.setenv("SSL_CERT_FILE", str(cafile))
+        transport = LeanTransport()
+        async with httpx.AsyncClient(transport=transport) as c:
+            for _ in range(2):
+                async with c.stream("GET", url) as r:
+                    assert b"".join([piece async for piece in r.aiter_raw()]) == b"".join(EVENTS[:5])
+            assert sum(len(v) for v in transport._idle.values()) == 1  # kept alive over TLS
+    finally:
+        server.close()

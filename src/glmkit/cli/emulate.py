@@ -28,8 +28,17 @@ def emulate(
     extra_model: list[str] = typer.Option(
         None, "--extra-model", help="Serve and list a model the catalog does not know (a new release); repeatable."
     ),
+    ssl_certfile: Path = typer.Option(
+        None, "--ssl-certfile", exists=True, dir_okay=False, help="Serve https with this certificate chain (PEM)."
+    ),
+    ssl_keyfile: Path = typer.Option(
+        None, "--ssl-keyfile", exists=True, dir_okay=False, help="The certificate's private key (PEM)."
+    ),
 ) -> None:
-    """Serve a faithful offline Z.AI API: point ZAI_BASE_URL=http://127.0.0.1:8741/api/paas/v4 at it."""
+    """Serve a faithful offline Z.AI API: point ZAI_BASE_URL=http://127.0.0.1:8741/api/paas/v4 at it.
+
+    With --ssl-certfile (and --ssl-keyfile) it serves https, for testing a client's TLS path end to end.
+    """
     import uvicorn
 
     from glmkit.emulator import EmulatorConfig
@@ -46,18 +55,32 @@ def emulate(
         from glmkit.emulator.chat_checks import add_extra_models
 
         add_extra_models(extra_model)
+    if ssl_keyfile is not None and ssl_certfile is None:
+        raise fail(
+            "--ssl-keyfile needs --ssl-certfile.", hint="Pass the certificate chain with --ssl-certfile.", code=2
+        )
     app = _app(config, scenario)
     sock = listen(host, port, option="--port")
     actual = sock.getsockname()[1]
-    config.public_url = f"http://{host}:{actual}"
+    scheme = "https" if ssl_certfile else "http"
+    config.public_url = f"{scheme}://{host}:{actual}"
     typer.echo(
-        f"glm emulate: serving the Z.AI API on http://{host}:{actual}  (ZAI_BASE_URL=http://{host}:{actual}/api/paas/v4)",
+        f"glm emulate: serving the Z.AI API on {scheme}://{host}:{actual}  (ZAI_BASE_URL={scheme}://{host}:{actual}/api/paas/v4)",
         err=True,
     )
     from glmkit._request_guard import guarded_http_protocol
 
     protocol = guarded_http_protocol(HEADER_TIMEOUT)
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off", http=protocol))
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="off",
+            http=protocol,
+            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
+            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+        )
+    )
     server.run(sockets=[sock])
 
 

@@ -94,9 +94,9 @@ class GatewayConfig:
     peak_hours: dict[str, Any] | None = None
     """The plan's peak hours, when they differ from ``data/limits.toml`` ``[plan.peak_hours]`` (same keys)."""
     lean_upstream: bool | None = None
-    """Send upstream requests through the gateway's lean HTTP/1.1 transport. ``None`` (default): for plain
-    ``http://`` upstreams only (local emulators and proxies, where the whole gateway suite exercises it);
-    an ``https://`` upstream such as api.z.ai goes through httpx's proven TLS stack unless set to ``True``."""
+    """Send upstream requests through the gateway's lean HTTP/1.1 transport (TLS included). ``None`` (default):
+    yes, unless a proxy in the environment applies to an upstream URL (then httpx's transport, which speaks to
+    proxies); ``False``: always httpx's transport. The gateway's end-to-end suite runs over http and https."""
     _warned: set[str] = field(default_factory=set, repr=False)
 
     def __post_init__(self) -> None:

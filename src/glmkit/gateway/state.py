@@ -133,16 +133,13 @@ class Gateway:
 
         self.config = config
         self.settings = settings
-        lean = config.lean_upstream
-        if lean is None:
-            lean = all(
-                url.startswith("http://")
-                for url in (settings.chat_base_url, settings.base_url, settings.anthropic_base_url)
-            )
-        if transport is None and lean:
-            from glmkit.gateway.upstream_http import LeanTransport
+        if transport is None:
+            from glmkit.gateway.upstream_http import LeanTransport, proxied
 
-            transport = LeanTransport()
+            urls = (settings.chat_base_url, settings.base_url, settings.anthropic_base_url)
+            lean = config.lean_upstream
+            if lean if lean is not None else not any(proxied(url) for url in urls):
+                transport = LeanTransport()
         self.upstream = Upstream(settings, make_auth(settings.api_key, settings.auth), transport=transport)
         self.shaper = Shaper(
             config.max_inflight,

@@ -5,7 +5,9 @@ than everything else the gateway does (reference performance.md: httpx 0.28 ``As
 one in flight, a hand-written asyncio client ~10x that). The gateway keeps httpx's API (requests,
 responses, errors, content decoding) and swaps only the transport underneath, which httpx allows by
 design. It speaks what the upstream needs: one request per connection at a time, ``Content-Length`` or
-chunked bodies, TLS for ``https``. A proxy in the environment sends the gateway back to httpx's transport.
+chunked bodies, TLS for ``https`` (with httpx's trust: ``SSL_CERT_FILE``, ``SSL_CERT_DIR``, else certifi).
+A proxy in the environment for an upstream URL (``HTTPS_PROXY`` and the like, ``NO_PROXY`` honoured) sends
+the gateway back to httpx's transport, which speaks to proxies.
 """
 
 from __future__ import annotations
@@ -18,12 +20,24 @@ from typing import Any
 
 import httpx
 
-__all__ = ["LeanTransport"]
+__all__ = ["LeanTransport", "proxied"]
 
 _MAX_IDLE = 64
 _HEAD_LIMIT = 65536
 _SPLIT_BODY = 1 << 20
 _READ = 262144
+
+
+def proxied(url: str) -> bool:
+    """Whether the environment routes ``url`` through a proxy (as httpx reads it: ``*_PROXY``, ``NO_PROXY``)."""
+    import urllib.parse
+    import urllib.request
+
+    proxies = urllib.request.getproxies_environment()
+    parts = urllib.parse.urlsplit(url)
+    if not (proxies.get(parts.scheme) or proxies.get("all")):
+        return False
+    return not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)  # type: ignore[attr-defined]
 
 
 class _Conn:
