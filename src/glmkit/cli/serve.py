@@ -123,8 +123,11 @@ def serve(
         from glmkit._request_guard import guarded_http_protocol
 
         protocol = guarded_http_protocol(config.header_timeout)
+        # no access log: glm serve logs at warning level, and the ledger records every request
         server = uvicorn.Server(
-            uvicorn.Config(app, log_level="warning", lifespan="on", timeout_graceful_shutdown=5, http=protocol)
+            uvicorn.Config(
+                app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5, http=protocol
+            )
         )
         # uvicorn re-raises Ctrl-C once it has shut down (lifespan done, ledger flushed): a normal stop, exit 0
         with contextlib.suppress(KeyboardInterrupt):
