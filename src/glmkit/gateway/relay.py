@@ -141,6 +141,14 @@ async def open_upstream(
             raise
 
 
+def body_of(response: httpx.Response) -> AsyncIterator[bytes]:
+    """The decoded body, one piece per network read: the raw bytes when nothing is to decode (no decoder and
+    chunker layers per read), else httpx's decoding iterator."""
+    if "content-encoding" in response.headers:
+        return response.aiter_bytes()
+    return response.aiter_raw()
+
+
 async def wait_in_queue(ticket: Ticket, ping: bytes, interval: float) -> AsyncIterator[bytes | Slot]:
     """Yield ``ping`` every ``interval`` seconds until the ticket's slot arrives, then the slot."""
     while True:
@@ -168,7 +176,7 @@ async def _pump(
     One generator for both relays (no generator of a generator: each layer costs per chunk)."""
     out: list[bytes] = [head] if head else []
     try:
-        async for raw in response.aiter_bytes():
+        async for raw in body_of(response):
             going = feed(raw, out)
             if out:
                 if record.ttft is None and has_content():
@@ -252,7 +260,7 @@ async def relay_raw(response: httpx.Response, record: Record) -> AsyncIterator[b
     end without ``[DONE]``) ends with an ``error`` event."""
     tail = b""
     try:
-        async for raw in response.aiter_bytes():
+        async for raw in body_of(response):
             if record.ttft is None:
                 record.first_byte()
             tail = (tail + raw)[-8192:] if len(raw) < 8192 else raw[-8192:]

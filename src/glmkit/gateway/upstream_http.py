@@ -128,6 +128,13 @@ class _Body(httpx.AsyncByteStream):
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         reader = self.conn.reader
+        if self.length is not None and not self.chunked and _buffered(reader) >= self.length:
+            # a whole answer already read with its head (most non-streamed ones): no wait, no timer
+            data = await reader.read(self.length) if self.length else b""
+            self.done = True
+            if data:
+                yield data
+            return
         deadline = _Deadline(self.timeout) if self.timeout else None
         read = deadline.read if deadline is not None else _untimed_read
         try:
@@ -162,6 +169,12 @@ class _Body(httpx.AsyncByteStream):
         else:
             self.conn.close()
         self.done, self.keep = True, False
+
+
+def _buffered(reader: asyncio.StreamReader) -> int:
+    """Bytes the reader holds already (0 where its buffer is not visible)."""
+    buffer = getattr(reader, "_buffer", None)
+    return len(buffer) if buffer is not None else 0
 
 
 async def _untimed_read(reader: asyncio.StreamReader, n: int) -> bytes:
