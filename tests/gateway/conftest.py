@@ -99,7 +99,16 @@ def emulate_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
         args += ["--ssl-certfile", chain, "--ssl-keyfile", key]
     url = EmulatorURL(f"{request.param}://127.0.0.1:{port}")
     url.cafile = cafile
-    with run_glm(args, env, f"{url}/_emulator/health", cafile=cafile):
+    with contextlib.ExitStack() as stack:
+        if cafile:
+            # tests that call the emulator directly (httpx, the openai and anthropic SDKs) trust it too: every one
+            # of them reads SSL_CERT_FILE; certifi's roots stay in the bundle
+            import certifi
+
+            bundle = home / "bundle.pem"
+            bundle.write_text(Path(certifi.where()).read_text() + Path(cafile).read_text())
+            stack.enter_context(pytest.MonkeyPatch.context()).setenv("SSL_CERT_FILE", str(bundle))
+        stack.enter_context(run_glm(args, env, f"{url}/_emulator/health", cafile=cafile))
         yield url
 
 
