@@ -186,6 +186,9 @@ def listen(host: str, port: int, *, option: str) -> Any:
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     try:
         sock.bind((host, port))
+        # listening now, not when uvicorn starts: once the address is printed, connections queue in the backlog
+        # instead of being refused while the server is still importing (a race callers hit on a busy machine)
+        sock.listen(2048)
     except OSError as exc:
         sock.close()
         raise fail(
