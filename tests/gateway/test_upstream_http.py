@@ -37,12 +37,26 @@ async def test_connection_refused_is_an_httpx_connect_error() -> None:
 
 
 async def _serve(handler) -> AsyncIterator[int]:  # type: ignore[no-untyped-def]
-    server = await asyncio.start_server(handler, "127.0.0.1", 0)
+    tasks: set[asyncio.Task[None]] = set()
+
+    async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        tasks.add(asyncio.current_task())  # type: ignore[arg-type]
+        try:
+            await handler(reader, writer)
+        except (ConnectionError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            writer.close()  # every connection closed, whatever way its handler ends
+
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
     port = server.sockets[0].getsockname()[1]
     try:
         yield port
     finally:
         server.close()
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_a_pooled_connection_closed_by_the_server_is_retried_once() -> None:
