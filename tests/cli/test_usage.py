@@ -159,6 +159,7 @@ def test_offline_usage_is_a_credit_plan_with_its_price_phase() -> None:
     lines = out.output.splitlines()
     five = next(ln for ln in lines if ln.startswith("5-hour credits"))
     assert "0 / 12k" in five and not any(ln.startswith("monthly MCP") for ln in lines)
+    assert "starts with the next request" in five  # an untouched credit window has no reset time yet
     assert ("PEAK HOURS" if price_phase().peak else "off-peak") in lines[0]
     assert "Mon-Fri 14:00-18:00 UTC+8" in lines[0]
     report = usage_json("--offline")

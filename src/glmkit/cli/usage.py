@@ -147,6 +147,8 @@ def _render_quota(report: dict[str, Any], now: dt.datetime) -> list[str]:
         if w["resets_at"]:
             at = dt.datetime.fromisoformat(w["resets_at"]).astimezone()
             reset = f"  resets in {_span(w['resets_in_seconds'])} ({at:%a %H:%M})"
+        elif w["type"] == "CREDIT_LIMIT" and not w["used"]:  # live evidence §3: no reset until first used
+            reset = "  starts with the next request"
         shown = "?" if pct is None else f"{pct:.0f}%"
         lines.append(f"{w['label']:<{width}}  {_bar(pct)} {shown:>4}{amount}{reset}")
         if w["exhausted"]:
