@@ -133,8 +133,11 @@ def error_response(
             raise
         row = None
     default = row.message if row is not None else None
+    text = message or default or "error"
+    # a message quoting the request (an unknown model) may carry a lone surrogate, which UTF-8 cannot hold
+    text = text.encode("utf-8", "replace").decode("utf-8")
     return JSONResponse(
-        {"error": {"code": str(code), "message": message or default or "error"}},
+        {"error": {"code": str(code), "message": text}},
         status_code=status or (row.status if row is not None else 500),
         headers=headers,
     )
@@ -253,10 +256,15 @@ async def read_json(request: Request) -> tuple[dict[str, Any] | None, Response |
         return None, error_response("1213", "The request body was not received properly")
     try:
         body = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, error_response("1210", "Request body is not valid JSON")
     if not isinstance(body, dict):
         return None, error_response("1210", "Request body must be a JSON object")
+    if b"\\u" in raw:  # an escaped lone surrogate ("\ud800") is valid JSON but no text: UTF-8 cannot carry it
+        try:
+            json.dumps(body, ensure_ascii=False).encode("utf-8")
+        except UnicodeEncodeError:
+            return None, error_response("1210", "Request body is not valid JSON: a string holds a lone surrogate")
     return body, None
 
 
