@@ -121,13 +121,15 @@ def dump_toml(data: Mapping[str, Any]) -> str:
 
 def save_config(path: Path, data: Mapping[str, Any]) -> None:
     """Write the config atomically with mode 0600 (it may hold a key), keeping a backup of the old file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        backup = path.with_name(path.name + ".bak")
-        backup.write_bytes(path.read_bytes())
-        os.chmod(backup, 0o600)
-    from glmkit._fileio import atomic_write
+    from glmkit._fileio import atomic_write, private_dir, private_file
 
+    if not path.parent.exists():
+        private_dir(
+            path.parent
+        )  # a folder glmkit makes for its config is private; a chosen GLMKIT_CONFIG's is not touched
+    if path.exists():
+        backup = private_file(path.with_name(path.name + ".bak"))
+        backup.write_bytes(path.read_bytes())
     atomic_write(path, dump_toml(data), mode=0o600)
 
 

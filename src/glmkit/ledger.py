@@ -13,18 +13,20 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import queue
 import re
 import sqlite3
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-__all__ = ["BackgroundWriter", "Ledger", "default_path", "parse_since"]
+from glmkit._errors import GLMError
+from glmkit._fileio import private_dir, private_file
+
+__all__ = ["BackgroundWriter", "Checkpointer", "Ledger", "LedgerError", "default_path", "parse_since"]
 
 _CONVERSATION_FIELDS = (
     "created",
@@ -118,6 +120,33 @@ MIGRATIONS: list[str] = [
 ]
 
 
+class LedgerError(GLMError):
+    """The ledger's file cannot be used: not a SQLite database, not a file, or not readable."""
+
+    exit_code = 1
+
+    def __init__(self, path: Path, problem: str) -> None:
+        aside = path.with_name(path.name + ".broken")
+        super().__init__(
+            f"The usage ledger {path} cannot be used: {problem}.",
+            hint=f"Move it aside (mv {path} {aside}) and glmkit starts a new ledger.",
+        )
+        self.path = path
+
+
+@contextlib.contextmanager
+def _readable(path: Path) -> Iterator[None]:
+    """Turn SQLite's and the file system's refusals of ``path`` into one ``LedgerError`` naming it."""
+    try:
+        yield
+    except sqlite3.DatabaseError as exc:
+        if isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc):
+            raise  # busy, not broken: the caller's own handling (the pending file) applies
+        raise LedgerError(path, str(exc)) from exc
+    except OSError as exc:
+        raise LedgerError(path, exc.strerror or str(exc)) from exc
+
+
 def default_path(environ: Mapping[str, str] | None = None) -> Path:
     """``<data dir>/glmkit.db`` (``GLMKIT_HOME`` moves it)."""
     from glmkit._config import data_dir
@@ -201,13 +230,22 @@ def _decode(row: sqlite3.Row) -> dict[str, Any]:
 class Ledger:
     """The SQLite ledger. Safe to share between threads (one connection per thread)."""
 
-    def __init__(self, path: str | Path | None = None, *, timeout: float = 5.0) -> None:
+    def __init__(self, path: str | Path | None = None, *, timeout: float = 5.0, autocheckpoint: bool = True) -> None:
         self.path = Path(path) if path is not None else default_path()
         self.timeout = timeout
+        self.autocheckpoint = autocheckpoint  # False: a ``Checkpointer`` does it, so commits stay quick
         self._local = threading.local()
         self._lock = threading.Lock()
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._migrate()
+        with _readable(self.path):
+            if self.path.exists() and not self.path.is_file():
+                raise LedgerError(self.path, "it is not a regular file")
+            private_dir(self.path.parent)
+            private_file(self.path)  # 0600 before SQLite writes a byte; -wal and -shm take this mode
+            for companion in ("-wal", "-shm"):
+                side = self.path.with_name(self.path.name + companion)
+                if side.exists():
+                    private_file(side)  # left readable by an older glmkit
+            self._migrate()
         self._replay_pending()
 
     def __repr__(self) -> str:
@@ -222,11 +260,21 @@ class Ledger:
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute("PRAGMA foreign_keys=ON")
+            if not self.autocheckpoint:
+                conn.execute("PRAGMA wal_autocheckpoint=0")
             self._local.conn = conn
         return conn
 
     def _migrate(self) -> None:
         conn = self._conn()
+        # Opening may wait out another process's migration, however short this ledger's own busy timeout is.
+        conn.execute(f"PRAGMA busy_timeout = {int(max(self.timeout, 5.0) * 1000)}")
+        try:
+            self._apply_migrations(conn)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self.timeout * 1000)}")
+
+    def _apply_migrations(self, conn: sqlite3.Connection) -> None:
         with self._lock:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             for number, script in enumerate(MIGRATIONS[version:], start=version + 1):
@@ -239,8 +287,6 @@ class Ledger:
                 except BaseException:
                     conn.execute("ROLLBACK")
                     raise
-        if os.name == "posix":
-            os.chmod(self.path, 0o600)  # prompts and answers are private
 
     def close(self) -> None:
         """Close this thread's connection."""
@@ -255,6 +301,7 @@ class Ledger:
         return self.path.with_name(self.path.name + ".pending.jsonl")
 
     def _save_pending(self, table: str, rows: list[dict[str, Any]]) -> None:
+        private_file(self.pending_path)
         with open(self.pending_path, "a", encoding="utf-8") as f:
             for row in rows:
                 f.write(json.dumps({"table": table, "row": row}, default=str) + "\n")
@@ -314,6 +361,11 @@ class Ledger:
         self._write("requests", _REQUEST_FIELDS, [dict(r) for r in rows])
 
     # -- reading ------------------------------------------------------------------------------------
+    def _select(self, sql: str, args: Iterable[Any]) -> list[sqlite3.Row]:
+        """All rows of a query; a damaged file (pages past the header unreadable) is a ``LedgerError``."""
+        with _readable(self.path):
+            return self._conn().execute(sql, tuple(args)).fetchall()
+
     def conversations(
         self, *, query: str | None = None, limit: int = 20, since: str | float | None = None, source: str | None = None
     ) -> list[dict[str, Any]]:
@@ -324,12 +376,12 @@ class Ledger:
             where.append("(prompt LIKE ? OR response LIKE ? OR system LIKE ? OR model LIKE ?)")
             args += [like] * 4
         sql = f"SELECT * FROM conversations WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
-        return [_decode(r) for r in self._conn().execute(sql, [*args, int(limit)])]
+        return [_decode(r) for r in self._select(sql, [*args, int(limit)])]
 
     def conversation(self, id: int) -> dict[str, Any] | None:
         """One conversation by id."""
-        row = self._conn().execute("SELECT * FROM conversations WHERE id = ?", (int(id),)).fetchone()
-        return _decode(row) if row else None
+        rows = self._select("SELECT * FROM conversations WHERE id = ?", (int(id),))
+        return _decode(rows[0]) if rows else None
 
     def last_conversation(self, source: str | None = None, *, failed: bool = True) -> dict[str, Any] | None:
         """The newest conversation; ``failed=False`` skips turns that ended in an error (``glm ask -c``)."""
@@ -337,8 +389,8 @@ class Ledger:
         if not failed:
             where.append("status != 'error'")
         sql = f"SELECT * FROM conversations WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT 1"
-        row = self._conn().execute(sql, args).fetchone()
-        return _decode(row) if row else None
+        rows = self._select(sql, args)
+        return _decode(rows[0]) if rows else None
 
     def requests(
         self, *, since: str | float | None = None, source: str | None = None, limit: int | None = None
@@ -348,13 +400,13 @@ class Ledger:
         sql = f"SELECT * FROM requests WHERE {' AND '.join(where)} ORDER BY id"
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        return [_decode(r) for r in self._conn().execute(sql, args)]
+        return [_decode(r) for r in self._select(sql, args)]
 
     def count(self, table: str = "requests") -> int:
         """Rows in ``requests`` or ``conversations``."""
         if table not in ("requests", "conversations"):
             raise ValueError("table must be 'requests' or 'conversations'")
-        return int(self._conn().execute(f"SELECT COUNT(*) FROM {table}").fetchone()[0])
+        return int(self._select(f"SELECT COUNT(*) FROM {table}", ())[0][0])
 
     def usage(self, *, since: str | float | None = None, by: str = "model") -> list[dict[str, Any]]:
         """Tokens and request counts grouped by ``model``, ``hour``, ``day``, ``tool`` or ``source``, both tables together."""
@@ -379,7 +431,7 @@ class Ledger:
                 SELECT {req_key} AS key, {cols} FROM requests WHERE created >= ? GROUP BY 1
             ) GROUP BY key ORDER BY key
         """
-        return [dict(r) for r in self._conn().execute(sql, (start, start))]
+        return [dict(r) for r in self._select(sql, (start, start))]
 
     def interventions(self, *, since: str | float | None = None) -> dict[str, Any]:
         """What the gateway did to keep sessions going: repaired requests (with their notes, newest last),
@@ -426,6 +478,36 @@ class Ledger:
 
 
 _STOP = object()
+
+
+class Checkpointer:
+    """Copies the WAL into the database every ``interval`` seconds from a daemon thread.
+
+    SQLite otherwise checkpoints inside the commit that fills the WAL past 1000 pages: a pause of
+    several ms (tens on a busy disk) for whichever writer crosses the mark. A writer that must stay
+    quick (the gateway, writing on its event loop) opens its ``Ledger`` with ``autocheckpoint=False``
+    and lets this thread do it; a PASSIVE checkpoint never waits for writers, nor makes them wait.
+    """
+
+    def __init__(self, ledger: Ledger, *, interval: float = 1.0) -> None:
+        self.ledger = ledger
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="glmkit-checkpoint", daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            with contextlib.suppress(sqlite3.Error):
+                self.ledger._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        with contextlib.suppress(sqlite3.Error):
+            self.ledger._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
+        self.ledger.close()
+
+    def close(self) -> None:
+        """Checkpoint once more and stop the thread."""
+        self._stop.set()
+        self._thread.join()
 
 
 class BackgroundWriter:

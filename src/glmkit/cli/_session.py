@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 import warnings
 from dataclasses import dataclass, field
@@ -361,9 +362,13 @@ def open_ledger(no_log: bool, settings: Any) -> Any:
     """The conversation log, or ``None`` when logging is off."""
     if not logging_enabled(no_log, settings):
         return None
-    from glmkit.ledger import Ledger
+    from glmkit.ledger import Ledger, LedgerError
 
-    return Ledger()
+    try:
+        return Ledger()
+    except LedgerError as exc:  # the log is bookkeeping: answer anyway, and say why nothing is logged
+        sys.stderr.write(f"note: {exc} This conversation is not logged. {exc.hint}\n")
+        return None
 
 
 def start_session(

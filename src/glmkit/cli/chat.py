@@ -99,10 +99,9 @@ def _read_lines(session: Any) -> Any:
     from prompt_toolkit.key_binding import KeyBindings
 
     from glmkit._config import data_dir
+    from glmkit._fileio import private_file
 
-    history = data_dir() / "chat_history"
-    history.parent.mkdir(parents=True, exist_ok=True)
-    history.touch(mode=0o600, exist_ok=True)  # prompts are private
+    history = private_file(data_dir() / "chat_history")  # prompts are private: 0600 in a 0700 folder
     bindings = KeyBindings()
 
     @bindings.add("enter")

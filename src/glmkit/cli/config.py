@@ -165,7 +165,10 @@ def _save_checked(config: dict[str, Any], profile: str) -> None:
     from glmkit._config import dump_toml, resolve_settings, save_config
 
     path = _path()
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.parent.exists():
+        from glmkit._fileio import private_dir
+
+        private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=".config-check-", suffix=".toml", dir=path.parent)  # mode 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:

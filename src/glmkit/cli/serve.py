@@ -118,6 +118,8 @@ def serve(
         from glmkit.ledger import default_path
 
         ledger = (config.ledger_path or str(default_path())) if config.ledger else None
+        if app.state.gateway.ledger_problem:
+            ledger = f"{ledger} is unusable: requests are not recorded (see above)"
         typer.echo(banner(url, config.mode, upstream, bool(config.token), ledger), err=True)
         typer.echo(phase_line(config), err=True)
         from glmkit._request_guard import guarded_http_protocol

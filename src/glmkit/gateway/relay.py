@@ -59,7 +59,7 @@ class Upstream(AsyncTransport):
 class Record:
     """One ledger row in the making: timing, models, tokens, status, queue figures."""
 
-    __slots__ = ("client", "error_code", "model_requested", "model_used", "row", "start", "status", "ttft")
+    __slots__ = ("client", "error_code", "model_requested", "model_used", "on_end", "row", "start", "status", "ttft")
 
     def __init__(self, route: str, client: str = "") -> None:
         self.start = time.perf_counter()
@@ -67,6 +67,12 @@ class Record:
         self.row: dict[str, Any] = {"source": "gateway", "route": route, "client": client}
         self.status = 200
         self.error_code: str | None = None
+        self.on_end: Callable[[], None] | None = None  # writes the row (set by ``Flight``)
+
+    def end(self) -> None:
+        """The answer is over: write the row now, before the client is sent its last bytes (once)."""
+        if self.on_end is not None:
+            self.on_end()
 
     def first_byte(self) -> None:
         """Note the time to the first content."""
@@ -177,24 +183,27 @@ async def _pump(
     out: list[bytes] = [head] if head else []
     try:
         async for raw in body_of(response):
-            going = feed(raw, out)
+            if not feed(raw, out):
+                break  # the answer is over: its last frames go out after the row is written
             if out:
                 if record.ttft is None and has_content():
                     record.first_byte()
                 yield b"".join(out)
                 out.clear()
-            if not going:
-                break
     except httpx.HTTPError as exc:
         problem = f"The upstream connection failed mid-stream: {exc or type(exc).__name__}."
     except ValueError:
         problem = "The upstream sent a stream event that is not valid JSON."
     else:
+        if out and record.ttft is None and has_content():
+            record.first_byte()
         tail(out)
+        record.end()
         if out:
             yield b"".join(out)
         return
     record.fail(502)
+    record.end()
     out.append(fail(502, problem))
     yield b"".join(out)
 
@@ -264,9 +273,15 @@ async def relay_raw(response: httpx.Response, record: Record) -> AsyncIterator[b
             if record.ttft is None:
                 record.first_byte()
             tail = (tail + raw)[-8192:] if len(raw) < 8192 else raw[-8192:]
+            if b"[DONE]" in tail[-len(raw) - 5 :]:  # the end (even split across reads): the row is written first
+                from glmkit.gateway.openai import stream_usage
+
+                record.usage(stream_usage(tail))
+                record.end()
             yield raw
     except httpx.HTTPError as exc:
         record.fail(502)
+        record.end()
         yield b'data: {"error":{"code":"1234","message":"The upstream connection failed mid-stream: %s"}}\n\n' % (
             type(exc).__name__.encode()
         )
@@ -307,6 +322,7 @@ class Flight:
         self.shaper = shaper
         self.record = record
         self.submit = submit
+        record.on_end = self._write
         self.ticket: Ticket | None = None
         self.slot: Slot | None = None
         self.response: httpx.Response | None = None
@@ -326,8 +342,14 @@ class Flight:
                 await self.response.aclose()
         if self.slot is not None:
             self.shaper.release(self.slot, ok=self.finished)
+        if self.record.on_end is None:
+            return  # written when the answer ended (``Record.end``)
         if not self.finished and self.record.status == 200:
             self.record.fail(499)  # the client went away first
+        self._write()
+
+    def _write(self) -> None:
+        self.record.on_end = None
         self.submit(self.record)
 
 

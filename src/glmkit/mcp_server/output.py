@@ -61,9 +61,11 @@ def deliver(text: str, *, what: str, save_to: str | None = None, name: str = "ou
     if len(text) <= INLINE_MAX_CHARS:
         return text
     from glmkit._config import data_dir
+    from glmkit._fileio import private_dir
 
-    target = data_dir() / "mcp-output" / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.md"
-    write_text(target, text)
+    folder = private_dir(data_dir() / "mcp-output")
+    target = folder / f"{name}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.md"
+    atomic_write(target, text, mode=0o600)  # a document or transcript the server chose to keep: private
     return (
         f"The {what} is {len(text)} characters, too long for one answer: all of it is in {target} "
         f"(read it in parts, or pass save_to next time).\n\n{_preview(text)}"

@@ -120,8 +120,10 @@ def apply_changes(tool: str, changes: list[Change]) -> Path | None:
             )
     stamp = dt.datetime.now().strftime("%Y%m%dT%H%M%S%f")
     folder = backups_dir(tool) / stamp
-    folder.mkdir(parents=True, exist_ok=False)
-    os.chmod(folder, 0o700)
+    from glmkit._fileio import private_dir
+
+    private_dir(folder.parent)  # 0700 (and so are the folders it makes) before a key is copied in
+    folder.mkdir(mode=0o700)
     files: list[dict[str, Any]] = []
     manifest = {"tool": tool, "created": stamp, "files": files}
     for n, ch in enumerate(todo):
