@@ -62,15 +62,89 @@ def config_path(environ: Mapping[str, str] | None = None) -> Path:
 
 
 def load_config(path: Path) -> dict[str, Any]:
-    """Read the TOML config (an empty dict when there is none)."""
+    """Read the TOML config (an empty dict when there is none), its known keys checked (``check_config``).
+
+    Raises:
+        InputError: the file is not UTF-8, not TOML, or a known key holds a value of the wrong kind.
+    """
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return {}
+    except IsADirectoryError:
+        raise InputError(
+            f"The config file {path} is a folder.", hint=f"Move it aside (mv {path} {path}.old)."
+        ) from None
+    fix = f"Edit {path}, or move it aside (mv {path} {path}.old) and run `glm setup`."
     try:
-        return tomllib.loads(text)
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InputError(f"The config file {path} is not UTF-8 text (byte {exc.start}).", hint=fix) from None
+    try:
+        data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"The config file {path} is not valid TOML: {exc}", hint=f"Fix or remove {path}.") from exc
+        raise InputError(f"The config file {path} is not valid TOML: {exc}", hint=fix) from None
+    check_config(data, path)
+    return data
+
+
+# The kinds of value each known key takes: (accepted types, what to call them in an error).
+_TEXT: tuple[tuple[type, ...], str] = ((str,), "a string")
+_SWITCH: tuple[tuple[type, ...], str] = ((bool,), "true or false")
+_TABLE: tuple[tuple[type, ...], str] = ((dict,), "a table")
+PROFILE_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "api_key": _TEXT,
+    "endpoint": _TEXT,
+    "plan": _TEXT,
+    "region": _TEXT,
+    "auth": _TEXT,
+    "model": _TEXT,
+    "vision_model": _TEXT,
+    "timeout": ((int, float), "a number of seconds"),
+    "max_retries": ((int,), "a whole number"),
+    "offline": _SWITCH,
+    "log": ((bool, str), "true or false"),
+    "quiet_coding_notice": _SWITCH,
+    "mcp_fallback": _SWITCH,
+    "plan_only": _SWITCH,
+}
+_TOP_KINDS = {
+    "default_profile": _TEXT,
+    "profiles": _TABLE,
+    "log": PROFILE_KINDS["log"],
+    "gateway": _TABLE,
+    "mcp": _TABLE,
+}
+_MCP_KINDS = {"token": _TEXT}
+
+
+def check_config(data: Mapping[str, Any], path: Path) -> None:
+    """Check the kind of every key glmkit reads (unknown keys are left to their readers).
+
+    Raises:
+        InputError: naming the file, the key, what it holds and what it should hold.
+    """
+
+    def check(key: str, value: Any, kind: tuple[tuple[type, ...], str], where: str) -> None:
+        types, wanted = kind
+        if isinstance(value, types) and not (isinstance(value, bool) and bool not in types):
+            return
+        raise InputError(
+            f"The config file {path} has {where}{key} = {value!r}: it must be {wanted}.",
+            hint=f"Edit {path}, or move it aside (mv {path} {path}.old) and run `glm setup`.",
+        )
+
+    for key, kind in _TOP_KINDS.items():
+        if key in data:
+            check(key, data[key], kind, "")
+    for name, profile in (data.get("profiles") or {}).items():
+        check(name, profile, _TABLE, "profiles.")
+        for key, kind in PROFILE_KINDS.items():
+            if key in profile:
+                check(key, profile[key], kind, f"[profiles.{toml_key(name)}] ")
+    for key, kind in _MCP_KINDS.items():
+        if key in (data.get("mcp") or {}):
+            check(key, data["mcp"][key], kind, "[mcp] ")
 
 
 def toml_value(value: Any) -> str:
@@ -204,6 +278,18 @@ class Settings:
         return replace(self, **changes)
 
 
+def _number(kind: type[Any], name: str, env: Mapping[str, str], configured: Any, default: Any) -> Any:
+    """A number from the environment variable ``name``, else the (already checked) profile value, else ``default``."""
+    text = env.get(name)
+    if not text:
+        return kind(_given(configured, default))
+    try:
+        return kind(text)
+    except ValueError:
+        what = "a whole number" if kind is int else "a number"
+        raise InputError(f"{name}={text!r} is not {what}.", hint=f"Set {name} to {what}, or unset it.") from None
+
+
 def _given(*values: Any) -> Any:
     """The first value that is set (``0`` and ``False`` are values; ``None`` and ``""`` are not)."""
     return next(v for v in values if v is not None and v != "")
@@ -308,8 +394,8 @@ def resolve_settings(
     au = auth or env.get("GLM_AUTH") or prof.get("auth") or "key"
     if au not in ("key", "jwt"):
         raise InputError(f"Unknown auth mode {au!r}.", hint="Use 'key' (Bearer API key) or 'jwt'.")
-    to = timeout if timeout is not None else float(_given(env.get("GLM_TIMEOUT"), prof.get("timeout"), 300.0))
-    mr = max_retries if max_retries is not None else int(_given(env.get("GLM_MAX_RETRIES"), prof.get("max_retries"), 3))
+    to = timeout if timeout is not None else _number(float, "GLM_TIMEOUT", env, prof.get("timeout"), 300.0)
+    mr = max_retries if max_retries is not None else _number(int, "GLM_MAX_RETRIES", env, prof.get("max_retries"), 3)
     if to <= 0:
         raise InputError(f"timeout must be positive, got {to}.")
     if mr < 0:

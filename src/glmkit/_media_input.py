@@ -102,6 +102,7 @@ def load_input(source: Any, *, name: str | None = None, allow_url: bool = True) 
     path = _existing_file(text)
     if path is not None:
         return _read_path(path, name)
+    _refuse_special(text)
     # Base64 may contain "/" (JPEG data starts "/9j/"), so it is tried only when no such file exists.
     if len(text) >= 64 and _B64.match(text):
         return MediaInput(_b64decode(text), name=name or "<base64>")
@@ -118,8 +119,19 @@ def _existing_file(text: str) -> Path | None:
         return None
 
 
+def _refuse_special(text: str) -> None:
+    """An accurate error for a path that exists but is no regular file (a folder, a FIFO, ``/dev/zero``)."""
+    from glmkit._fileio import not_a_regular_file
+
+    if len(text) <= 4096 and "\n" not in text:
+        kind = not_a_regular_file(Path(text).expanduser())
+        if kind is not None:
+            raise InputError(f"{text} is not a regular file: it is {kind}.", hint="Give the path of a file.")
+
+
 def _read_path(path: Path, name: str | None) -> MediaInput:
     if not path.is_file():
+        _refuse_special(str(path))
         raise InputError(f"No such file: {str(path)!r}.", hint="Check the path.")
     return MediaInput(path.read_bytes(), name=name or path.name)
 

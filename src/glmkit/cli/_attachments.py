@@ -21,10 +21,17 @@ def load_attachment(path: str) -> dict[str, Any]:
     """
     from glmkit import media
     from glmkit._errors import InputError
+    from glmkit._fileio import not_a_regular_file
 
     p = Path(path).expanduser()
     if p.is_dir():
         raise InputError(f"{path} is a folder.", hint="Attach the files in it one by one (-f a.py -f b.py).")
+    kind = not_a_regular_file(p)
+    if kind is not None:
+        raise InputError(
+            f"{path} is not a regular file: it is {kind}.",
+            hint="Attach a file; to send a stream's output, pipe it in (`cmd | glm ask ...`).",
+        )
     if not p.is_file():
         raise InputError(f"No file at {path}.", hint="Check the path given to -f/--file or /attach.")
     ext = media.load_input(p).extension or ""

@@ -192,6 +192,11 @@ def _read_text(path: str) -> str:
 
     if path == "-":
         return sys.stdin.read()
+    from glmkit._fileio import not_a_regular_file
+
+    kind = not_a_regular_file(path)
+    if kind is not None and kind != "a folder":
+        raise InputError(f"{path} is not a regular file: it is {kind}.", hint="Give a text file, or - to read stdin.")
     try:
         return Path(path).read_text(encoding="utf-8")
     except FileNotFoundError:

@@ -26,7 +26,7 @@ def _upstream(offline: bool, profile: str | None) -> tuple[Any, Any, str]:
         raise fail(
             "No Z.AI API key for the gateway's upstream.",
             hint="Set ZAI_API_KEY, run `glm setup`, or add --offline to serve the emulator.",
-            code=3,
+            code=2,  # InputError's code, as `glm ask` exits without a key
         )
     return settings, None, settings.chat_base_url
 
@@ -96,15 +96,22 @@ def serve(
     from glmkit.cli._common import handle_errors, listen
 
     with handle_errors():
-        from glmkit._config import config_path, load_config
-        from glmkit.gateway.config import from_config
-
-        table = load_config(config_path()).get("gateway") or {}
         import os
 
+        from glmkit._config import config_path, load_config
+        from glmkit._errors import InputError
+        from glmkit.gateway.config import from_config
+
+        path = config_path()
+        table = load_config(path).get("gateway") or {}
         overrides = {"host": host, "port": port, "token": token, "mode": mode, "max_inflight": max_inflight}
         overrides["fallback_key"] = os.environ.get("GLM_FALLBACK_API_KEY") or None
-        config = from_config(table, log_bodies=log_bodies or None, **overrides)
+        try:
+            config = from_config(table, log_bodies=log_bodies or None, **overrides)
+        except InputError as exc:
+            if not table:
+                raise
+            raise InputError(f"{exc} (in {path})", hint=exc.hint) from None
         settings, transport, upstream = _upstream(offline, profile)
         import uvicorn
 

@@ -212,9 +212,30 @@ class GatewayConfig:
         return pairs
 
 
+# A setting's annotation -> the TOML values it accepts, and what to call them in an error.
+_KINDS: dict[str, tuple[tuple[type, ...], str]] = {
+    "int": ((int,), "a whole number"),
+    "float": ((int, float), "a number"),
+    "str": ((str,), "a string"),
+    "str | None": ((str,), "a string"),
+    "bool": ((bool,), "true or false"),
+    "bool | None": ((bool,), "true or false"),
+}
+
+
+def _check_kind(name: str, value: Any) -> None:
+    """A ``[gateway]`` value of the wrong kind (``max_inflight = "x"``) is an ``InputError`` naming it."""
+    types, wanted = _KINDS.get(str(GatewayConfig.__dataclass_fields__[name].type), ((object,), ""))
+    if not isinstance(value, types) or (isinstance(value, bool) and bool not in types):
+        raise InputError(f"[gateway] {name} = {value!r}: it must be {wanted}.", hint="Fix it in the config file.")
+
+
 def from_config(table: Mapping[str, Any] | None, **overrides: Any) -> GatewayConfig:
     """Build the config from the ``[gateway]`` table and CLI overrides (``None`` overrides are ignored)."""
     raw = dict(table or {})
+    for name in ("models", "routes"):
+        if not isinstance(raw.get(name) or {}, Mapping):
+            raise InputError(f"[gateway] {name} = {raw[name]!r}: it must be a table.", hint=f"Use [gateway.{name}].")
     models = _default_models()
     models.update({str(k): str(v) for k, v in dict(raw.pop("models", {}) or {}).items()})
     routes = {str(k): str(v) for k, v in dict(raw.pop("routes", {}) or {}).items()}
@@ -224,5 +245,7 @@ def from_config(table: Mapping[str, Any] | None, **overrides: Any) -> GatewayCon
         raise InputError(
             f"Unknown [gateway] settings: {', '.join(sorted(unknown))}.", hint=f"Known: {', '.join(sorted(known))}."
         )
+    for name, value in raw.items():
+        _check_kind(name, value)
     values = {**raw, **{k: v for k, v in overrides.items() if v is not None}}
     return GatewayConfig(models=models, routes=routes, **values)
