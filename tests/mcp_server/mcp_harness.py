@@ -37,6 +37,7 @@ def server_env(home: Path, upstream: EmulatorServer) -> dict[str, str]:
 
 
 CLIENT_NAME = "glmkit-tests"
+HTTP_TOKEN = "glmkit-test-mcp-token"  # what http_server starts the server with, unless the test gives --token
 
 # The vision tools issue 7 asks for, by the names coding agents know from Z.AI's own MCP server.
 VISION = {
@@ -131,11 +132,14 @@ async def stdio_session(home: Path, upstream: EmulatorServer, workdir: Path, *ar
 
 @contextlib.contextmanager
 def http_server(home: Path, upstream: EmulatorServer, workdir: Path, *args: str) -> Iterator[str]:
-    """``glm mcp --http 0`` as a subprocess; yields its URL (read from its stderr); killed on exit."""
+    """``glm mcp --http 0`` as a subprocess; yields its URL (read from its stderr); killed on exit.
+
+    The server requires ``HTTP_TOKEN`` as its bearer token unless ``args`` name another (or ``--token ''``)."""
     log = home / "stderr-http.log"
+    token = [] if "--token" in args else ["--token", HTTP_TOKEN]
     with log.open("w") as errlog:
         proc = subprocess.Popen(
-            [*glm_command(), "mcp", "--http", "0", *args],
+            [*glm_command(), "mcp", "--http", "0", *token, *args],
             env=server_env(home, upstream),
             cwd=str(workdir),
             stdin=subprocess.DEVNULL,
@@ -156,14 +160,29 @@ def http_server(home: Path, upstream: EmulatorServer, workdir: Path, *args: str)
             stop_process(proc)
 
 
-@contextlib.asynccontextmanager
-async def http_session(url: str) -> AsyncIterator[Any]:
-    from mcp import ClientSession
+def authorized_transport(url: str, token: str = HTTP_TOKEN, *, scheme: str = "Bearer") -> Any:
+    """The official client's streamable HTTP transport, sending ``Authorization: Bearer <token>``."""
+    import httpx2  # the HTTP client the mcp package itself uses
     from mcp.client.streamable_http import streamable_http_client
 
+    @contextlib.asynccontextmanager
+    async def transport() -> AsyncIterator[Any]:
+        async with (
+            httpx2.AsyncClient(headers={"Authorization": f"{scheme} {token}"}, timeout=30) as client,
+            streamable_http_client(url, http_client=client) as streams,
+        ):
+            yield streams
+
+    return transport()
+
+
+@contextlib.asynccontextmanager
+async def http_session(url: str, token: str = HTTP_TOKEN, **options: Any) -> AsyncIterator[Any]:
+    from mcp import ClientSession
+
     async with (
-        streamable_http_client(url) as (read, write),
-        ClientSession(read, write, client_info=CLIENT_INFO()) as session,
+        authorized_transport(url, token) as (read, write),
+        ClientSession(read, write, client_info=CLIENT_INFO(), **options) as session,
     ):
         await session.initialize()
         yield session

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from mcp_harness import VISION, glm_command, http_server, run_mcp, stdio_session, text_of
+from mcp_harness import VISION, authorized_transport, glm_command, http_server, run_mcp, stdio_session, text_of
 from media_samples import png
 
 from glmkit.emulator import EmulatorConfig, create_app
@@ -57,7 +57,7 @@ async def test_tools_flag_over_http_with_the_modern_client(
     work = tmp_path_factory.mktemp("http-subset-work")
     with http_server(home, upstream, work, "--tools", "search") as url:
         assert url.startswith("http://127.0.0.1:")
-        async with Client(url) as client:  # "auto" mode: the 2026 discover handshake, with fallback
+        async with Client(authorized_transport(url)) as client:  # "auto": the 2026 discover handshake, or fallback
             names = {t.name for t in (await client.list_tools()).tools}
             assert names == {"web_search"}
             result = await client.call_tool("web_search", {"search_query": "modern client", "count": 2})
@@ -256,7 +256,7 @@ async def test_vision_request_carries_the_focused_prompt_and_the_image(
     client = AsyncClient(api_key=TEST_KEY, base_url=OFFLINE_BASE, transport=recording, environ={})
     image = png(12, 9)
     (tmp_path / "shot.png").write_bytes(image)
-    server = build_server(client, groups="vision")
+    server = build_server(client, groups="vision", roots=[tmp_path])
     async with Client(server) as mcp_client:
         result = await mcp_client.call_tool(tool, {"image_source": str(tmp_path / "shot.png"), **fields})
     assert not result.is_error, text_of(result)
@@ -281,7 +281,6 @@ async def test_http_with_a_token_lets_only_its_bearer_in(
 ) -> None:
     import httpx
     from mcp import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
 
     home = tmp_path_factory.mktemp("token-home")
     work = tmp_path_factory.mktemp("token-work")
@@ -293,17 +292,14 @@ async def test_http_with_a_token_lets_only_its_bearer_in(
                 headers = {**accept, **({"Authorization": auth} if auth else {})}
                 refused = await raw.post(url, json=hello, headers=headers)
                 assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Bearer"
-        import httpx2  # the HTTP client the mcp package itself uses
-
-        client = httpx2.AsyncClient(headers={"Authorization": "Bearer s3cret-token"}, timeout=30)
-        async with (
-            client,
-            streamable_http_client(url, http_client=client) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            result = await session.call_tool("count_tokens", {"text": "let me in"})
-            assert not result.is_error
+        for scheme in ("Bearer", "bearer", "BEARER"):  # the scheme is case-insensitive (RFC 9110 11.1)
+            async with (
+                authorized_transport(url, "s3cret-token", scheme=scheme) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                result = await session.call_tool("count_tokens", {"text": "let me in"})
+                assert not result.is_error
     assert "s3cret-token" not in (home / "stderr-http.log").read_text()
 
 
@@ -311,14 +307,14 @@ async def test_http_with_a_token_lets_only_its_bearer_in(
 def test_beyond_loopback_needs_a_token(upstream: EmulatorServer, tmp_path: Path) -> None:
     done = run_mcp(tmp_path, upstream, "--http", "0", "--host", "0.0.0.0")
     assert done.returncode == 2
-    assert "refusing to serve on 0.0.0.0 without a token" in done.stderr and "--token" in done.stderr
+    assert "refusing to serve on 0.0.0.0 with a made-up token" in done.stderr and "--token" in done.stderr
 
 
 async def test_generate_image_into_a_folder_says_so_first(tmp_path: Path) -> None:
     from mcp import Client
 
     client = async_offline_client(create_app(EmulatorConfig()))
-    server = build_server(client, groups="image")
+    server = build_server(client, groups="image", roots=[tmp_path])
     async with Client(server) as mcp_client:
         result = await mcp_client.call_tool("generate_image", {"prompt": "a boat", "output_path": str(tmp_path)})
     assert result.is_error
@@ -330,7 +326,7 @@ async def test_count_tokens_of_a_folder_says_it_is_a_folder(tmp_path: Path) -> N
     from mcp import Client
 
     client = async_offline_client(create_app(EmulatorConfig()))
-    async with Client(build_server(client, groups="tokens")) as mcp_client:
+    async with Client(build_server(client, groups="tokens", roots=[tmp_path])) as mcp_client:
         result = await mcp_client.call_tool("count_tokens", {"path": str(tmp_path)})
     assert result.is_error and "is a folder" in text_of(result)
     await client.close()

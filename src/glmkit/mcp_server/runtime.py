@@ -11,7 +11,10 @@ import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+from glmkit.mcp_server.paths import allowed_roots
 
 if TYPE_CHECKING:
     from glmkit._client import AsyncClient
@@ -110,6 +113,13 @@ class Runtime:
     transport: str = "stdio"
     calls: dict[str, int] = field(default_factory=dict)
     groups: dict[str, str] = field(default_factory=dict)  # tool name -> its group
+    roots: tuple[Path, ...] = ()  # folders given with --root; none: the working folder
+
+    async def folders(self, ctx: Any) -> tuple[Path, ...]:
+        """The folders a tool call may use: the client's declared roots plus ``roots``, else ``roots`` or the cwd."""
+        given = self.roots or (Path.cwd().resolve(),)
+        declared = await client_roots(ctx)
+        return (*declared, *self.roots) if declared else given
 
     def record(self, row: dict[str, Any]) -> None:
         """Count the call and write its row; a ledger failure never fails the tool."""
@@ -124,6 +134,35 @@ class Runtime:
                 self.ledger.add_request(**row)
         except Exception:  # the ledger is bookkeeping: log and go on
             log.warning("could not record the %s call in the ledger", row["tool"], exc_info=True)
+
+
+async def client_roots(ctx: Any) -> list[Path]:
+    """The ``file://`` roots the MCP client declares (asked with ``roots/list`` on each call: they may change).
+
+    Empty when there is no request context, the client declares no roots capability, or it does not answer
+    within 5 s. The roots capability is deprecated in MCP 2026-07-28 but is what today's clients send.
+    """
+    if ctx is None:
+        return []
+    import warnings
+    from urllib.parse import unquote, urlsplit
+
+    import anyio
+
+    try:
+        session = ctx.request_context.session
+        capabilities = session.client_capabilities
+        if capabilities is None or capabilities.roots is None:
+            return []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # MCPDeprecationWarning: see the docstring
+            with anyio.fail_after(5):
+                result = await session.list_roots()
+    except Exception:  # no back-channel, a timeout, an error from the client: fall back to --root
+        log.debug("could not list the client's roots", exc_info=True)
+        return []
+    uris = (str(root.uri) for root in result.roots)
+    return [Path(unquote(urlsplit(uri).path)).resolve() for uri in uris if uri.lower().startswith("file://")]
 
 
 def error_result(exc: BaseException) -> Any:
@@ -186,6 +225,7 @@ def guard(name: str, fn: ToolFn, rt: Runtime) -> ToolFn:
         start = time.perf_counter()
         status: int | None = 200
         error_code: str | None = None
+        confined = allowed_roots.set(await rt.folders(ctx))
         try:
             return await fn(**arguments)
         except Exception as raised:
@@ -198,6 +238,7 @@ def guard(name: str, fn: ToolFn, rt: Runtime) -> ToolFn:
             status, error_code = None, "cancelled"
             raise
         finally:
+            allowed_roots.reset(confined)
             _facts.reset(token)
             rt.record(
                 {

@@ -16,6 +16,7 @@ import importlib
 import importlib.util
 import logging
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from glmkit.mcp_server.runtime import Runtime, ToolFn, guard
@@ -45,7 +46,8 @@ INSTRUCTIONS = (
     "(UI to code, error screenshots, diagrams, charts, UI diffs, OCR of screenshots); web_search and web_read "
     "fetch current information from the web; ocr turns PDFs and scans into Markdown; transcribe turns audio "
     "into text; generate_image draws a picture to a file; count_tokens measures text. Paths are local to the "
-    "machine running this server; relative paths resolve against its working directory."
+    "machine running this server; relative paths resolve against its working directory, and only files inside "
+    "your roots (or the server's --root folders, by default its working directory) can be read or written."
 )
 
 # Hints for clients deciding how to present a tool and whether to ask before running it.
@@ -110,11 +112,14 @@ def check_vision_model(model: str | None) -> str:
 
 
 class BearerToken:
-    """ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>`` (else 401)."""
+    """ASGI middleware: every HTTP request must carry ``Authorization: Bearer <token>`` (else 401).
+
+    The scheme is matched without regard to case (RFC 9110 section 11.1: ``bearer x`` is as good as ``Bearer x``).
+    """
 
     def __init__(self, app: Any, token: str) -> None:
         self.app = app
-        self._expected = f"Bearer {token}".encode()
+        self._expected = token.encode()
 
     def __repr__(self) -> str:
         return "BearerToken(token=<hidden>)"
@@ -123,8 +128,9 @@ class BearerToken:
         import hmac
 
         if scope["type"] == "http":
-            given = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
-            if not hmac.compare_digest(given, self._expected):
+            header = next((v for k, v in scope["headers"] if k == b"authorization"), b"")
+            scheme, _, given = header.strip().partition(b" ")
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(given.strip(), self._expected):
                 headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
                 await send({"type": "http.response.start", "status": 401, "headers": headers})
                 await send({"type": "http.response.body", "body": b'{"error": "missing or wrong bearer token"}'})
@@ -180,6 +186,7 @@ def build_server(
     vision_model: str | None = None,
     ledger: Any = None,
     transport: str = "stdio",
+    roots: Iterable[str | Path] | None = None,
 ) -> MCPServer:
     """An ``MCPServer`` offering the chosen tool groups over ``client``.
 
@@ -191,6 +198,8 @@ def build_server(
         ledger: a ``glmkit.ledger.BackgroundWriter`` or ``Ledger`` receiving one row per tool call.
         transport: ``stdio`` or ``http``, recorded in the ledger row's ``route`` (and as its ``client`` when
             the MCP client gave no name).
+        roots: the folders the tools may read and write, besides the roots the MCP client declares (default:
+            the working folder, when the client declares none). Paths elsewhere are tool errors.
 
     Raises:
         InputError: an unknown group name, or a vision model that reads text only.
@@ -203,7 +212,8 @@ def build_server(
 
     chosen = parse_groups(groups)
     model = check_vision_model(vision_model) if "vision" in chosen else vision_model or default_model("vision")
-    rt = Runtime(client=client, vision_model=model, ledger=ledger, transport=transport)
+    folders = tuple(Path(r).expanduser().resolve() for r in roots or ())
+    rt = Runtime(client=client, vision_model=model, ledger=ledger, transport=transport, roots=folders)
     server: MCPServer = MCPServer(
         "glm", title="GLM (Z.AI) tools", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )
