@@ -107,15 +107,20 @@ def test_the_gateway_database_wal_shm_and_pending_file_are_private_while_it_runs
 
 
 def test_mcp_server_ledger_is_private(tmp_path: Path) -> None:
+    import anyio
+    from mcp import Client, StdioServerParameters
+
     home = tmp_path / "home"
-    # stdio: an initialize and a list, then stdin closes and the server stops (writing its ledger on the way)
-    lines = [
-        '{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-06-18",'
-        '"capabilities":{},"clientInfo":{"name":"t","version":"1"}}}',
-        '{"jsonrpc":"2.0","method":"notifications/initialized"}',
-        '{"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":"count_tokens","arguments":{"text":"hi"}}}',
-    ]
-    result = glm(home, "mcp", "--offline", "--tools", "tokens", stdin="\n".join(lines) + "\n")
-    assert '"id":2' in result.stdout.replace(" ", ""), result.stderr
+    env = base_env(home)
+    params = StdioServerParameters(
+        command=sys.executable, args=["-m", "glmkit.cli.app", "mcp", "--offline", "--tools", "tokens"], env=env
+    )
+
+    async def call() -> None:
+        async with Client(params) as client:
+            result = await client.call_tool("count_tokens", {"text": "a private prompt"})
+            assert not result.is_error
+
+    anyio.run(call)
     found = assert_private(home)
     assert found["glmkit.db"] == 0o600
