@@ -156,9 +156,10 @@ def test_glm_emulate_routes() -> None:
 
 
 def test_glm_mcp_http_route(tmp_path: Path) -> None:
-    from tests.mcp_server.mcp_harness import http_server
+    from tests.mcp_server.mcp_harness import HTTP_TOKEN, http_server
 
     with EmulatorServer() as upstream, http_server(tmp_path, upstream, tmp_path, "--tools", "tokens") as url:
-        accept = {"Accept": "application/json, text/event-stream"}
+        # with the server's token, so the bodies reach the MCP server and not only its bearer check
+        accept = {"Accept": "application/json, text/event-stream", "Authorization": f"Bearer {HTTP_TOKEN}"}
         fuzz(url.rsplit("/mcp", 1)[0], ["/mcp"], accept, jsonrpc_format, examples=40)
         assert httpx.post(url, content=b"{}", headers={"Content-Type": "application/json", **accept}).status_code < 500
