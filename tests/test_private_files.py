@@ -82,7 +82,7 @@ def test_the_gateway_database_wal_shm_and_pending_file_are_private_while_it_runs
     port = free_port()
     url = f"http://127.0.0.1:{port}"
     cmd = [sys.executable, "-m", "glmkit.cli.app", "serve", "--offline", "--port", str(port)]
-    proc = subprocess.Popen(cmd, env=base_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, umask=0o022)
+    proc = subprocess.Popen(cmd, env=base_env(home), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, umask=0o022)
     body = {"model": "glm-4.7", "messages": [{"role": "user", "content": "a private prompt"}]}
     try:
         _wait(f"{url}/health", proc)

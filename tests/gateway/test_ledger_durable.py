@@ -50,7 +50,7 @@ def test_sigkill_right_after_a_burst_loses_no_row(emulate_url: str, tmp_path: Pa
     env = base_env(tmp_path)
     env.update({"ZAI_BASE_URL": f"{emulate_url}/api/coding/paas/v4", "ZAI_API_KEY": TEST_KEY})
     cmd = [sys.executable, "-m", "glmkit.cli.app", "serve", "--port", str(port), "--mode", mode]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         _wait(f"{url}/health", proc)
         with ThreadPoolExecutor(max_workers=BURST) as pool:
