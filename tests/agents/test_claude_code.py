@@ -12,10 +12,11 @@ import json
 import subprocess
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Agent, Gateway, Recorder, Sandbox
+from agent_harness import Agent, Gateway, Recorder, Sandbox
 from corpus import save_bodies
 
 pytestmark = [pytest.mark.agents, pytest.mark.timeout(300)]
@@ -112,3 +113,166 @@ def test_plain_prompt(cc: Agent, served: Gateway, sandbox: Sandbox, recorder: Ca
     first = rec.bodies()[0]
     assert any(m["role"] == "system" for m in first["messages"])  # what the gateway refused before
     record("plain", served, rec, sandbox)
+
+
+def test_continue_second_turn(
+    cc: Agent, served: Gateway, sandbox: Sandbox, recorder: Callable[[str], Recorder]
+) -> None:
+    """``-c`` continues the conversation: the second turn's request carries the first turn, and it is answered."""
+    rec = recorder(served.url)
+    first = claude(cc, sandbox, rec.url, "Remember the word kiwi [emulator:no-tools]")
+    first.ok()
+    second = claude(cc, sandbox, rec.url, "Which word did I ask you to remember? [emulator:no-tools]", "-c")
+    second.ok()
+    assert "Which word did I ask you to remember" in second.text
+    last = json.dumps(rec.bodies()[-1]["messages"])
+    assert "Remember the word kiwi" in last and first.text[:40] in last  # the first turn, question and answer
+    record("continue", served, rec, sandbox)
+
+
+def test_tool_loop_reads_and_writes_files(
+    cc: Agent, served: Gateway, sandbox: Sandbox, recorder: Callable[[str], Recorder]
+) -> None:
+    """A two-round tool loop in the scratch folder: Read our file, then Write another from what it read."""
+    (sandbox.cwd / "note.txt").write_text("hello from glmkit\n")
+    rec = recorder(served.url)
+    read = json.dumps({"file_path": str(sandbox.cwd / "note.txt")})
+    write = json.dumps({"file_path": str(sandbox.cwd / "copy.txt"), "content": "copied: $RESULT"})
+    prompt = f"Copy note.txt to copy.txt [emulator:round=Read {read}] [emulator:round=Write {write}]"
+    run = claude(cc, sandbox, rec.url, prompt, "--allowedTools", "Read,Write")
+    run.ok()
+    assert [u["name"] for u in run.tool_uses()] == ["Read", "Write"]
+    assert "hello from glmkit" in (sandbox.cwd / "copy.txt").read_text()  # the Read result went round the loop
+    assert not run.result.get("permission_denials")
+    record("tool-loop", served, rec, sandbox)
+
+
+def test_image_goes_to_the_vision_model(
+    cc: Agent, served: Gateway, sandbox: Sandbox, recorder: Callable[[str], Recorder]
+) -> None:
+    """Claude Code reads a PNG; the request with the image is answered by the vision model, and the answer returns."""
+    from media_samples import png
+
+    (sandbox.cwd / "shot.png").write_bytes(png(64, 48))
+    rec = recorder(served.url)
+    read = json.dumps({"file_path": str(sandbox.cwd / "shot.png")})
+    run = claude(cc, sandbox, rec.url, f"What is in shot.png? [emulator:round=Read {read}]", "--allowedTools", "Read")
+    run.ok()
+    assert any(b.get("type") == "image" for b in _blocks_of(rec.bodies()[-1]))  # Claude Code sent the image
+    used = [r["model_used"] for r in served.ledger()]
+    assert used[-1] == "glm-4.6v", used
+    assert run.text
+    record("image", served, rec, sandbox)
+
+
+def _blocks_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    out: list[dict[str, Any]] = []
+    for m in body["messages"]:
+        for b in m["content"] if isinstance(m["content"], list) else []:
+            out.append(b)
+            if b.get("type") == "tool_result" and isinstance(b.get("content"), list):
+                out.extend(b["content"])
+    return out
+
+
+def upstream(mode: str) -> str:
+    """The emulator path ``glm serve`` calls for /v1/messages in ``mode`` (where faults are armed)."""
+    return "/chat/completions" if mode == "translate" else "/anthropic/v1/messages"
+
+
+def test_fan_out_subagents_under_a_concurrency_limit_of_one(
+    cc: Agent,
+    mode: str,
+    emulator: Callable[..., str],
+    gateway: Callable[..., Gateway],
+    sandbox: Sandbox,
+    recorder: Callable[[str], Recorder],
+) -> None:
+    """Three subagents at once against an upstream that takes one request at a time: the gateway queues, every
+    subagent finishes, and no 1302/429 reaches Claude Code."""
+    served = gateway(emulator("--max-concurrency", "1", "--chunk-delay", "0.05"), mode)
+    rec = recorder(served.url)
+    agents = " && ".join(
+        "Agent " + json.dumps({"description": f"part {n}", "prompt": f"Say part {n} [emulator:no-tools]",
+                               "subagent_type": "general-purpose", "run_in_background": False})
+        for n in (1, 2, 3)
+    )  # fmt: skip
+    run = claude(cc, sandbox, rec.url, f"Split the work [emulator:round={agents}]", "--allowedTools", "Agent")
+    result = run.ok()
+    assert [u["name"] for u in run.tool_uses() if u["name"] == "Agent"] == ["Agent"] * 3
+    stats = result.get("subagent_stats") or {}
+    assert stats.get("completed") == 3, stats
+    assert 429 not in rec.statuses() and all(s == 200 for s in rec.statuses()), rec.statuses()
+    answered = [json.dumps(b) for b in rec.bodies() if "Say part" in json.dumps(b["messages"][:2])]
+    assert len(answered) >= 3  # each subagent asked the model itself
+    record("fan-out", served, rec, sandbox)
+
+
+def test_spent_plan_is_shown_once_without_retries(
+    cc: Agent, served: Gateway, sandbox: Sandbox, recorder: Callable[[str], Recorder]
+) -> None:
+    """A spent plan (1308): Claude Code shows the plan's message once and does not retry."""
+    served.arm(path=upstream(served.mode), code="1308", times=-1)
+    rec = recorder(served.url)
+    run = claude(cc, sandbox, rec.url, "Say hello [emulator:no-tools]")
+    assert run.result.get("is_error")
+    assert "Usage limit reached" in run.text or "1308" in run.text, run.text
+    assert rec.statuses() == [429], rec.statuses()  # one request: no retry loop
+    assert rec.requests[-1]["response_headers"].get("x-should-retry") == "false"
+
+
+def test_overloaded_upstream_is_retried_by_claude_code(
+    cc: Agent,
+    mode: str,
+    emulator: Callable[..., str],
+    gateway: Callable[..., Gateway],
+    sandbox: Sandbox,
+    recorder: Callable[[str], Recorder],
+) -> None:
+    """An overloaded upstream (1305, twice): the gateway passes it on as 529 (its own retries off here),
+    Claude Code retries and then succeeds."""
+    served = gateway(emulator(), mode, env={"GLM_MAX_RETRIES": "0"})
+    served.arm(path=upstream(mode), code="1305", times=2)
+    rec = recorder(served.url)
+    run = claude(cc, sandbox, rec.url, "Say hello [emulator:no-tools]")
+    run.ok()
+    assert "on the glmkit emulator" in run.text
+    assert rec.statuses() == [529, 529, 200], rec.statuses()
+
+
+def test_model_discovery_and_a_discovered_model(
+    cc: Agent, served: Gateway, sandbox: Sandbox, recorder: Callable[[str], Recorder]
+) -> None:
+    """Gateway model discovery fills Claude Code's cache with ids it keeps; ``--model`` with one of them reaches
+    the GLM model it names."""
+    rec = recorder(served.url)
+    discover = {"CLAUDE_CODE_ENABLE_GATEWAY_MODEL_DISCOVERY": "1"}
+    claude(cc, sandbox, rec.url, "Say hello [emulator:no-tools]", **discover).ok()
+    assert "GET /v1/models" in rec.paths()
+    cache = json.loads((sandbox.home / ".claude" / "cache" / "gateway-models.json").read_text())
+    ids = json.dumps(cache)
+    for wanted in ("claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5", "claude-glm-5.3-flash"):
+        assert wanted in ids, cache
+    run = claude(
+        cc, sandbox, rec.url, "Who answers? [emulator:no-tools]", "--model", "claude-glm-5.3-flash", **discover
+    )
+    run.ok()
+    assert "This is glm-5.3-flash on the glmkit emulator" in run.text
+    assert rec.bodies()[-1]["model"] == "claude-glm-5.3-flash"
+    record("discovery", served, rec, sandbox)
+
+
+def test_prompt_too_long_reaches_claude_code_as_its_own_wording(
+    cc: Agent, mode: str, emulator: Callable[..., str], gateway: Callable[..., Gateway], sandbox: Sandbox
+) -> None:
+    """A request beyond the context limit gets ``prompt is too long: N tokens > M maximum``: Claude Code reads
+    N and M from it, tries to compact, and tells the user (a one-exchange conversation cannot be compacted)."""
+    home = Path(sandbox.home.parent / "serve-config")
+    home.mkdir()
+    (home / "config.toml").write_text("[gateway]\nmax_context = 12000\n")
+    served = gateway(emulator(), mode, env={"GLMKIT_CONFIG": str(home / "config.toml")})
+    run = claude(cc, sandbox, served.url, "Say hello [emulator:no-tools]")
+    assert run.result.get("is_error")
+    assert "Prompt is too long" in run.text and "limit 12000" in run.text, run.text
+    rows = served.ledger()
+    assert rows and all(r["status"] == 400 for r in rows)

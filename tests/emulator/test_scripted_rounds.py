@@ -63,3 +63,12 @@ def test_parallel_calls_and_a_nested_marker() -> None:
 def test_no_tools_marker_and_no_script() -> None:
     assert tool_calls_for(state(), {"messages": [user("Say hello [emulator:no-tools]")], "tools": TOOLS}) is None
     assert scripted_calls(state(), [user("Say hello")]) is False
+
+
+def test_new_user_text_ends_the_script() -> None:
+    s = state()
+    messages = [user('[emulator:round=Read {"file_path": "/w/a"}]')]
+    calls = tool_calls_for(s, {"messages": messages, "tools": TOOLS})
+    assert calls is not None
+    messages += answered(calls, "x")[:-1] + [{"role": "user", "content": "Summarise the conversation. TEXT ONLY."}]
+    assert tool_calls_for(s, {"messages": messages, "tools": TOOLS}) is None

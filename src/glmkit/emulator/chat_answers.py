@@ -14,7 +14,7 @@ tests (ours and users'):
 - ``[emulator:round=Name {json} && Name {json}]``: a scripted tool round: exactly these calls with exactly
   these arguments. Each ``round`` marker is one round, in order; after the last round the answer is text.
   Rounds count from the last user message holding a ``round`` marker (coding agents add reminder
-  messages between tool rounds), and ``$RESULT`` inside a JSON string is replaced by the text of the
+  messages between tool rounds; a user message with other text ends the script), and ``$RESULT`` inside a JSON string is replaced by the text of the
   latest tool result. The value may hold one level of ``[...]`` (a subagent's prompt with its own marker).
 - ``[emulator:invalid-json]`` / ``[emulator:invalid-json=N]`` (in any user message): with
   ``response_format`` json_object, the first (N) answers are not valid JSON. Otherwise json_object answers are an
@@ -170,6 +170,9 @@ def markers(messages: list[dict[str, Any]]) -> dict[str, str]:
     return {m.group(1): m.group(2) or "" for m in _MARKER.finditer(last_user_text(messages))}
 
 
+_REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
+
+
 def _user_text(m: dict[str, Any]) -> str:
     """A user message's text; a part that is a JSON string literal is decoded first (OpenCode and Kilo send the
     prompt of ``run`` so: ``"Copy ... {\\"filePath\\": ...}"``, and a marker's JSON must survive that)."""
@@ -216,6 +219,8 @@ def scripted_calls(state: EmulatorState, messages: list[dict[str, Any]]) -> list
     if any(name == "no-tools" for name, _ in found):
         return None
     script = [value for name, value in found if name == "round"]
+    if any(m.get("role") == "user" and _REMINDER.sub("", _user_text(m)).strip() for m in messages[start + 1 :]):
+        return None  # the user spoke again (a new prompt, a compaction request): the script is over
     done = sum(1 for m in messages[start + 1 :] if m.get("role") == "assistant" and m.get("tool_calls"))
     if done >= len(script):
         return None

@@ -40,6 +40,7 @@ from glmkit.gateway.anthropic_response import (
 __all__ = [
     "Plan",
     "TranslationError",
+    "check_context",
     "check_request",
     "cut_at_stop",
     "describe_body",
@@ -279,6 +280,21 @@ def _user_id(value: Any) -> str | None:
     if not isinstance(value, str) or len(value) < 6:
         return None
     return value if len(value) <= 128 else hashlib.sha256(value.encode()).hexdigest()
+
+
+def check_context(plan: Plan, config: Any) -> None:
+    """Raise Anthropic's ``prompt is too long: N tokens > M maximum`` (a 400; Claude Code compacts on exactly
+    this wording) when the request's estimated input exceeds the model's window or ``config.max_context``.
+
+    The count is the gateway's estimate (``glmkit._tokens``), not GLM's tokenizer: UNVERIFIED how close it is
+    near the limit; Z.AI's own answer to an overlong prompt is a different 400 (1261), which Claude Code does
+    not recognise."""
+    from glmkit.catalog import get_model
+
+    info = get_model(plan.model)
+    limits = [n for n in (getattr(config, "max_context", 0), info.context if info is not None else 0) if n]
+    if limits and plan.input_tokens > min(limits):
+        raise TranslationError(f"prompt is too long: {plan.input_tokens} tokens > {min(limits)} maximum")
 
 
 def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> tuple[dict[str, Any], Plan]:

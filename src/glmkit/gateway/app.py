@@ -13,8 +13,8 @@ bodies over ``max_body`` are refused in the route's dialect; see docs/gateway.md
 handler runs inside ``endpoint.endpoint`` (token check, body, ledger row, errors in the
 route's dialect); the handlers here only speak their protocol.
 
-``anthropic-version`` is not required (curl works without it); a client that sends it gets Anthropic's shape
-from ``GET /v1/models``, and passthrough mode relays it (with ``anthropic-beta``) to Z.AI, ``2023-06-01``
+``anthropic-version`` is not required (curl works without it); a client that sends it (or ``x-api-key``) gets
+Anthropic's shape from ``GET /v1/models``, with ids Claude Code keeps (``GatewayConfig.listed_models``), and passthrough mode relays it (with ``anthropic-beta``) to Z.AI, ``2023-06-01``
 when absent.
 
 The upstream key never leaves: clients authenticate with the gateway token (if one is set) and the
@@ -162,6 +162,7 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
     else:
         call = Call(MESSAGES, json=upstream_body, headers=_anthropic_headers(request))
     record.row["model_used"] = plan.model
+    tr.check_context(plan, gw.config)
     if plan.stream:
         call.headers = {**(call.headers or {}), "Accept": "text/event-stream"}
     hold = gw.hold_for(request, record)
@@ -308,13 +309,18 @@ async def _openai_stream(gw: Gateway, flight: Flight, call: Call, client: str, h
 
 async def list_models(gw: Gateway, request: Request, flight: Flight, body: Any) -> Response:
     """``GET /v1/models``: the mapped models for Anthropic clients, the upstream list for OpenAI ones."""
-    if "anthropic-version" in request.headers:
+    if "anthropic-version" in request.headers or "x-api-key" in request.headers:
         flight.finished = True
         return JSONResponse(oa.anthropic_models(gw.config.listed_models()))
     flight.response = await gw.upstream.open(Call(MODELS))
     content = await flight.response.aread()
     flight.finished = True
     return Response(content, media_type="application/json")
+
+
+async def root(request: Request) -> Response:
+    """``GET``/``HEAD /``: 200, for clients that probe the base URL before using it (Claude Code does)."""
+    return JSONResponse({"gateway": "glmkit", "anthropic": "/v1/messages", "openai": "/v1"})
 
 
 async def health(request: Request) -> Response:
@@ -361,6 +367,7 @@ def create_app(
         Route("/v1/responses", endpoint("/v1/responses", responses, OPENAI), methods=["POST"]),
         Route("/v1/models", endpoint("/v1/models", list_models, None), methods=["GET"]),
         Route("/health", health, methods=["GET"]),
+        Route("/", root, methods=["GET", "HEAD"]),
     ]
     guard = Middleware(RequestGuard, policy=gateway.config.guard_policy(), refuse=refusal)
     app = Starlette(

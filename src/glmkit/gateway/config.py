@@ -12,6 +12,7 @@ Read from the ``[gateway]`` table of the config file, overridden by ``glm serve`
     max_body = 67108864           # bytes (64 MiB); larger bodies get 413 before the rest is read
     allowed_hosts = []            # Host names beside 127.0.0.1, localhost, [::1] and --host
     allowed_origins = []          # web origins allowed to call (browsers' Origin header); loopback always is
+    max_context = 0               # input tokens per request (0: the model's window); beyond: "prompt is too long"
     [gateway.models]              # Claude families or exact names -> GLM ids
     opus = "glm-5.3"
     haiku = "glm-5.3-flash"
@@ -22,6 +23,7 @@ Read from the ``[gateway]`` table of the config file, overridden by ``glm serve`
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -39,6 +41,8 @@ LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # single 50 MB file part (reference: the unified `file` part) is ~67 MB as base64. 64 MiB takes the first
 # two with room and most of the third. Z.AI's own request cap is not documented (UNVERIFIED).
 MAX_BODY = 64 * 1024 * 1024
+CLAUDE_PREFIX = "claude-"
+_CLAUDE = re.compile(r"claude|anthropic", re.I)
 
 
 def _default_models() -> dict[str, str]:
@@ -68,6 +72,10 @@ class GatewayConfig:
     max_inflight: int = 2
     queue_size: int = 256
     queue_timeout: float = 600.0
+    max_context: int = 0
+    """Input tokens a request may carry (0: the model's own context window). A larger request gets Anthropic's
+    ``prompt is too long: N tokens > M maximum`` 400, on which Claude Code compacts its conversation; a
+    smaller value makes it compact sooner (fewer tokens per request)."""
     ping_interval: float = 5.0
     recover_after: int = 100
     log_bodies: bool = False
@@ -186,6 +194,8 @@ class GatewayConfig:
             return self.models[low]
         if get_model(low) is not None:
             return low
+        if low.startswith(CLAUDE_PREFIX) and get_model(low.removeprefix(CLAUDE_PREFIX)) is not None:
+            return low.removeprefix(CLAUDE_PREFIX)  # claude-glm-5.3: the id GET /v1/models lists for glm-5.3
         for family in FAMILIES:
             if family in low:
                 return self.models.get(family) or default_model(family)
@@ -196,20 +206,28 @@ class GatewayConfig:
         return fallback
 
     def listed_models(self) -> list[tuple[str, str]]:
-        """(name, GLM model) pairs ``GET /v1/models`` shows Anthropic clients: the mapped names, then the targets."""
-        pairs = [(name, target) for name, target in self.models.items() if name != "default"]
-        seen = {name for name, _ in pairs}
-        for _, target in list(pairs):
-            if target not in seen:
-                seen.add(target)
-                pairs.append((target, target))
+        """(id, GLM model) pairs ``GET /v1/models`` shows Anthropic clients, every id one Claude Code keeps
+        (it drops ids not matching ``/(claude|anthropic)/i``): the Claude id of each family slot
+        (``claude-opus-5-5``), mapped names that are Claude ids already, then ``claude-<glm id>`` per GLM model
+        mapped to; ``map_model`` resolves each of them to the GLM model listed beside it."""
+        from glmkit import data
+
+        ids = data.load("models")["claude_ids"]
+        pairs: list[tuple[str, str]] = []
+        for name, target in self.models.items():
+            if name in ids:
+                pairs.append((str(ids[name]), target))
+            elif _CLAUDE.search(name):
+                pairs.append((name, target))
+        pairs += [(CLAUDE_PREFIX + target, target) for target in dict.fromkeys(self.models.values())]
         from glmkit.catalog import all_models
 
-        for model in all_models():  # models released after the installed catalog (`glm models --refresh`)
-            if model.inferred and model.kind == "chat" and model.id not in seen:
-                seen.add(model.id)
-                pairs.append((model.id, model.id))
-        return pairs
+        # models released after the installed catalog (`glm models --refresh`)
+        pairs += [(CLAUDE_PREFIX + m.id, m.id) for m in all_models() if m.inferred and m.kind == "chat"]
+        unique: dict[str, str] = {}
+        for name, target in pairs:
+            unique.setdefault(name, target)  # each id once, where it first appears
+        return list(unique.items())
 
 
 # A setting's annotation -> the TOML values it accepts, and what to call them in an error.

@@ -114,7 +114,7 @@ def anthropic_models(pairs: list[tuple[str, str]]) -> dict[str, Any]:
         {
             "type": "model",
             "id": name,
-            "display_name": name if name == target else f"{name} (GLM {target})",
+            "display_name": f"{target} via glmkit" + ("" if name == f"claude-{target}" else f" (as {name})"),
             "created_at": "2026-01-01T00:00:00Z",
         }
         for name, target in pairs

@@ -1,0 +1,74 @@
+"""What Claude Code 2.1.3xx needs of the gateway besides /v1/messages itself: ``HEAD /``, ``?beta=true``, model
+discovery ids it keeps, and the ``prompt is too long`` wording it compacts on."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from glmkit._config import resolve_settings
+from glmkit.emulator import EmulatorConfig
+from glmkit.emulator import create_app as emulator_app
+from glmkit.gateway.app import create_app
+from glmkit.gateway.config import GatewayConfig
+from glmkit.testing import TEST_KEY, AsyncEmulatorTransport
+
+pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
+HELLO = {"model": "claude-opus-5-5", "max_tokens": 1000, "messages": [{"role": "user", "content": "hi"}]}
+
+
+def app_for(tmp_path: Path, **config: Any) -> Any:
+    settings = resolve_settings(api_key=TEST_KEY, base_url="http://emulator.invalid/api/coding/paas/v4", environ={})
+    emu = emulator_app(EmulatorConfig())
+    return create_app(
+        GatewayConfig(ledger_path=str(tmp_path / "l.db"), **config), settings, transport=AsyncEmulatorTransport(emu)
+    )
+
+
+async def call(app: Any, method: str, path: str, **kw: Any) -> httpx.Response:
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://127.0.0.1") as c:
+        r = await c.request(method, path, **kw)
+    await app.state.gateway.aclose()
+    return r
+
+
+async def test_head_root_answers_200(tmp_path: Path) -> None:
+    assert (await call(app_for(tmp_path), "HEAD", "/")).status_code == 200
+
+
+@pytest.mark.parametrize("mode", ["translate", "passthrough"])
+async def test_beta_query_is_served(tmp_path: Path, mode: str) -> None:
+    app = app_for(tmp_path, mode=mode)
+    r = await call(app, "POST", "/v1/messages?beta=true", json=HELLO, headers={"anthropic-version": "2023-06-01"})
+    assert r.status_code == 200, r.text
+    count = await call(app_for(tmp_path), "POST", "/v1/messages/count_tokens?beta=true", json=HELLO)
+    assert count.status_code == 200 and count.json()["input_tokens"] > 0
+
+
+@pytest.mark.parametrize("header", [{"anthropic-version": "2023-06-01"}, {"x-api-key": "any"}])
+async def test_models_lists_ids_claude_code_keeps(tmp_path: Path, header: dict[str, str]) -> None:
+    config = GatewayConfig(ledger=False)
+    r = await call(app_for(tmp_path), "GET", "/v1/models?limit=1000", headers=header)
+    data = r.json()["data"]
+    ids = [m["id"] for m in data]
+    assert ids[:3] == ["claude-opus-5-5", "claude-sonnet-5-5", "claude-haiku-5-5"]
+    assert "claude-glm-5.3" in ids and "claude-glm-5.3-flash" in ids
+    assert all(re.search("claude|anthropic", i, re.I) for i in ids)  # Claude Code drops every other id
+    for m in data:  # the display name says which GLM model answers, and the id resolves to it
+        glm = config.map_model(m["id"])
+        assert m["display_name"].startswith(glm + " ")
+
+
+@pytest.mark.parametrize("mode", ["translate", "passthrough"])
+async def test_prompt_too_long_in_claude_codes_wording(tmp_path: Path, mode: str) -> None:
+    app = app_for(tmp_path, mode=mode, max_context=50)
+    body = {**HELLO, "messages": [{"role": "user", "content": "word " * 400}]}
+    r = await call(app, "POST", "/v1/messages", json=body)
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error["type"] == "invalid_request_error"
+    assert re.fullmatch(r"prompt is too long: \d+ tokens > 50 maximum", error["message"]), error
