@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_corpus import save
 from agent_harness import Agent, Gateway, Recorder, Sandbox
-from corpus import save_bodies
 
 pytestmark = [pytest.mark.agents, pytest.mark.timeout(300)]
 
@@ -60,7 +60,7 @@ class Run:
 
 def record(scenario: str, served: Gateway, rec: Recorder, sandbox: Sandbox) -> None:
     """Keep the run's requests for the corpus (when ``GLMKIT_AGENTS_RECORD=1``)."""
-    save_bodies("claude-code", scenario, served.mode, rec.requests, sandbox.home, sandbox.cwd)
+    save("claude-code", scenario, served.mode, rec.requests, sandbox.home, sandbox.cwd)
 
 
 def claude(agent: Agent, sandbox: Sandbox, base_url: str, prompt: str, *args: str, **env: str) -> Run:

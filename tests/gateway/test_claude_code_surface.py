@@ -72,3 +72,11 @@ async def test_prompt_too_long_in_claude_codes_wording(tmp_path: Path, mode: str
     error = r.json()["error"]
     assert error["type"] == "invalid_request_error"
     assert re.fullmatch(r"prompt is too long: \d+ tokens > 50 maximum", error["message"]), error
+
+
+def test_only_betas_meaningful_upstream_are_passed() -> None:
+    from glmkit.gateway.app import upstream_betas
+
+    sent = "claude-code-20250219,interleaved-thinking-2025-05-14, context-management-2025-06-27,effort-2025-11-24"
+    assert upstream_betas(sent) == "interleaved-thinking-2025-05-14"
+    assert upstream_betas(None) == "" and upstream_betas("prompt-caching-2024-07-31") == ""

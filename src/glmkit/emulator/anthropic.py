@@ -15,6 +15,10 @@ Errors use Anthropic's body with Z.AI's business ``code`` inside, the message wr
 ``/anthropic`` that are not served, ``/v1/messages/count_tokens`` among them, get a 404 in the same body:
 whether Z.AI serves count_tokens is UNVERIFIED (§14.2); Claude Code estimates locally without it (live
 evidence §4).
+``role: system`` inside ``messages`` (the anthropic package's ``SystemMessageParam``, which Claude Code 2.1.3xx
+sends) is refused with 400/1214 as the Messages API did before it: whether Z.AI's endpoint takes it is UNVERIFIED,
+and refusing is the cautious choice (the gateway's passthrough mode moves such messages into ``system``, so it works
+either way).
 """
 
 from __future__ import annotations

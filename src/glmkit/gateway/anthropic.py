@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from typing import Any
 
 from glmkit._tokens import estimate_messages, estimate_text
@@ -56,6 +57,8 @@ __all__ = [
 ]
 
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+_DROPPED: set[str] = set()
+log = logging.getLogger("glmkit.gateway")
 DESCRIBE_PROMPT = (
     "Describe this image in detail for a reader who cannot see it. Transcribe any visible text exactly, "
     "including code, error messages and UI labels."
@@ -81,6 +84,28 @@ def _text_of(content: Any) -> str:
     return "\n".join(b.get("text", "") for b in content or [] if isinstance(b, dict) and b.get("type") == "text")
 
 
+def dropped(what: str) -> None:
+    """Note, once per kind and process, a part of a request the gateway leaves out (liberal in what it accepts)."""
+    if what not in _DROPPED:
+        _DROPPED.add(what)
+        log.debug("dropped from requests (GLM has no use for it): %s", what)
+
+
+def _document_text(block: dict[str, Any]) -> str:
+    """The text of a plain-text document or a search result (their meaning survives as text), else ``""``."""
+    src = block.get("source") if block.get("type") == "document" else block
+    if not isinstance(src, dict):
+        return ""
+    if block.get("type") == "document" and src.get("type") == "text":
+        text = str(src.get("data") or "")
+    elif isinstance(src.get("content"), list):
+        text = _text_of(src["content"])
+    else:
+        return ""
+    title = block.get("title")
+    return f"{title}\n\n{text}" if isinstance(title, str) and title and text else text
+
+
 def _user_turn(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """One Anthropic user turn -> tool messages (first, answering the previous tool calls) then one user message."""
     tools: list[dict[str, Any]] = []
@@ -100,10 +125,12 @@ def _user_turn(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
             tools.append({"role": "tool", "tool_call_id": str(b.get("tool_use_id", "")), "content": text})
             if isinstance(content, list):
                 parts.extend(_image_part(i) for i in content if isinstance(i, dict) and i.get("type") == "image")
+        elif kind in ("document", "search_result") and (text := _document_text(b)):
+            parts.append({"type": "text", "text": text})
         elif kind in ("thinking", "redacted_thinking"):
             continue
         else:
-            raise TranslationError(f"Unsupported content block type {kind!r} in a user message.")
+            dropped(f"{kind} block in a user message")
     out = tools
     if not tools and not parts:
         return [{"role": "user", "content": ""}]  # an empty turn: the pre-flight drops it and says so
@@ -133,7 +160,7 @@ def _assistant_turn(blocks: list[dict[str, Any]]) -> dict[str, Any]:
         elif kind == "redacted_thinking":
             continue
         else:
-            raise TranslationError(f"Unsupported content block type {kind!r} in an assistant message.")
+            dropped(f"{kind} block in an assistant message")  # server tool calls and results: GLM ran none of them
     msg: dict[str, Any] = {"role": "assistant", "content": "".join(text)}
     if reasoning and any(reasoning):
         msg["reasoning_content"] = "".join(reasoning)
@@ -336,7 +363,7 @@ def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> t
         model=glm,
         stream=stream,
         thinking=want,
-        stop_sequences=list(body.get("stop_sequences") or []),
+        stop_sequences=[s for s in body.get("stop_sequences") or [] if s],
         input_tokens=estimate_messages(messages) + sum(estimate_text(_DUMPS(t)) for t in tools),
         routed_for_vision=routed,
         labels=labels,

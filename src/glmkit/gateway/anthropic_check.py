@@ -1,5 +1,7 @@
 """Shape checks of an Anthropic Messages request, before any translation: a malformed body is a 400 that names
-the field and the fix (``invalid_request_error``), never a crash inside the translator.
+the field and the fix (``invalid_request_error``), never a crash inside the translator. Liberal in what it accepts:
+fields and block types the gateway has no use for pass (the translator drops them); a 400 is for a request whose
+meaning cannot be kept (a malformed block, a PDF GLM cannot read here).
 
 One pass over the body and its blocks, plain ``isinstance`` tests (no model validation on the hot path).
 """
@@ -45,6 +47,17 @@ def _image(block: dict[str, Any], where: str) -> None:
         )
 
 
+def _document(block: dict[str, Any], at: str) -> None:
+    """A document must reach GLM as text (its meaning is its content): plain text or content blocks, not a PDF."""
+    src = block.get("source")
+    if not isinstance(src, dict) or src.get("type") not in ("text", "content"):
+        kind = src.get("type") if isinstance(src, dict) else None
+        raise TranslationError(
+            f"{at}.source: a {kind or 'missing'} document cannot be read by GLM through the gateway; send its text "
+            "(source type 'text'), or extract it first (`glm ocr` reads PDFs)."
+        )
+
+
 def _tool_result(block: dict[str, Any], at: str) -> None:
     content = block.get("content")
     if isinstance(content, list):
@@ -71,6 +84,8 @@ def _blocks(blocks: list[Any], where: str) -> None:
             _image(b, at)
         elif kind == "tool_result":
             _tool_result(b, at)
+        elif kind == "document":
+            _document(b, at)
 
 
 def _tools(body: dict[str, Any]) -> None:
@@ -98,7 +113,7 @@ def _options(body: dict[str, Any]) -> None:
             raise TranslationError("system: a string or a list of text blocks.")
         _text_blocks(system, "system")
     thinking = body.get("thinking")
-    if thinking is not None and (not isinstance(thinking, dict) or thinking.get("type") not in THINKING_TYPES):
+    if thinking is not None and not isinstance(thinking, dict):  # an unknown type reads as no thinking asked for
         raise TranslationError("thinking: an object whose type is one of " + ", ".join(THINKING_TYPES) + ".")
     for key in ("metadata", "output_config"):
         if body.get(key) is not None and not isinstance(body[key], dict):
@@ -106,8 +121,15 @@ def _options(body: dict[str, Any]) -> None:
     _number(body, "temperature")
     _number(body, "top_p")
     stops = body.get("stop_sequences")
-    if stops is not None and (not isinstance(stops, list) or not all(isinstance(s, str) and s for s in stops)):
-        raise TranslationError("stop_sequences: must be a list of non-empty strings.")
+    if stops is not None and (not isinstance(stops, list) or not all(isinstance(s, str) for s in stops)):
+        raise TranslationError("stop_sequences: must be a list of strings.")  # empty ones stop nothing: dropped
+
+
+def _empty(content: Any) -> bool:
+    """No content at all: ``""``, ``[]``, or only empty text blocks."""
+    if isinstance(content, list):
+        return all(isinstance(b, dict) and b.get("type") == "text" and not b.get("text") for b in content)
+    return not content
 
 
 def check_request(body: Any) -> None:
@@ -126,6 +148,10 @@ def check_request(body: Any) -> None:
         if not isinstance(m, dict) or m.get("role") not in ROLES:
             raise TranslationError(f"messages.{i}.role: must be 'user', 'assistant' or 'system'.")
         content = m.get("content")
+        if m["role"] == "user" and _empty(content):
+            raise TranslationError(
+                f"messages.{i}.content: a user message needs content (the Messages API refuses an empty one)."
+            )
         if m["role"] == "system" and isinstance(content, list):
             _text_blocks(content, f"messages.{i}.content")  # SystemMessageParam: a string or text blocks
         elif isinstance(content, list):

@@ -14,8 +14,9 @@ handler runs inside ``endpoint.endpoint`` (token check, body, ledger row, errors
 route's dialect); the handlers here only speak their protocol.
 
 ``anthropic-version`` is not required (curl works without it); a client that sends it (or ``x-api-key``) gets
-Anthropic's shape from ``GET /v1/models``, with ids Claude Code keeps (``GatewayConfig.listed_models``), and passthrough mode relays it (with ``anthropic-beta``) to Z.AI, ``2023-06-01``
-when absent.
+Anthropic's shape from ``GET /v1/models``, with ids Claude Code keeps (``GatewayConfig.listed_models``). Passthrough
+mode relays it to Z.AI (``2023-06-01`` when absent) with the ``anthropic-beta`` flags that mean something there
+(``UPSTREAM_BETAS``).
 
 The upstream key never leaves: clients authenticate with the gateway token (if one is set) and the
 gateway signs upstream requests itself. Bodies are logged only with ``log_bodies``, keys redacted.
@@ -126,11 +127,22 @@ def _passthrough_plan(body: dict[str, Any], gw: Gateway, record: Record) -> tupl
     return out, plan, False
 
 
+# ``anthropic-beta`` flags passed to Z.AI's Anthropic endpoint: those naming behaviour GLM has (interleaved thinking,
+# streamed tool arguments). Claude Code also sends claude-code-*, context-management-*, effort-*, prompt-caching-*
+# and others that concern Anthropic's own servers; which flags Z.AI reads or refuses is UNVERIFIED, so only these go.
+UPSTREAM_BETAS = ("interleaved-thinking-", "fine-grained-tool-streaming-")
+
+
+def upstream_betas(value: str | None) -> str:
+    """The ``anthropic-beta`` flags worth sending upstream, comma-separated (empty when none)."""
+    flags = [f.strip() for f in (value or "").split(",") if f.strip()]
+    return ",".join(f for f in flags if f.startswith(UPSTREAM_BETAS))
+
+
 def _anthropic_headers(request: Request) -> dict[str, str]:
     """The client's protocol headers, for Z.AI's Anthropic endpoint (``anthropic-version`` defaulted)."""
     headers = {"anthropic-version": request.headers.get("anthropic-version") or ANTHROPIC_VERSION}
-    beta = request.headers.get("anthropic-beta")
-    if beta:
+    if beta := upstream_betas(request.headers.get("anthropic-beta")):
         headers["anthropic-beta"] = beta
     return headers
 
