@@ -80,3 +80,49 @@ def test_only_betas_meaningful_upstream_are_passed() -> None:
     sent = "claude-code-20250219,interleaved-thinking-2025-05-14, context-management-2025-06-27,effort-2025-11-24"
     assert upstream_betas(sent) == "interleaved-thinking-2025-05-14"
     assert upstream_betas(None) == "" and upstream_betas("prompt-caching-2024-07-31") == ""
+
+
+def test_unified_headers_from_plan_windows() -> None:
+    from glmkit.gateway.plan_limits import unified_headers
+    from glmkit.types.quota import QuotaInfo
+
+    info = QuotaInfo.model_validate(
+        {
+            "level": "pro",
+            "limits": [
+                {"type": "CREDIT_LIMIT", "unit": 3, "number": 5, "usage": 12000, "currentValue": 10200,
+                 "nextResetTime": 1796230000000},
+                {"type": "CREDIT_LIMIT", "unit": 6, "number": 1, "usage": 60000, "currentValue": 12000,
+                 "nextResetTime": 1796600000000},
+            ],
+        }
+    )  # fmt: skip
+    h = unified_headers(info)
+    assert h["anthropic-ratelimit-unified-5h-utilization"] == "0.85"
+    assert h["anthropic-ratelimit-unified-5h-status"] == "allowed_warning"
+    assert h["anthropic-ratelimit-unified-5h-reset"] == "1796230000"
+    assert h["anthropic-ratelimit-unified-7d-utilization"] == "0.2"
+    assert h["anthropic-ratelimit-unified-7d-status"] == "allowed"
+    assert h["anthropic-ratelimit-unified-status"] == "allowed_warning"  # the most used window speaks
+    assert h["anthropic-ratelimit-unified-reset"] == "1796230000"
+    assert unified_headers(QuotaInfo.model_validate({"limits": []})) == {}
+
+
+async def test_plan_limit_headers_reach_answers_without_waiting_on_the_monitor(tmp_path: Path) -> None:
+    import asyncio
+
+    app = app_for(tmp_path, plan_limits=0.05)
+    seen: list[dict[str, str]] = []
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://127.0.0.1") as c:
+        for _ in range(60):
+            r = await c.post("/v1/messages", json=HELLO)
+            assert r.status_code == 200
+            seen.append({k: v for k, v in r.headers.items() if k.startswith("anthropic-ratelimit-unified-")})
+            if seen[-1]:
+                break
+            await asyncio.sleep(0.05)
+    await app.state.gateway.aclose()
+    assert seen[0] == {}  # the first answer did not wait for the monitor
+    last = seen[-1]
+    assert 0.0 <= float(last["anthropic-ratelimit-unified-5h-utilization"]) <= 1.0
+    assert last["anthropic-ratelimit-unified-status"] in ("allowed", "allowed_warning", "rejected")

@@ -14,7 +14,8 @@ tests (ours and users'):
 - ``[emulator:round=Name {json} && Name {json}]``: a scripted tool round: exactly these calls with exactly
   these arguments. Each ``round`` marker is one round, in order; after the last round the answer is text.
   Rounds count from the last user message holding a ``round`` marker (coding agents add reminder
-  messages between tool rounds; a user message with other text ends the script), and ``$RESULT`` inside a JSON string is replaced by the text of the
+  messages between tool rounds; a later user message with other text, or text after the markers, ends the
+  script), and ``$RESULT`` inside a JSON string is replaced by the text of the
   latest tool result. The value may hold one level of ``[...]`` (a subagent's prompt with its own marker).
 - ``[emulator:invalid-json]`` / ``[emulator:invalid-json=N]`` (in any user message): with
   ``response_format`` json_object, the first (N) answers are not valid JSON. Otherwise json_object answers are an
@@ -215,7 +216,11 @@ def scripted_calls(state: EmulatorState, messages: list[dict[str, Any]]) -> list
     start = _script_start(messages)
     if start is None:
         return False
-    found = [(m.group(1), m.group(2) or "") for m in _MARKER.finditer(_user_text(messages[start]))]
+    text = _REMINDER.sub("", _user_text(messages[start]))
+    matches = list(_MARKER.finditer(text))
+    if text[matches[-1].end() :].strip():
+        return None  # words after the markers (an agent's compaction request appends its own): the script is over
+    found = [(m.group(1), m.group(2) or "") for m in matches]
     if any(name == "no-tools" for name, _ in found):
         return None
     script = [value for name, value in found if name == "round"]

@@ -178,16 +178,20 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
     if plan.stream:
         call.headers = {**(call.headers or {}), "Accept": "text/event-stream"}
     hold = gw.hold_for(request, record)
+    limits = gw.plan_limits.headers()  # the cached plan-limit headers; a refresh, if due, runs in the background
     if plan.stream:
         slot = None if hold else gw.slot_or_ticket(plan.model, client, flight)
-        return await _stream_messages(gw, flight, call, plan, mode, client, slot, hold)
-    if hold:
-        await while_connected(request, gw.hold(record, hold))
-    slot = await plain_slot(gw, request, flight, gw.slot_or_ticket(plan.model, client, flight))
-    if slot is None:
-        return Response(status_code=499)
-    await while_connected(request, open_now(gw, flight, call, client, slot))
-    return await _plain_message(flight, plan, mode)
+        response = await _stream_messages(gw, flight, call, plan, mode, client, slot, hold)
+    else:
+        if hold:
+            await while_connected(request, gw.hold(record, hold))
+        slot = await plain_slot(gw, request, flight, gw.slot_or_ticket(plan.model, client, flight))
+        if slot is None:
+            return Response(status_code=499)
+        await while_connected(request, open_now(gw, flight, call, client, slot))
+        response = await _plain_message(flight, plan, mode)
+    response.headers.update(limits)
+    return response
 
 
 async def _plain_message(flight: Flight, plan: tr.Plan, mode: str) -> Response:

@@ -13,6 +13,7 @@ Read from the ``[gateway]`` table of the config file, overridden by ``glm serve`
     allowed_hosts = []            # Host names beside 127.0.0.1, localhost, [::1] and --host
     allowed_origins = []          # web origins allowed to call (browsers' Origin header); loopback always is
     max_context = 0               # input tokens per request (0: the model's window); beyond: "prompt is too long"
+    plan_limits = 60              # seconds between monitor reads for anthropic-ratelimit-unified-* headers (0: off)
     [gateway.models]              # Claude families or exact names -> GLM ids
     opus = "glm-5.3"
     haiku = "glm-5.3-flash"
@@ -72,6 +73,9 @@ class GatewayConfig:
     max_inflight: int = 2
     queue_size: int = 256
     queue_timeout: float = 600.0
+    plan_limits: float = 60.0
+    """Seconds between background reads of the Coding Plan monitor for the ``anthropic-ratelimit-unified-*``
+    headers on /v1/messages answers (Claude Code's plan-usage warnings); 0 turns them off."""
     max_context: int = 0
     """Input tokens a request may carry (0: the model's own context window). A larger request gets Anthropic's
     ``prompt is too long: N tokens > M maximum`` 400, on which Claude Code compacts its conversation; a

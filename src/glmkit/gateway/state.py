@@ -131,9 +131,11 @@ class Gateway:
 
     def __init__(self, config: GatewayConfig, settings: Settings, *, transport: Any = None, ledger: Any = None) -> None:
         from glmkit._auth import make_auth
+        from glmkit.gateway.plan_limits import PlanLimits
 
         self.config = config
         self.settings = settings
+        self.plan_limits = PlanLimits(settings, every=config.plan_limits, transport=transport)
         if transport is None:
             from glmkit.gateway.upstream_http import LeanTransport, proxied
 
@@ -204,6 +206,7 @@ class Gateway:
             await self.payg.close()
         if self._checkpointer is not None:
             self._checkpointer.close()
+        await self.plan_limits.aclose()
         if self.ledger is not None:
             self.ledger.close()
 
