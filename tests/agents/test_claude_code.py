@@ -314,7 +314,7 @@ def test_plan_limit_headers_what_claude_code_does_with_them(
     served = gateway(upstream_url, mode)
     warm = {"model": "claude-opus-5-5", "max_tokens": 50, "messages": [{"role": "user", "content": "hi"}]}
     for _ in range(100):  # the first answer starts the monitor read; a later one carries its headers
-        got = httpx.post(f"{served.url}/v1/messages", json=warm, timeout=30)
+        got = httpx.post(f"{served.url}/v1/messages", json=warm, timeout=30, headers={"user-agent": "claude-cli/0"})
         if "anthropic-ratelimit-unified-5h-utilization" in got.headers:
             break
     assert got.headers["anthropic-ratelimit-unified-5h-utilization"] == "0.85"

@@ -113,9 +113,13 @@ async def test_plan_limit_headers_reach_answers_without_waiting_on_the_monitor(t
 
     app = app_for(tmp_path, plan_limits=0.05)
     seen: list[dict[str, str]] = []
+    claude_code = {"user-agent": "claude-cli/2.1.332 (external, cli)"}
     async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://127.0.0.1") as c:
+        other = await c.post("/v1/messages", json=HELLO)  # not Claude Code: no headers, and no monitor read
+        assert not any(k.startswith("anthropic-ratelimit") for k in other.headers)
+        assert app.state.gateway.plan_limits._task is None
         for _ in range(60):
-            r = await c.post("/v1/messages", json=HELLO)
+            r = await c.post("/v1/messages", json=HELLO, headers=claude_code)
             assert r.status_code == 200
             seen.append({k: v for k, v in r.headers.items() if k.startswith("anthropic-ratelimit-unified-")})
             if seen[-1]:

@@ -74,6 +74,7 @@ log = logging.getLogger("glmkit.gateway")
 MODELS = Endpoint("GET", "/models", "chat")
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 ANTHROPIC_VERSION = "2023-06-01"
+PLAN_LIMIT_TOOLS = frozenset({"claude-code"})  # callers (by User-Agent) that get anthropic-ratelimit-unified-*
 
 
 # ---- /v1/messages --------------------------------------------------------------------------------
@@ -178,7 +179,9 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
     if plan.stream:
         call.headers = {**(call.headers or {}), "Accept": "text/event-stream"}
     hold = gw.hold_for(request, record)
-    limits = gw.plan_limits.headers()  # the cached plan-limit headers; a refresh, if due, runs in the background
+    # the cached plan-limit headers, for Claude Code (whose interface is where they mean something; other clients
+    # cause no monitor reads); a refresh, if due, runs in the background
+    limits = gw.plan_limits.headers() if record.row.get("tool") in PLAN_LIMIT_TOOLS else {}
     if plan.stream:
         slot = None if hold else gw.slot_or_ticket(plan.model, client, flight)
         response = await _stream_messages(gw, flight, call, plan, mode, client, slot, hold)
