@@ -114,16 +114,17 @@ class Gateway:
         """Arm a fault in the upstream emulator's fault book (``path``, ``code``, ``times``, ``skip``...)."""
         httpx.post(f"{self.emulator}/_emulator/faults", json=fault, timeout=5).raise_for_status()
 
-    def ledger(self, route: str = "/v1/messages", at_least: int = 1) -> list[dict[str, Any]]:
-        """The gateway's usage-ledger rows of ``route`` (oldest first); waits up to 5 s for ``at_least`` rows
-        (rows reach the disk in batches, a few ms after the answer)."""
+    def ledger(self, route: str | None = None, at_least: int = 1) -> list[dict[str, Any]]:
+        """The gateway's usage-ledger rows (of ``route``, or all), oldest first; waits up to 5 s for ``at_least``
+        rows (rows reach the disk in batches, a few ms after the answer)."""
         import sqlite3
 
         deadline = time.monotonic() + 5
         while True:
             with contextlib.closing(sqlite3.connect(self.home / "glmkit.db")) as db:
                 db.row_factory = sqlite3.Row
-                rows = [dict(r) for r in db.execute("SELECT * FROM requests WHERE route = ? ORDER BY id", (route,))]
+                rows = [dict(r) for r in db.execute("SELECT * FROM requests ORDER BY id")]
+            rows = [r for r in rows if route is None or r["route"] == route]
             if len(rows) >= at_least or time.monotonic() > deadline:
                 return rows
             time.sleep(0.05)

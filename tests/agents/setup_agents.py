@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Agent, Gateway, Recorder, Sandbox, clean_env
+from agent_harness import Agent, Gateway, Recorder, Sandbox, clean_env
 from corpus import save_bodies
 
 from glmkit.testing import TEST_KEY

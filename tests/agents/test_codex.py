@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from conftest import Agent, Gateway, Recorder, Sandbox, clean_env
+from agent_harness import Agent, Gateway, Recorder, Sandbox, clean_env
 
 from glmkit.testing import TEST_KEY
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pytest
-from conftest import Agent, Gateway, Recorder, Sandbox
+from agent_harness import Agent, Gateway, Recorder, Sandbox
 from setup_agents import (
     PLAIN,
     ROUTES,
