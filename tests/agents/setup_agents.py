@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from agent_corpus import save as save_bodies
 from agent_harness import Agent, Gateway, Recorder, Sandbox, clean_env
-from corpus import save_bodies
 
 from glmkit.testing import TEST_KEY
 
