@@ -74,7 +74,7 @@ def test_new_user_text_ends_the_script() -> None:
     assert tool_calls_for(s, {"messages": messages, "tools": TOOLS}) is None
 
 
-def test_words_after_the_markers_end_the_script() -> None:
-    """An agent's compaction request appends its instructions to the marked prompt: no scripted call then."""
+def test_a_text_only_instruction_after_the_markers_ends_the_script() -> None:
+    """Claude Code's compaction request appends "TEXT ONLY" instructions to the marked prompt: no scripted call."""
     prompt = user('Go [emulator:round=Read {"file_path": "/w/a"}]\nCRITICAL: Respond with TEXT ONLY.')
     assert tool_calls_for(state(), {"messages": [prompt], "tools": TOOLS}) is None

@@ -14,7 +14,8 @@ tests (ours and users'):
 - ``[emulator:round=Name {json} && Name {json}]``: a scripted tool round: exactly these calls with exactly
   these arguments. Each ``round`` marker is one round, in order; after the last round the answer is text.
   Rounds count from the last user message holding a ``round`` marker (coding agents add reminder
-  messages between tool rounds; a later user message with other text, or text after the markers, ends the
+  messages between tool rounds; a later user message with other text, or an instruction after the markers to
+  answer in text only (an agent's compaction request), ends the
   script), and ``$RESULT`` inside a JSON string is replaced by the text of the
   latest tool result. The value may hold one level of ``[...]`` (a subagent's prompt with its own marker).
 - ``[emulator:invalid-json]`` / ``[emulator:invalid-json=N]`` (in any user message): with
@@ -171,6 +172,7 @@ def markers(messages: list[dict[str, Any]]) -> dict[str, str]:
     return {m.group(1): m.group(2) or "" for m in _MARKER.finditer(last_user_text(messages))}
 
 
+_TEXT_ONLY = re.compile(r"(?i)\btext only\b|\bdo not (?:call|use) any tools?\b")
 _REMINDER = re.compile(r"<system-reminder>.*?</system-reminder>", re.S)
 
 
@@ -218,8 +220,8 @@ def scripted_calls(state: EmulatorState, messages: list[dict[str, Any]]) -> list
         return False
     text = _REMINDER.sub("", _user_text(messages[start]))
     matches = list(_MARKER.finditer(text))
-    if text[matches[-1].end() :].strip():
-        return None  # words after the markers (an agent's compaction request appends its own): the script is over
+    if _TEXT_ONLY.search(text[matches[-1].end() :]):
+        return None  # asked for text only after the markers (Claude Code's compaction request): the script is over
     found = [(m.group(1), m.group(2) or "") for m in matches]
     if any(name == "no-tools" for name, _ in found):
         return None
