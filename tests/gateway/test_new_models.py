@@ -68,8 +68,10 @@ def test_refresh_caches_the_new_model_and_the_gateway_picks_it_up(release_day: s
         import anthropic
 
         claude = anthropic.Anthropic(api_key=TEST_KEY, base_url=serve.url, max_retries=0)
-        assert NEW in [m.id for m in claude.models.list()]
-        message = claude.messages.create(model=NEW, max_tokens=100, messages=[{"role": "user", "content": "hi"}])
+        assert f"claude-{NEW}" in [m.id for m in claude.models.list()]  # an id Claude Code keeps
+        message = claude.messages.create(
+            model=f"claude-{NEW}", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+        )
         assert message.model == NEW
 
 
