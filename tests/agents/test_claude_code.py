@@ -21,6 +21,10 @@ from agent_harness import Agent, Gateway, Recorder, Sandbox
 pytestmark = [pytest.mark.agents, pytest.mark.timeout(300)]
 
 MODES = ["translate", "passthrough"]
+# Claude Code's stream watchdog at its floor (10 s without a byte aborts the request; the default is 5 minutes)
+# a pay-as-you-go key for the fallback scenario (the emulator takes any key of the right shape)
+PAYG_KEY = "fedcba9876543210fedcba9876543210.payAsYouGo000001"
+IDLE_10S = {"CLAUDE_BYTE_STREAM_IDLE_TIMEOUT_MS": "10000", "CLAUDE_STREAM_IDLE_TIMEOUT_MS": "10000"}
 
 
 @dataclass
@@ -66,12 +70,14 @@ def claude(agent: Agent, sandbox: Sandbox, base_url: str, prompt: str, *args: st
     """Run ``claude -p PROMPT ARGS`` against ``base_url`` in the sandbox (no stdin, no telemetry, no updater)."""
     environ = sandbox.env(
         agent,
-        ANTHROPIC_BASE_URL=base_url,
-        ANTHROPIC_AUTH_TOKEN="glmkit-test",
-        CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1",
-        DISABLE_AUTOUPDATER="1",
-        DISABLE_TELEMETRY="1",
-        **env,
+        **{
+            "ANTHROPIC_BASE_URL": base_url,
+            "ANTHROPIC_AUTH_TOKEN": "glmkit-test",
+            "CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC": "1",
+            "DISABLE_AUTOUPDATER": "1",
+            "DISABLE_TELEMETRY": "1",
+            **env,
+        },
     )
     command = [str(agent.bin), "-p", prompt, "--output-format", "stream-json", "--verbose", *args]
     out = subprocess.run(
@@ -328,3 +334,136 @@ def test_plan_limit_headers_what_claude_code_does_with_them(
     # puts nothing about them in its result; its statusline (interactive only) is not exercised here.
     events = [e for e in run.events if e.get("type") == "rate_limit_event"]
     record_property("rate_limit_events", json.dumps(events))
+
+
+def test_long_tool_argument_does_not_trip_the_idle_timeout(
+    cc: Agent,
+    emulator: Callable[..., str],
+    gateway: Callable[..., Gateway],
+    sandbox: Sandbox,
+    recorder: Callable[[str], Recorder],
+) -> None:
+    """GLM writes a whole file as a Write argument; the emulator goes silent while it writes unless asked for
+    ``tool_stream`` (0.5 s a 256-character fragment: 12 s here). Claude Code's byte-idle watchdog is set to its
+    floor, 10 s. Through the gateway (``tool_stream`` asked for, argument fragments relayed as ``input_json_delta``,
+    pings while silent) the stream is never idle, the file is written and nothing is asked twice."""
+    content = "\n".join(f"line {i}: " + "x" * 60 for i in range(90))  # about 6,100 characters: 24 fragments
+    write = json.dumps({"file_path": str(sandbox.cwd / "big.txt"), "content": content})
+    served = gateway(emulator("--chunk-delay", "0.5"), "translate")
+    rec = recorder(served.url)
+    run = claude(cc, sandbox, rec.url, f"Write big.txt [emulator:round=Write {write}]", "--allowedTools", "Write",
+                 **IDLE_10S)  # fmt: skip
+    run.ok()
+    assert (sandbox.cwd / "big.txt").read_text() == content
+    assert [bool(b.get("stream")) for b in rec.bodies()] == [True, True]  # no stream dropped for silence, no re-ask
+
+
+@pytest.mark.parametrize("pings", [True, False], ids=["pings", "no-pings"])
+def test_silent_upstream_is_kept_alive_by_pings(
+    cc: Agent,
+    pings: bool,
+    emulator: Callable[..., str],
+    gateway: Callable[..., Gateway],
+    sandbox: Sandbox,
+    recorder: Callable[[str], Recorder],
+) -> None:
+    """The same long Write argument on a model that cannot stream tool arguments (glm-4.5: no ``tool_stream``): the
+    upstream is silent for 12 s. With the gateway's keep-alive pings (every 5 s) Claude Code's 10 s watchdog never
+    fires and the round is asked once; with pings turned off (the control) the watchdog fires and Claude Code asks
+    for the whole round again."""
+    content = "\n".join(f"line {i}: " + "x" * 60 for i in range(90))
+    write = json.dumps({"file_path": str(sandbox.cwd / "big.txt"), "content": content})
+    config = sandbox.home.parent / "serve-config.toml"
+    config.write_text("[gateway]\nping_interval = %s\n" % (5 if pings else 3600))
+    served = gateway(emulator("--chunk-delay", "0.5"), "translate", env={"GLMKIT_CONFIG": str(config)})
+    rec = recorder(served.url)
+    run = claude(cc, sandbox, rec.url, f"Write big.txt [emulator:round=Write {write}]", "--allowedTools", "Write",
+                 "--model", "claude-glm-4.5", CLAUDE_CODE_MAX_RETRIES="0", **IDLE_10S)  # fmt: skip
+    assert "tool_stream" not in rec.bodies()[0] and served.ledger()[0]["model_used"] == "glm-4.5"
+    assert (sandbox.cwd / "big.txt").read_text() == content
+    streamed = [bool(b.get("stream")) for b in rec.bodies()]
+    if pings:
+        run.ok()
+        assert streamed == [True, True], streamed  # the Write round and the final answer, each asked once
+    else:
+        # Claude Code 2.1.332 does not die of the timeout: it drops the silent stream and asks for the same round
+        # again without streaming, so the plan pays for that round twice (and the wait doubles).
+        assert streamed == [True, False, True], streamed
+
+
+def test_spent_window_goes_on_pay_as_you_go(
+    cc: Agent,
+    emulator: Callable[..., str],
+    gateway: Callable[..., Gateway],
+    sandbox: Sandbox,
+    recorder: Callable[[str], Recorder],
+) -> None:
+    """The plan's 5-hour window is spent (the emulator answers 1308 on the coding endpoint). With the opt-in
+    pay-as-you-go fallback (a key and a daily cap), a tool-using session goes on through the general endpoint, and
+    every answer says it was billed (``x-glm-billed: payg``, ledger ``billed = 'payg'`` with its cost)."""
+    import httpx
+
+    upstream_url = emulator()
+    httpx.post(
+        f"{upstream_url}/api/_emulator/quota", json={"5h": {"percentage": 100, "reset_in": 7200}}, timeout=5
+    ).raise_for_status()
+    config = sandbox.home.parent / "serve-config.toml"
+    config.write_text(f'[gateway]\nfallback_key = "{PAYG_KEY}"\nfallback_cap_usd = 1.0\n')
+    served = gateway(upstream_url, "translate", env={"GLMKIT_CONFIG": str(config)})
+    (sandbox.cwd / "note.txt").write_text("hello from glmkit\n")
+    rec = recorder(served.url)
+    read = json.dumps({"file_path": str(sandbox.cwd / "note.txt")})
+    run = claude(cc, sandbox, rec.url, f"Read note.txt [emulator:round=Read {read}]", "--allowedTools", "Read")
+    run.ok()
+    assert [u["name"] for u in run.tool_uses()] == ["Read"]
+    answers = [r for r in rec.requests if r["path"] == "/v1/messages"]
+    assert len(answers) >= 2 and all(r["response_headers"].get("x-glm-billed") == "payg" for r in answers)
+    rows = served.ledger("/v1/messages", at_least=len(answers))
+    assert [r["billed"] for r in rows] == ["payg"] * len(answers), rows
+    assert all(r["cost_usd"] > 0 and "plan 1308: sent pay-as-you-go" in r["notes"] for r in rows), rows
+
+
+def test_a_session_killed_during_a_tool_call_goes_on(
+    cc: Agent, served: Gateway, sandbox: Sandbox, recorder: Callable[[str], Recorder]
+) -> None:
+    """Claude Code is killed while a tool runs (its transcript ends on a tool call without a result, the shape Z.AI
+    refuses); ``claude -c`` then goes on. Claude Code 2.1.332 closes the call itself ("[Tool call interrupted ...]");
+    a release that sends the bare call gets the pre-flight's repair instead: either way the session continues."""
+    import signal
+    import time
+
+    rec = recorder(served.url)
+    bash = json.dumps({"command": "python3 -c 'import time; time.sleep(120)'", "description": "wait"})
+    environ = sandbox.env(cc, ANTHROPIC_BASE_URL=rec.url, ANTHROPIC_AUTH_TOKEN="glmkit-test", DISABLE_AUTOUPDATER="1",
+                          CLAUDE_CODE_DISABLE_NONESSENTIAL_TRAFFIC="1", DISABLE_TELEMETRY="1")  # fmt: skip
+    command = [str(cc.bin), "-p", f"Wait [emulator:round=Bash {bash}]", "--allowedTools", "Bash"]
+    first = subprocess.Popen(command, cwd=sandbox.cwd, env=environ, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not _running("sleep(120)") and time.monotonic() < deadline:  # until the tool runs
+            time.sleep(0.2)
+        assert _running("sleep(120)"), "the Bash tool never started"
+        time.sleep(2)  # Claude Code writes its transcript as the tool starts
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    run = claude(cc, sandbox, rec.url, "Go on [emulator:no-tools]", "-c")
+    run.ok()
+    last = [b for b in rec.bodies() if "Go on" in json.dumps(b["messages"])][-1]["messages"]
+    calls = [b for m in last if isinstance(m["content"], list) for b in m["content"] if b.get("type") == "tool_use"]
+    assert calls and calls[0]["name"] == "Bash", last  # the interrupted call is in the continued conversation
+    assert rec.statuses()[-1] == 200
+
+
+def _running(needle: str) -> bool:
+    """Whether a process whose command line holds ``needle`` runs on this machine (read from /proc)."""
+    from pathlib import Path
+
+    for cmdline in Path("/proc").glob("[0-9]*/cmdline"):
+        try:
+            if needle in cmdline.read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                return True
+        except OSError:
+            continue
+    return False
