@@ -339,3 +339,19 @@ def test_host_without_http_is_a_usage_error() -> None:
 
     out = CliRunner().invoke(app, ["mcp", "--host", "0.0.0.0"])
     assert out.exit_code == 2 and "--http" in out.output
+
+
+async def test_a_tool_is_a_plain_function_a_test_can_call() -> None:
+    from glmkit.mcp_server.runtime import Runtime, use_runtime
+    from glmkit.mcp_server.tokens import count_tokens
+    from glmkit.mcp_server.vision import analyze_image
+
+    client = async_offline_client(create_app(EmulatorConfig()))
+    with use_runtime(Runtime(client=client, vision_model="glm-5v-turbo")):
+        counted = await count_tokens(text="hello tokens")
+        seen = await analyze_image("https://example.com/cat.png", "What is this?")
+    await client.close()
+    assert counted.endswith("tokens (12 characters).") and int(counted.split()[0]) > 0
+    assert "glm-5v-turbo" in seen
+    with pytest.raises(RuntimeError, match="use_runtime"):
+        await count_tokens(text="no runtime")

@@ -9,7 +9,7 @@ import contextvars
 import functools
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,7 +19,18 @@ from glmkit.mcp_server.paths import allowed_roots
 if TYPE_CHECKING:
     from glmkit._client import AsyncClient
 
-__all__ = ["ProgressFn", "Runtime", "ToolFn", "error_result", "guard", "note", "note_usage", "progress_reporter"]
+__all__ = [
+    "ProgressFn",
+    "Runtime",
+    "ToolFn",
+    "current_runtime",
+    "error_result",
+    "guard",
+    "note",
+    "note_usage",
+    "progress_reporter",
+    "use_runtime",
+]
 
 log = logging.getLogger("glmkit.mcp")
 
@@ -27,6 +38,30 @@ ToolFn = Callable[..., Awaitable[Any]]
 
 # What the running tool learned about its call (model, tokens), for the ledger row.
 _facts: contextvars.ContextVar[dict[str, Any] | None] = contextvars.ContextVar("glmkit_mcp_facts", default=None)
+# The runtime of the tool call in progress: its client, vision model and allowed folders.
+_runtime: contextvars.ContextVar[Runtime | None] = contextvars.ContextVar("glmkit_mcp_runtime", default=None)
+
+
+def current_runtime() -> Runtime:
+    """The ``Runtime`` of the tool call in progress (``guard`` sets it; a direct call sets it with ``use_runtime``).
+
+    Raises:
+        RuntimeError: called outside a tool call and outside ``use_runtime``.
+    """
+    rt = _runtime.get()
+    if rt is None:
+        raise RuntimeError("no glmkit MCP runtime here: call the tool through a server, or inside use_runtime(rt)")
+    return rt
+
+
+@contextlib.contextmanager
+def use_runtime(rt: Runtime) -> Iterator[Runtime]:
+    """Let the tool functions called inside use ``rt`` (its client and models), as a server's calls do."""
+    token = _runtime.set(rt)
+    try:
+        yield rt
+    finally:
+        _runtime.reset(token)
 
 
 def note(**facts: Any) -> None:
@@ -226,6 +261,7 @@ def guard(name: str, fn: ToolFn, rt: Runtime) -> ToolFn:
         status: int | None = 200
         error_code: str | None = None
         confined = allowed_roots.set(await rt.folders(ctx))
+        bound = _runtime.set(rt)
         try:
             return await fn(**arguments)
         except Exception as raised:
@@ -238,6 +274,7 @@ def guard(name: str, fn: ToolFn, rt: Runtime) -> ToolFn:
             status, error_code = None, "cancelled"
             raise
         finally:
+            _runtime.reset(bound)
             allowed_roots.reset(confined)
             _facts.reset(token)
             rt.record(

@@ -4,8 +4,8 @@
 server = build_server(client, groups=["vision", "search"], ledger=writer)
 await server.run_stdio_async()
 ```
-Tools are plain async functions (built per server by the group modules, closing over a ``Runtime``);
-``build_server`` wraps each (``runtime.guard``) so that a failure becomes an MCP tool error carrying the
+Tools are plain module-level async functions, registered under their group by ``@tool`` (``registry.py``) and
+reading the client from the ``Runtime`` of the call in progress; ``build_server`` wraps each (``runtime.guard``) so that a failure becomes an MCP tool error carrying the
 SDK's message and hint (the server never dies of a bad call), and so that each call leaves one row in the ledger.
 Tools hold no API knowledge: limits, defaults and endpoints live in the SDK.
 """
@@ -19,6 +19,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from glmkit.mcp_server.registry import TOOLS
 from glmkit.mcp_server.runtime import Runtime, ToolFn, guard
 
 if TYPE_CHECKING:
@@ -165,18 +166,18 @@ def _available(resource: str) -> bool:
     return importlib.util.find_spec(f"glmkit.resources.{resource}") is not None
 
 
-def group_tools(group: str, rt: Runtime) -> list[ToolFn]:
+def group_tools(group: str) -> list[ToolFn]:
     """The tool functions of one group (empty when its SDK resource is not installed)."""
     module_name, resource = GROUPS[group]
     if not _available(resource):
         log.warning("tool group %r needs glmkit.resources.%s, which is missing; skipped", group, resource)
         return []
     try:
-        module = importlib.import_module(f"glmkit.mcp_server.{module_name}")
+        importlib.import_module(f"glmkit.mcp_server.{module_name}")  # its ``@tool``s register on import
     except ModuleNotFoundError as exc:  # a part of the SDK this group stands on is not there
         log.warning("tool group %r skipped: %s", group, exc)
         return []
-    return list(getattr(module, f"{group}_tools")(rt))
+    return list(TOOLS.get(group, ()))
 
 
 def build_server(
@@ -218,7 +219,7 @@ def build_server(
         "glm", title="GLM (Z.AI) tools", instructions=INSTRUCTIONS, version=__version__, log_level="WARNING"
     )
     for group in chosen:
-        for fn in group_tools(group, rt):
+        for fn in group_tools(group):
             name = fn.__name__
             rt.groups[name] = group
             hints = ToolAnnotations(

@@ -6,18 +6,16 @@ every filter; these tools only shape the answer for a model to read.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from glmkit.mcp_server.runtime import note
+from glmkit.mcp_server.registry import tool
+from glmkit.mcp_server.runtime import current_runtime, note
 from glmkit.types.reader import RETURN_FORMATS
 from glmkit.types.web_search import CONTENT_SIZES, COUNT_RANGE, RecencyFilter
 
-if TYPE_CHECKING:
-    from glmkit.mcp_server.runtime import Runtime, ToolFn
-
-__all__ = ["format_hits", "reader_tools", "search_tools"]
+__all__ = ["format_hits", "web_read", "web_search"]
 
 _HIT_CHARS = 1500  # a longer hit is cut (and says so): ten hits stay readable in one answer
 
@@ -42,77 +40,67 @@ def format_hits(response: Any, query: str) -> str:
     return "\n".join(lines).rstrip()
 
 
-def search_tools(rt: Runtime) -> list[ToolFn]:
-    """The ``web_search`` tool, bound to ``rt``."""
+@tool("search")
+async def web_search(
+    search_query: Annotated[str, Field(description="What to search for, as you would type it.", min_length=1)],
+    count: Annotated[int, Field(description="How many results (1-50).", ge=COUNT_RANGE[0], le=COUNT_RANGE[1])] = 10,
+    search_domain_filter: Annotated[
+        str | None, Field(description="Only results from this one domain, e.g. 'docs.python.org'.")
+    ] = None,
+    search_recency_filter: Annotated[
+        RecencyFilter | None, Field(description="Only pages published within this period (default: no limit).")
+    ] = None,
+    content_size: Annotated[
+        Literal[CONTENT_SIZES] | None,  # type: ignore[valid-type]
+        Field(description="'medium' for short summaries (default), 'high' for longer extracts per result."),
+    ] = None,
+) -> str:
+    """Search the web for current information: docs, release notes, error messages, news, APIs.
 
-    async def web_search(
-        search_query: Annotated[str, Field(description="What to search for, as you would type it.", min_length=1)],
-        count: Annotated[int, Field(description="How many results (1-50).", ge=COUNT_RANGE[0], le=COUNT_RANGE[1])] = 10,
-        search_domain_filter: Annotated[
-            str | None, Field(description="Only results from this one domain, e.g. 'docs.python.org'.")
-        ] = None,
-        search_recency_filter: Annotated[
-            RecencyFilter | None, Field(description="Only pages published within this period (default: no limit).")
-        ] = None,
-        content_size: Annotated[
-            Literal[CONTENT_SIZES] | None,  # type: ignore[valid-type]
-            Field(description="'medium' for short summaries (default), 'high' for longer extracts per result."),
-        ] = None,
-    ) -> str:
-        """Search the web for current information: docs, release notes, error messages, news, APIs.
-
-        Returns titles, links, dates and text extracts. Follow up with web_read on a link to read a whole page.
-        """
-        params: dict[str, Any] = {"search_query": search_query, "count": count}
-        for name, value in (
-            ("search_domain_filter", search_domain_filter),
-            ("search_recency_filter", search_recency_filter),
-            ("content_size", content_size),
-        ):
-            if value is not None:
-                params[name] = value
-        response = await rt.client.web_search(**params)
-        note(model_requested="search-prime", request_id=response.request_id or response.id)
-        return format_hits(response, search_query)
-
-    return [web_search]
+    Returns titles, links, dates and text extracts. Follow up with web_read on a link to read a whole page.
+    """
+    params: dict[str, Any] = {"search_query": search_query, "count": count}
+    for name, value in (
+        ("search_domain_filter", search_domain_filter),
+        ("search_recency_filter", search_recency_filter),
+        ("content_size", content_size),
+    ):
+        if value is not None:
+            params[name] = value
+    response = await current_runtime().client.web_search(**params)
+    note(model_requested="search-prime", request_id=response.request_id or response.id)
+    return format_hits(response, search_query)
 
 
-def reader_tools(rt: Runtime) -> list[ToolFn]:
-    """The ``web_read`` tool, bound to ``rt``."""
+@tool("reader")
+async def web_read(
+    url: Annotated[str, Field(description="The http(s) URL of the page to read.", min_length=1)],
+    return_format: Annotated[
+        Literal[RETURN_FORMATS],  # type: ignore[valid-type]
+        Field(description="'markdown' keeps headings, lists, tables and links; 'text' is plain text."),
+    ] = "markdown",
+    with_links_summary: Annotated[bool, Field(description="Also list the page's links at the end.")] = False,
+    no_cache: Annotated[bool, Field(description="Fetch the page fresh instead of from the reader's cache.")] = False,
+    start_char: Annotated[
+        int, Field(description="Where to start in the page text (to read on after a cut answer).", ge=0)
+    ] = 0,
+    max_chars: Annotated[
+        int, Field(description="The most characters to return in this call.", ge=1000, le=200_000)
+    ] = 40_000,
+) -> str:
+    """Read a web page (docs, README, article, issue) and return its main content as Markdown.
 
-    async def web_read(
-        url: Annotated[str, Field(description="The http(s) URL of the page to read.", min_length=1)],
-        return_format: Annotated[
-            Literal[RETURN_FORMATS],  # type: ignore[valid-type]
-            Field(description="'markdown' keeps headings, lists, tables and links; 'text' is plain text."),
-        ] = "markdown",
-        with_links_summary: Annotated[bool, Field(description="Also list the page's links at the end.")] = False,
-        no_cache: Annotated[
-            bool, Field(description="Fetch the page fresh instead of from the reader's cache.")
-        ] = False,
-        start_char: Annotated[
-            int, Field(description="Where to start in the page text (to read on after a cut answer).", ge=0)
-        ] = 0,
-        max_chars: Annotated[
-            int, Field(description="The most characters to return in this call.", ge=1000, le=200_000)
-        ] = 40_000,
-    ) -> str:
-        """Read a web page (docs, README, article, issue) and return its main content as Markdown.
-
-        Use after web_search, or for any URL you were given. Long pages come in pieces: the answer says where to
-        continue with start_char.
-        """
-        params: dict[str, Any] = {"return_format": return_format}
-        if with_links_summary:
-            params["with_links_summary"] = True
-        if no_cache:
-            params["no_cache"] = True
-        response = await rt.client.reader.read(url, **params)
-        note(request_id=response.request_id or response.id)
-        return _page(response.reader_result, url, start_char, max_chars)
-
-    return [web_read]
+    Use after web_search, or for any URL you were given. Long pages come in pieces: the answer says where to
+    continue with start_char.
+    """
+    params: dict[str, Any] = {"return_format": return_format}
+    if with_links_summary:
+        params["with_links_summary"] = True
+    if no_cache:
+        params["no_cache"] = True
+    response = await current_runtime().client.reader.read(url, **params)
+    note(request_id=response.request_id or response.id)
+    return _page(response.reader_result, url, start_char, max_chars)
 
 
 def _page(result: Any, url: str, start: int, size: int) -> str:
