@@ -19,7 +19,7 @@ from glmkit._config import Settings, resolve_settings
 from glmkit._errors import redact
 
 if TYPE_CHECKING:
-    import httpx  # noqa: F401  (named in the generic bases below)
+    import httpx
 
     from glmkit._transport import AsyncTransport, Call, SyncTransport
     from glmkit.resources.agents import Agents, AsyncAgents
@@ -181,6 +181,11 @@ class Client(_ClientBase["httpx.Client", "httpx.BaseTransport"]):
         """A client sharing this one's connection pool with some settings changed (``timeout``, ``max_retries``)."""
         return self._clone(**changes)  # type: ignore[no-any-return]
 
+    @property
+    def http_client(self) -> httpx.Client:
+        """The ``httpx.Client`` this client sends through (its pool and transport), for raw requests beside the SDK's."""
+        return self._transport.http
+
     def close(self) -> None:
         """Close the connection pool."""
         if "_transport" in self.__dict__:
@@ -231,6 +236,11 @@ class AsyncClient(_ClientBase["httpx.AsyncClient", "httpx.AsyncBaseTransport"]):
     def with_options(self, **changes: Any) -> AsyncClient:
         """A client sharing this one's connection pool with some settings changed (``timeout``, ``max_retries``)."""
         return self._clone(**changes)  # type: ignore[no-any-return]
+
+    @property
+    def http_client(self) -> httpx.AsyncClient:
+        """The ``httpx.AsyncClient`` this client sends through (its pool and transport), for raw requests beside the SDK's."""
+        return self._transport.http
 
     async def close(self) -> None:
         """Close the connection pool."""

@@ -15,7 +15,7 @@ from glmkit.emulator import EmulatorConfig
 from glmkit.emulator import create_app as emulator_app
 from glmkit.gateway.app import create_app, redact_body
 from glmkit.gateway.config import GatewayConfig, from_config
-from glmkit.testing import TEST_KEY, AsyncEmulatorTransport
+from glmkit.testing import TEST_KEY, AsyncEmulatorTransport, EmulatorServer
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]
 PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg=="
@@ -201,8 +201,23 @@ def test_lean_upstream_transport_unless_a_proxy_applies_or_turned_off(
         monkeypatch.setenv(name, value)
     settings = resolve_settings(api_key=TEST_KEY, base_url=base_url, environ={})
     gateway = Gateway(GatewayConfig(lean_upstream=lean, ledger=False), settings)
-    pool = gateway.upstream.http._transport
-    assert isinstance(pool, LeanTransport) is expected
+    assert isinstance(gateway.upstream.direct, LeanTransport) is expected
+
+
+async def test_without_the_lean_transport_the_upstream_goes_through_httpx(
+    tmp_path: Path, emulator_server: EmulatorServer
+) -> None:
+    settings = resolve_settings(api_key=TEST_KEY, base_url=emulator_server.coding_base_url, environ={})
+    app = create_app(GatewayConfig(lean_upstream=False, ledger=False), settings)
+    assert app.state.gateway.upstream.direct is None  # httpx picks the route (and any proxy) for each URL
+    body = {"model": "glm-4.6", "messages": [{"role": "user", "content": "through httpx"}]}
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
+        plain = await c.post("/v1/chat/completions", json=body)
+        async with c.stream("POST", "/v1/chat/completions", json={**body, "stream": True}) as r:
+            streamed = b"".join([piece async for piece in r.aiter_bytes()])
+    await app.state.gateway.aclose()
+    assert plain.status_code == 200 and "through httpx" in plain.json()["choices"][0]["message"]["content"]
+    assert streamed.endswith(b"data: [DONE]\n\n")
 
 
 @pytest.mark.parametrize(

@@ -72,7 +72,7 @@ def probe_endpoints(client: Any) -> list[Probe]:
 
     s = client.settings
     coding = s.root_url.rstrip("/") + data.load("endpoints")["surfaces"]["coding"]
-    http = client._transport.http  # the client's own connection (the in-process emulator with --offline)
+    http = client.http_client  # the client's own connection (the in-process emulator with --offline)
     return [
         _probe(http, "general", "GET", s.base_url.rstrip("/") + "/models", s.api_key),
         _probe(http, "coding", "GET", coding + "/models", s.api_key),
@@ -141,7 +141,7 @@ def check_plan(client: Any, probes: Sequence[Probe] = ()) -> list[Check]:
     if has_plan and not client.settings.routes_chat_to_coding:
         # An empty chat body is refused before any tokens are spent; a key without balance there gets 1113.
         chat = _probe(
-            client._transport.http,
+            client.http_client,
             "general chat",
             "POST",
             client.settings.chat_base_url.rstrip("/") + "/chat/completions",
@@ -180,8 +180,7 @@ def check_plan(client: Any, probes: Sequence[Probe] = ()) -> list[Check]:
 def check_models(settings: Any, direct: dict[str, str]) -> Check:
     """Saved model choices older than the current defaults."""
     from glmkit.catalog import default_model, get_model
-    from glmkit.setup import get_tool
-    from glmkit.setup._files import SetupError, get_value
+    from glmkit.setup import SetupError, get_tool, get_value
 
     saved: dict[str, tuple[str, str]] = {}
     path = get_tool("claude-code").config_path(direct, project=False)
@@ -285,8 +284,7 @@ def _without_credentials(proxy: str) -> str:
 
 def check_tools(direct: dict[str, str], gateway: dict[str, str]) -> tuple[list[Check], list[Any]]:
     """Each configured tool's files point where they should; glmkit's MCP registration."""
-    from glmkit.setup import all_tools
-    from glmkit.setup._status import tool_status
+    from glmkit.setup import all_tools, tool_status
 
     checks, statuses = [], []
     for tool in all_tools():
@@ -326,7 +324,7 @@ def check_gateway(statuses: list[Any], url: str, http: Any) -> Check:
     """``glm serve`` answers its health route, when a tool (or GLM_GATEWAY_URL) points at it."""
     import httpx
 
-    from glmkit.setup._tool import tools_data
+    from glmkit.setup import tools_data
 
     users = [st.id for st in statuses if st.target == "gateway"]
     if not users and not os.environ.get("GLM_GATEWAY_URL"):
@@ -347,8 +345,7 @@ def run_checks(client: Any, tool_settings: Any, *, now: float | None = None) -> 
     """Every check, in report order; tools are compared with ``tool_settings`` (the real endpoints)."""
     import httpx
 
-    from glmkit.setup._status import status_values
-    from glmkit.setup._tool import gateway_url
+    from glmkit.setup import gateway_url, status_values
 
     settings = client.settings
     checks = check_key(settings)

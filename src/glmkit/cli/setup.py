@@ -23,17 +23,18 @@ def resolve_values(
     """Template values for the tool files: the key and Z.AI's endpoints, or the gateway's."""
     from glmkit._config import resolve_settings
     from glmkit.cli._common import check_chat_model
-    from glmkit.setup import _tool
+    from glmkit.setup import gateway_url as configured_gateway
+    from glmkit.setup import target_values
 
     if model is not None:
         model = check_chat_model(model)[0]  # an image model would make every request of the tool fail
     settings = resolve_settings(profile=profile, endpoint=endpoint)
     gateway = None
     if via_gateway or gateway_url:
-        gateway = _tool.gateway_url(gateway_url)
+        gateway = configured_gateway(gateway_url)
     else:
         check_key(settings.api_key)
-    return _tool.target_values(settings, gateway=gateway, model=model)
+    return target_values(settings, gateway=gateway, model=model)
 
 
 def check_key(key: str | None) -> None:
@@ -82,7 +83,7 @@ def setup(
 
         tool_id = resolve_name(tool)
         if undo:
-            from glmkit.setup._backups import undo as undo_files
+            from glmkit.setup import undo as undo_files
 
             for line in undo_files(tool_id, force=force):
                 typer.echo(line)
@@ -106,7 +107,7 @@ def _refuse_action_without_tool(flags: dict[str, bool]) -> None:
 
 
 def _run_plan(plan: Any, values: dict[str, str], *, dry_run: bool, json_out: bool) -> None:
-    from glmkit.setup._backups import apply_changes, diff_text, render
+    from glmkit.setup import apply_changes, diff_text, render
 
     changes = render(plan.edits)
     secrets = [values["token"]]
@@ -157,8 +158,7 @@ def _json(data: Any) -> None:
 
 def _list(json_out: bool, profile: str | None, endpoint: str | None) -> None:
     from glmkit._config import resolve_settings
-    from glmkit.setup import all_tools
-    from glmkit.setup._status import status_values, tool_status
+    from glmkit.setup import all_tools, status_values, tool_status
 
     direct, gateway = status_values(resolve_settings(profile=profile, endpoint=endpoint))
     rows = [tool_status(t, direct, gateway) for t in all_tools()]

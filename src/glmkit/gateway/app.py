@@ -49,29 +49,25 @@ from glmkit.gateway.config import GatewayConfig
 from glmkit.gateway.endpoint import (
     ANTHROPIC,
     OPENAI,
+    checked,
     endpoint,
     http_error,
-    open_now,
-    open_stream_now,
-    open_when_granted,
-    plain_slot,
     refusal,
     while_connected,
 )
+from glmkit.gateway.opening import open_now, open_stream_now, open_when_granted, plain_slot
 from glmkit.gateway.passthrough import PassthroughFixer, fix_message, fold_system_messages
-from glmkit.gateway.preflight import preflight
 from glmkit.gateway.relay import Flight, Record, open_upstream, relay_passthrough, relay_raw, relay_translated
 from glmkit.gateway.responses import responses
 from glmkit.gateway.shaping import Slot
 from glmkit.gateway.state import Gateway, Stream, redact_body
-from glmkit.types._base import Endpoint
 from glmkit.types.anthropic import MESSAGES
 from glmkit.types.chat import CHAT_COMPLETIONS
+from glmkit.types.models import LIST_MODELS
 
 __all__ = ["Gateway", "create_app", "redact_body"]
 
 log = logging.getLogger("glmkit.gateway")
-MODELS = Endpoint("GET", "/models", "chat")
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 ANTHROPIC_VERSION = "2023-06-01"
 PLAN_LIMIT_TOOLS = frozenset({"claude-code"})  # callers (by User-Agent) that get anthropic-ratelimit-unified-*
@@ -98,16 +94,6 @@ async def _describe_images(gw: Gateway, body: dict[str, Any], client: str) -> di
 
     texts = await asyncio.gather(*(describe(i) for i in tr.image_blocks(body)))
     return tr.replace_images(body, list(texts))
-
-
-def checked(gw: Gateway, record: Record, body: dict[str, Any], labels: list[str] | None = None) -> list[str]:
-    """Pre-flight a chat body (repaired in place): each repair is noted in the ledger row and one log line;
-    a shape that cannot be repaired raises (a 400 naming the message and the fix)."""
-    notes = preflight(body, labels=labels, vision_model=gw.config.vision_model)
-    if notes:
-        record.row["notes"] = notes
-        log.warning("repaired a %s request before sending it: %s", record.row.get("route"), "; ".join(notes))
-    return notes
 
 
 def _passthrough_plan(body: dict[str, Any], gw: Gateway, record: Record) -> tuple[dict[str, Any], tr.Plan, bool]:
@@ -331,7 +317,7 @@ async def list_models(gw: Gateway, request: Request, flight: Flight, body: Any) 
     if "anthropic-version" in request.headers or "x-api-key" in request.headers:
         flight.finished = True
         return JSONResponse(oa.anthropic_models(gw.config.listed_models()))
-    flight.response = await gw.upstream.open(Call(MODELS))
+    flight.response = await gw.upstream.open(Call(LIST_MODELS))
     content = await flight.response.aread()
     flight.finished = True
     return Response(content, media_type="application/json")
@@ -349,7 +335,7 @@ async def health(request: Request) -> Response:
         return JSONResponse({"ok": True, "gateway": "glmkit"})
     lanes = {
         m: {"limit": gw.shaper.limit(m), "inflight": gw.shaper.inflight(m), "queued": gw.shaper.depth(m)}
-        for m in list(gw.shaper._lanes)
+        for m in gw.shaper.models()
     }
     return JSONResponse({"ok": True, "gateway": "glmkit", "mode": gw.config.mode, "models": lanes})
 

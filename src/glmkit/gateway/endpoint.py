@@ -1,7 +1,7 @@
 """What every gateway route does, around its own handler: the gateway token check, the body read (and its
 redacted log line), one ledger row whatever happens, and each failure as an error in the route's dialect
-(Anthropic's ``{"type": "error", ...}`` or Z.AI's ``{"error": {"code", "message"}}``); plus the ways a
-request gets its upstream response (at once with a slot, or after waiting in the queue).
+(Anthropic's ``{"type": "error", ...}`` or Z.AI's ``{"error": {"code", "message"}}``), and the pre-flight
+repair of a chat body. How a request then gets its upstream response is ``opening.py``.
 """
 
 from __future__ import annotations
@@ -10,30 +10,21 @@ import asyncio
 import json
 import logging
 import re
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-import httpx
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from glmkit._errors import APIStatusError, ConcurrencyLimitError, GLMError
-from glmkit._transport import Call
+from glmkit._errors import GLMError
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.fallback import PLAN_SPENT, reset_of
-from glmkit.gateway.relay import (
-    MAX_REQUEUES,
-    Flight,
-    GatewayRetryPolicy,
-    Record,
-    open_upstream,
-    status_of,
-    wait_in_queue,
-)
-from glmkit.gateway.shaping import QueueFull, QueueTimeout, Slot
+from glmkit.gateway.preflight import preflight
+from glmkit.gateway.relay import Flight, Record, status_of
+from glmkit.gateway.shaping import QueueFull, QueueTimeout
 from glmkit.gateway.state import Gateway, Stream, redact_body
 from glmkit.types.anthropic import anthropic_status, error_body
 
@@ -43,11 +34,9 @@ __all__ = [
     "ClientGone",
     "Dialect",
     "endpoint",
+    "checked",
     "http_error",
-    "open_now",
-    "open_stream_now",
-    "open_when_granted",
-    "plain_slot",
+    "plan_spent_message",
     "refusal",
     "while_connected",
 ]
@@ -228,6 +217,16 @@ def refusal(scope: MutableMapping[str, Any], status: int, message: str) -> Respo
     return speak.error(status, message, retry=False)
 
 
+def checked(gw: Gateway, record: Record, body: dict[str, Any], labels: list[str] | None = None) -> list[str]:
+    """Pre-flight a chat body (repaired in place): each repair is noted in the ledger row and one log line;
+    a shape that cannot be repaired raises (a 400 naming the message and the fix)."""
+    notes = preflight(body, labels=labels, vision_model=gw.config.vision_model)
+    if notes:
+        record.row["notes"] = notes
+        log.warning("repaired a %s request before sending it: %s", record.row.get("route"), "; ".join(notes))
+    return notes
+
+
 def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[[Request], Awaitable[Response]]:
     """The route's handler wrapped in what every route does (``dialect=None``: Anthropic if the client says so)."""
 
@@ -281,124 +280,6 @@ def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[
                 await flight.close()
 
     return handle
-
-
-async def open_when_granted(
-    gw: Gateway, flight: Flight, call: Call, client: str, dialect: Dialect
-) -> AsyncIterator[bytes]:
-    """A queued stream: ping until a slot comes, then open the upstream (``flight.response``).
-
-    A queue timeout or an upstream failure ends with an error frame and leaves ``flight.response`` unset.
-    """
-    record = flight.record
-    ticket = flight.ticket
-    assert ticket is not None
-    got: Slot | None = None
-    try:
-        if flight.backoff:
-            await gw.upstream.sleep(flight.backoff)
-        async for item in wait_in_queue(ticket, dialect.ping, gw.config.ping_interval):
-            if isinstance(item, Slot):
-                got = item
-            else:
-                yield item
-        assert got is not None
-        flight.ticket = None
-        record.slot(got)
-        flight.response, flight.slot = await open_or_fall_back(gw, flight, call, got, client)
-    except QueueTimeout as exc:
-        record.fail(429, "1302")
-        yield dialect.frame(429, f"Timed out in the gateway queue ({exc}).", "1302")
-    except GLMError as exc:
-        status, code = status_of(exc)
-        record.fail(status, code)
-        message = getattr(exc, "message", str(exc))
-        if code in PLAN_SPENT:
-            message = plan_spent_message(message, code)[0]
-        yield dialect.frame(status, message, code)
-
-
-async def open_or_fall_back(
-    gw: Gateway, flight: Flight, call: Call, slot: Slot, client: str, *, requeues: int = MAX_REQUEUES
-) -> tuple[httpx.Response, Slot | None]:
-    """``open_upstream``; when the plan answers 1308/1310 and a pay-as-you-go fallback is set, the request goes once
-    to the general endpoint instead (within the cap), and the ledger row says so. Else the 1308/1310 is raised."""
-    try:
-        return await open_upstream(gw.upstream, gw.shaper, call, slot, client, requeues=requeues)
-    except APIStatusError as exc:
-        if exc.code not in PLAN_SPENT or gw.fallback is None or gw.payg is None:
-            raise
-        return await _pay_as_you_go(gw, flight, call, exc), None
-
-
-async def _pay_as_you_go(gw: Gateway, flight: Flight, call: Call, exc: APIStatusError) -> httpx.Response:
-    from glmkit._tokens import estimate_messages
-    from glmkit.catalog import get_model
-    from glmkit.gateway.fallback import cost_usd
-    from glmkit.gateway.preflight import preflight
-    from glmkit.types.chat import CHAT_COMPLETIONS
-
-    record = flight.record
-    if call.endpoint is not CHAT_COMPLETIONS or not isinstance(call.json, dict):
-        exc.message += " (the pay-as-you-go fallback takes chat requests only: use translate mode)"
-        raise exc
-    body = dict(call.json)
-    notes = preflight(body, surface="general")  # what the general endpoint refuses that the coding one takes
-    model = str(body["model"])
-    info = get_model(model)
-    most = body.get("max_tokens") or (info.default_output if info is not None and info.default_output else 65536)
-    worst = cost_usd(model, estimate_messages(body["messages"]), int(most))
-    assert gw.fallback is not None and gw.payg is not None
-    if not gw.fallback.reserve(worst):
-        left = gw.fallback.left_usd
-        exc.message += (
-            f" (the pay-as-you-go fallback's cap is reached: ${left:.2f} of ${gw.fallback.cap_usd:.2f} left today,"
-            f" this request could cost ${worst:.2f})"
-        )
-        raise exc
-    log.warning(
-        "plan window spent (%s): %s goes to the pay-as-you-go endpoint (at most ~$%.4f; $%.2f of the $%.2f cap left)",
-        exc.code,
-        model,
-        worst,
-        gw.fallback.left_usd,
-        gw.fallback.cap_usd,
-    )
-    record.row["billed"] = "payg"
-    record.row["_payg_reserved"] = worst
-    record.row["notes"] = [*(record.row.get("notes") or []), f"plan {exc.code}: sent pay-as-you-go", *notes]
-    try:
-        return await gw.payg.open(Call(CHAT_COMPLETIONS, json=body, headers=call.headers))
-    except BaseException:
-        gw.fallback.settle(worst, 0.0)
-        record.row["billed"] = None
-        del record.row["_payg_reserved"]
-        raise
-
-
-async def open_now(gw: Gateway, flight: Flight, call: Call, client: str, slot: Slot) -> None:
-    """Open the upstream with a slot in hand (retries happen here, before the client's first byte)."""
-    flight.record.slot(slot)
-    flight.slot = None
-    flight.response, flight.slot = await open_or_fall_back(gw, flight, call, slot, client)
-
-
-async def open_stream_now(gw: Gateway, flight: Flight, call: Call, client: str, slot: Slot) -> None:
-    """Open a stream's upstream with a slot in hand; a 1302 puts it back at the front of the queue
-    (``flight.ticket``) instead of waiting here, so its response starts and pings while it waits."""
-    flight.record.slot(slot)
-    flight.slot = None
-    try:
-        flight.response, flight.slot = await open_or_fall_back(gw, flight, call, slot, client, requeues=0)
-    except ConcurrencyLimitError:
-        if gw.shaper.limit(slot.model) <= 1 and gw.shaper.inflight(slot.model) == 0:
-            flight.backoff = GatewayRetryPolicy().backoff(1)  # waited in the stream, with pings (open_upstream's rule)
-        flight.ticket = gw.shaper.enqueue(slot.model, client, front=True)
-
-
-async def plain_slot(gw: Gateway, request: Request, flight: Flight, slot: Slot | None) -> Slot | None:
-    """The slot for a non-streamed request, waiting in the queue if need be (``None``: the client left)."""
-    return slot if slot is not None else await gw.wait_plain(request, flight)
 
 
 async def http_error(request: Request, exc: Exception) -> Response:

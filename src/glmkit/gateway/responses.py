@@ -30,7 +30,8 @@ from starlette.responses import Response
 from glmkit._sse import SSEDecoder
 from glmkit._transport import Call
 from glmkit.gateway.anthropic_check import TranslationError
-from glmkit.gateway.endpoint import OPENAI, open_now, open_stream_now, open_when_granted, plain_slot
+from glmkit.gateway.endpoint import OPENAI, checked
+from glmkit.gateway.opening import open_now, open_stream_now, open_when_granted, plain_slot
 from glmkit.gateway.relay import Flight, Record, _pump, _status_for_code
 from glmkit.gateway.state import Gateway, Stream
 from glmkit.responses_chat import Plan, ResponseWriter, to_chat
@@ -67,8 +68,6 @@ async def responses(gw: Gateway, request: Request, flight: Flight, body: Any) ->
     stream = bool(body.get("stream"))
     plan: Plan | None = None
     if gw.config.mode_for("/v1/responses") == "translate":
-        from glmkit.gateway.app import checked
-
         try:
             chat, plan = to_chat(body, model=model)
         except RequestError as exc:

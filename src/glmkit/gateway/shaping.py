@@ -106,6 +106,10 @@ class Shaper:
             lane = self._lanes[model] = _Lane(self.max_inflight, self.max_inflight)
         return lane
 
+    def models(self) -> list[str]:
+        """The models seen so far, in the order they were first asked for."""
+        return list(self._lanes)
+
     def limit(self, model: str) -> int:
         """The current in-flight limit of a model."""
         return self._lane(model).limit

@@ -1,18 +1,41 @@
 """``glm setup``: point coding tools at Z.AI (or at ``glm serve``) by merging their real config files.
 
 One module per tool (``claude_code.py``, ``cursor.py``, ...) exposes ``TOOL``; their facts live in
-``data/tools.toml``. ``_files`` edits JSON/TOML/YAML in place, ``_backups`` backs up, writes and undoes.
+``data/tools.toml``. ``_files`` edits JSON/TOML/YAML in place, ``_backups`` backs up, writes and undoes,
+``_status`` reads what a tool's files say now. This module is the face the rest of glmkit uses.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
-    from glmkit.setup._tool import Tool
+from glmkit.setup._backups import Change, apply_changes, diff_text, render, undo
+from glmkit.setup._files import get_value
+from glmkit.setup._status import ToolStatus, status_values, tool_status
+from glmkit.setup._tool import Tool, gateway_url, target_values, tools_data
+from glmkit.setup.errors import SetupError
 
-__all__ = ["ALIASES", "TOOL_MODULES", "all_tools", "get_tool", "resolve_name"]
+__all__ = [
+    "ALIASES",
+    "TOOL_MODULES",
+    "Change",
+    "SetupError",
+    "Tool",
+    "ToolStatus",
+    "all_tools",
+    "apply_changes",
+    "diff_text",
+    "gateway_url",
+    "get_tool",
+    "get_value",
+    "render",
+    "resolve_name",
+    "status_values",
+    "target_values",
+    "tool_status",
+    "tools_data",
+    "undo",
+]
 
 # tool id -> module; the order is the order of `glm setup --list`.
 TOOL_MODULES = {
@@ -43,8 +66,6 @@ def resolve_name(name: str) -> str:
     key = name.strip().lower()
     key = ALIASES.get(key, key)
     if key not in TOOL_MODULES:
-        from glmkit.setup._files import SetupError
-
         raise SetupError(f"Unknown tool {name!r}.", hint="Known tools: " + ", ".join(TOOL_MODULES) + ".")
     return key
 

@@ -17,15 +17,12 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from glmkit._config import toml_key, toml_value
-from glmkit._errors import InputError
+from glmkit.setup._yaml import yaml_get, yaml_set, yaml_validate
+from glmkit.setup.errors import SetupError
 
 __all__ = ["SetupError", "get_value", "set_value", "validate"]
 
 Path_ = tuple[str, ...]
-
-
-class SetupError(InputError):
-    """A config file cannot be merged safely; it was left untouched."""
 
 
 # --------------------------------------------------------------------------------------------------- JSON
@@ -353,8 +350,6 @@ def validate(text: str, fmt: str) -> None:
     elif fmt == "toml":
         _toml_parse(text)
     elif fmt == "yaml":
-        from glmkit.setup._yaml import yaml_validate
-
         yaml_validate(text)
     else:
         raise ValueError(f"unknown format {fmt!r}")
@@ -376,8 +371,6 @@ def _set_value(text: str, fmt: str, path: Path_, value: Any) -> str:
     if fmt == "toml":
         return _toml_set(text, path, value)
     if fmt == "yaml":
-        from glmkit.setup._yaml import yaml_set
-
         return yaml_set(text, path, value)
     raise ValueError(f"unknown format {fmt!r}")
 
@@ -389,7 +382,5 @@ def get_value(text: str, fmt: str, path: Path_) -> Any:
     if fmt == "toml":
         return _dig(_toml_parse(text), path) if text.strip() else None
     if fmt == "yaml":
-        from glmkit.setup._yaml import yaml_get
-
         return yaml_get(text, path) if text.strip() else None
     raise ValueError(f"unknown format {fmt!r}")

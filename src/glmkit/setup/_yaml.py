@@ -11,7 +11,7 @@ import json
 import re
 from typing import Any
 
-from glmkit.setup._files import SetupError
+from glmkit.setup.errors import SetupError
 
 __all__ = ["yaml_get", "yaml_set", "yaml_validate"]
 
