@@ -219,7 +219,6 @@ STILL_OVER: dict[str, str] = {
     "emulator/anthropic.py:root_routes": "being split",
     "emulator/app.py": "being split",
     "resources/chat.py": "split by job (issue 18, part 3)",
-    "responses_chat.py": "being split",
     "testing.py:handle_async_request": "being split",
     "tools.py": "being split",
     "types/chat.py": "being split",
