@@ -216,8 +216,6 @@ STILL_OVER: dict[str, str] = {
     "cli/emulate.py:emulate": "being split",
     "cli/models.py:models": "being split",
     "cli/serve.py:serve": "being split",
-    "emulator/anthropic.py:root_routes": "being split",
-    "emulator/app.py": "being split",
     "resources/chat.py": "split by job (issue 18, part 3)",
     "testing.py:handle_async_request": "being split",
     "tools.py": "being split",
