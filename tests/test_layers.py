@@ -211,13 +211,7 @@ STILL_OVER: dict[str, str] = {
     "_config.py": "settings table (issue 18, part 4)",
     "_config.py:resolve_settings": "settings table (issue 18, part 4)",
     "_transport.py": "not split yet",
-    "cli/ask.py:ask": "being split",
-    "cli/doctor.py": "being split",
-    "cli/emulate.py:emulate": "being split",
-    "cli/models.py:models": "being split",
-    "cli/serve.py:serve": "being split",
     "resources/chat.py": "split by job (issue 18, part 3)",
-    "testing.py:handle_async_request": "being split",
     "tools.py": "being split",
     "types/chat.py": "being split",
 }
