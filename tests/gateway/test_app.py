@@ -191,8 +191,8 @@ async def test_passthrough_does_not_send_disabled_thinking_to_an_always_thinking
 def test_lean_upstream_transport_unless_a_proxy_applies_or_turned_off(
     base_url: str, lean: bool | None, proxy: dict[str, str], expected: bool, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from glmkit._http11 import LeanTransport
     from glmkit.gateway.state import Gateway
-    from glmkit.gateway.upstream_http import LeanTransport
 
     for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
         monkeypatch.delenv(name, raising=False)

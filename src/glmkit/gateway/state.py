@@ -137,7 +137,7 @@ class Gateway:
         self.settings = settings
         self.plan_limits = PlanLimits(settings, every=config.plan_limits, transport=transport)
         if transport is None:
-            from glmkit.gateway.upstream_http import LeanTransport, proxied
+            from glmkit._http11 import LeanTransport, proxied
 
             urls = (settings.chat_base_url, settings.base_url, settings.anthropic_base_url)
             lean = config.lean_upstream

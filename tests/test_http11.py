@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from glmkit.gateway.upstream_http import LeanTransport
+from glmkit._http11 import LeanTransport
 from glmkit.testing import TEST_KEY, EmulatorServer, free_port
 
 pytestmark = [pytest.mark.anyio, pytest.mark.timeout(30)]

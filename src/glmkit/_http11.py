@@ -1,13 +1,14 @@
-"""A lean HTTP/1.1 transport for the gateway's ``httpx.AsyncClient``: asyncio streams, keep-alive, nothing else.
+"""A lean HTTP/1.1 transport for glmkit's ``httpx.AsyncClient``s: asyncio streams, keep-alive, nothing else.
 
-httpx's own async stack (httpcore over anyio) costs about a millisecond of CPU per request here, more
-than everything else the gateway does (reference performance.md: httpx 0.28 ``AsyncClient`` ~900 req/s with
-one in flight, a hand-written asyncio client ~10x that). The gateway keeps httpx's API (requests,
-responses, errors, content decoding) and swaps only the transport underneath, which httpx allows by
-design. It speaks what the upstream needs: one request per connection at a time, ``Content-Length`` or
-chunked bodies, TLS for ``https`` (with httpx's trust: ``SSL_CERT_FILE``, ``SSL_CERT_DIR``, else certifi).
-A proxy in the environment for an upstream URL (``HTTPS_PROXY`` and the like, ``NO_PROXY`` honoured) sends
-the gateway back to httpx's transport, which speaks to proxies.
+httpx's own async stack (httpcore over anyio) costs about a millisecond of CPU per request, more than
+everything else a request through glmkit does (reference performance.md: httpx 0.28 ``AsyncClient`` ~900
+req/s with one in flight, a hand-written asyncio client ~10x that). glmkit keeps httpx's API (requests,
+responses, errors, content decoding) and swaps only the transport underneath, which httpx allows by design:
+the SDK's ``AsyncClient`` (``DefaultAsyncTransport``: this one under asyncio, httpx's own under trio) and the
+gateway's upstream. It speaks what the Z.AI API needs: one request per connection at a time,
+``Content-Length`` or chunked bodies, TLS for ``https`` (with httpx's trust: ``SSL_CERT_FILE``,
+``SSL_CERT_DIR``, else certifi). A proxy in the environment for a URL (``HTTPS_PROXY`` and the like,
+``NO_PROXY`` honoured) is httpx's business: its proxy mounts take those URLs before this transport sees them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["LeanTransport", "proxied"]
+__all__ = ["DefaultAsyncTransport", "LeanTransport", "proxied"]
 
 _MAX_IDLE = 64
 _HEAD_LIMIT = 65536
@@ -355,3 +356,27 @@ class LeanTransport(httpx.AsyncBaseTransport):
             for conn in conns:
                 conn.close()
         self._idle.clear()
+
+
+class DefaultAsyncTransport(httpx.AsyncBaseTransport):
+    """The SDK ``AsyncClient``'s transport: ``LeanTransport`` when the event loop is asyncio's, httpx's own
+    ``AsyncHTTPTransport`` otherwise (trio, through anyio), chosen per request."""
+
+    def __init__(self, limits: httpx.Limits) -> None:
+        self._lean = LeanTransport()
+        self._limits = limits
+        self._other: httpx.AsyncHTTPTransport | None = None
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            asyncio.get_running_loop()
+        except RuntimeError:  # not asyncio: trio
+            if self._other is None:
+                self._other = httpx.AsyncHTTPTransport(limits=self._limits)
+            return await self._other.handle_async_request(request)
+        return await self._lean.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._lean.aclose()
+        if self._other is not None:
+            await self._other.aclose()
