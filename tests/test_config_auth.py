@@ -56,6 +56,33 @@ def test_unknown_endpoint_and_bad_profile_are_input_errors(tmp_path: Path) -> No
         resolve_settings(profile="missing", environ={}, config_file=tmp_path / "x.toml")
 
 
+@pytest.mark.parametrize(
+    ("environ", "row", "named"),
+    [
+        ({"GLM_PLAN": "gold"}, {}, "Unknown plan 'gold' (from GLM_PLAN)"),
+        ({"GLM_TIMEOUT": "0"}, {}, "timeout must be positive, got 0.0 (from GLM_TIMEOUT)"),
+        ({"GLM_MAX_RETRIES": "two"}, {}, "GLM_MAX_RETRIES='two' is not a whole number"),
+        ({}, {"auth": "cookie"}, "Unknown auth mode 'cookie' (from profile 'default' in"),
+    ],
+)
+def test_a_bad_setting_names_where_it_came_from(
+    tmp_path: Path, environ: dict[str, str], row: dict[str, str], named: str
+) -> None:
+    cfg = tmp_path / "config.toml"
+    save_config(cfg, {"profiles": {"default": row}})
+    with pytest.raises(InputError) as info:
+        resolve_settings(environ=environ, config_file=cfg)
+    assert named in str(info.value)
+
+
+def test_each_level_falls_through_when_unset(tmp_path: Path) -> None:
+    cfg = tmp_path / "config.toml"
+    save_config(cfg, {"profiles": {"default": {"timeout": 30, "offline": True, "region": "mainland"}}})
+    s = resolve_settings(environ={"GLM_TIMEOUT": "", "GLM_OFFLINE": "0", "GLM_MAX_RETRIES": "5"}, config_file=cfg)
+    assert (s.timeout, s.offline, s.max_retries, s.region, s.plan) == (30, True, 5, "mainland", "payg")
+    assert resolve_settings(timeout=7, region="", environ={"GLM_TIMEOUT": "9"}, config_file=cfg).timeout == 7
+
+
 def test_config_file_is_written_0600_with_a_backup(tmp_path: Path) -> None:
     cfg = tmp_path / "config.toml"
     save_config(cfg, {"profiles": {"default": {"api_key": KEY}}})
@@ -121,7 +148,7 @@ def test_public_names_are_exported() -> None:
 def test_saved_config_reads_back_exactly(data: dict) -> None:  # type: ignore[type-arg]
     import tomllib
 
-    from glmkit._config import dump_toml
+    from glmkit._toml import dump_toml
 
     assert tomllib.loads(dump_toml({"profiles": {"p": data}})) == {"profiles": {"p": data}}
 

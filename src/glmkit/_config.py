@@ -6,16 +6,18 @@ The resolver takes ``environ`` and the config path as parameters, so tests pass 
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
+from typing_extensions import TypedDict, Unpack
+
 from glmkit._errors import InputError, redact
+from glmkit._toml import dump_toml, toml_key
 
 __all__ = ["Settings", "config_dir", "config_path", "data_dir", "load_config", "resolve_settings", "save_config"]
 
@@ -23,6 +25,8 @@ Region = Literal["international", "mainland"]
 Plan = Literal["coding", "payg", "plan-only"]
 
 KEY_ENV = ("ZAI_API_KEY", "GLM_API_KEY", "ZHIPUAI_API_KEY")
+_REGION_HINT = "Use 'international' (api.z.ai) or 'mainland' (open.bigmodel.cn)."
+_PLAN_HINT = "Use 'coding' (a GLM Coding Plan), 'plan-only', or 'payg'."
 _SURFACE_RE = re.compile(r"^(?P<root>.*?)(?P<surface>/coding/paas/v4|/paas/v4|/anthropic|/v1)/?$")
 
 
@@ -147,60 +151,12 @@ def check_config(data: Mapping[str, Any], path: Path) -> None:
             check(key, data["mcp"][key], kind, "[mcp] ")
 
 
-def toml_value(value: Any) -> str:
-    """One TOML value: a string, number, bool, list or inline table."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(v) for v in value) + "]"
-    if isinstance(value, dict):
-        return "{ " + ", ".join(f"{toml_key(k)} = {toml_value(v)}" for k, v in value.items()) + " }"
-    # A JSON string is a valid TOML basic string (control characters escaped) once DEL is escaped too.
-    return json.dumps(str(value), ensure_ascii=False).replace("\x7f", "\\u007f")
-
-
-def toml_key(key: str) -> str:
-    """A bare key when TOML allows one, else a quoted key."""
-    return key if re.fullmatch(r"[A-Za-z0-9_-]+", key) else toml_value(key)
-
-
-def dump_toml(data: Mapping[str, Any]) -> str:
-    """Write a config mapping (top-level scalars, then one table per nested mapping) as TOML."""
-    lines: list[str] = []
-    tables: list[tuple[str, Mapping[str, Any]]] = []
-    for key, value in data.items():
-        if isinstance(value, Mapping):
-            tables.append((toml_key(key), value))
-        else:
-            lines.append(f"{toml_key(key)} = {toml_value(value)}")
-
-    def emit(prefix: str, table: Mapping[str, Any]) -> None:
-        lines.append("")
-        lines.append(f"[{prefix}]")
-        nested = []
-        for k, v in table.items():
-            if isinstance(v, Mapping):
-                nested.append((f"{prefix}.{toml_key(k)}", v))
-            else:
-                lines.append(f"{toml_key(k)} = {toml_value(v)}")
-        for p, t in nested:
-            emit(p, t)
-
-    for prefix, table in tables:
-        emit(prefix, table)
-    return "\n".join(lines).lstrip("\n") + "\n"
-
-
 def save_config(path: Path, data: Mapping[str, Any]) -> None:
     """Write the config atomically with mode 0600 (it may hold a key), keeping a backup of the old file."""
     from glmkit._fileio import atomic_write, private_dir, private_file
 
-    if not path.parent.exists():
-        private_dir(
-            path.parent
-        )  # a folder glmkit makes for its config is private; a chosen GLMKIT_CONFIG's is not touched
+    if not path.parent.exists():  # a folder glmkit makes for its config is private; a chosen GLMKIT_CONFIG's is not
+        private_dir(path.parent)
     if path.exists():
         backup = private_file(path.with_name(path.name + ".bak"))
         backup.write_bytes(path.read_bytes())
@@ -278,23 +234,6 @@ class Settings:
         return replace(self, **changes)
 
 
-def _number(kind: type[Any], name: str, env: Mapping[str, str], configured: Any, default: Any) -> Any:
-    """A number from the environment variable ``name``, else the (already checked) profile value, else ``default``."""
-    text = env.get(name)
-    if not text:
-        return kind(_given(configured, default))
-    try:
-        return kind(text)
-    except ValueError:
-        what = "a whole number" if kind is int else "a number"
-        raise InputError(f"{name}={text!r} is not {what}.", hint=f"Set {name} to {what}, or unset it.") from None
-
-
-def _given(*values: Any) -> Any:
-    """The first value that is set (``0`` and ``False`` are values; ``None`` and ``""`` are not)."""
-    return next(v for v in values if v is not None and v != "")
-
-
 # The presets a user can name; the anthropic and responses surfaces are derived from the region's root.
 ENDPOINT_NAMES = ("auto", "general", "coding")
 
@@ -327,22 +266,94 @@ def _endpoint_urls(endpoint: str, region: Region, plan: Plan) -> tuple[str, str,
     return general, chat, root, root + surfaces["anthropic"]
 
 
+class SettingArgs(TypedDict, total=False):
+    """The settings a caller may give ``resolve_settings`` (and ``Client``) directly."""
+
+    api_key: str | None
+    endpoint: str | None
+    base_url: str | None
+    plan: str | None
+    region: str | None
+    auth: str | None
+    timeout: float | None
+    max_retries: int | None
+    offline: bool | None
+
+
+def _switch(text: str) -> bool | None:
+    """``GLM_OFFLINE``: 1/true/yes turn it on; anything else leaves it to the profile."""
+    return True if text.lower() in ("1", "true", "yes") else None
+
+
+@dataclass(frozen=True)
+class _Field:
+    """One setting: its environment variables, how their text is read, the values it takes, its default."""
+
+    name: str
+    env: tuple[str, ...]
+    cast: Callable[[str], Any] = str
+    default: Any = None
+    choices: tuple[str, ...] = ()
+    hint: str = ""  # the fix for a value outside ``choices``, or what ``check`` wants
+    check: Callable[[Any], bool] | None = None
+    in_profile: bool = True
+
+
+# Arguments > environment (the first variable set) > the profile's key of the same name > default. None and ""
+# are "not set" at every level. A new setting is one row here, one in SettingArgs, one field of Settings.
+_FIELDS = (
+    _Field("api_key", KEY_ENV),
+    _Field("region", ("GLM_REGION",), choices=("international", "mainland"), hint=_REGION_HINT),
+    _Field("endpoint", ("GLM_ENDPOINT",), default="auto"),
+    _Field("base_url", ("ZAI_BASE_URL",), in_profile=False),
+    _Field("plan", ("GLM_PLAN",), default="payg", choices=("coding", "payg", "plan-only"), hint=_PLAN_HINT),
+    _Field("auth", ("GLM_AUTH",), default="key", choices=("key", "jwt"), hint="Use 'key' (Bearer API key) or 'jwt'."),
+    _Field("timeout", ("GLM_TIMEOUT",), float, 300.0, hint="positive", check=lambda v: v > 0),
+    _Field("max_retries", ("GLM_MAX_RETRIES",), int, 3, hint="0 or more", check=lambda v: v >= 0),
+    _Field("offline", ("GLM_OFFLINE",), _switch, False),
+)
+_CAST_NAMES: dict[Callable[[str], Any], str] = {int: "a whole number", float: "a number"}
+
+
+def _resolve(f: _Field, arg: Any, env: Mapping[str, str], prof: Mapping[str, Any], where: str) -> tuple[Any, str]:
+    """One setting's value, and where it came from: ``"argument"``, a variable's name, or ``where`` (the profile)."""
+    value, origin = (arg, "argument") if arg is not None and arg != "" else (None, "")
+    for name in f.env if not origin else ():
+        if env.get(name):
+            try:
+                value, origin = f.cast(env[name]), name
+            except ValueError:
+                what = _CAST_NAMES.get(f.cast, "valid")
+                raise InputError(
+                    f"{name}={env[name]!r} is not {what}.", hint=f"Set {name} to {what}, or unset it."
+                ) from None
+            if value is not None:
+                break
+    if value is None and f.in_profile and prof.get(f.name) not in (None, ""):
+        value, origin = prof[f.name], where
+    if value is None:
+        return f.default, "default"
+    shown = "" if origin == "argument" else f" (from {origin})"
+    if f.choices and value not in f.choices:
+        label = "auth mode" if f.name == "auth" else f.name
+        raise InputError(f"Unknown {label} {value!r}{shown}.", hint=f.hint)
+    if f.check is not None and not f.check(value):
+        raise InputError(f"{f.name} must be {f.hint}, got {value}{shown}.")
+    return value, origin
+
+
 def resolve_settings(
     *,
-    api_key: str | None = None,
-    endpoint: str | None = None,
-    base_url: str | None = None,
     profile: str | None = None,
-    plan: str | None = None,
-    region: str | None = None,
-    auth: str | None = None,
-    timeout: float | None = None,
-    max_retries: int | None = None,
-    offline: bool | None = None,
     environ: Mapping[str, str] | None = None,
     config_file: Path | None = None,
+    **args: Unpack[SettingArgs],
 ) -> Settings:
-    """Resolve settings from arguments, then the environment, then the config-file profile, then defaults."""
+    """Resolve settings from arguments, then the environment, then the config-file profile, then defaults.
+
+    Raises:
+        InputError: an unknown profile, or a bad value (naming the variable or profile that holds it).
+    """
     env = dict(os.environ if environ is None else environ)
     path = config_file or config_path(env)
     config = load_config(path)
@@ -351,72 +362,33 @@ def resolve_settings(
     prof: dict[str, Any] = dict(profiles.get(profile_name, {}))
     if profile and profile not in profiles and profile != "default":
         raise InputError(f"No profile named {profile!r} in {path}.", hint="List them with `glm config profiles`.")
-
-    key = api_key
-    key_source_mainland = False
-    if key is None:
-        for name in KEY_ENV:
-            if env.get(name):
-                key = env[name]
-                key_source_mainland = name == "ZHIPUAI_API_KEY"
-                break
-    if key is None:
-        key = prof.get("api_key")
-    if key is not None:
-        key = key.strip()
-
-    reg = (
-        region
-        or env.get("GLM_REGION")
-        or prof.get("region")
-        or ("mainland" if key_source_mainland else "international")
-    )
-    ep = endpoint or env.get("GLM_ENDPOINT") or prof.get("endpoint") or "auto"
-    if ep.startswith("mainland-"):
-        reg = "mainland"
-    if reg not in ("international", "mainland"):
-        raise InputError(
-            f"Unknown region {reg!r}.", hint="Use 'international' (api.z.ai) or 'mainland' (open.bigmodel.cn)."
-        )
-    pl = plan or env.get("GLM_PLAN") or prof.get("plan") or "payg"
-    if pl not in ("coding", "payg", "plan-only"):
-        raise InputError(f"Unknown plan {pl!r}.", hint="Use 'coding' (a GLM Coding Plan), 'plan-only', or 'payg'.")
-
-    url = base_url or env.get("ZAI_BASE_URL") or None
-    if url and not endpoint:
+    where = f"profile {profile_name!r} in {path}"
+    got = {f.name: _resolve(f, args.get(f.name), env, prof, where) for f in _FIELDS}
+    value = {name: v for name, (v, _) in got.items()}
+    key = value["api_key"].strip() if value["api_key"] is not None else None
+    region: Region = value["region"] or ("mainland" if got["api_key"][1] == "ZHIPUAI_API_KEY" else "international")
+    if value["endpoint"].startswith("mainland-"):
+        region = "mainland"
+    url, plan = value["base_url"], value["plan"]
+    if url and got["endpoint"][1] != "argument":
         # The URL replaces the host and surface; the plan still sends chat to that host's coding surface.
-        general, chat, root, anthropic = _endpoint_urls(url, reg, pl)  # type: ignore[arg-type]
+        general, chat, root, anthropic = _endpoint_urls(url, region, plan)
         if url.rstrip("/").endswith("/coding/paas/v4"):
             chat = url.rstrip("/")
     else:
-        general, chat, root, anthropic = _endpoint_urls(ep, reg, pl)  # type: ignore[arg-type]
-
-    au = auth or env.get("GLM_AUTH") or prof.get("auth") or "key"
-    if au not in ("key", "jwt"):
-        raise InputError(f"Unknown auth mode {au!r}.", hint="Use 'key' (Bearer API key) or 'jwt'.")
-    to = timeout if timeout is not None else _number(float, "GLM_TIMEOUT", env, prof.get("timeout"), 300.0)
-    mr = max_retries if max_retries is not None else _number(int, "GLM_MAX_RETRIES", env, prof.get("max_retries"), 3)
-    if to <= 0:
-        raise InputError(f"timeout must be positive, got {to}.")
-    if mr < 0:
-        raise InputError(f"max_retries must be 0 or more, got {mr}.")
-    off = (
-        offline
-        if offline is not None
-        else (env.get("GLM_OFFLINE", "").lower() in ("1", "true", "yes") or bool(prof.get("offline")))
-    )
+        general, chat, root, anthropic = _endpoint_urls(value["endpoint"], region, plan)
     return Settings(
         api_key=key,
         base_url=general,
         chat_base_url=chat,
         root_url=root,
         anthropic_base_url=anthropic,
-        region=reg,  # type: ignore[arg-type]
-        plan=pl,  # type: ignore[arg-type]
-        auth=au,  # type: ignore[arg-type]
-        timeout=to,
-        max_retries=mr,
+        region=region,
+        plan=plan,
+        auth=value["auth"],
+        timeout=value["timeout"],
+        max_retries=value["max_retries"],
         profile=profile_name,
-        offline=off,
+        offline=bool(value["offline"]),
         options={k: v for k, v in prof.items() if k != "api_key"},
     )

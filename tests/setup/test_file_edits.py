@@ -181,7 +181,7 @@ _toml_doc = st.recursive(
 @example(doc={"_": "\x85"}, path=["_"], value=0)  # a raw NEL inside a string is no line break in TOML
 @example(doc={"a": "x\u2028y"}, path=["b"], value="z")
 def test_any_toml_document_any_path(doc: dict, path: list[str], value: object) -> None:
-    from glmkit._config import dump_toml
+    from glmkit._toml import dump_toml
 
     before = dump_toml(doc) if doc else ""
     try:

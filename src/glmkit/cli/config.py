@@ -162,7 +162,8 @@ def _save_checked(config: dict[str, Any], profile: str) -> None:
     import tempfile
     from pathlib import Path
 
-    from glmkit._config import dump_toml, resolve_settings, save_config
+    from glmkit._config import resolve_settings, save_config
+    from glmkit._toml import dump_toml
 
     path = _path()
     if not path.parent.exists():

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from glmkit._config import toml_key, toml_value
+from glmkit._toml import toml_key, toml_value
 from glmkit.setup._yaml import yaml_get, yaml_set, yaml_validate
 from glmkit.setup.errors import SetupError
 
