@@ -102,3 +102,13 @@ def test_exit_codes_follow_the_cli_contract() -> None:
     assert glmkit.AuthenticationError.exit_code == 3
     assert glmkit.QuotaExceededError.exit_code == 4 and glmkit.RateLimitError.exit_code == 4
     assert glmkit.InternalServerError.exit_code == 5 and glmkit.APIConnectionError.exit_code == 5
+
+
+def test_the_old_name_of_operation_cancelled_error_still_works_with_a_warning() -> None:
+    import glmkit
+    from glmkit import _errors
+
+    for module in (glmkit, _errors):
+        with pytest.warns(DeprecationWarning, match="use OperationCancelledError"):
+            assert module.OperationCancelled is _errors.OperationCancelledError
+    assert "OperationCancelled" not in glmkit.__all__

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
         JobFailedError,
         JobTimeoutError,
         NotFoundError,
-        OperationCancelled,
+        OperationCancelledError,
         PermissionDeniedError,
         QuotaExceededError,
         RateLimitError,
@@ -63,7 +63,7 @@ _LAZY: dict[str, str] = {
             "JobFailedError",
             "JobTimeoutError",
             "NotFoundError",
-            "OperationCancelled",
+            "OperationCancelledError",
             "PermissionDeniedError",
             "QuotaExceededError",
             "RateLimitError",
@@ -73,11 +73,14 @@ _LAZY: dict[str, str] = {
     ),
 }
 
+# Earlier releases' names: still there, with a DeprecationWarning, and left out of __all__.
+_DEPRECATED = {"OperationCancelled": "glmkit._errors"}
+
 __all__ = sorted([*_LAZY, "__version__"])
 
 
 def __getattr__(name: str) -> Any:
-    module = _LAZY.get(name)
+    module = _LAZY.get(name) or _DEPRECATED.get(name)
     if module is None:
         raise AttributeError(f"module 'glmkit' has no attribute {name!r}")
     value = getattr(importlib.import_module(module), name)

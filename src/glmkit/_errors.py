@@ -9,7 +9,7 @@ GLMError
 ├── StreamError                    a stream ended with an error event or finish_reason network_error; partial
 ├── JobFailedError                 an async job (video, agent, batch) ended FAIL; task_id
 ├── JobTimeoutError                waiting for an async job ran out of time; task_id
-├── OperationCancelled             a long operation was cancelled by the caller; partial
+├── OperationCancelledError        a long operation was cancelled by the caller; partial
 └── APIStatusError                 status_code, code (business), message, request_id, body, hint
     ├── BadRequestError            400; 1200-1231, 1261
     │   └── ContentFilterError     1300, 1301; finish_reason sensitive (partial)
@@ -52,7 +52,7 @@ __all__ = [
     "JobFailedError",
     "JobTimeoutError",
     "NotFoundError",
-    "OperationCancelled",
+    "OperationCancelledError",
     "PermissionDeniedError",
     "QuotaExceededError",
     "RateLimitError",
@@ -140,7 +140,7 @@ class JobTimeoutError(GLMError):
         self.waited = waited
 
 
-class OperationCancelled(GLMError):
+class OperationCancelledError(GLMError):
     """A long operation (video wait, long transcription) was cancelled; ``partial`` holds what was done."""
 
     exit_code = 130
@@ -148,6 +148,20 @@ class OperationCancelled(GLMError):
     def __init__(self, message: str = "Cancelled.", *, partial: Any = None, hint: str | None = None) -> None:
         super().__init__(message, hint=hint)
         self.partial = partial
+
+
+# The names of earlier releases, still importable with a DeprecationWarning (``glmkit`` keeps them as well).
+DEPRECATED_NAMES = {"OperationCancelled": "OperationCancelledError"}
+
+
+def __getattr__(name: str) -> Any:
+    new = DEPRECATED_NAMES.get(name)
+    if new is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import warnings
+
+    warnings.warn(f"{name} is deprecated; use {new}.", DeprecationWarning, stacklevel=2)
+    return globals()[new]
 
 
 class APIStatusError(GLMError):

@@ -50,7 +50,7 @@ class _Conn:
         self.writer = writer
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # a socket already gone
+        with contextlib.suppress(OSError, RuntimeError):  # a socket already gone, or its loop already closed
             self.writer.close()
 
 

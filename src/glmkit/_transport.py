@@ -8,7 +8,6 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import json
 import time
@@ -47,7 +46,8 @@ class RawResponse:
     status_code: int
     headers: Mapping[str, str]
     request_id: str | None
-    elapsed: float
+    elapsed: float | None
+    """Seconds from sending to the last byte; ``None`` when the transport gave no timing."""
 
 
 @dataclass
@@ -213,13 +213,13 @@ def parse_body(call: Call, response: httpx.Response, content: bytes) -> Any:
     if hasattr(result, "__pydantic_private__"):
         from glmkit.types._model import attach_raw_response
 
-        with contextlib.suppress(AttributeError, RuntimeError):  # .elapsed is unset on some test transports
-            attach_raw_response(
-                result,
-                RawResponse(
-                    response.status_code, response.headers, request_id_of(response), response.elapsed.total_seconds()
-                ),
-            )
+        try:
+            elapsed: float | None = response.elapsed.total_seconds()
+        except RuntimeError:  # httpx times a response when it closes one; a transport may hand it over closed
+            elapsed = None
+        attach_raw_response(
+            result, RawResponse(response.status_code, response.headers, request_id_of(response), elapsed)
+        )
     return result
 
 

@@ -14,10 +14,13 @@ from typing import Any
 from glmkit._errors import InputError
 
 __all__ = [
+    "ChatLimits",
     "ModelInfo",
     "all_models",
     "cache_path",
     "cache_state",
+    "chat_limits",
+    "check_chat_model",
     "default_model",
     "get_model",
     "infer",
@@ -113,6 +116,58 @@ def normalize_model_id(model: Any) -> str:
             hint="`glm models` lists them.",
         )
     return mid
+
+
+def check_chat_model(model: Any, *, hint: str = "`glm models -k chat` lists them.") -> tuple[str, ModelInfo | None]:
+    """A model id, normalized, and its record (``None`` for an id the catalog does not know yet).
+
+    Raises:
+        InputError: a malformed id, or a model of another kind (image, video, ...).
+    """
+    mid = normalize_model_id(model)
+    info = get_model(mid)
+    if info is not None and info.kind != "chat":
+        raise InputError(f"{mid} is not a chat model (it serves {info.kind}).", hint=hint)
+    return mid, info
+
+
+@dataclass(frozen=True)
+class ChatLimits:
+    """The limits of a chat request, from ``data/limits.toml`` ``[chat]`` (reference §2.1, §2.3).
+
+    One table, three readers: the SDK checks a request against it, the emulator enforces it, the gateway clamps to it.
+    """
+
+    temperature: tuple[float, float]
+    top_p: tuple[float, float]
+    max_tokens: int
+    """The top of ``max_tokens`` when the model's own maximum is not known."""
+    max_tools: int
+    tool_name_chars: int
+    user_id_chars: tuple[int, int]
+    web_search_count: tuple[int, int]
+
+    @property
+    def sampling(self) -> tuple[tuple[str, float, float], ...]:
+        """``(name, lowest, highest)`` of each sampling parameter."""
+        return ("temperature", *self.temperature), ("top_p", *self.top_p)
+
+    def tool_name_ok(self, name: str) -> bool:
+        """Whether a function tool's name is one the API takes: 1 to ``tool_name_chars`` of ``[a-zA-Z0-9_-]``."""
+        return re.match(rf"^[a-zA-Z0-9_-]{{1,{self.tool_name_chars}}}$", name) is not None
+
+    def max_output(self, info: ModelInfo | None) -> int:
+        """The top of ``max_tokens`` for a model (its own maximum, else the table's)."""
+        return info.max_output if info is not None and info.max_output else self.max_tokens
+
+
+def chat_limits() -> ChatLimits:
+    """The chat limits of ``data/limits.toml`` (read on each call from the parsed table, so a test may swap it)."""
+    from glmkit import data
+
+    row = data.load("limits")["chat"]
+    pairs = {k: tuple(v) for k, v in row.items() if isinstance(v, list)}
+    return ChatLimits(**{**row, **pairs})
 
 
 # ---- the cached catalog: what Z.AI's /models lists beyond the installed table ---------------------------------------

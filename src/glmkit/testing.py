@@ -13,7 +13,9 @@ timing and cut streams behave as over a socket.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import contextlib
+import logging
 import os
 import socket
 import threading
@@ -36,6 +38,8 @@ __all__ = [
     "offline_client",
     "stop_process",
 ]
+
+log = logging.getLogger(__name__)
 
 TEST_KEY = "0123456789abcdef0123456789abcdef.glmkitEmulator01"
 OFFLINE_BASE = "http://emulator.invalid/api/paas/v4"
@@ -66,8 +70,12 @@ class _AsyncBody(httpx.AsyncByteStream):
         self._disconnect.set()
         if not self._task.done():
             self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError, Exception):
+            try:
                 await self._task
+            except asyncio.CancelledError:
+                pass
+            except Exception:  # the app failed while its unread body was dropped: logged, not raised from aclose
+                log.warning("the emulator app failed after its response was closed", exc_info=True)
 
 
 class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
@@ -155,7 +163,8 @@ class _LoopThread:
         if self.loop.is_closed():
             return
         if self.thread.is_alive():
-            with contextlib.suppress(Exception):
+            # a loop that does not answer in time, or stops (cancelling the future) while it does
+            with contextlib.suppress(TimeoutError, concurrent.futures.CancelledError, RuntimeError):
                 asyncio.run_coroutine_threadsafe(_cancel_the_rest(), self.loop).result(timeout=5)
             self.loop.call_soon_threadsafe(self.loop.stop)
             self.thread.join(timeout=5)

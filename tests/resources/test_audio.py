@@ -10,7 +10,7 @@ import httpx
 import media_samples as ms
 import pytest
 
-from glmkit._errors import InputError, OperationCancelled
+from glmkit._errors import InputError, OperationCancelledError
 from glmkit.testing import TEST_KEY, EmulatorTransport
 
 MB = 1024 * 1024
@@ -177,7 +177,7 @@ def test_transcribe_long_bad_options_are_refused_before_sending(client, emulator
 
 def test_transcribe_long_can_be_cancelled_and_keeps_the_partial_text(client, emulator_app) -> None:  # type: ignore[no-untyped-def]
     stop = threading.Event()
-    with pytest.raises(OperationCancelled) as err:
+    with pytest.raises(OperationCancelledError) as err:
         client.audio.transcribe_long(ms.wav(70), on_progress=lambda p: stop.set(), cancel=stop)
     assert len(err.value.partial.segments) == 1
     assert err.value.partial.text.startswith("Emulated transcript of 28.0 seconds")
@@ -210,6 +210,6 @@ async def test_async_limits_and_long_transcription(aclient, emulator_app) -> Non
 @pytest.mark.anyio
 async def test_async_transcribe_long_cancel_event(aclient, emulator_app) -> None:  # type: ignore[no-untyped-def]
     stop = anyio.Event()
-    with pytest.raises(OperationCancelled):
+    with pytest.raises(OperationCancelledError):
         await aclient.audio.transcribe_long(ms.wav(70), on_progress=lambda p: stop.set(), cancel=stop)
     assert len(_sent(emulator_app)) == 1

@@ -14,7 +14,7 @@ from media_samples import jpeg_header
 from ocr_samples import text_pdf, text_png
 
 from glmkit import Client
-from glmkit._errors import InputError, OperationCancelled
+from glmkit._errors import InputError, OperationCancelledError
 from glmkit.media import limits
 from glmkit.resources.ocr import OCRProgress
 from glmkit.testing import TEST_KEY, EmulatorTransport, async_offline_client, offline_client
@@ -131,7 +131,7 @@ def test_split_off_names_the_limit_and_the_remedy(app, sclient: Client) -> None:
 
 def test_cancel_between_ranges_keeps_the_pages_done(app, sclient: Client) -> None:  # type: ignore[no-untyped-def]
     stop = threading.Event()
-    with pytest.raises(OperationCancelled) as err:
+    with pytest.raises(OperationCancelledError) as err:
         sclient.layout_parsing.create(
             file=text_pdf(6), pages_per_request=2, cancel=stop, on_progress=lambda p: p.ranges_done == 2 and stop.set()
         )
@@ -145,7 +145,7 @@ async def test_async_split_progress_and_cancel(app) -> None:  # type: ignore[no-
     seen: list[OCRProgress] = []
     async with async_offline_client(app) as ac:
         whole = await ac.layout_parsing.create(file=text_pdf(5), pages_per_request=2, on_progress=seen.append)
-        with pytest.raises(OperationCancelled):
+        with pytest.raises(OperationCancelledError):
             await ac.layout_parsing.create(
                 file=text_pdf(5), pages_per_request=2, on_progress=seen.append, cancel=lambda: len(seen) >= 4
             )

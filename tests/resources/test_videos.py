@@ -9,7 +9,7 @@ import media_samples as ms
 import pytest
 
 from glmkit import media
-from glmkit._errors import InputError, JobFailedError, JobTimeoutError, OperationCancelled
+from glmkit._errors import InputError, JobFailedError, JobTimeoutError, OperationCancelledError
 from glmkit.emulator import EmulatorConfig, create_app
 from glmkit.testing import async_offline_client, offline_client
 
@@ -90,7 +90,7 @@ def test_timeout_raises_with_the_task_id(vclient, clock: Clock) -> None:  # type
 def test_wait_can_be_cancelled(vclient, app) -> None:  # type: ignore[no-untyped-def]
     task = vclient.videos.generate(model="cogvideox-3", prompt="x")
     stop = threading.Event()
-    with pytest.raises(OperationCancelled, match=task.id):
+    with pytest.raises(OperationCancelledError, match=task.id):
         vclient.videos.wait(task.id, poll=5, on_progress=lambda p: stop.set() if p.polls == 2 else None, cancel=stop)
     assert _sent(app, "/async-result/") == 2
 

@@ -34,13 +34,6 @@ def stderr_console() -> Any:
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def stdout_console() -> Any:
-    """A rich console on stdout (imported late)."""
-    from rich.console import Console
-
-    return Console(highlight=False)
-
-
 def make_client(
     *, offline: bool = False, profile: str | None = None, endpoint: str | None = None, **kwargs: Any
 ) -> Client:
@@ -196,29 +189,6 @@ def listen(host: str, port: int, *, option: str) -> Any:
             hint=f"Pick another port with {option} PORT, or {option} 0 for any free port.",
         ) from None
     return sock
-
-
-def atomic_write(path: str, data: bytes) -> None:
-    """Write to a temp file beside ``path`` and rename: Ctrl-C never leaves a partial file."""
-    from glmkit._fileio import atomic_write as write
-
-    write(path, data)
-
-
-def check_chat_model(model: str, *, hint: str = "`glm models -k chat` lists them.") -> tuple[str, Any]:
-    """A model id, normalized, and its catalog entry (``None`` for an id the catalog does not know yet).
-
-    Raises:
-        InputError: a malformed id, or a model of another kind (image, video, ...).
-    """
-    from glmkit._errors import InputError
-    from glmkit.catalog import get_model, normalize_model_id
-
-    mid = normalize_model_id(model)
-    info = get_model(mid)
-    if info is not None and info.kind != "chat":
-        raise InputError(f"{mid} is not a chat model (it serves {info.kind}).", hint=hint)
-    return mid, info
 
 
 def with_stdin(words: list[str] | None, *, sep: str = "\n\n") -> str:

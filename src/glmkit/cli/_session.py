@@ -264,7 +264,7 @@ class ChatSession:
     _cmd_quit = _cmd_exit
 
     def _cmd_model(self, arg: str) -> tuple[str, bool]:
-        from glmkit.cli._common import check_chat_model
+        from glmkit.catalog import check_chat_model
 
         if not arg:
             return f"model: {self.model}", False
@@ -314,7 +314,7 @@ class ChatSession:
 
     def _cmd_save(self, arg: str) -> tuple[str, bool]:
         from glmkit._errors import InputError
-        from glmkit.cli._common import atomic_write
+        from glmkit._fileio import atomic_write
 
         if not arg:
             raise InputError("/save needs a file name.", hint="/save chat.md or /save chat.json")

@@ -140,8 +140,7 @@ def _check_value(key: str, value: Any) -> None:
             )
     if key not in ("model", "vision_model"):
         return
-    from glmkit.catalog import default_model, get_model, normalize_model_id
-    from glmkit.cli._common import check_chat_model
+    from glmkit.catalog import check_chat_model, default_model, get_model, normalize_model_id
 
     if key == "model":
         check_chat_model(value, hint="`glm models -k chat` lists them; --force stores it anyway.")

@@ -13,13 +13,13 @@ from typing import Any
 
 import typer
 
+from glmkit._fileio import atomic_write
 from glmkit.cli._common import (
     DEBUG,
     ENDPOINT,
     JSON,
     OFFLINE,
     PROFILE,
-    atomic_write,
     handle_errors,
     is_tty,
     make_client,
@@ -108,7 +108,7 @@ def _transcribe_long(client: Any, file: Path, output: Path | None, json_out: boo
     """Piece by piece with progress; the first Ctrl-C stops after the piece in flight and keeps the text so far."""
     import threading
 
-    from glmkit._errors import OperationCancelled
+    from glmkit._errors import OperationCancelledError
 
     show, stop, total = is_tty(sys.stderr), threading.Event(), [0]
 
@@ -120,7 +120,7 @@ def _transcribe_long(client: Any, file: Path, output: Path | None, json_out: boo
     try:
         with _first_ctrl_c_sets(stop, "stopping after the piece being transcribed (Ctrl-C again to quit now)"):
             result = client.audio.transcribe_long(file, on_progress=progress, cancel=stop, **options)
-    except OperationCancelled as exc:
+    except OperationCancelledError as exc:
         partial = exc.partial
         if partial is None or not partial.segments:
             raise

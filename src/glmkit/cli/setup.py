@@ -22,7 +22,7 @@ def resolve_values(
 ) -> dict[str, str]:
     """Template values for the tool files: the key and Z.AI's endpoints, or the gateway's."""
     from glmkit._config import resolve_settings
-    from glmkit.cli._common import check_chat_model
+    from glmkit.catalog import check_chat_model
     from glmkit.setup import gateway_url as configured_gateway
     from glmkit.setup import target_values
 

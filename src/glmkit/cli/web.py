@@ -15,13 +15,13 @@ from typing import Any
 
 import typer
 
+from glmkit._fileio import atomic_write
 from glmkit.cli._common import (
     DEBUG,
     ENDPOINT,
     JSON,
     OFFLINE,
     PROFILE,
-    atomic_write,
     handle_errors,
     is_tty,
     make_client,
@@ -154,7 +154,7 @@ def _run_ocr(client: Any, source: Any, params: dict[str, Any], per: int | None, 
     """Run OCR in a worker thread so Ctrl-C can stop it between page ranges and keep what was parsed."""
     from rich.markup import escape
 
-    from glmkit._errors import OperationCancelled
+    from glmkit._errors import OperationCancelledError
 
     stop, done = threading.Event(), threading.Event()
     box: dict[str, Any] = {}
@@ -183,7 +183,7 @@ def _run_ocr(client: Any, source: Any, params: dict[str, Any], per: int | None, 
     for warning in caught:
         stderr_console().print(f"[dim]note: {escape(str(warning.message))}[/dim]")
     error = box.get("error")
-    if isinstance(error, OperationCancelled):
+    if isinstance(error, OperationCancelledError):
         if error.partial is not None:
             _emit(error.partial.markdown, output)
         stderr_console().print(f"[yellow]{error.message}[/yellow] The pages parsed so far were kept.")

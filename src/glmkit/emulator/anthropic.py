@@ -38,10 +38,9 @@ from glmkit.emulator.app import Concurrency, EmulatorState, admit
 from glmkit.emulator.chat import completion_parts
 from glmkit.emulator.chat_checks import check_messages
 from glmkit.emulator.faults import Fault
-from glmkit.types.anthropic import error_body
+from glmkit.types.anthropic import error_body, stop_reason_for
 
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-STOP = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "sensitive": "refusal"}
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:
@@ -213,7 +212,7 @@ def _events(body: dict[str, Any], parts: dict[str, Any], mid: str) -> list[bytes
     events = [_ev("message_start", {"message": message}), _ev("ping", {})]
     for index, block in enumerate(_blocks(parts)):
         events += _block_events(index, block, parts)
-    delta = {"stop_reason": STOP.get(parts["finish"], "end_turn"), "stop_sequence": None}
+    delta = {"stop_reason": stop_reason_for(parts["finish"]), "stop_sequence": None}
     events.append(_ev("message_delta", {"delta": delta, "usage": _usage(body, parts)}))
     events.append(_ev("message_stop", {}))
     return events
@@ -319,7 +318,7 @@ def root_routes(state: EmulatorState) -> list[Route]:
                 "role": "assistant",
                 "model": body["model"],
                 "content": _blocks(parts),
-                "stop_reason": STOP.get(parts["finish"], "end_turn"),
+                "stop_reason": stop_reason_for(parts["finish"]),
                 "stop_sequence": None,
                 "usage": _usage(body, parts),
             }

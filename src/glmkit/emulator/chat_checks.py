@@ -15,14 +15,13 @@ Which code for which bad input, from the business-code table (§13.3), all HTTP 
 
 from __future__ import annotations
 
-import re
 from collections import deque
 from typing import Any
 
 from starlette.responses import Response
 
 from glmkit import data
-from glmkit.catalog import ModelInfo, get_model
+from glmkit.catalog import ModelInfo, chat_limits, get_model
 from glmkit.emulator.app import EmulatorState, error_response, unknown_model
 from glmkit.emulator.chat_answers import text_tokens, thinks
 from glmkit.types.web_search import CONTENT_SIZES, RECENCY_FILTERS
@@ -30,8 +29,6 @@ from glmkit.types.web_search import CONTENT_SIZES, RECENCY_FILTERS
 ROLES = ("system", "user", "assistant", "tool")
 PART_MODALITY = {"text": "text", "image_url": "image", "video_url": "video", "file_url": "file", "file": "file"}
 TOOL_TYPES = ("function", "retrieval", "web_search")
-_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
-_DEFAULT_MAX_OUTPUT = 131072  # §2.1: max_tokens 1 ... 131072 when the model's own maximum is not known
 
 
 def chat_model(model: Any) -> ModelInfo | None:
@@ -215,11 +212,12 @@ def _is_number(value: Any) -> bool:
 
 
 def _check_sampling(body: dict[str, Any], info: ModelInfo) -> Response | None:
+    limits = chat_limits()
     mt = body.get("max_tokens")
-    most = info.max_output or _DEFAULT_MAX_OUTPUT
+    most = limits.max_output(info)
     if mt is not None and (not isinstance(mt, int) or isinstance(mt, bool) or not 1 <= mt <= most):
         return _invalid("max_tokens", f"must be an integer in [1, {most}]")
-    for name, lo, hi in (("temperature", 0.0, 1.0), ("top_p", 0.01, 1.0)):
+    for name, lo, hi in limits.sampling:
         v = body.get(name)
         if v is not None and (not _is_number(v) or not lo <= v <= hi):
             return _invalid(name, f"must be a number in [{lo}, {hi}]")
@@ -258,11 +256,13 @@ def _check_thinking(body: dict[str, Any], info: ModelInfo, surface: str) -> Resp
 
 
 def check_tools(tools: Any) -> Response | None:
-    """The tools list (§2.3): at most 128, each a function, retrieval or web_search tool."""
+    """The tools list (§2.3): at most ``max_tools`` of ``data/limits.toml``, each a function, retrieval or web_search
+    tool."""
     if tools is None:
         return None
-    if not isinstance(tools, list) or len(tools) > 128:
-        return _invalid("tools", "a list of at most 128 tools")
+    limits = chat_limits()
+    if not isinstance(tools, list) or len(tools) > limits.max_tools:
+        return _invalid("tools", f"a list of at most {limits.max_tools} tools")
     for i, tool in enumerate(tools):
         kind = tool.get("type") if isinstance(tool, dict) else None
         if kind not in TOOL_TYPES:
@@ -270,8 +270,9 @@ def check_tools(tools: Any) -> Response | None:
         spec = tool.get(kind)
         if not isinstance(spec, dict):
             return _missing(f"tools[{i}].{kind}")
-        if kind == "function" and not _TOOL_NAME.match(str(spec.get("name", ""))):
-            return _invalid(f"tools[{i}].function.name", "1-64 characters of letters, digits, '_' or '-'")
+        if kind == "function" and not limits.tool_name_ok(str(spec.get("name", ""))):
+            why = f"1-{limits.tool_name_chars} characters of letters, digits, '_' or '-'"
+            return _invalid(f"tools[{i}].function.name", why)
         if kind == "function" and not isinstance(spec.get("parameters", {}), dict):
             return _invalid(f"tools[{i}].function.parameters", "must be a JSON Schema object")
         if kind == "retrieval" and not spec.get("knowledge_id"):
@@ -286,8 +287,9 @@ def check_tools(tools: Any) -> Response | None:
 def _check_web_search(i: int, spec: dict[str, Any]) -> Response | None:
     """The web_search tool's options (§2.3)."""
     count = spec.get("count")
-    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not 1 <= count <= 50):
-        return _invalid(f"tools[{i}].web_search.count", "must be an integer in [1, 50]")
+    lo, hi = chat_limits().web_search_count
+    if count is not None and (not isinstance(count, int) or isinstance(count, bool) or not lo <= count <= hi):
+        return _invalid(f"tools[{i}].web_search.count", f"must be an integer in [{lo}, {hi}]")
     for name, allowed in (
         ("search_recency_filter", RECENCY_FILTERS),
         ("content_size", CONTENT_SIZES),
@@ -302,10 +304,12 @@ def _check_web_search(i: int, spec: dict[str, Any]) -> Response | None:
 
 
 def check_ids(body: dict[str, Any], request_id_range: tuple[int, int] | None = None) -> Response | None:
-    """``user_id`` (6-128 characters) and ``request_id`` (a string; ``request_id_range`` where documented)."""
+    """``user_id`` (``user_id_chars`` of ``data/limits.toml``) and ``request_id`` (a string; ``request_id_range``
+    where documented)."""
     uid = body.get("user_id")
-    if uid is not None and (not isinstance(uid, str) or not 6 <= len(uid) <= 128):
-        return _invalid("user_id", "must be 6 to 128 characters")
+    lo, hi = chat_limits().user_id_chars
+    if uid is not None and (not isinstance(uid, str) or not lo <= len(uid) <= hi):
+        return _invalid("user_id", f"must be {lo} to {hi} characters")
     rid = body.get("request_id")
     if rid is not None and not isinstance(rid, str):
         return _invalid("request_id", "must be a string")

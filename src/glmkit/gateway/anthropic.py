@@ -24,7 +24,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glmkit._tokens import estimate_messages, estimate_text
 from glmkit.gateway.anthropic_check import TranslationError, check_request
@@ -37,6 +37,9 @@ from glmkit.gateway.anthropic_response import (
     tool_input,
     usage_of,
 )
+
+if TYPE_CHECKING:
+    from glmkit.catalog import ChatLimits
 
 __all__ = [
     "Plan",
@@ -303,10 +306,12 @@ def _tools(body: dict[str, Any]) -> list[dict[str, Any]]:
     return tools
 
 
-def _user_id(value: Any) -> str | None:
-    if not isinstance(value, str) or len(value) < 6:
+def _user_id(value: Any, limits: ChatLimits) -> str | None:
+    """A user id GLM takes: too short is dropped, too long is hashed (64 characters)."""
+    lo, hi = limits.user_id_chars
+    if not isinstance(value, str) or len(value) < lo:
         return None
-    return value if len(value) <= 128 else hashlib.sha256(value.encode()).hexdigest()
+    return value if len(value) <= hi else hashlib.sha256(value.encode()).hexdigest()
 
 
 def check_context(plan: Plan, config: Any) -> None:
@@ -326,7 +331,7 @@ def check_context(plan: Plan, config: Any) -> None:
 
 def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> tuple[dict[str, Any], Plan]:
     """Translate an Anthropic request to a GLM chat body; ``config.map_model`` picks the model unless given."""
-    from glmkit.catalog import get_model
+    from glmkit.catalog import chat_limits, get_model
 
     check_request(body)
     requested = body["model"]
@@ -343,10 +348,10 @@ def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> t
     out["max_tokens"] = min(mt, info.max_output) if info is not None and info.max_output else mt
     thinking, want = _thinking_fields(body, glm)
     out.update(thinking)
-    if isinstance(body.get("temperature"), int | float):
-        out["temperature"] = min(max(float(body["temperature"]), 0.0), 1.0)
-    if isinstance(body.get("top_p"), int | float):
-        out["top_p"] = min(max(float(body["top_p"]), 0.01), 1.0)
+    limits = chat_limits()
+    for name, lo, hi in limits.sampling:  # clamped to what GLM takes (Anthropic's temperature goes to 1 too)
+        if isinstance(body.get(name), int | float):
+            out[name] = min(max(float(body[name]), lo), hi)
     tools = _tools(body)
     if tools:
         out["tools"] = tools
@@ -356,7 +361,7 @@ def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> t
         out["stream"] = True
         if tools and (info is None or info.tool_stream):
             out["tool_stream"] = True
-    if uid := _user_id((body.get("metadata") or {}).get("user_id")):
+    if uid := _user_id((body.get("metadata") or {}).get("user_id"), limits):
         out["user_id"] = uid
     plan = Plan(
         model_requested=requested,

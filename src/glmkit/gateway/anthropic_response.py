@@ -15,6 +15,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from glmkit.types.anthropic import stop_reason_for
+
 __all__ = [
     "Plan",
     "as_int",
@@ -25,14 +27,6 @@ __all__ = [
     "tool_input",
     "usage_of",
 ]
-
-STOP_REASONS = {
-    "stop": "end_turn",
-    "length": "max_tokens",
-    "tool_calls": "tool_use",
-    "sensitive": "refusal",
-    "model_context_window_exceeded": "model_context_window_exceeded",
-}
 
 
 @dataclass
@@ -48,11 +42,6 @@ class Plan:
     routed_for_vision: bool = False
     labels: list[str] = field(default_factory=list)
     """How each chat message is named to the client (``messages[3]``, ``system``), for pre-flight notes."""
-
-
-def stop_reason_for(finish: str | None) -> str:
-    """The Anthropic stop reason of a GLM ``finish_reason``."""
-    return STOP_REASONS.get(finish or "stop", "end_turn")
 
 
 def as_int(value: Any) -> int:

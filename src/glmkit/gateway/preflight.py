@@ -29,7 +29,8 @@ What Z.AI refuses, and the source (reference zai-api.md; "UNVERIFIED" where the 
 - empty system messages and empty assistant messages (no text, calls or reasoning): reference silent
   (UNVERIFIED); dropped. An empty tool result becomes ``(no output)`` (as the Anthropic translation does).
 - ``max_tokens`` above the model's maximum: 1214 (§3.2). Repaired: lowered to the maximum.
-- ``temperature`` outside [0, 1], ``top_p`` outside [0.01, 1]: 1214 (§2.1). Repaired: clamped.
+- ``temperature`` outside [0, 1], ``top_p`` outside [0.01, 1]: 1214 (§2.1). Repaired: clamped. (These limits, the
+  tools' below and the fallback maximum of ``max_tokens`` are ``data/limits.toml`` ``[chat]``.)
 - more than one stop word, or a string: 1214 (§2.1 maxItems 1). Repaired: the first word, as a list.
 - ``reasoning_effort`` the model does not take: 1214 (§2.5). Repaired: the nearest level it takes.
 - ``thinking.type=disabled`` on an always-thinking model, on the general endpoint only: 1210 (§17). Repaired:
@@ -41,7 +42,6 @@ What Z.AI refuses, and the source (reference zai-api.md; "UNVERIFIED" where the 
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from glmkit.gateway.anthropic_check import TranslationError
@@ -52,7 +52,6 @@ ROLES = ("system", "user", "assistant", "tool")
 MEDIA_PARTS = {"image_url": "image", "video_url": "video", "file_url": "file", "file": "file"}
 PARTS = ("text", *MEDIA_PARTS)
 INTERRUPTED = "(no result: the tool call was interrupted before it returned)"
-_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
@@ -239,8 +238,13 @@ def _check_tools(body: dict[str, Any]) -> None:
     tools = body.get("tools")
     if tools is None:
         return
-    if not isinstance(tools, list) or len(tools) > 128:
-        raise PreflightError("tools: a list of at most 128 tools (Z.AI's limit); send the ones this turn needs.")
+    from glmkit.catalog import chat_limits
+
+    limits = chat_limits()
+    if not isinstance(tools, list) or len(tools) > limits.max_tools:
+        raise PreflightError(
+            f"tools: a list of at most {limits.max_tools} tools (Z.AI's limit); send the ones this turn needs."
+        )
     for i, tool in enumerate(tools):
         if not isinstance(tool, dict):
             raise PreflightError(f"tools[{i}]: must be an object {{type, function}}.")
@@ -248,10 +252,11 @@ def _check_tools(body: dict[str, Any]) -> None:
         if (
             tool.get("type", "function") == "function"
             and isinstance(fn, dict)
-            and not _TOOL_NAME.match(str(fn.get("name", "")))
+            and not limits.tool_name_ok(str(fn.get("name", "")))
         ):
             raise PreflightError(
-                f"tools[{i}].function.name: {fn.get('name')!r} is not 1-64 letters, digits, '_' or '-' "
+                f"tools[{i}].function.name: {fn.get('name')!r} is not 1-{limits.tool_name_chars} letters, digits, "
+                "'_' or '-' "
                 "(Z.AI refuses it); rename the tool."
             )
 
@@ -304,7 +309,9 @@ def _options(body: dict[str, Any], p: _Pass, info: Any, surface: str) -> None:
         if info is not None and info.max_output and mt > info.max_output:
             body["max_tokens"] = info.max_output
             p.note(f"max_tokens: {mt} lowered to {info.id}'s maximum {info.max_output}")
-    for name, lo, hi in (("temperature", 0.0, 1.0), ("top_p", 0.01, 1.0)):
+    from glmkit.catalog import chat_limits
+
+    for name, lo, hi in chat_limits().sampling:
         v = body.get(name)
         if isinstance(v, int | float) and not isinstance(v, bool) and not lo <= v <= hi:
             body[name] = min(max(float(v), lo), hi)

@@ -230,7 +230,7 @@ def _client_name(ctx: Any) -> str | None:
     """The name the MCP client gave at ``initialize`` (``claude-code``, ``cursor``...), when it gave one."""
     try:
         return str(ctx.request_context.session.client_params.client_info.name) or None
-    except Exception:  # no request context, or a 2026 client that sent no client info
+    except (ValueError, AttributeError):  # no request context (ValueError), or a client that sent no client info
         return None
 
 

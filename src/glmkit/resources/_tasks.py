@@ -8,7 +8,7 @@ from typing import Any
 
 from typing_extensions import Unpack
 
-from glmkit._errors import InputError, JobFailedError, JobTimeoutError, OperationCancelled
+from glmkit._errors import InputError, JobFailedError, JobTimeoutError, OperationCancelledError
 from glmkit._flows import Flow, Request, Sleep
 from glmkit._transport import Call
 from glmkit.types._base import Endpoint
@@ -127,7 +127,7 @@ def wait_for_task(
     result: Any = None
     while True:
         if is_cancelled(cancel):
-            raise OperationCancelled(
+            raise OperationCancelledError(
                 f"Stopped waiting for {what} {task_id}; the job goes on on the server.",
                 partial=result,
                 hint=f"Pick it up later with the task id {task_id}.",

@@ -14,7 +14,7 @@ from typing import Any, Literal, overload
 import httpx
 from typing_extensions import Unpack
 
-from glmkit._errors import GLMError, InputError, OperationCancelled
+from glmkit._errors import GLMError, InputError, OperationCancelledError
 from glmkit._flows import Flow, Request
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._streaming import AsyncStream, Stream, StreamCore
@@ -178,7 +178,7 @@ def transcribe_long_flow(
 
     for seg in segments:
         if is_cancelled(cancel):
-            raise OperationCancelled(
+            raise OperationCancelledError(
                 f"Transcription cancelled after {len(done)} of {len(segments)} pieces ({seg.start:.0f} s).",
                 partial=partial(),
                 hint="The text so far is on the exception's .partial.",
@@ -259,7 +259,7 @@ class Audio(SyncResource):
 
         Raises:
             InputError: the file is not WAV/MP3 or unreadable, or an option is wrong (nothing is sent).
-            OperationCancelled: ``cancel`` was set; ``.partial`` has the text so far.
+            OperationCancelledError: ``cancel`` was set; ``.partial`` has the text so far.
         """
         return self._client._run(long_flow(file, options))  # type: ignore[no-any-return]
 

@@ -5,7 +5,7 @@ sent (``glmkit.media``, limits in ``data/limits.toml`` ``[ocr]``): PDF, PNG or J
 10 MB, PDFs up to 50 MB. A PDF with more pages than one request takes (100, the GLM-OCR guide's figure;
 the API page says 30, so requests above 30 pages warn) is parsed in page ranges with the API's own
 ``start_page_id``/``end_page_id`` and the results joined in page order; ``on_progress`` hears each range,
-``cancel`` stops between ranges with ``OperationCancelled`` whose ``partial`` holds the pages done.
+``cancel`` stops between ranges with ``OperationCancelledError`` whose ``partial`` holds the pages done.
 URLs are passed through unchecked (the file is not downloaded).
 """
 
@@ -19,7 +19,7 @@ from typing import Any, Required
 
 from typing_extensions import Unpack
 
-from glmkit._errors import InputError, InsufficientBalanceError, OperationCancelled
+from glmkit._errors import InputError, InsufficientBalanceError, OperationCancelledError
 from glmkit._flows import Request
 from glmkit._remote_mcp import adrive, drive
 from glmkit._resource import AsyncResource, SyncResource
@@ -209,7 +209,7 @@ def ocr_flow(plan: OCRPlan, on_progress: Callable[[OCRProgress], Any] | None = N
     done = 0
     for i, (a, b) in enumerate(plan.ranges):
         if _cancelled(cancel):
-            raise OperationCancelled(
+            raise OperationCancelledError(
                 f"OCR cancelled after {done} of {total} pages.",
                 partial=join_results(parts, done) if parts else None,
                 hint="partial holds the pages parsed so far.",
@@ -258,7 +258,7 @@ class LayoutParsing(SyncResource):
 
         Raises:
             InputError: a wrong format, an oversized or corrupt file (before anything is sent).
-            OperationCancelled: ``cancel`` was set; ``partial`` holds the pages parsed so far.
+            OperationCancelledError: ``cancel`` was set; ``partial`` holds the pages parsed so far.
         """
         return drive(self._client, create_flow(params))  # type: ignore[no-any-return]
 

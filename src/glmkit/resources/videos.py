@@ -208,7 +208,7 @@ class Videos(SyncResource):
         Raises:
             JobFailedError: the job ended FAIL (``.task_id``, ``.error``).
             JobTimeoutError: still running after ``timeout`` seconds (``.task_id``).
-            OperationCancelled: ``cancel`` was set (an event, or a callable returning True).
+            OperationCancelledError: ``cancel`` was set (an event, or a callable returning True).
         """
         result: VideoTaskResult = self._client._run(wait_flow(task_id, options))
         result._download = self.download

@@ -104,10 +104,6 @@ def _sha(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _atomic_write(path: Path, text: str, mode: int | None) -> None:
-    atomic_write(path, text, mode=mode)
-
-
 def apply_changes(tool: str, changes: list[Change]) -> Path | None:
     """Back up and write the changed files; returns the backup folder (``None`` when nothing changed)."""
     todo = [ch for ch in changes if ch.changed]
@@ -144,7 +140,7 @@ def apply_changes(tool: str, changes: list[Change]) -> Path | None:
             mode = ch.path.stat().st_mode & 0o777
         else:
             mode = None
-        _atomic_write(ch.path, ch.after, mode)
+        atomic_write(ch.path, ch.after, mode=mode)
     return folder
 
 
@@ -169,7 +165,7 @@ def undo(tool: str, *, force: bool = False) -> list[str]:
         path = Path(entry["path"])
         if entry["existed"]:
             text = (folder / entry["backup"]).read_bytes().decode("utf-8")
-            _atomic_write(path, text, entry.get("mode"))
+            atomic_write(path, text, mode=entry.get("mode"))
             done.append(f"restored {path}")
         else:
             path.unlink(missing_ok=True)

@@ -1,8 +1,10 @@
 """Anthropic Messages wire types: ``POST /v1/messages`` as Claude Code and the ``anthropic`` package speak it.
 
 Shared by the gateway (which translates them to GLM chat) and the emulator's Anthropic-compatible
-endpoint (``/api/anthropic/v1/messages``, reference §1.1 and §14.2). Requests are ``TypedDict``s
-validated with ``pydantic.TypeAdapter``; responses are ``Model``s (``extra="allow"``).
+endpoint (``/api/anthropic/v1/messages``, reference §1.1 and §14.2). Requests are ``TypedDict``s that
+document the body; neither server validates against them: the gateway checks a request's shape by hand
+(``glmkit.gateway.anthropic_check``: liberal, one pass, no model on the hot path) and the emulator checks
+the few fields it needs. Responses are ``Model``s (``extra="allow"``).
 """
 
 from __future__ import annotations
@@ -20,6 +22,22 @@ COUNT_TOKENS = Endpoint("POST", "/v1/messages/count_tokens", "anthropic")
 StopReason = Literal[
     "end_turn", "max_tokens", "stop_sequence", "tool_use", "pause_turn", "refusal", "model_context_window_exceeded"
 ]
+
+# GLM's ``finish_reason`` -> Anthropic's ``stop_reason``; the gateway and the emulator both read it. ``sensitive``
+# (the content filter) is Anthropic's ``refusal``; a reason not listed is ``end_turn``.
+STOP_REASONS: dict[str, StopReason] = {
+    "stop": "end_turn",
+    "length": "max_tokens",
+    "tool_calls": "tool_use",
+    "sensitive": "refusal",
+    "model_context_window_exceeded": "model_context_window_exceeded",
+}
+
+
+def stop_reason_for(finish: str | None) -> StopReason:
+    """The Anthropic stop reason of a GLM ``finish_reason`` (``None`` is a normal stop)."""
+    return STOP_REASONS.get(finish or "stop", "end_turn")
+
 
 # Anthropic's error types and the HTTP status each one travels with.
 ERROR_TYPES: dict[int, str] = {
@@ -185,16 +203,6 @@ class MessageCreateParams(TypedDict, total=False):
     """Claude Code's ``{"effort": "low"|"medium"|"high"|"max"}``."""
 
 
-class CountTokensParams(TypedDict, total=False):
-    """The body of ``POST /v1/messages/count_tokens`` (``max_tokens`` not needed)."""
-
-    model: Required[str]
-    messages: Required[list[MessageParam]]
-    system: str | list[TextBlockParam]
-    tools: list[ToolParam]
-    thinking: ThinkingConfigParam
-
-
 # ---- response ------------------------------------------------------------------------------------
 
 
@@ -246,12 +254,9 @@ class Message(Model):
     usage: Usage
 
 
-class MessageTokensCount(Model):
-    input_tokens: int
-
-
 __all__ = [name for name in dir() if not name.startswith("_") and name[0].isupper()] + [
     "anthropic_status",
     "error_body",
     "error_type_for",
+    "stop_reason_for",
 ]
