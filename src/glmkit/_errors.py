@@ -150,18 +150,14 @@ class OperationCancelledError(GLMError):
         self.partial = partial
 
 
-# The names of earlier releases, still importable with a DeprecationWarning (``glmkit`` keeps them as well).
-DEPRECATED_NAMES = {"OperationCancelled": "OperationCancelledError"}
-
-
 def __getattr__(name: str) -> Any:
-    new = DEPRECATED_NAMES.get(name)
-    if new is None:
+    """``OperationCancelled``: the earlier name of ``OperationCancelledError``, with a ``DeprecationWarning``."""
+    if name != "OperationCancelled":
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
     import warnings
 
-    warnings.warn(f"{name} is deprecated; use {new}.", DeprecationWarning, stacklevel=2)
-    return globals()[new]
+    warnings.warn(f"{name} is deprecated; use OperationCancelledError.", DeprecationWarning, stacklevel=2)
+    return OperationCancelledError
 
 
 class APIStatusError(GLMError):
@@ -276,22 +272,9 @@ class InternalServerError(APIStatusError):
     exit_code = 5
 
 
+# The classes ``data/errors.toml`` names: every APIStatusError of this module.
 _CLASSES: dict[str, type[APIStatusError]] = {
-    cls.__name__: cls
-    for cls in (
-        APIStatusError,
-        BadRequestError,
-        ContentFilterError,
-        AuthenticationError,
-        PermissionDeniedError,
-        NotFoundError,
-        RateLimitError,
-        ConcurrencyLimitError,
-        QuotaExceededError,
-        InsufficientBalanceError,
-        AccountError,
-        InternalServerError,
-    )
+    name: cls for name, cls in list(globals().items()) if isinstance(cls, type) and issubclass(cls, APIStatusError)
 }
 
 
