@@ -183,11 +183,45 @@ class Sandbox:
 
 
 @pytest.fixture
-def sandbox(tmp_path: Path) -> Sandbox:
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """The run's folders; at the end, any process an agent left behind in them (Cline's hub daemon outlives
+    ``cline`` itself) is killed, so nothing of a test outlives it."""
     home, cwd = tmp_path / "home", tmp_path / "work"
     home.mkdir()
     cwd.mkdir()
-    return Sandbox(home, cwd)
+    yield Sandbox(home, cwd)
+    _kill_left_in(tmp_path)
+
+
+@pytest.fixture
+def box(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
+    """A ``Sandbox`` whose paths hold no ``[...]`` (a parametrized test's tmp_path does; prompt markers cannot
+    hold it); what an agent leaves running in it is killed at the end, as with ``sandbox``."""
+    root = tmp_path_factory.mktemp("agent")
+    home, cwd = root / "home", root / "work"
+    home.mkdir()
+    cwd.mkdir()
+    yield Sandbox(home, cwd)
+    _kill_left_in(root)
+
+
+def _kill_left_in(folder: Path) -> None:
+    """Kill the processes whose command line or working folder is inside ``folder`` (read from /proc)."""
+    import os
+    import signal
+
+    mark = str(folder)
+    for proc in Path("/proc").glob("[0-9]*"):
+        try:
+            if int(proc.name) == os.getpid():
+                continue
+            line = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            where = os.readlink(proc / "cwd")
+        except OSError:
+            continue
+        if mark in line or where.startswith(mark):
+            with contextlib.suppress(OSError):
+                os.kill(int(proc.name), signal.SIGKILL)
 
 
 # ---- recording proxy -----------------------------------------------------------------------------

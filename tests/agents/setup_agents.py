@@ -19,7 +19,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import pytest
 from agent_corpus import save as save_bodies
 from agent_harness import Agent, Gateway, Recorder, Sandbox, clean_env
 
@@ -28,15 +27,6 @@ from glmkit.testing import TEST_KEY
 ROUTES = ["direct", "gateway"]
 SENTINEL = "glmkit-sentinel-7f3a"
 PLAIN = "Say hello [emulator:no-tools]"
-
-
-def make_box(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    """A ``Sandbox`` whose paths hold no ``[...]`` (a parametrized test's tmp_path does; markers cannot hold it)."""
-    root = tmp_path_factory.mktemp("agent")
-    home, cwd = root / "home", root / "work"
-    home.mkdir()
-    cwd.mkdir()
-    return Sandbox(home, cwd)
 
 
 @dataclass

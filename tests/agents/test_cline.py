@@ -18,7 +18,6 @@ from setup_agents import (
     glm_setup,
     loop_files,
     loop_prompt,
-    make_box,
     point,
     record,
     run_agent,
@@ -30,11 +29,6 @@ pytestmark = [pytest.mark.agents, pytest.mark.timeout(300)]
 @pytest.fixture
 def cline(agent_bin: Callable[[str], Agent]) -> Agent:
     return agent_bin("cline")
-
-
-@pytest.fixture
-def box(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    return make_box(tmp_path_factory)
 
 
 @pytest.fixture(params=ROUTES)

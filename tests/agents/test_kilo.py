@@ -18,7 +18,6 @@ from setup_agents import (
     glm_setup,
     loop_files,
     loop_prompt,
-    make_box,
     point,
     record,
     run_agent,
@@ -43,11 +42,6 @@ QUIET = {  # no model lists from kilo.ai or models.dev, no updater, indexing, sh
 @pytest.fixture
 def kilo(agent_bin: Callable[[str], Agent]) -> Agent:
     return agent_bin("kilo")
-
-
-@pytest.fixture
-def box(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    return make_box(tmp_path_factory)
 
 
 @pytest.fixture(params=ROUTES)

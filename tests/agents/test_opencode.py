@@ -18,7 +18,6 @@ from setup_agents import (
     glm_setup,
     loop_files,
     loop_prompt,
-    make_box,
     point,
     record,
     run_agent,
@@ -38,11 +37,6 @@ QUIET = {  # no models.dev fetch, no updater, no plugins from npm, no share link
 @pytest.fixture
 def opencode(agent_bin: Callable[[str], Agent]) -> Agent:
     return agent_bin("opencode")
-
-
-@pytest.fixture
-def box(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
-    return make_box(tmp_path_factory)
 
 
 @pytest.fixture(params=ROUTES)
