@@ -32,7 +32,7 @@ BAD = [
     ({"model": "glm-4.7"}, "1213", "messages"),
     (chat(messages=[]), "1214", "Input cannot be empty"),
     (chat(messages=[{"role": "robot", "content": "x"}]), "1214", "role"),
-    (chat(messages=[{"role": "system", "content": "x"}]), "1214", "user message"),
+    (chat(messages=[{"role": "system", "content": "x"}]), "1214", "messages parameter is illegal"),
     (chat(messages=[{"role": "user", "content": ""}]), "1213", "prompt"),  # §17
     (chat(messages=[{"role": "user", "content": 5}]), "1214", "content"),
     (chat(messages=[{"role": "user", "content": [{"type": "audio_url"}]}]), "1214", "content[0].type"),

@@ -27,6 +27,12 @@ from glmkit.emulator.chat_answers import text_tokens, thinks
 from glmkit.types.web_search import CONTENT_SIZES, RECENCY_FILTERS
 
 ROLES = ("system", "user", "assistant", "tool")
+# What the live API answers (1214) for a conversation it cannot take as a whole, naming no message: no user message
+# (zai-org/z-ai-sdk's predecessor MetaGLM/zhipuai-sdk-python-v4#14, "messages 参数非法。请检查文档。"; anomalyco/opencode
+# #2557, the English text, for requests with only system/assistant messages). A tool result without its call and
+# tool calls left without results get the same answer here: reference silent, UNVERIFIED (lobehub/lobehub#11408
+# reports it "after multiple tool calls" without the request).
+ILLEGAL_MESSAGES = "The messages parameter is illegal. Please check the documentation."
 PART_MODALITY = {"text": "text", "image_url": "image", "video_url": "video", "file_url": "file", "file": "file"}
 TOOL_TYPES = ("function", "retrieval", "web_search")
 
@@ -102,7 +108,7 @@ def check_messages(messages: Any, info: ModelInfo | None) -> Response | None:
         if (bad := _check_message(i, m)) is not None:
             return bad
     if all(m["role"] in ("system", "assistant") for m in messages):
-        return _invalid("messages", "must contain a user message, not only system/assistant messages")
+        return error_response("1214", ILLEGAL_MESSAGES)
     if (bad := check_turns(messages)) is not None:
         return bad
     return _check_parts(messages, info) if info is not None else None
@@ -113,10 +119,10 @@ def check_turns(messages: list[dict[str, Any]]) -> Response | None:
 
     Reference silent on the codes: an empty text part answers 1213 like empty content (§17); a tool result whose
     call is not in the assistant turn before it, and tool calls left without results (a message other than a tool
-    result comes first), answer 1214 "field invalid". Both UNVERIFIED as codes; the refusals are reported live.
+    result comes first), answer 1214 with the live opaque text (``ILLEGAL_MESSAGES``). Both UNVERIFIED as codes;
+    the refusals are reported live.
     """
     open_calls: list[Any] = []
-    caller = -1
     for i, m in enumerate(messages):
         role = m.get("role")
         content = m.get("content")
@@ -129,18 +135,13 @@ def check_turns(messages: list[dict[str, Any]]) -> Response | None:
         if role == "tool":
             tid = m.get("tool_call_id")
             if tid not in open_calls:
-                return _invalid(
-                    f"messages[{i}].tool_call_id", f"{tid!r} answers no tool call of the assistant message before it"
-                )
+                return error_response("1214", ILLEGAL_MESSAGES)
             open_calls.remove(tid)
             continue
         if open_calls:
-            return _invalid(
-                f"messages[{caller}].tool_calls", f"no tool result for {open_calls[0]!r} before messages[{i}]"
-            )
+            return error_response("1214", ILLEGAL_MESSAGES)
         if role == "assistant" and isinstance(m.get("tool_calls"), list):
             open_calls = [c.get("id") for c in m["tool_calls"] if isinstance(c, dict)]
-            caller = i
     return None
 
 
