@@ -133,7 +133,7 @@ def check_chat_model(model: Any, *, hint: str = "`glm models -k chat` lists them
 
 @dataclass(frozen=True)
 class ChatLimits:
-    """The limits of a chat request, from ``data/limits.toml`` ``[chat]`` (reference §2.1, §2.3).
+    """The limits of a chat request, from ``data/limits.toml`` ``[chat]`` and ``[ids]`` (reference §2.1, §2.3).
 
     One table, three readers: the SDK checks a request against it, the emulator enforces it, the gateway clamps to it.
     """
@@ -165,7 +165,8 @@ def chat_limits() -> ChatLimits:
     """The chat limits of ``data/limits.toml`` (read on each call from the parsed table, so a test may swap it)."""
     from glmkit import data
 
-    row = data.load("limits")["chat"]
+    table = data.load("limits")
+    row = {**table["chat"], "user_id_chars": table["ids"]["user_id_chars"]}
     pairs = {k: tuple(v) for k, v in row.items() if isinstance(v, list)}
     return ChatLimits(**{**row, **pairs})
 

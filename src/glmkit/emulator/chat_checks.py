@@ -304,18 +304,20 @@ def _check_web_search(i: int, spec: dict[str, Any]) -> Response | None:
     return None
 
 
-def check_ids(body: dict[str, Any], request_id_range: tuple[int, int] | None = None) -> Response | None:
-    """``user_id`` (``user_id_chars`` of ``data/limits.toml``) and ``request_id`` (a string; ``request_id_range``
-    where documented)."""
+def check_ids(body: dict[str, Any], *, request_id_length: bool = False) -> Response | None:
+    """``user_id`` and ``request_id`` (``[ids]`` of ``data/limits.toml``); a ``request_id``'s length only where its
+    endpoint documents one (``request_id_length``)."""
+    ids = data.load("limits")["ids"]
     uid = body.get("user_id")
-    lo, hi = chat_limits().user_id_chars
+    lo, hi = ids["user_id_chars"]
     if uid is not None and (not isinstance(uid, str) or not lo <= len(uid) <= hi):
         return _invalid("user_id", f"must be {lo} to {hi} characters")
     rid = body.get("request_id")
     if rid is not None and not isinstance(rid, str):
         return _invalid("request_id", "must be a string")
-    if rid is not None and request_id_range and not request_id_range[0] <= len(rid) <= request_id_range[1]:
-        return _invalid("request_id", f"must be {request_id_range[0]} to {request_id_range[1]} characters")
+    lo, hi = ids["request_id_chars"]
+    if rid is not None and request_id_length and not lo <= len(rid) <= hi:
+        return _invalid("request_id", f"must be {lo} to {hi} characters")
     return None
 
 

@@ -48,7 +48,7 @@ def routes(state: EmulatorState) -> list[Route]:
         invalid = (
             check_messages(body.get("messages"), None)
             or check_tools(body.get("tools"))
-            or check_ids(body, request_id_range=(6, 64))
+            or check_ids(body, request_id_length=True)
         )
         if invalid is not None:
             return invalid

@@ -77,8 +77,9 @@ def prepare_image_params(params: dict[str, Any], *, asynchronous: bool = False) 
         if quality not in (None, "hd"):
             raise InputError("Async glm-image jobs take quality='hd' only.")
     uid = body.get("user_id")
-    if uid is not None and not common["user_id_min"] <= len(str(uid)) <= common["user_id_max"]:
-        raise InputError("user_id must be 6 to 128 characters.")
+    lo, hi = limits("ids")["user_id_chars"]
+    if uid is not None and not lo <= len(str(uid)) <= hi:
+        raise InputError(f"user_id must be {lo} to {hi} characters.")
     return body
 
 

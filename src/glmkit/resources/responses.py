@@ -21,7 +21,7 @@ from glmkit._errors import ContentFilterError, InputError, StreamError
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._streaming import AsyncStream, Stream, StreamCore
 from glmkit._transport import Call, request_id_of, split_options, with_options
-from glmkit.catalog import default_model, get_model, normalize_model_id
+from glmkit.catalog import check_chat_model, default_model
 from glmkit.types.responses import (
     RESPONSES,
     Response,
@@ -57,10 +57,8 @@ def prepare_response_params(params: dict[str, Any]) -> dict[str, Any]:
     if not params.get("model"):
         raise InputError("model is required, e.g. model='glm-5.3'.", hint="`glm models` lists them.")
     body = dict(params)
-    model = body["model"] = normalize_model_id(body["model"])
-    info = get_model(model)
-    if info is not None and info.kind != "chat":
-        raise InputError(f"{model} is not a chat model (it serves {info.kind}).", hint="`glm models` lists them.")
+    model, info = check_chat_model(body["model"], hint="`glm models` lists them.")
+    body["model"] = model
     given = body.get("input")
     if given is None or given == "" or given == []:
         raise InputError("input is required: a prompt string or a list of input items.")

@@ -42,11 +42,15 @@ _MCP_ONLY = ("location",)
 
 
 def check_ids(params: Mapping[str, Any]) -> None:
-    """``request_id`` is 6-64 characters and ``user_id`` 6-128, as every Z.AI endpoint documents."""
-    for name, hi in (("request_id", 64), ("user_id", 128)):
+    """``request_id`` and ``user_id`` lengths as every Z.AI endpoint documents them (``data/limits.toml`` ``[ids]``)."""
+    from glmkit import data
+
+    ids = data.load("limits")["ids"]
+    for name in ("request_id", "user_id"):
         value = params.get(name)
-        if value is not None and (not isinstance(value, str) or not 6 <= len(value) <= hi):
-            raise InputError(f"{name} must be a string of 6 to {hi} characters (got {value!r}).")
+        lo, hi = ids[f"{name}_chars"]
+        if value is not None and (not isinstance(value, str) or not lo <= len(value) <= hi):
+            raise InputError(f"{name} must be a string of {lo} to {hi} characters (got {value!r}).")
 
 
 def check_bools(params: Mapping[str, Any], names: tuple[str, ...]) -> None:
