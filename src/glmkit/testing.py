@@ -78,6 +78,24 @@ class _AsyncBody(httpx.AsyncByteStream):
                 log.warning("the emulator app failed after its response was closed", exc_info=True)
 
 
+def _scope(request: httpx.Request) -> dict[str, Any]:
+    """The ASGI scope of an HTTP request, as a server on 127.0.0.1 would give it."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": request.method,
+        "scheme": request.url.scheme,
+        "path": request.url.path,
+        "raw_path": request.url.raw_path.split(b"?")[0],
+        "query_string": request.url.query,
+        "root_path": "",
+        "headers": [(k.lower(), v) for k, v in request.headers.raw],
+        "client": ("127.0.0.1", 1),
+        "server": (request.url.host, request.url.port or 80),
+    }
+
+
 class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
     """An httpx async transport that runs an ASGI app in-process and streams its body."""
 
@@ -86,20 +104,7 @@ class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         body = b"".join([part async for part in request.stream])  # type: ignore[union-attr]
-        scope = {
-            "type": "http",
-            "asgi": {"version": "3.0"},
-            "http_version": "1.1",
-            "method": request.method,
-            "scheme": request.url.scheme,
-            "path": request.url.path,
-            "raw_path": request.url.raw_path.split(b"?")[0],
-            "query_string": request.url.query,
-            "root_path": "",
-            "headers": [(k.lower(), v) for k, v in request.headers.raw],
-            "client": ("127.0.0.1", 1),
-            "server": (request.url.host, request.url.port or 80),
-        }
+        scope = _scope(request)
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         started = asyncio.get_running_loop().create_future()
         disconnect = asyncio.Event()

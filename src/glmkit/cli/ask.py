@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import io
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import typer
 
 from glmkit.cli._common import CHAT_MODEL, DEBUG, ENDPOINT, JSON, OFFLINE, PROFILE, SYSTEM, handle_errors, with_stdin
+
+if TYPE_CHECKING:
+    from glmkit.cli._session import ChatSession
 
 
 def ask(
@@ -64,20 +67,21 @@ def ask(
         )
         try:
             if cont:
-                _resume(session, model)
-                if no_log:
-                    session.ledger = None
+                _resume(session, model, log=not no_log)
             session.attachments = attachments
-            from glmkit.cli._render import PlainView, make_view
-
-            view = (
-                PlainView(out=io.StringIO(), show_thinking=False)
-                if json_out
-                else make_view(show_thinking=show_thinking)
-            )
+            view = _view(json_out, show_thinking)
             _finish(session.send(text, view, stream=not json_out), view, json_out=json_out, debug=debug)
         finally:
             session.client.close()
+
+
+def _view(json_out: bool, show_thinking: bool | None) -> Any:
+    """Where the answer is shown: nowhere as it streams with --json (the JSON comes at the end), else the terminal."""
+    from glmkit.cli._render import PlainView, make_view
+
+    if json_out:
+        return PlainView(out=io.StringIO(), show_thinking=False)
+    return make_view(show_thinking=show_thinking)
 
 
 def _finish(turn: Any, view: Any, *, json_out: bool, debug: bool) -> None:
@@ -95,19 +99,21 @@ def _finish(turn: Any, view: Any, *, json_out: bool, debug: bool) -> None:
         sys.stdout.write(turn.completion.to_json(indent=2) + "\n")
 
 
-def _resume(session: object, model: str | None) -> None:
+def _resume(session: ChatSession, model: str | None, *, log: bool) -> None:
+    """Continue the last logged conversation (``log=False``: without logging this turn)."""
     from glmkit._errors import InputError
 
-    ledger = getattr(session, "ledger", None)
-    row = ledger.last_conversation(failed=False) if ledger is not None else None
+    row = session.ledger.last_conversation(failed=False) if session.ledger is not None else None
     if row is None:
         raise InputError(
             "There is no logged conversation to continue.",
             hint="Ask something first (without --no-log); `glm logs` lists what is logged.",
         )
-    session.resume(row)  # type: ignore[attr-defined]
+    session.resume(row)
     if model is None and row.get("model"):
-        session.model = row["model"]  # type: ignore[attr-defined]
+        session.model = row["model"]
+    if not log:
+        session.ledger = None
 
 
 def _silence_stdout() -> None:

@@ -39,8 +39,6 @@ def emulate(
 
     With --ssl-certfile (and --ssl-keyfile) it serves https, for testing a client's TLS path end to end.
     """
-    import uvicorn
-
     from glmkit.emulator import EmulatorConfig
 
     config = EmulatorConfig(
@@ -68,6 +66,13 @@ def emulate(
         f"glm emulate: serving the Z.AI API on {scheme}://{host}:{actual}  (ZAI_BASE_URL={scheme}://{host}:{actual}/api/paas/v4)",
         err=True,
     )
+    _run(app, sock, ssl_certfile, ssl_keyfile)
+
+
+def _run(app: Any, sock: Any, certfile: Path | None, keyfile: Path | None) -> None:
+    """Serve ``app`` on ``sock`` with uvicorn (https when given a certificate) until stopped."""
+    import uvicorn
+
     from glmkit._request_guard import guarded_http_protocol
 
     protocol = guarded_http_protocol(HEADER_TIMEOUT)
@@ -77,8 +82,8 @@ def emulate(
             log_level="warning",
             lifespan="off",
             http=protocol,
-            ssl_certfile=str(ssl_certfile) if ssl_certfile else None,
-            ssl_keyfile=str(ssl_keyfile) if ssl_keyfile else None,
+            ssl_certfile=str(certfile) if certfile else None,
+            ssl_keyfile=str(keyfile) if keyfile else None,
         )
     )
     server.run(sockets=[sock])

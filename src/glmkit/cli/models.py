@@ -55,6 +55,15 @@ def models(
     if json_out:
         sys.stdout.write(json.dumps([_as_data(m, defaults.get(m.id)) for m in rows], indent=2) + "\n")
         return
+    _print_models(rows, defaults)
+    if any(m.inferred for m in rows):
+        typer.echo(
+            "* listed by Z.AI's /models (glm models --refresh), not in the installed catalog: inferred from the id"
+        )
+
+
+def _print_models(rows: list[Any], defaults: dict[str, str]) -> None:
+    """The catalog as a table on stdout (``defaults``: model id -> the role it is the default for)."""
     from glmkit.cli._render import print_table
 
     table = [
@@ -75,10 +84,6 @@ def models(
         table,
         title="GLM models",
     )
-    if any(m.inferred for m in rows):
-        typer.echo(
-            "* listed by Z.AI's /models (glm models --refresh), not in the installed catalog: inferred from the id"
-        )
 
 
 def _refresh(*, offline: bool, profile: str, endpoint: str, quiet: bool) -> None:

@@ -90,31 +90,14 @@ def serve(
     Settings beyond these options live in the [gateway] table of the config file (model mapping,
     vision routing, per-route mode, queue limits). Every request is a row in the usage ledger.
     """
-    import contextlib
     import logging
 
     from glmkit.cli._common import handle_errors, listen
 
     with handle_errors():
-        import os
-
-        from glmkit._config import config_path, load_config
-        from glmkit._errors import InputError
-        from glmkit.gateway.config import from_config
-
-        path = config_path()
-        table = load_config(path).get("gateway") or {}
-        overrides = {"host": host, "port": port, "token": token, "mode": mode, "max_inflight": max_inflight}
-        overrides["fallback_key"] = os.environ.get("GLM_FALLBACK_API_KEY") or None
-        try:
-            config = from_config(table, log_bodies=log_bodies or None, **overrides)
-        except InputError as exc:
-            if not table:
-                raise
-            raise InputError(f"{exc} (in {path})", hint=exc.hint) from None
+        options = {"host": host, "port": port, "token": token, "mode": mode, "max_inflight": max_inflight}
+        config = _gateway_config(options, log_bodies=log_bodies)
         settings, transport, upstream = _upstream(offline, profile)
-        import uvicorn
-
         from glmkit.gateway.app import create_app
 
         logging.basicConfig(level=logging.INFO if log_bodies else logging.WARNING, format="%(name)s: %(message)s")
@@ -129,19 +112,47 @@ def serve(
             ledger = f"{ledger} is unusable: requests are not recorded (see above)"
         typer.echo(banner(url, config.mode, upstream, bool(config.token), ledger), err=True)
         typer.echo(phase_line(config), err=True)
-        from glmkit._request_guard import guarded_http_protocol
-
-        protocol = guarded_http_protocol(config.header_timeout)
-        # no access log: glm serve logs at warning level, and the ledger records every request
-        server = uvicorn.Server(
-            uvicorn.Config(
-                app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5, http=protocol
-            )
-        )
-        # uvicorn re-raises Ctrl-C once it has shut down (lifespan done, ledger flushed): a normal stop, exit 0
-        with contextlib.suppress(KeyboardInterrupt):
-            server.run(sockets=[sock])
+        _run(app, sock, config.header_timeout)
         typer.echo("glm serve: stopped.", err=True)
+
+
+def _gateway_config(options: dict[str, Any], *, log_bodies: bool) -> Any:
+    """The ``[gateway]`` table of the config file with the command line's options over it."""
+    import os
+
+    from glmkit._config import config_path, load_config
+    from glmkit._errors import InputError
+    from glmkit.gateway.config import from_config
+
+    path = config_path()
+    table = load_config(path).get("gateway") or {}
+    options["fallback_key"] = os.environ.get("GLM_FALLBACK_API_KEY") or None
+    try:
+        return from_config(table, log_bodies=log_bodies or None, **options)
+    except InputError as exc:
+        if not table:
+            raise
+        raise InputError(f"{exc} (in {path})", hint=exc.hint) from None
+
+
+def _run(app: Any, sock: Any, header_timeout: float) -> None:
+    """Serve ``app`` on ``sock`` with uvicorn until Ctrl-C (or a signal) stops it."""
+    import contextlib
+
+    import uvicorn
+
+    from glmkit._request_guard import guarded_http_protocol
+
+    protocol = guarded_http_protocol(header_timeout)
+    # no access log: glm serve logs at warning level, and the ledger records every request
+    server = uvicorn.Server(
+        uvicorn.Config(
+            app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5, http=protocol
+        )
+    )
+    # uvicorn re-raises Ctrl-C once it has shut down (lifespan done, ledger flushed): a normal stop, exit 0
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run(sockets=[sock])
 
 
 def register(app: typer.Typer) -> None:

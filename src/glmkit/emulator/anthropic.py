@@ -272,59 +272,61 @@ def _check(body: Any) -> Response | None:
     return None
 
 
+async def _answer(state: EmulatorState, request: Request, rid: str) -> Response:
+    """A Messages request answered (or refused) as Z.AI's Anthropic endpoint would."""
+    early, fault = await admit(state, request)
+    if early is not None:
+        return _as_anthropic(early)
+    try:
+        body = json.loads(await request.body())
+    except ValueError:
+        return _error(400, "1210", "Request body is not valid JSON")
+    if (bad := _check(body)) is not None:
+        return bad
+    info = get_model(body["model"])
+    glm, images = to_glm(body)
+    if (turns := check_messages(glm["messages"], None)) is not None:
+        return _as_anthropic(turns)  # the same refusals as the chat surface (empty text, unpaired tool calls)
+    if images and info is not None and not info.vision:
+        return _error(400, "1210", "messages.content.type: Input should be one of ['text']")
+    slot = Concurrency(state, body["model"])
+    if (busy := slot.acquire()) is not None:
+        return _as_anthropic(busy)
+    chunks = request.headers.get("x-emulator-chunks")
+    parts = completion_parts(state, glm, int(chunks) if chunks and chunks.isdigit() else None)
+    if fault is not None and fault.kind == "finish":
+        parts["finish"] = fault.reason
+    mid = "msg_" + rid
+    state.record_usage({"model": body["model"], "surface": "anthropic", **parts["usage"]})
+    if body.get("stream"):
+        return StreamingResponse(
+            _stream(state, _events(body, parts, mid), fault, slot),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "request-id": mid},
+        )
+    try:
+        message = {
+            "id": mid,
+            "type": "message",
+            "role": "assistant",
+            "model": body["model"],
+            "content": _blocks(parts),
+            "stop_reason": stop_reason_for(parts["finish"]),
+            "stop_sequence": None,
+            "usage": _usage(body, parts),
+        }
+        return JSONResponse(message, headers={"request-id": mid})
+    finally:
+        slot.release()
+
+
 def root_routes(state: EmulatorState) -> list[Route]:
     """The Anthropic-compatible route below ``/api``."""
 
     async def messages(request: Request) -> Response:
         rid = state.new_id()
-        answer = await _answer(request, rid)
+        answer = await _answer(state, request, rid)
         return answer if answer.status_code < 400 else _stamped(answer, rid)
-
-    async def _answer(request: Request, rid: str) -> Response:
-        early, fault = await admit(state, request)
-        if early is not None:
-            return _as_anthropic(early)
-        try:
-            body = json.loads(await request.body())
-        except ValueError:
-            return _error(400, "1210", "Request body is not valid JSON")
-        if (bad := _check(body)) is not None:
-            return bad
-        info = get_model(body["model"])
-        glm, images = to_glm(body)
-        if (turns := check_messages(glm["messages"], None)) is not None:
-            return _as_anthropic(turns)  # the same refusals as the chat surface (empty text, unpaired tool calls)
-        if images and info is not None and not info.vision:
-            return _error(400, "1210", "messages.content.type: Input should be one of ['text']")
-        slot = Concurrency(state, body["model"])
-        if (busy := slot.acquire()) is not None:
-            return _as_anthropic(busy)
-        chunks = request.headers.get("x-emulator-chunks")
-        parts = completion_parts(state, glm, int(chunks) if chunks and chunks.isdigit() else None)
-        if fault is not None and fault.kind == "finish":
-            parts["finish"] = fault.reason
-        mid = "msg_" + rid
-        state.record_usage({"model": body["model"], "surface": "anthropic", **parts["usage"]})
-        if body.get("stream"):
-            return StreamingResponse(
-                _stream(state, _events(body, parts, mid), fault, slot),
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-cache", "request-id": mid},
-            )
-        try:
-            message = {
-                "id": mid,
-                "type": "message",
-                "role": "assistant",
-                "model": body["model"],
-                "content": _blocks(parts),
-                "stop_reason": stop_reason_for(parts["finish"]),
-                "stop_sequence": None,
-                "usage": _usage(body, parts),
-            }
-            return JSONResponse(message, headers={"request-id": mid})
-        finally:
-            slot.release()
 
     async def not_served(request: Request) -> Response:
         # reference silent: the code and text of the live 404 (§14.2 leaves count_tokens UNVERIFIED)

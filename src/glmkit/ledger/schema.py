@@ -1,0 +1,146 @@
+"""The ledger's two tables: their fields, the migrations that made them, and rows to and from SQLite."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sqlite3
+import time
+from collections.abc import Mapping
+from typing import Any
+
+__all__ = [
+    "CONVERSATION_FIELDS",
+    "DEFAULTS",
+    "JSON_FIELDS",
+    "MIGRATIONS",
+    "REQUEST_FIELDS",
+    "check_fields",
+    "decode",
+    "encode",
+]
+
+CONVERSATION_FIELDS = (
+    "created",
+    "source",
+    "model",
+    "system",
+    "prompt",
+    "response",
+    "reasoning",
+    "messages",
+    "tool_calls",
+    "input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "latency_ms",
+    "ttft_ms",
+    "parent_id",
+    "status",
+    "error_code",
+    "request_id",
+)
+REQUEST_FIELDS = (
+    "created",
+    "source",
+    "client",
+    "route",
+    "tool",
+    "model_requested",
+    "model_used",
+    "input_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "latency_ms",
+    "ttft_ms",
+    "status",
+    "error_code",
+    "queue_depth",
+    "queue_wait_ms",
+    "request_id",
+    "notes",
+    "billed",
+    "cost_usd",
+    "held_ms",
+)
+JSON_FIELDS = {"messages", "tool_calls", "notes"}
+# Column defaults applied when a field is missing or None (requests.status is an HTTP status: NULL when unknown).
+DEFAULTS = {"conversations": {"source": "cli", "status": "ok"}, "requests": {"source": "unknown"}}
+
+# Each entry moves the schema one version on; never edit a shipped entry, append a new one.
+MIGRATIONS: list[str] = [
+    """
+    CREATE TABLE conversations (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created REAL NOT NULL,
+        source TEXT NOT NULL DEFAULT 'cli',
+        model TEXT, system TEXT, prompt TEXT, response TEXT, reasoning TEXT,
+        messages TEXT, tool_calls TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+        latency_ms REAL, ttft_ms REAL,
+        parent_id INTEGER REFERENCES conversations(id),
+        status TEXT NOT NULL DEFAULT 'ok',
+        error_code TEXT, request_id TEXT
+    );
+    CREATE INDEX conversations_created ON conversations(created);
+    CREATE TABLE requests (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        created REAL NOT NULL,
+        source TEXT NOT NULL,
+        client TEXT, route TEXT, tool TEXT, model_requested TEXT, model_used TEXT,
+        input_tokens INTEGER NOT NULL DEFAULT 0,
+        output_tokens INTEGER NOT NULL DEFAULT 0,
+        reasoning_tokens INTEGER NOT NULL DEFAULT 0,
+        latency_ms REAL, ttft_ms REAL,
+        status INTEGER, error_code TEXT,
+        queue_depth INTEGER, queue_wait_ms REAL,
+        request_id TEXT
+    );
+    CREATE INDEX requests_created ON requests(created);
+    """,
+    # the gateway keeps sessions going: what it repaired in a request (a JSON list of notes), who paid for it
+    # ('plan', or 'payg' when a spent plan fell back to the pay-as-you-go key), the estimated cost in USD of a
+    # pay-as-you-go answer, and how long a background request was held for off-peak hours
+    """
+    ALTER TABLE requests ADD COLUMN notes TEXT;
+    ALTER TABLE requests ADD COLUMN billed TEXT;
+    ALTER TABLE requests ADD COLUMN cost_usd REAL;
+    ALTER TABLE requests ADD COLUMN held_ms REAL
+    """,
+]
+
+
+def check_fields(row: Mapping[str, Any], allowed: tuple[str, ...], table: str) -> None:
+    """``TypeError`` naming the fields of ``row`` that ``table`` does not have (a typo fails loudly)."""
+    unknown = set(row) - set(allowed)
+    if unknown:
+        raise TypeError(f"unknown {table} field(s): {', '.join(sorted(unknown))}")
+
+
+def encode(row: Mapping[str, Any], fields: tuple[str, ...], defaults: Mapping[str, Any]) -> tuple[Any, ...]:
+    """The values of ``row`` in ``fields`` order, as SQLite stores them (JSON text, whole token counts)."""
+    values = []
+    for name in fields:
+        value = row.get(name)
+        if value is None:
+            value = defaults.get(name)
+        if name == "created" and value is None:
+            value = time.time()
+        elif name in JSON_FIELDS and value is not None and not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False, default=str)
+        elif name.endswith("_tokens"):
+            value = int(value or 0)
+        values.append(value)
+    return tuple(values)
+
+
+def decode(row: sqlite3.Row) -> dict[str, Any]:
+    """A stored row as a dict, its JSON fields read back."""
+    out = dict(row)
+    for name in JSON_FIELDS & out.keys():
+        if out[name]:
+            with contextlib.suppress(ValueError):
+                out[name] = json.loads(out[name])
+    return out
