@@ -77,42 +77,57 @@ ROOT_MODULES = ["agents", "quota", "mcp_remote", "anthropic", "responses"]
 SURFACES = {"general": "/api/paas/v4", "coding": "/api/coding/paas/v4"}
 
 
-def _admin_routes(state: EmulatorState) -> list[Route]:
-    async def faults(request: Request) -> Response:
-        if request.method == "DELETE":
-            state.faults.clear()
-            return JSONResponse({"faults": []})
-        if request.method == "POST":
-            raw = json.loads(await request.body() or b"[]")
-            items = raw.get("faults", [raw]) if isinstance(raw, dict) else raw
-            try:
-                for item in items:
-                    state.faults.add(fault_from_dict(item))
-            except (ValueError, TypeError) as exc:
-                return JSONResponse({"error": {"code": "1214", "message": str(exc)}}, 400)
-        return JSONResponse({"faults": [f.to_dict() for f in state.faults.list()]})
+def _state(request: Request) -> EmulatorState:
+    state: EmulatorState = request.app.state.emulator
+    return state
 
-    async def requests(request: Request) -> Response:
-        if request.method == "DELETE":
-            state.requests.clear()
-        return JSONResponse({"requests": state.requests, "count": len(state.requests)})
 
-    async def reset(request: Request) -> Response:
+async def admin_faults(request: Request) -> Response:
+    """``/_emulator/faults``: list (GET), arm (POST one fault, a list, or ``{"faults": [...]}``) or clear (DELETE)."""
+    state = _state(request)
+    if request.method == "DELETE":
         state.faults.clear()
+        return JSONResponse({"faults": []})
+    if request.method == "POST":
+        raw = json.loads(await request.body() or b"[]")
+        items = raw.get("faults", [raw]) if isinstance(raw, dict) else raw
+        try:
+            for item in items:
+                state.faults.add(fault_from_dict(item))
+        except (ValueError, TypeError) as exc:
+            return JSONResponse({"error": {"code": "1214", "message": str(exc)}}, 400)
+    return JSONResponse({"faults": [f.to_dict() for f in state.faults.list()]})
+
+
+async def admin_requests(request: Request) -> Response:
+    """``/_emulator/requests``: the request log (GET), or clear it (DELETE)."""
+    state = _state(request)
+    if request.method == "DELETE":
         state.requests.clear()
-        state.jobs.clear()
-        state.in_flight.clear()
-        return JSONResponse({"ok": True})
+    return JSONResponse({"requests": state.requests, "count": len(state.requests)})
 
-    async def health(request: Request) -> Response:
-        return JSONResponse({"ok": True, "emulator": "glmkit"})
 
-    return [
-        Route("/_emulator/faults", faults, methods=["GET", "POST", "DELETE"]),
-        Route("/_emulator/requests", requests, methods=["GET", "DELETE"]),
-        Route("/_emulator/reset", reset, methods=["POST"]),
-        Route("/_emulator/health", health, methods=["GET"]),
-    ]
+async def admin_reset(request: Request) -> Response:
+    """``POST /_emulator/reset``: no faults, no logged requests, no jobs, nothing in flight."""
+    state = _state(request)
+    state.faults.clear()
+    state.requests.clear()
+    state.jobs.clear()
+    state.in_flight.clear()
+    return JSONResponse({"ok": True})
+
+
+async def admin_health(request: Request) -> Response:
+    """``GET /_emulator/health``: the emulator is up."""
+    return JSONResponse({"ok": True, "emulator": "glmkit"})
+
+
+ADMIN_ROUTES = [
+    Route("/_emulator/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
+    Route("/_emulator/requests", admin_requests, methods=["GET", "DELETE"]),
+    Route("/_emulator/reset", admin_reset, methods=["POST"]),
+    Route("/_emulator/health", admin_health, methods=["GET"]),
+]
 
 
 # Routes taking multipart uploads (the official SDKs post files and audio as forms); every other POST is JSON.
@@ -170,7 +185,7 @@ def create_app(
     root: list[Any] = []
     for name in ROOT_MODULES:
         root.extend(_module_routes(name, "root_routes", state))
-    routes: list[Any] = _admin_routes(state)
+    routes: list[Any] = list(ADMIN_ROUTES)
     for prefix in SURFACES.values():
         routes.append(Mount(prefix, routes=surface))
     routes.append(Mount("/api", routes=root))
