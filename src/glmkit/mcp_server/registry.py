@@ -19,15 +19,15 @@ __all__ = ["TOOLS", "tool"]
 
 F = TypeVar("F", bound=ToolFn)
 
-# group -> its tool functions, in the order they were defined (the order ``tools/list`` shows).
-TOOLS: dict[str, list[ToolFn]] = {}
+# group -> tool name -> its function, in the order they were defined (the order ``tools/list`` shows).
+TOOLS: dict[str, dict[str, ToolFn]] = {}
 
 
 def tool(group: str) -> Callable[[F], F]:
     """Register an async function as a tool of ``group``; the function itself is returned as it was."""
 
     def register(fn: F) -> F:
-        TOOLS.setdefault(group, []).append(fn)
+        TOOLS.setdefault(group, {})[fn.__name__] = fn  # a module imported again replaces its tools
         return fn
 
     return register

@@ -177,7 +177,7 @@ def group_tools(group: str) -> list[ToolFn]:
     except ModuleNotFoundError as exc:  # a part of the SDK this group stands on is not there
         log.warning("tool group %r skipped: %s", group, exc)
         return []
-    return list(TOOLS.get(group, ()))
+    return list(TOOLS.get(group, {}).values())
 
 
 def build_server(
