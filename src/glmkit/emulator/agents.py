@@ -24,8 +24,9 @@ from starlette.routing import Route
 
 from glmkit._errors import code_row
 from glmkit._sse import encode_data
-from glmkit.emulator.app import EmulatorState, admit_json
+from glmkit.emulator.admission import admit_json
 from glmkit.emulator.images import add_media, media_url
+from glmkit.emulator.state import EmulatorState
 from glmkit.media import limits
 
 

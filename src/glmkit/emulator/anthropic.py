@@ -34,10 +34,11 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from glmkit.catalog import get_model
-from glmkit.emulator.app import Concurrency, EmulatorState, admit
+from glmkit.emulator.admission import Concurrency, admit
 from glmkit.emulator.chat import completion_parts
 from glmkit.emulator.chat_checks import check_messages
 from glmkit.emulator.faults import Fault
+from glmkit.emulator.state import EmulatorState
 from glmkit.types.anthropic import error_body, stop_reason_for
 
 _DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

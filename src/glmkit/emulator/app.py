@@ -22,35 +22,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Mount, Route
 
 from glmkit._request_guard import GuardPolicy, RequestGuard
-from glmkit.emulator.admission import (
-    Concurrency,
-    admit,
-    admit_json,
-    check_key,
-    error_response,
-    fault_for,
-    json_route,
-    read_json,
-    unknown_model,
-)
+from glmkit.emulator.admission import error_response
 from glmkit.emulator.faults import fault_from_dict, load_scenario
 from glmkit.emulator.state import EmulatorConfig, EmulatorState
 
-# Resource modules and tests import these from here; they live in ``state.py`` and ``admission.py``.
-__all__ = [
-    "Concurrency",
-    "EmulatorConfig",
-    "EmulatorState",
-    "admit",
-    "admit_json",
-    "check_key",
-    "create_app",
-    "error_response",
-    "fault_for",
-    "json_route",
-    "read_json",
-    "unknown_model",
-]
+__all__ = ["ADMIN_ROUTES", "EmulatorConfig", "EmulatorState", "create_app"]
 
 # Modules serving ``/api/paas/v4/...`` and ``/api/coding/paas/v4/...``; a missing module is skipped
 # so that resources can land one at a time.

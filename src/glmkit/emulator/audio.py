@@ -20,7 +20,8 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
 from glmkit._sse import encode_data
-from glmkit.emulator.app import EmulatorState, admit, error_response, unknown_model
+from glmkit.emulator.admission import admit, error_response, unknown_model
+from glmkit.emulator.state import EmulatorState
 from glmkit.media import audio_duration, limits, sniff_format
 
 _WORDS = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet"]

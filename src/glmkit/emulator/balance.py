@@ -18,8 +18,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, error_response, json_route
+from glmkit.emulator.admission import error_response, json_route
 from glmkit.emulator.keys import key_of
+from glmkit.emulator.state import EmulatorState
 
 PLAN_ONLY_PREFIX = "planonly"
 Answer = Callable[[EmulatorState, Request, dict[str, Any]], Response]

@@ -27,7 +27,7 @@ from starlette.routing import Route
 
 from glmkit._sse import encode_data
 from glmkit._tokens import estimate_messages, estimate_text
-from glmkit.emulator.app import Concurrency, EmulatorState, json_route
+from glmkit.emulator.admission import Concurrency, json_route
 from glmkit.emulator.balance import balance_refused
 from glmkit.emulator.chat_answers import (
     DUMPS,
@@ -43,6 +43,7 @@ from glmkit.emulator.chat_answers import (
 from glmkit.emulator.chat_checks import duplicate_request_id, reasoning_check, validate
 from glmkit.emulator.faults import Fault
 from glmkit.emulator.prompt_cache import cached_tokens
+from glmkit.emulator.state import EmulatorState
 from glmkit.emulator.web_search import search_hits
 
 __all__ = ["answer_text", "completion_body", "completion_parts", "media_count", "routes", "validate"]

@@ -33,7 +33,7 @@ from typing import Any
 
 from glmkit._tokens import estimate_messages
 from glmkit.catalog import get_model
-from glmkit.emulator.app import EmulatorState
+from glmkit.emulator.state import EmulatorState
 
 WORD = re.compile(r"\S+\s*")
 DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode

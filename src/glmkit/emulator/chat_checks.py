@@ -22,8 +22,9 @@ from starlette.responses import Response
 
 from glmkit import data
 from glmkit.catalog import ModelInfo, chat_limits, get_model
-from glmkit.emulator.app import EmulatorState, error_response, unknown_model
+from glmkit.emulator.admission import error_response, unknown_model
 from glmkit.emulator.chat_answers import text_tokens, thinks
+from glmkit.emulator.state import EmulatorState
 from glmkit.types.web_search import CONTENT_SIZES, RECENCY_FILTERS
 
 ROLES = ("system", "user", "assistant", "tool")

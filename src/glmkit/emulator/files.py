@@ -15,9 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit, admit_json, error_response
+from glmkit.emulator.admission import admit, admit_json, error_response
 from glmkit.emulator.audio import read_upload
 from glmkit.emulator.chat import answer_text
+from glmkit.emulator.state import EmulatorState
 from glmkit.media import limits
 
 

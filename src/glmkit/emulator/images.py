@@ -16,7 +16,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit, admit_json, error_response, unknown_model
+from glmkit.emulator.admission import admit, admit_json, error_response, unknown_model
+from glmkit.emulator.state import EmulatorState
 from glmkit.media import limits
 
 MODELS = ("glm-image", "cogview-4-250304")

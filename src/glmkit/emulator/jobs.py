@@ -13,7 +13,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit, error_response
+from glmkit.emulator.admission import admit, error_response
+from glmkit.emulator.state import EmulatorState
 
 
 def job_view(state: EmulatorState, task_id: str, job: dict[str, Any]) -> dict[str, Any]:

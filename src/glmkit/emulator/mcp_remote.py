@@ -30,8 +30,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit
+from glmkit.emulator.admission import admit
 from glmkit.emulator.reader import check_reader, read_page
+from glmkit.emulator.state import EmulatorState
 from glmkit.emulator.web_search import check_search, search_hits, today
 from glmkit.types.reader import READER_FLAGS, RETURN_FORMATS
 from glmkit.types.web_search import CONTENT_SIZES, COUNT_RANGE, LOCATIONS, RECENCY_FILTERS

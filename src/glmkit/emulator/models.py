@@ -12,7 +12,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit.catalog import all_models
-from glmkit.emulator.app import EmulatorState, admit, error_response
+from glmkit.emulator.admission import admit, error_response
+from glmkit.emulator.state import EmulatorState
 
 
 def routes(state: EmulatorState) -> list[Route]:

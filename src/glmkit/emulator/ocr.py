@@ -26,8 +26,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, error_response
+from glmkit.emulator.admission import error_response
 from glmkit.emulator.balance import billed_route
+from glmkit.emulator.state import EmulatorState
 
 _OBJ = re.compile(rb"(\d+)\s+(\d+)\s+obj\b(.*?)\bendobj", re.S)
 _REF = re.compile(rb"(\d+)\s+\d+\s+R")

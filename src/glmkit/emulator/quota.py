@@ -35,7 +35,8 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit import data
-from glmkit.emulator.app import EmulatorState, admit, error_response
+from glmkit.emulator.admission import admit, error_response
+from glmkit.emulator.state import EmulatorState
 from glmkit.types.quota import price_phase
 
 # Token plans: emulator choices scaled from the reference's Pro figure (Jan 2026 ratio Lite:Pro:Max = 1:5:20).

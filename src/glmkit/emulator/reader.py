@@ -14,8 +14,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, error_response
+from glmkit.emulator.admission import error_response
 from glmkit.emulator.balance import billed_route
+from glmkit.emulator.state import EmulatorState
 from glmkit.types.reader import READER_FLAGS, RETURN_FORMATS
 
 

@@ -19,10 +19,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
-from glmkit.emulator.app import Concurrency, EmulatorState, error_response, json_route
+from glmkit.emulator.admission import Concurrency, error_response, json_route
 from glmkit.emulator.chat import accept, completion_parts
 from glmkit.emulator.chat_answers import WORD
 from glmkit.emulator.faults import Fault
+from glmkit.emulator.state import EmulatorState
 from glmkit.responses_chat import ResponseWriter, TranslationError, to_chat
 
 

@@ -13,10 +13,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit._tokens import estimate_messages, estimate_text
-from glmkit.emulator.app import EmulatorState, json_route, unknown_model
+from glmkit.emulator.admission import json_route, unknown_model
 from glmkit.emulator.chat_answers import DUMPS, media_count
 from glmkit.emulator.chat_checks import check_ids, check_messages, check_tools
 from glmkit.emulator.faults import Fault
+from glmkit.emulator.state import EmulatorState
 from glmkit.types.tokenizer import TOKENIZER_MODELS
 
 PART_TOKENS = 1000

@@ -15,8 +15,9 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit.emulator.app import EmulatorState, admit_json, error_response, unknown_model
+from glmkit.emulator.admission import admit_json, error_response, unknown_model
 from glmkit.emulator.images import add_media, media_url
+from glmkit.emulator.state import EmulatorState
 from glmkit.media import limits
 
 
