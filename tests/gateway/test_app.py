@@ -233,3 +233,29 @@ def test_ledger_tool_is_named_from_the_user_agent(agent: str | None, tool: str) 
     from glmkit.gateway.endpoint import tool_of
 
     assert tool_of(agent) == tool
+
+
+async def test_an_environment_proxy_carries_the_sdk_and_the_gateway_upstream(
+    tmp_path: Path, emulator_server: EmulatorServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from glmkit import AsyncClient
+    from glmkit._errors import APIStatusError
+
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+        monkeypatch.delenv(name.lower(), raising=False)
+    # The emulator plays the proxy: a request that reaches it names a foreign Host, which its guard answers 421.
+    # Sent past the proxy, the request would fail to connect (.invalid never resolves).
+    monkeypatch.setenv("HTTP_PROXY", emulator_server.url)
+    base = "http://api.proxied.invalid/api/coding/paas/v4"
+    async with AsyncClient(api_key=TEST_KEY, base_url=base, max_retries=0, environ={}) as client:
+        with pytest.raises(APIStatusError) as info:
+            await client.models.list()
+    assert info.value.status_code == 421
+    settings = resolve_settings(api_key=TEST_KEY, base_url=base, max_retries=0, environ={})
+    app = create_app(GatewayConfig(ledger=False), settings)
+    body = {"model": "glm-4.6", "messages": [{"role": "user", "content": "through the proxy"}]}
+    async with httpx.AsyncClient(transport=AsyncEmulatorTransport(app), base_url="http://localhost") as c:
+        answer = await c.post("/v1/chat/completions", json=body)
+    await app.state.gateway.aclose()
+    assert answer.status_code == 421, answer.text

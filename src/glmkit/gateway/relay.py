@@ -38,30 +38,23 @@ class GatewayRetryPolicy(RetryPolicy):
 
 
 class Upstream(AsyncTransport):
-    """The SDK's async transport with the gateway's retry policy, sending straight to the connection pool.
+    """The SDK's async transport with the gateway's retry policy.
 
-    Requests are built by the SDK's ``build_request``; with a transport of its own (the lean one, or the
-    in-process emulator) the send skips ``httpx.AsyncClient.send`` (auth, redirect, cookie and event-hook
-    handling the gateway never uses: ~60 us a request, more than the gateway's own work). Behind a proxy the
-    environment names, the send goes through the client, which knows the proxy (redirects still not followed).
-    Building, retries and the error check are the SDK's.
+    Requests are built by the SDK's ``build_request`` and sent as the SDK sends them. Given a transport (the
+    lean one, or the in-process emulator), straight to it past ``httpx.AsyncClient.send`` (auth, redirect,
+    cookie and event-hook handling the gateway never uses: ~60 us a request, more than the gateway's own
+    work); without one (a proxy applies, or ``lean_upstream = false``), through httpx, which reads the proxy
+    settings of the environment. Building, retries and the error check are the SDK's.
     """
 
     def __init__(self, *args: Any, transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> None:
         super().__init__(*args, transport=transport, **options)
-        self.direct = transport  # given one, httpx would route every URL to it: send straight to it
+        self.direct = transport  # given one, httpx would route every URL to it anyway; None: httpx decides
 
     def policy(self, call: Call) -> RetryPolicy:
         """Retries as configured, 1302 excepted."""
         retries = self.settings.max_retries if call.max_retries is None else call.max_retries
         return GatewayRetryPolicy(max_retries=retries)
-
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        if self.direct is None:
-            return await self.http.send(request, stream=True, follow_redirects=False)
-        response = await self.direct.handle_async_request(request)
-        response.request = request
-        return response
 
 
 class Record:
