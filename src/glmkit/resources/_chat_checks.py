@@ -5,17 +5,15 @@
 
 from __future__ import annotations
 
-import re
 import warnings
 from typing import Any
 
 from glmkit._errors import InputError
-from glmkit.catalog import default_model, get_model, normalize_model_id
+from glmkit.catalog import chat_limits, check_chat_model, default_model, get_model, normalize_model_id
 
 __all__ = ["prepare_chat_params"]
 
 _ROLES = {"system", "user", "assistant", "tool"}
-_TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 _MEDIA_PARTS = {"image_url", "video_url", "file_url", "file"}
 
 
@@ -67,18 +65,15 @@ def prepare_chat_params(params: dict[str, Any]) -> dict[str, Any]:
     body = dict(params)
     model = body["model"] = normalize_model_id(body["model"])
     _check_messages(body.get("messages"), model)
-    info = get_model(model)
-    if info is not None and info.kind != "chat":
-        raise InputError(
-            f"{model} is not a chat model (it serves {info.kind}).", hint="`glm models` lists chat models."
-        )
+    model, info = check_chat_model(model, hint="`glm models` lists chat models.")
+    limits = chat_limits()
     max_tokens = body.get("max_tokens")
     if max_tokens is not None:
-        limit = info.max_output if info and info.max_output else 131072
+        limit = limits.max_output(info)
         if isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or not 1 <= max_tokens <= limit:
             raise InputError(f"max_tokens must be an integer from 1 to {limit} for {model} (got {max_tokens!r}).")
-    _range(body, "temperature", 0.0, 1.0)
-    _range(body, "top_p", 0.01, 1.0)
+    for name, lo, hi in limits.sampling:
+        _range(body, name, lo, hi)
     stop = body.get("stop")
     if isinstance(stop, str):
         body["stop"] = [stop]
@@ -86,19 +81,21 @@ def prepare_chat_params(params: dict[str, Any]) -> dict[str, Any]:
         raise InputError("stop takes one stop word (the API accepts at most one).")
     tools = body.get("tools")
     if tools is not None:
-        if not isinstance(tools, list) or len(tools) > 128:
-            raise InputError("tools must be a list of at most 128 tools.")
+        if not isinstance(tools, list) or len(tools) > limits.max_tools:
+            raise InputError(f"tools must be a list of at most {limits.max_tools} tools.")
         for t in tools:
             fn = t.get("function") if isinstance(t, dict) and t.get("type") == "function" else None
-            if fn is not None and not _TOOL_NAME.match(str(fn.get("name", ""))):
+            if fn is not None and not limits.tool_name_ok(str(fn.get("name", ""))):
                 raise InputError(
-                    f"Tool name {fn.get('name')!r} must be 1-64 characters of letters, digits, '_' or '-'."
+                    f"Tool name {fn.get('name')!r} must be 1-{limits.tool_name_chars} characters of letters, digits,"
+                    " '_' or '-'."
                 )
     if body.get("tool_stream") and not body.get("stream"):
         raise InputError("tool_stream=True needs stream=True.")
     uid = body.get("user_id")
-    if uid is not None and not 6 <= len(str(uid)) <= 128:
-        raise InputError("user_id must be 6 to 128 characters.")
+    lo, hi = limits.user_id_chars
+    if uid is not None and not lo <= len(str(uid)) <= hi:
+        raise InputError(f"user_id must be {lo} to {hi} characters.")
     _apply_thinking_rules(body, info)
     return body
 
