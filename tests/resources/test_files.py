@@ -151,34 +151,3 @@ def test_bad_list_and_id_arguments_are_refused_before_sending(client, emulator_a
     with pytest.raises(InputError, match=message):
         call(client)
     assert emulator_app.state.emulator.requests == []
-
-
-@pytest.mark.parametrize(
-    ("module", "sync_name", "async_name"),
-    [
-        ("audio", "Audio", "AsyncAudio"),
-        ("audio", "Transcriptions", "AsyncTranscriptions"),
-        ("images", "Images", "AsyncImages"),
-        ("videos", "Videos", "AsyncVideos"),
-        ("agents", "Agents", "AsyncAgents"),
-        ("files", "Files", "AsyncFiles"),
-        ("files", "Batches", "AsyncBatches"),
-    ],
-)
-def test_sync_and_async_twins_offer_the_same_methods(module: str, sync_name: str, async_name: str) -> None:
-    import importlib
-    import inspect
-
-    mod = importlib.import_module(f"glmkit.resources.{module}")
-    sync_cls, async_cls = getattr(mod, sync_name), getattr(mod, async_name)
-
-    def public(cls: type) -> dict[str, list[str]]:
-        out = {}
-        for name, member in inspect.getmembers(cls):
-            if name.startswith("_"):
-                continue
-            fn = member.fget if isinstance(member, property) else member
-            out[name] = list(inspect.signature(fn).parameters) if callable(fn) else []
-        return out
-
-    assert public(sync_cls) == public(async_cls)

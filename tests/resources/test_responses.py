@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 from typing import Any
 
@@ -10,7 +9,6 @@ import pytest
 
 from glmkit import AsyncClient, Client
 from glmkit._errors import APIConnectionError, ContentFilterError, InputError, StreamError
-from glmkit.resources.responses import AsyncResponses, AsyncResponseStream, Responses, ResponseStream
 
 WEATHER = {
     "type": "function",
@@ -97,14 +95,3 @@ async def test_async_twin(aclient: AsyncClient) -> None:
     stream = await aclient.responses.create(model="glm-5.3", input="async hello", stream=True)
     kinds = [e.type async for e in stream]
     assert kinds[-1] == "response.completed"
-
-
-def test_twins_have_the_same_surface() -> None:
-    for sync, twin in ((Responses, AsyncResponses), (ResponseStream, AsyncResponseStream)):
-        names = {n for n in dir(sync) if not n.startswith("_")}
-        assert names == {n for n in dir(twin) if not n.startswith("_")}
-        for name in names:
-            if callable(getattr(sync, name)):
-                assert list(inspect.signature(getattr(sync, name)).parameters) == list(
-                    inspect.signature(getattr(twin, name)).parameters
-                )

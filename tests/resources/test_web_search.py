@@ -230,24 +230,3 @@ def test_official_zai_sdk_searches_the_emulator(emulator_server) -> None:  # typ
         ours = mine.web_search(search_query="zai judge", count=2)
     titles = [h["title"] if isinstance(h, dict) else h.title for h in resp.search_result]
     assert titles == [h.title for h in ours.search_result]
-
-
-@pytest.mark.parametrize(
-    ("module", "sync", "async_"),
-    [
-        ("web_search", "WebSearch", "AsyncWebSearch"),
-        ("reader", "Reader", "AsyncReader"),
-        ("ocr", "LayoutParsing", "AsyncLayoutParsing"),
-    ],
-)
-def test_sync_and_async_twins_have_the_same_surface(module: str, sync: str, async_: str) -> None:
-    import importlib
-    import inspect
-
-    mod = importlib.import_module(f"glmkit.resources.{module}")
-    a, b = getattr(mod, sync), getattr(mod, async_)
-    names = {n for n in dir(a) if not n.startswith("_")} | ({"__call__"} if "__call__" in vars(a) else set())
-    assert names == {n for n in dir(b) if not n.startswith("_")} | ({"__call__"} if "__call__" in vars(b) else set())
-    for name in names:
-        assert inspect.signature(getattr(a, name)) == inspect.signature(getattr(b, name)), name
-        assert inspect.iscoroutinefunction(getattr(b, name)), name
