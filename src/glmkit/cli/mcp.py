@@ -107,11 +107,12 @@ def _print_tools(groups: list[str], vision_model: str | None) -> None:
     """One line per tool: name, group and the first line of its description (no key, no network needed)."""
     import anyio
 
-    from glmkit._client import AsyncClient
+    from glmkit import AsyncClient
+    from glmkit.mcp_server.registry import TOOLS
     from glmkit.mcp_server.server import build_server
 
     server = build_server(AsyncClient(environ={}), groups=groups, vision_model=vision_model)
-    group_of = server.runtime.groups  # type: ignore[attr-defined]
+    group_of = {name: group for group in groups for name in TOOLS.get(group, {})}  # registered as it was built
     for tool in anyio.run(server.list_tools):
         summary = (tool.description or "").strip().splitlines()[0]
         typer.echo(f"{tool.name:<30} {group_of[tool.name]:<7} {summary}")
