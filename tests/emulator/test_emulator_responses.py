@@ -8,23 +8,11 @@ from typing import Any
 
 import httpx
 import pytest
+from responses_tools import TOOLS, WEATHER, first_round
 
 from glmkit.testing import TEST_KEY, EmulatorServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(60)]
-
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Weather of a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-}
-PATCH = {
-    "type": "custom",
-    "name": "apply_patch",
-    "description": "Edit files with a patch.",
-    "format": {"type": "grammar", "syntax": "lark", "definition": "start: begin_patch hunk+ end_patch"},
-}
 
 
 @pytest.fixture(scope="module")
@@ -77,12 +65,7 @@ def test_stream_is_the_full_event_sequence_and_adds_up_to_the_plain_answer(emu: 
 def test_function_and_custom_tool_round_trip(emu: EmulatorServer, stream: bool) -> None:
     c = oai(emu)
     prompt = "weather in Oslo, then patch [emulator:tools=get_weather,apply_patch]"
-    tools: Any = [WEATHER, PATCH]
-    if stream:
-        with c.responses.stream(model="glm-5.3", input=prompt, tools=tools) as s:
-            first = s.get_final_response()
-    else:
-        first = c.responses.create(model="glm-5.3", input=prompt, tools=tools)
+    first = first_round(c, prompt, stream=stream)
     call, patch = [i for i in first.output if i.type in ("function_call", "custom_tool_call")]
     assert call.type == "function_call" and call.name == "get_weather"  # type: ignore[union-attr]
     assert "city" in json.loads(call.arguments)  # type: ignore[union-attr]
@@ -91,7 +74,7 @@ def test_function_and_custom_tool_round_trip(emu: EmulatorServer, stream: bool) 
     history += [i.model_dump(exclude_none=True) for i in first.output]
     history.append({"type": "function_call_output", "call_id": call.call_id, "output": "snow, -3C"})  # type: ignore[union-attr]
     history.append({"type": "custom_tool_call_output", "call_id": patch.call_id, "output": "Done!"})  # type: ignore[union-attr]
-    second = c.responses.create(model="glm-5.3", input=history, tools=tools)
+    second = c.responses.create(model="glm-5.3", input=history, tools=TOOLS)
     assert "snow, -3C" in second.output_text and "Done!" in second.output_text
     assert not [i for i in second.output if i.type == "function_call"]
 

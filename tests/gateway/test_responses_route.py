@@ -11,24 +11,12 @@ from typing import Any
 
 import httpx
 import pytest
+from responses_tools import TOOLS, first_round
 
 from glmkit.testing import free_port
 from tests.gateway.conftest import Serve, base_env, run_glm, serve_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
-
-WEATHER = {
-    "type": "function",
-    "name": "get_weather",
-    "description": "Weather of a city.",
-    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
-}
-PATCH = {
-    "type": "custom",
-    "name": "apply_patch",
-    "description": "Edit files with a patch.",
-    "format": {"type": "grammar", "syntax": "lark", "definition": "start: begin_patch hunk+ end_patch"},
-}
 
 
 def oai(serve: Serve, **headers: str):  # type: ignore[no-untyped-def]
@@ -55,12 +43,7 @@ def test_plain_and_streamed_answers_agree(serve: Serve) -> None:
 def test_function_call_round_trip_with_custom_tool(serve: Serve, stream: bool) -> None:
     c = oai(serve)
     prompt = "weather then patch [emulator:tools=get_weather,apply_patch]"
-    tools: Any = [WEATHER, PATCH]
-    if stream:
-        with c.responses.stream(model="glm-5.3", input=prompt, tools=tools) as s:
-            first = s.get_final_response()
-    else:
-        first = c.responses.create(model="glm-5.3", input=prompt, tools=tools)
+    first = first_round(c, prompt, stream=stream)
     calls = [i for i in first.output if i.type in ("function_call", "custom_tool_call")]
     assert [(i.type, i.name) for i in calls] == [  # type: ignore[union-attr]
         ("function_call", "get_weather"),
@@ -70,7 +53,7 @@ def test_function_call_round_trip_with_custom_tool(serve: Serve, stream: bool) -
     history: list[Any] = [{"role": "user", "content": prompt}, *(i.model_dump(exclude_none=True) for i in first.output)]
     history.append({"type": "function_call_output", "call_id": calls[0].call_id, "output": "fog, 4C"})  # type: ignore[union-attr]
     history.append({"type": "custom_tool_call_output", "call_id": calls[1].call_id, "output": "patched"})  # type: ignore[union-attr]
-    second = c.responses.create(model="glm-5.3", input=history, tools=tools)
+    second = c.responses.create(model="glm-5.3", input=history, tools=TOOLS)
     assert "fog, 4C" in second.output_text and "patched" in second.output_text
 
 
