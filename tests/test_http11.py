@@ -220,3 +220,28 @@ async def test_tls_with_the_trust_httpx_has(monkeypatch: pytest.MonkeyPatch, tmp
             assert sum(len(v) for v in transport._idle.values()) == 1  # kept alive over TLS
     finally:
         server.close()
+
+
+@pytest.mark.parametrize(
+    ("status", "location", "method", "body", "auth"),
+    [
+        (307, "/new/chat", "POST", b'{"a":1}', True),  # same origin, method and body kept
+        (308, "https://other.test/chat", "POST", b'{"a":1}', False),  # another origin: no Authorization
+        (303, "/done", "GET", b"", True),  # "see other": a GET without the body
+        (302, "/moved", "GET", b"", True),  # after a POST, as browsers and httpx do
+    ],
+)
+def test_a_redirect_is_rebuilt_by_httpxs_rules(
+    status: int, location: str, method: str, body: bytes, auth: bool
+) -> None:
+    from glmkit._http11 import redirect_request
+
+    sent = httpx.Request(
+        "POST", "https://api.test/v4/chat", content=b'{"a":1}', headers={"Authorization": "Bearer k", "X-Keep": "1"}
+    )
+    answer = httpx.Response(status, headers={"Location": location}, request=sent)
+    nxt = redirect_request(sent, answer)
+    assert (nxt.method, nxt.content) == (method, body)
+    assert nxt.url == sent.url.join(location)
+    assert ("authorization" in nxt.headers) is auth and nxt.headers["x-keep"] == "1"
+    assert nxt.headers["host"] == nxt.url.netloc.decode()

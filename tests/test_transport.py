@@ -388,10 +388,6 @@ async def test_a_redirect_is_followed_as_httpx_follows_it() -> None:
     assert server.seen[-1] == ("GET", "/new/models")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the lean transport's redirect answer is dropped and the request sent again through httpx, which follows",
-)
 @pytest.mark.anyio
 @pytest.mark.usefixtures("no_proxy_env")
 async def test_a_redirected_request_reaches_the_first_server_once() -> None:

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 
-__all__ = ["DefaultAsyncTransport", "LeanTransport", "proxied"]
+__all__ = ["DefaultAsyncTransport", "LeanTransport", "proxied", "redirect_request"]
 
 _MAX_IDLE = 64
 _HEAD_LIMIT = 65536
@@ -380,3 +380,22 @@ class DefaultAsyncTransport(httpx.AsyncBaseTransport):
         await self._lean.aclose()
         if self._other is not None:
             await self._other.aclose()
+
+
+def redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.Request:
+    """The request a redirect ``response`` asks for, by httpx's rules: 303 (and 301/302 after a POST) become a
+    GET without a body; the Authorization header does not go to another origin."""
+    url = request.url.join(response.headers["location"])
+    method = request.method
+    if (response.status_code == 303 and method != "HEAD") or (response.status_code in (301, 302) and method == "POST"):
+        method = "GET"
+    headers = httpx.Headers(request.headers)
+    headers.pop("host", None)
+    if (url.scheme, url.host, url.port) != (request.url.scheme, request.url.host, request.url.port):
+        headers.pop("authorization", None)
+    content = request.content if method == request.method else None
+    if content is None:
+        headers.pop("content-length", None)
+        headers.pop("content-type", None)
+        headers.pop("transfer-encoding", None)
+    return httpx.Request(method, url, headers=headers, content=content, extensions=request.extensions)

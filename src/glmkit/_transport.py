@@ -378,9 +378,11 @@ class AsyncTransport(_TransportBase):
         start = time.perf_counter()
         response = await self.direct.handle_async_request(request)
         response.request = request
-        if response.is_redirect:  # the API does not redirect; whoever does gets httpx's redirect handling
+        if response.is_redirect:  # the API does not redirect; httpx follows from where this one points
+            from glmkit._http11 import redirect_request
+
             await response.aclose()
-            return await self.http.send(request, stream=True)
+            return await self.http.send(redirect_request(request, response), stream=True)
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - start)  # to the headers
         return response
 
