@@ -21,6 +21,7 @@ from glmkit._errors import redact
 if TYPE_CHECKING:
     import httpx
 
+    from glmkit._flows import Flow
     from glmkit._transport import AsyncTransport, Call, SyncTransport
     from glmkit.resources.agents import Agents, AsyncAgents
     from glmkit.resources.audio import AsyncAudio, Audio
@@ -70,6 +71,7 @@ def _resource(module: str, name: str) -> Any:
     return functools.cached_property(get)
 
 
+T = TypeVar("T")
 HttpT = TypeVar("HttpT")
 TransportT = TypeVar("TransportT")
 
@@ -168,12 +170,12 @@ class Client(_ClientBase["httpx.Client", "httpx.BaseTransport"]):
     def _transport(self) -> SyncTransport:
         return self._make_transport()  # type: ignore[no-any-return]
 
-    def _request(self, call: Call) -> Any:
+    def _request(self, call: Call[T]) -> T:
         if call.auth:
             self._require_auth()
         return self._transport.request(call)
 
-    def _run(self, flow: Any) -> Any:
+    def _run(self, flow: Flow[T]) -> T:
         self._require_auth()
         return self._transport.run(flow)
 
@@ -224,12 +226,12 @@ class AsyncClient(_ClientBase["httpx.AsyncClient", "httpx.AsyncBaseTransport"]):
     def _transport(self) -> AsyncTransport:
         return self._make_transport()  # type: ignore[no-any-return]
 
-    async def _request(self, call: Call) -> Any:
+    async def _request(self, call: Call[T]) -> T:
         if call.auth:
             self._require_auth()
         return await self._transport.request(call)
 
-    async def _run(self, flow: Any) -> Any:
+    async def _run(self, flow: Flow[T]) -> T:
         self._require_auth()
         return await self._transport.run(flow)
 

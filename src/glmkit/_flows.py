@@ -9,13 +9,14 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from glmkit._auth import Auth
 from glmkit._errors import AuthenticationError, GLMError
 from glmkit._retry import RetryPolicy
 
 T = TypeVar("T")
+StepT = TypeVar("StepT")
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,7 +72,7 @@ def retrying(
             yield Sleep(delay)
 
 
-def drive_sync(flow: Flow[T], handle: Callable[[Step], Any]) -> T:
+def drive_sync(flow: Generator[StepT, Any, T], handle: Callable[[StepT], Any]) -> T:
     """Run a flow, answering each step with ``handle`` (errors are thrown back into the flow)."""
     try:
         step = next(flow)
@@ -83,10 +84,10 @@ def drive_sync(flow: Flow[T], handle: Callable[[Step], Any]) -> T:
             else:
                 step = flow.send(value)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return cast(T, stop.value)
 
 
-async def drive_async(flow: Flow[T], handle: Callable[[Step], Any]) -> T:
+async def drive_async(flow: Generator[StepT, Any, T], handle: Callable[[StepT], Any]) -> T:
     """The async twin of ``drive_sync``: ``handle`` returns an awaitable."""
     try:
         step = next(flow)
@@ -98,4 +99,4 @@ async def drive_async(flow: Flow[T], handle: Callable[[Step], Any]) -> T:
             else:
                 step = flow.send(value)
     except StopIteration as stop:
-        return stop.value  # type: ignore[no-any-return]
+        return cast(T, stop.value)

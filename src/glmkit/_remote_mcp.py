@@ -24,9 +24,9 @@ import itertools
 import json
 import re
 import threading
-from collections.abc import Generator, Mapping
+from collections.abc import Callable, Generator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from glmkit._errors import (
     APIResponseValidationError,
@@ -89,7 +89,8 @@ class Reply:
     body: bytes
 
 
-MCPFlow = Generator[Exchange | Request | Sleep, Any, Any]
+T = TypeVar("T")
+MCPFlow = Generator[Exchange | Request | Sleep, Any, T]
 
 
 def decode_json_text(text: str) -> Any:
@@ -207,14 +208,14 @@ class RemoteMCP:
             hint="The server may have closed the stream early; try again.",
         )
 
-    def rpc(self, method: str, params: Mapping[str, Any], options: Mapping[str, Any] | None = None) -> MCPFlow:
+    def rpc(self, method: str, params: Mapping[str, Any], options: Mapping[str, Any] | None = None) -> MCPFlow[Any]:
         """One JSON-RPC request with the current session (none before ``initialize``); returns its result."""
         rid = self._next_id()
         message = {"jsonrpc": "2.0", "id": rid, "method": method, "params": dict(params)}
         reply = yield Exchange(self._call(message, options or {}))
         return self._answer(reply, rid)
 
-    def initialize(self, options: Mapping[str, Any] | None = None) -> MCPFlow:
+    def initialize(self, options: Mapping[str, Any] | None = None) -> MCPFlow[Any]:
         """Open a session: ``initialize``, keep the ``Mcp-Session-Id``, then send ``notifications/initialized``."""
         self.session_id = None
         rid = self._next_id()
@@ -238,7 +239,9 @@ class RemoteMCP:
         yield Exchange(self._call({"jsonrpc": "2.0", "method": "notifications/initialized"}, options or {}))
         return result
 
-    def call_tool(self, name: str, arguments: Mapping[str, Any], options: Mapping[str, Any] | None = None) -> MCPFlow:
+    def call_tool(
+        self, name: str, arguments: Mapping[str, Any], options: Mapping[str, Any] | None = None
+    ) -> MCPFlow[Any]:
         """Call a tool and return its decoded text result (JSON-in-a-string unwrapped)."""
         for attempt in range(2):
             if self.session_id is None:
@@ -271,7 +274,7 @@ def _reply_of(response: Any, body: bytes) -> Reply:
     return Reply(response.status_code, response.headers, body)
 
 
-def drive(client: Client, flow: MCPFlow) -> Any:
+def drive(client: Client, flow: MCPFlow[T]) -> T:
     """Run an MCP flow (or any flow of ``Exchange``/``Request``/``Sleep`` steps) on a sync client."""
     import httpx
 
@@ -294,10 +297,10 @@ def drive(client: Client, flow: MCPFlow) -> Any:
             return transport.sleep(step.seconds)
         return transport.request(step.call)
 
-    return drive_sync(flow, handle)  # type: ignore[arg-type]  # Exchange is one more step kind
+    return drive_sync(flow, handle)
 
 
-async def adrive(client: AsyncClient, flow: MCPFlow) -> Any:
+async def adrive(client: AsyncClient, flow: MCPFlow[T]) -> T:
     """The async twin of ``drive``."""
     import httpx
 
@@ -320,7 +323,7 @@ async def adrive(client: AsyncClient, flow: MCPFlow) -> Any:
             return await transport.sleep(step.seconds)
         return await transport.request(step.call)
 
-    return await drive_async(flow, handle)  # type: ignore[arg-type]  # Exchange is one more step kind
+    return await drive_async(flow, handle)
 
 
 def plan_only(settings: Any) -> bool:
@@ -335,12 +338,12 @@ def fallback_enabled(settings: Any) -> bool:
 
 def rest_or_mcp(
     settings: Any,
-    call: Call,
+    call: Call[T],
     mcp: RemoteMCP,
     tool: str,
     arguments: Mapping[str, Any],
-    to_result: Any,
-) -> MCPFlow:
+    to_result: Callable[[Any], T],
+) -> MCPFlow[T]:
     """REST first; on 1113 (no balance), or straight away for a plan-only profile, the same call through MCP.
 
     ``to_result`` turns the tool's decoded value into the REST response model. If the MCP server refuses

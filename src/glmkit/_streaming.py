@@ -9,7 +9,7 @@ drops mid-way, ``APIConnectionError`` is raised with ``partial`` set to what was
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
 from typing import Any, Generic, TypeVar
 
@@ -19,8 +19,9 @@ from glmkit._errors import APIConnectionError, ContentFilterError, StreamError, 
 from glmkit._sse import SSEDecoder
 
 T = TypeVar("T")
+S = TypeVar("S", bound="AsyncStream[Any]")
 
-__all__ = ["AsyncStream", "Stream", "StreamCore"]
+__all__ = ["AsyncStream", "AsyncStreamManager", "Stream", "StreamCore"]
 
 _DONE = b"[DONE]"
 # No chunk_size on iter_raw: httpx's chunker holds bytes back until a whole chunk_size has arrived,
@@ -228,3 +229,21 @@ class AsyncStream(_StreamBase[T]):
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         await self.close()
+
+
+class AsyncStreamManager(Generic[S]):
+    """``async with client.<resource>.stream(...) as s``: opens the stream on enter, closes it on exit."""
+
+    def __init__(self, opener: Awaitable[S]) -> None:
+        self._opener = opener
+        self._stream: S | None = None
+
+    async def __aenter__(self) -> S:
+        self._stream = await self._opener
+        return self._stream
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        if self._stream is not None:
+            await self._stream.close()

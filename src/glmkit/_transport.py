@@ -13,10 +13,11 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, cast
 
 import anyio
 import httpx
+from typing_extensions import TypeVar
 
 from glmkit._auth import Auth
 from glmkit._config import Settings
@@ -28,13 +29,17 @@ from glmkit._errors import (
     GLMError,
     make_status_error,
 )
-from glmkit._flows import Attempt, Request, Sleep, Step, drive_async, drive_sync, retrying
+from glmkit._flows import Attempt, Flow, Request, Sleep, Step, drive_async, drive_sync, retrying
 from glmkit._retry import RetryPolicy
 from glmkit._version import __version__
 from glmkit.types._base import NOT_GIVEN, Endpoint
 
+if TYPE_CHECKING:
+    from pydantic import BaseModel
+
 __all__ = ["AsyncTransport", "Call", "RawResponse", "SyncTransport", "split_options"]
 
+T = TypeVar("T", default=bytes)  # a call without ``parse`` or ``stream`` answers the body's bytes
 USER_AGENT = f"glmkit/{__version__}"
 OPTION_KEYS = ("extra_headers", "extra_body", "extra_query", "timeout", "max_retries")
 
@@ -51,11 +56,11 @@ class RawResponse:
 
 
 @dataclass
-class Call:
-    """One API call: route, payload, per-call options, and how to read the answer.
+class Call(Generic[T]):
+    """One API call: route, payload, per-call options, and how to read the answer, whose type it carries.
 
-    ``parse`` turns the body bytes into a result; ``stream`` (when set) wraps the open response
-    into a stream object instead.
+    ``parse`` turns the body bytes into a ``T``; ``stream`` (when set) wraps the open response into a
+    stream object instead. Without either the result is the body's bytes (``Call[bytes]``).
     """
 
     endpoint: Endpoint
@@ -64,8 +69,8 @@ class Call:
     files: Any = None
     data: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
-    parse: Callable[[bytes], Any] | None = None
-    stream: Any = None  # a factory (response, transport-kind) -> stream object
+    parse: Callable[[bytes], T] | None = None
+    stream: Callable[[httpx.Response], T] | None = None
     extra_headers: Mapping[str, str] | None = None
     extra_body: Mapping[str, Any] | None = None
     extra_query: Mapping[str, Any] | None = None
@@ -197,10 +202,10 @@ def connection_error(exc: httpx.HTTPError, partial: Any = None) -> APIConnection
     return APIConnectionError(f"Connection error: {exc or type(exc).__name__}.", partial=partial)
 
 
-def parse_body(call: Call, response: httpx.Response, content: bytes) -> Any:
+def parse_body(call: Call[T], response: httpx.Response, content: bytes) -> T:
     """Read a success body with the call's parser, attaching the raw response to models."""
     if call.parse is None:
-        return content
+        return cast(T, content)
     try:
         result = call.parse(content)
     except GLMError:
@@ -218,7 +223,8 @@ def parse_body(call: Call, response: httpx.Response, content: bytes) -> Any:
         except RuntimeError:  # httpx times a response when it closes one; a transport may hand it over closed
             elapsed = None
         attach_raw_response(
-            result, RawResponse(response.status_code, response.headers, request_id_of(response), elapsed)
+            cast("BaseModel", result),
+            RawResponse(response.status_code, response.headers, request_id_of(response), elapsed),
         )
     return result
 
@@ -292,15 +298,15 @@ class SyncTransport(_TransportBase):
 
         return handle
 
-    def open(self, call: Call) -> httpx.Response:
+    def open(self, call: Call[Any]) -> httpx.Response:
         """Send with retries and return the open (unread) response."""
         return drive_sync(retrying(self.policy(call), self.auth), self._handle(call))
 
-    def request(self, call: Call) -> Any:
+    def request(self, call: Call[T]) -> T:
         """Send with retries and return the parsed result, or a stream for a streaming call."""
         response = self.open(call)
         if call.stream is not None:
-            return call.stream(response, "sync")
+            return call.stream(response)
         try:
             content = response.read()
         except httpx.HTTPError as exc:
@@ -309,7 +315,7 @@ class SyncTransport(_TransportBase):
             response.close()
         return parse_body(call, response, content)
 
-    def run(self, flow: Any) -> Any:
+    def run(self, flow: Flow[T]) -> T:
         """Drive a higher-level flow (polling, splitting) whose ``Request`` steps are whole calls."""
 
         def handle(step: Step) -> Any:
@@ -412,15 +418,15 @@ class AsyncTransport(_TransportBase):
 
         return handle
 
-    async def open(self, call: Call) -> httpx.Response:
+    async def open(self, call: Call[Any]) -> httpx.Response:
         """Send with retries and return the open (unread) response."""
         return await drive_async(retrying(self.policy(call), self.auth), self._handle(call))
 
-    async def request(self, call: Call) -> Any:
+    async def request(self, call: Call[T]) -> T:
         """Send with retries and return the parsed result, or a stream for a streaming call."""
         response = await self.open(call)
         if call.stream is not None:
-            return call.stream(response, "async")
+            return call.stream(response)
         try:
             content = await response.aread()
         except httpx.HTTPError as exc:
@@ -429,7 +435,7 @@ class AsyncTransport(_TransportBase):
             await response.aclose()
         return parse_body(call, response, content)
 
-    async def run(self, flow: Any) -> Any:
+    async def run(self, flow: Flow[T]) -> T:
         """Drive a higher-level flow whose ``Request`` steps are whole calls."""
 
         def handle(step: Step) -> Awaitable[Any]:
@@ -441,6 +447,6 @@ class AsyncTransport(_TransportBase):
         return await drive_async(flow, handle)
 
 
-def with_options(call: Call, options: Mapping[str, Any]) -> Call:
+def with_options(call: Call[T], options: Mapping[str, Any]) -> Call[T]:
     """Apply per-call options (from ``split_options``) to a call."""
     return replace(call, **options) if options else call

@@ -126,7 +126,7 @@ def parse_sync(client: Any, params: dict[str, Any]) -> ParsedCompletion:
     box: list[Any] = []
     for _ in drive_sync(client, _capture(parse_flow(params), box), RunOptions()):
         pass
-    return box[0]  # type: ignore[no-any-return]
+    return box[0]
 
 
 async def parse_async(client: Any, params: dict[str, Any]) -> ParsedCompletion:
@@ -134,4 +134,4 @@ async def parse_async(client: Any, params: dict[str, Any]) -> ParsedCompletion:
     box: list[Any] = []
     async for _ in drive_async(client, _capture(parse_flow(params), box), RunOptions()):
         pass
-    return box[0]  # type: ignore[no-any-return]
+    return box[0]

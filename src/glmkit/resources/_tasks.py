@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
@@ -15,11 +15,12 @@ from glmkit.types._base import Endpoint
 from glmkit.types.videos import TaskProgress, WaitParams
 
 _DOWNLOAD = Endpoint("GET", "", "general")
+R = TypeVar("R")
 MAX_POLL_SECONDS = 30.0
 BACKOFF = 1.5
 
 
-def download_call(url: str) -> Call:
+def download_call(url: str) -> Call[bytes]:
     """A GET of a result URL (images, videos, files Z.AI hands out); no API key is sent with it."""
     if not isinstance(url, str) or not url.startswith(("http://", "https://")):
         raise InputError(f"url must be an http(s) URL string (got {url!r}).", hint="Pass result.url.")
@@ -73,14 +74,14 @@ def _seconds(value: Any, name: str) -> float:
 
 def waiting(
     task_id: Any,
-    retrieve: Callable[[str], Call],
+    retrieve: Callable[[str], Call[R]],
     *,
-    status_of: Callable[[Any], str],
+    status_of: Callable[[R], str],
     what: str,
     defaults: tuple[float, float],
-    error_of: Callable[[Any], Any] = lambda r: getattr(r, "error", None),
+    error_of: Callable[[R], Any] = lambda r: getattr(r, "error", None),
     **options: Unpack[WaitParams],
-) -> Flow[Any]:
+) -> Flow[R]:
     """``wait_for_task`` with a resource's ``(poll, timeout)`` defaults and the caller's ``WaitParams``, checked now."""
     check_options(options, WaitParams, "wait")
     task_id = require_id(task_id, "task_id")
@@ -104,17 +105,17 @@ def waiting(
 
 def wait_for_task(
     task_id: str,
-    retrieve: Callable[[str], Call],
+    retrieve: Callable[[str], Call[R]],
     *,
-    status_of: Callable[[Any], str],
+    status_of: Callable[[R], str],
     what: str,
     poll: float = 5.0,
     timeout: float = 600.0,
     on_progress: Callable[[TaskProgress], Any] | None = None,
     cancel: Any = None,
-    error_of: Callable[[Any], Any] = lambda r: getattr(r, "error", None),
+    error_of: Callable[[R], Any] = lambda r: getattr(r, "error", None),
     clock: Callable[[], float] = time.monotonic,
-) -> Flow[Any]:
+) -> Flow[R]:
     """Poll until ``status_of(result)`` says ``done``; raise on ``failed``, on timeout, or when cancelled.
 
     Polls start ``poll`` seconds apart and back off by 1.5x up to 30 s. Elapsed time is the larger of
@@ -124,7 +125,7 @@ def wait_for_task(
     _seconds(poll, "poll")
     _seconds(timeout, "timeout")
     started, slept, delay, polls = clock(), 0.0, poll, 0
-    result: Any = None
+    result: R | None = None
     while True:
         if is_cancelled(cancel):
             raise OperationCancelledError(
@@ -132,16 +133,17 @@ def wait_for_task(
                 partial=result,
                 hint=f"Pick it up later with the task id {task_id}.",
             )
-        result = yield Request(retrieve(task_id))
+        got: R = yield Request(retrieve(task_id))
+        result = got
         polls += 1
         elapsed = max(slept, clock() - started)
-        status = status_of(result)
+        status = status_of(got)
         if on_progress is not None:
             on_progress(TaskProgress(task_id, _raw_status(result, status), elapsed, polls, result))
         if status == "done":
-            return result
+            return got
         if status == "failed":
-            raise _failed(what, task_id, error_of(result))
+            raise _failed(what, task_id, error_of(got))
         if elapsed >= timeout:
             raise JobTimeoutError(
                 f"{what[:1].upper() + what[1:]} {task_id} is still {_raw_status(result, status)} after {elapsed:.0f} s.",

@@ -8,7 +8,8 @@ content is sent as a list of text parts, and the target language goes in
 from __future__ import annotations
 
 import functools
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar
 
 import httpx
 from typing_extensions import Unpack
@@ -28,6 +29,7 @@ from glmkit.types.agents import (
     TRANSLATION,
     VIDU_TEMPLATE,
     AgentChunk,
+    AgentInvokeParams,
     AgentResponse,
     ConversationParams,
     TranslateParams,
@@ -99,17 +101,17 @@ def _check_vidu(variables: dict[str, Any], messages: list[dict[str, Any]]) -> No
         raise InputError("vidu_template_agent needs an image: add an image_url part (or pass image=...).")
 
 
-def _open_stream(response: httpx.Response, kind: str) -> Stream[AgentChunk] | AsyncStream[AgentChunk]:
-    core = StreamCore(AgentChunk.model_validate_json, None, request_id_of(response))
-    return (Stream if kind == "sync" else AsyncStream)(response, core)
+S = TypeVar("S", Stream[AgentChunk], AsyncStream[AgentChunk])
 
 
-def agent_call(params: dict[str, Any], *, stream: bool | None = None) -> Call:
-    """The ``Call`` invoking an agent, checked for the agent's documented fields."""
+def _open(cls: type[S], response: httpx.Response) -> S:
+    return cls(response, StreamCore(AgentChunk.model_validate_json, None, request_id_of(response)))
+
+
+def agent_body(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The body invoking an agent, checked for the agent's documented fields, and the per-call options."""
     params = dict(params)
     options = split_options(params)
-    if stream is not None:
-        params["stream"] = stream
     agent_id = params.get("agent_id")
     known = limits("agents")["ids"]
     if agent_id not in known:
@@ -131,19 +133,30 @@ def agent_call(params: dict[str, Any], *, stream: bool | None = None) -> Call:
         params["custom_variables"] = variables
     if agent_id != VIDU_TEMPLATE:
         params["stream"] = bool(params.get("stream"))  # slides defaults to streaming on the server: say which
-    body = {k: v for k, v in params.items() if v is not None}
+    return {k: v for k, v in params.items() if v is not None}, options
+
+
+def agent_call(params: Mapping[str, Any], stream_cls: type[S]) -> Call[AgentResponse | S]:
+    """The ``Call`` invoking an agent: a stream of ``stream_cls`` when the body streams, else a whole answer."""
+    body, options = agent_body(params)
     if body.get("stream"):
-        return with_options(Call(AGENTS, json=body, stream=_open_stream), options)
+        return with_options(Call(AGENTS, json=body, stream=functools.partial(_open, stream_cls)), options)
     return with_options(Call(AGENTS, json=body, parse=AgentResponse.model_validate_json), options)
 
 
-def async_result_call(agent_id: str, async_id: str) -> Call:
+def answer_call(params: Mapping[str, Any]) -> Call[AgentResponse]:
+    """The ``Call`` invoking an agent for a whole answer (never streamed)."""
+    body, options = agent_body(params)
+    return with_options(Call(AGENTS, json=body, parse=AgentResponse.model_validate_json), options)
+
+
+def async_result_call(agent_id: str, async_id: str) -> Call[AgentResponse]:
     """The ``Call`` polling an async agent job (Vidu templates)."""
     body = {"agent_id": require_id(agent_id, "agent_id"), "async_id": require_id(async_id, "async_id")}
     return Call(AGENT_ASYNC_RESULT, json=body, parse=AgentResponse.model_validate_json)
 
 
-def conversation_call(conversation_id: str, options: ConversationParams) -> Call:
+def conversation_call(conversation_id: str, options: ConversationParams) -> Call[AgentResponse]:
     """The ``Call`` exporting a slides conversation as files."""
     check_options(options, ConversationParams, "conversation")
     if not isinstance(conversation_id, str) or not conversation_id:
@@ -178,7 +191,7 @@ def wait_flow(agent_id: str, async_id: str, options: WaitParams) -> Flow[AgentRe
     )
 
 
-def translate_call(text: str, options: TranslateParams) -> Call:
+def translate_call(text: str, options: TranslateParams) -> Call[AgentResponse]:
     """The ``Call`` translating ``text`` with the translation agent."""
     check_options(options, TranslateParams, "translate")
     variables: dict[str, Any] = {
@@ -188,15 +201,15 @@ def translate_call(text: str, options: TranslateParams) -> Call:
     for key in ("strategy", "glossary"):
         if options.get(key):
             variables[key] = options[key]  # type: ignore[literal-required]
-    return agent_call({"agent_id": TRANSLATION, "text": text, "custom_variables": variables})
+    return answer_call({"agent_id": TRANSLATION, "text": text, "custom_variables": variables})
 
 
-def slides_call(prompt: str, conversation_id: str | None) -> Call:
+def slides_call(prompt: str, conversation_id: str | None) -> Call[AgentResponse]:
     """The ``Call`` making (or continuing) a slide deck."""
-    return agent_call({"agent_id": SLIDES, "text": prompt, "conversation_id": conversation_id})
+    return answer_call({"agent_id": SLIDES, "text": prompt, "conversation_id": conversation_id})
 
 
-def vidu_call(image: Any, template: str, prompt: str | None) -> Call:
+def vidu_call(image: Any, template: str, prompt: str | None) -> Call[AgentResponse]:
     """The ``Call`` starting a Vidu template video from an image."""
     if image is None:
         raise InputError("image is required: a URL, a path, bytes or a data URL of the face/subject.")
@@ -204,80 +217,82 @@ def vidu_call(image: Any, template: str, prompt: str | None) -> Call:
     if prompt:
         content.insert(0, {"type": "text", "text": prompt})
     messages = [{"role": "user", "content": content}]
-    return agent_call({"agent_id": VIDU_TEMPLATE, "messages": messages, "custom_variables": {"template": template}})
+    return answer_call({"agent_id": VIDU_TEMPLATE, "messages": messages, "custom_variables": {"template": template}})
 
 
 class Agents(SyncResource):
     """``client.agents``."""
 
-    def invoke(self, agent_id: str, **params: Any) -> Any:
+    def invoke(self, agent_id: str, **params: Unpack[AgentInvokeParams]) -> AgentResponse | Stream[AgentChunk]:
         """Call an agent: ``messages=`` (or ``text=``), ``custom_variables=``, ``stream=``, ``conversation_id=``.
 
         Returns an ``AgentResponse`` (``.text``, ``.async_id``, ``.conversation_id``), or a stream of
         ``AgentChunk`` with ``stream=True``.
         """
-        return self._client._request(agent_call({**params, "agent_id": agent_id}))
+        return self._client._request(agent_call({**params, "agent_id": agent_id}, Stream[AgentChunk]))
 
     def translate(self, text: str, **options: Unpack[TranslateParams]) -> AgentResponse:
         """Translate text with the translation agent (to ``zh-CN`` unless ``to=``); ``.text`` is the translation."""
-        return self._client._request(translate_call(text, options))  # type: ignore[no-any-return]
+        return self._client._request(translate_call(text, options))
 
     def slides(self, prompt: str, *, conversation_id: str | None = None) -> AgentResponse:
         """Make (or continue) a slide deck; ``.pages`` holds each page's HTML, ``.conversation_id`` the deck."""
-        return self._client._request(slides_call(prompt, conversation_id))  # type: ignore[no-any-return]
+        return self._client._request(slides_call(prompt, conversation_id))
 
     def vidu_template(self, image: Any, template: str, *, prompt: str | None = None) -> AgentResponse:
         """Start a Vidu template video from an image; ``wait(VIDU_TEMPLATE, result.async_id)`` for the video."""
-        return self._client._request(vidu_call(image, template, prompt))  # type: ignore[no-any-return]
+        return self._client._request(vidu_call(image, template, prompt))
 
     def async_result(self, agent_id: str, async_id: str) -> AgentResponse:
         """An async agent job's state (``pending``, ``success``, ``failed``)."""
-        return self._client._request(async_result_call(agent_id, async_id))  # type: ignore[no-any-return]
+        return self._client._request(async_result_call(agent_id, async_id))
 
     def wait(self, agent_id: str, async_id: str, **options: Unpack[WaitParams]) -> AgentResponse:
         """Poll an async agent job until ``success`` (raises ``JobFailedError``/``JobTimeoutError``)."""
-        return self._client._run(wait_flow(agent_id, async_id, options))  # type: ignore[no-any-return]
+        return self._client._run(wait_flow(agent_id, async_id, options))
 
     def conversation(self, conversation_id: str, **options: Unpack[ConversationParams]) -> AgentResponse:
         """Export a slides conversation: ``.urls("file_url")`` are the deck (and PDF with ``include_pdf``)."""
-        return self._client._request(conversation_call(conversation_id, options))  # type: ignore[no-any-return]
+        return self._client._request(conversation_call(conversation_id, options))
 
     def download(self, url: str) -> bytes:
         """The bytes behind a file or video URL an agent returned."""
-        return self._client._request(download_call(url))  # type: ignore[no-any-return]
+        return self._client._request(download_call(url))
 
 
 class AsyncAgents(AsyncResource):
     """``client.agents`` on ``AsyncClient``."""
 
-    async def invoke(self, agent_id: str, **params: Any) -> Any:
+    async def invoke(
+        self, agent_id: str, **params: Unpack[AgentInvokeParams]
+    ) -> AgentResponse | AsyncStream[AgentChunk]:
         """Call an agent (see ``Agents.invoke``)."""
-        return await self._client._request(agent_call({**params, "agent_id": agent_id}))
+        return await self._client._request(agent_call({**params, "agent_id": agent_id}, AsyncStream[AgentChunk]))
 
     async def translate(self, text: str, **options: Unpack[TranslateParams]) -> AgentResponse:
         """Translate text with the translation agent."""
-        return await self._client._request(translate_call(text, options))  # type: ignore[no-any-return]
+        return await self._client._request(translate_call(text, options))
 
     async def slides(self, prompt: str, *, conversation_id: str | None = None) -> AgentResponse:
         """Make (or continue) a slide deck."""
-        return await self._client._request(slides_call(prompt, conversation_id))  # type: ignore[no-any-return]
+        return await self._client._request(slides_call(prompt, conversation_id))
 
     async def vidu_template(self, image: Any, template: str, *, prompt: str | None = None) -> AgentResponse:
         """Start a Vidu template video from an image."""
-        return await self._client._request(vidu_call(image, template, prompt))  # type: ignore[no-any-return]
+        return await self._client._request(vidu_call(image, template, prompt))
 
     async def async_result(self, agent_id: str, async_id: str) -> AgentResponse:
         """An async agent job's state."""
-        return await self._client._request(async_result_call(agent_id, async_id))  # type: ignore[no-any-return]
+        return await self._client._request(async_result_call(agent_id, async_id))
 
     async def wait(self, agent_id: str, async_id: str, **options: Unpack[WaitParams]) -> AgentResponse:
         """Poll an async agent job until ``success``."""
-        return await self._client._run(wait_flow(agent_id, async_id, options))  # type: ignore[no-any-return]
+        return await self._client._run(wait_flow(agent_id, async_id, options))
 
     async def conversation(self, conversation_id: str, **options: Unpack[ConversationParams]) -> AgentResponse:
         """Export a slides conversation."""
-        return await self._client._request(conversation_call(conversation_id, options))  # type: ignore[no-any-return]
+        return await self._client._request(conversation_call(conversation_id, options))
 
     async def download(self, url: str) -> bytes:
         """The bytes behind a file or video URL an agent returned."""
-        return await self._client._request(download_call(url))  # type: ignore[no-any-return]
+        return await self._client._request(download_call(url))

@@ -7,9 +7,10 @@ accepts and joins the text; it is a flow (``_flows``), so sync and async share i
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import AsyncIterator, Callable, Iterator
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import httpx
 from typing_extensions import Unpack
@@ -56,14 +57,15 @@ class TranscriptionStream(Stream[TranscriptionChunk]):
         if not self._core.done:
             for _ in self:
                 pass
-        return self._core.accumulator.result()  # type: ignore[no-any-return]
+        acc: TranscriptionAccumulator = self._core.accumulator
+        return acc.result()
 
 
 class AsyncTranscriptionStream(AsyncStream[TranscriptionChunk]):
     """The async twin of ``TranscriptionStream``."""
 
     @property
-    async def text_stream(self) -> AsyncIterator[str]:  # type: ignore[misc]
+    async def text_stream(self) -> AsyncIterator[str]:
         """The text pieces as they arrive."""
         async for chunk in self:
             if chunk.delta and chunk.type != "transcript.text.done":
@@ -74,20 +76,27 @@ class AsyncTranscriptionStream(AsyncStream[TranscriptionChunk]):
         if not self._core.done:
             async for _ in self:
                 pass
-        return self._core.accumulator.result()  # type: ignore[no-any-return]
+        acc: TranscriptionAccumulator = self._core.accumulator
+        return acc.result()
 
 
-def _open_stream(response: httpx.Response, kind: str) -> TranscriptionStream | AsyncTranscriptionStream:
-    core = StreamCore(TranscriptionChunk.model_validate_json, TranscriptionAccumulator(), request_id_of(response))
-    return (TranscriptionStream if kind == "sync" else AsyncTranscriptionStream)(response, core)
+S = TypeVar("S", TranscriptionStream, AsyncTranscriptionStream)
 
 
-def transcription_call(params: dict[str, Any], *, stream: bool | None = None) -> Call:
-    """The multipart ``Call`` for one transcription; the file is checked before anything is sent."""
+def _open(cls: type[S], response: httpx.Response) -> S:
+    return cls(
+        response,
+        StreamCore(TranscriptionChunk.model_validate_json, TranscriptionAccumulator(), request_id_of(response)),
+    )
+
+
+def transcription_call(params: dict[str, Any], stream_cls: type[S] | None = None) -> Call[Transcription | S]:
+    """The multipart ``Call`` for one transcription, streamed as ``stream_cls`` when ``params`` ask; the file is
+    checked before anything is sent. Without ``stream_cls`` the call is never streamed."""
     params = dict(params)
     options = split_options(params)
-    if stream is not None:
-        params["stream"] = stream
+    if stream_cls is None:
+        params["stream"] = False
     if params.get("file") is None:
         raise InputError("file is required: a path, bytes, a file object or base64 of a WAV/MP3 recording.")
     info = check_audio(params.pop("file"))
@@ -116,8 +125,9 @@ def transcription_call(params: dict[str, Any], *, stream: bool | None = None) ->
         data["stream"] = "true"
     name = info.name if not info.name.startswith("<") else f"audio.{info.format}"
     files = {"file": (name, info.data, info.mime)}
-    if streaming:
-        call = Call(TRANSCRIPTIONS, data=data, files=files, stream=_open_stream)
+    call: Call[Transcription | S]
+    if streaming and stream_cls is not None:
+        call = Call(TRANSCRIPTIONS, data=data, files=files, stream=functools.partial(_open, stream_cls))
     else:
         call = Call(TRANSCRIPTIONS, data=data, files=files, parse=Transcription.model_validate_json)
     return with_options(call, options)
@@ -189,7 +199,7 @@ def transcribe_long_flow(
         if prompt:
             piece["prompt"] = prompt
         try:
-            result: Transcription = yield Request(transcription_call(piece, stream=False))
+            result: Transcription = yield Request(transcription_call(piece))
         except GLMError as exc:
             exc.partial = partial()  # type: ignore[attr-defined]
             raise
@@ -226,7 +236,7 @@ class Transcriptions(SyncResource):
         Raises:
             InputError: the file is not WAV/MP3, over 25 MB or 30 s, or unreadable (nothing is sent).
         """
-        return self._client._request(transcription_call(params))  # type: ignore[no-any-return]
+        return self._client._request(transcription_call(params, TranscriptionStream))
 
 
 class AsyncTranscriptions(AsyncResource):
@@ -240,7 +250,7 @@ class AsyncTranscriptions(AsyncResource):
     async def create(self, *, stream: Literal[False] = ..., **params: Unpack[TranscriptionParams]) -> Transcription: ...
     async def create(self, **params: Any) -> Transcription | AsyncTranscriptionStream:
         """Transcribe a WAV/MP3 of at most 30 s (see ``Transcriptions.create``)."""
-        return await self._client._request(transcription_call(params))  # type: ignore[no-any-return]
+        return await self._client._request(transcription_call(params, AsyncTranscriptionStream))
 
 
 class Audio(SyncResource):
@@ -261,7 +271,7 @@ class Audio(SyncResource):
             InputError: the file is not WAV/MP3 or unreadable, or an option is wrong (nothing is sent).
             OperationCancelledError: ``cancel`` was set; ``.partial`` has the text so far.
         """
-        return self._client._run(long_flow(file, options))  # type: ignore[no-any-return]
+        return self._client._run(long_flow(file, options))
 
 
 class AsyncAudio(AsyncResource):
@@ -274,4 +284,4 @@ class AsyncAudio(AsyncResource):
 
     async def transcribe_long(self, file: Any, **options: Unpack[LongTranscriptionParams]) -> LongTranscription:
         """Transcribe a recording of any length (see ``Audio.transcribe_long``); also stops on task cancellation."""
-        return await self._client._run(long_flow(file, options))  # type: ignore[no-any-return]
+        return await self._client._run(long_flow(file, options))

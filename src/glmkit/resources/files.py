@@ -60,7 +60,7 @@ def _check_jsonl(data: bytes, name: str) -> None:
             )
 
 
-def create_call(params: dict[str, Any]) -> Call:
+def create_call(params: dict[str, Any]) -> Call[FileObject]:
     """The multipart ``Call`` uploading a file, checked first."""
     params = dict(params)
     options = split_options(params)
@@ -98,22 +98,22 @@ def _query(query: Mapping[str, Any], allowed: type, where: str) -> dict[str, Any
     return {k: v for k, v in query.items() if v is not None}
 
 
-def list_call(query: FileListParams) -> Call:
+def list_call(query: FileListParams) -> Call[FileList]:
     """The ``Call`` listing files (``purpose``, ``limit``, ``after``, ``order``)."""
     return Call(FILES_LIST, params=_query(query, FileListParams, "files.list"), parse=FileList.model_validate_json)
 
 
-def delete_call(file_id: str) -> Call:
+def delete_call(file_id: str) -> Call[FileDeleted]:
     """The ``Call`` deleting a file."""
     return Call(FILE_DELETE.format(id=require_id(file_id, "file_id")), parse=FileDeleted.model_validate_json)
 
 
-def content_call(file_id: str) -> Call:
+def content_call(file_id: str) -> Call[bytes]:
     """The ``Call`` reading a file's bytes."""
     return Call(FILE_CONTENT.format(id=require_id(file_id, "file_id")), parse=bytes)
 
 
-def batch_create_call(params: dict[str, Any]) -> Call:
+def batch_create_call(params: dict[str, Any]) -> Call[Batch]:
     """The ``Call`` starting a batch."""
     params = dict(params)
     options = split_options(params)
@@ -124,18 +124,18 @@ def batch_create_call(params: dict[str, Any]) -> Call:
     return with_options(Call(BATCHES, json=params, parse=Batch.model_validate_json), options)
 
 
-def batch_call(batch_id: str) -> Call:
+def batch_call(batch_id: str) -> Call[Batch]:
     """The ``Call`` reading a batch."""
     return Call(BATCH.format(id=require_id(batch_id, "batch_id")), parse=Batch.model_validate_json)
 
 
-def batch_list_call(query: BatchListParams) -> Call:
+def batch_list_call(query: BatchListParams) -> Call[BatchList]:
     """The ``Call`` listing batches (``after``, ``limit``)."""
     params = _query(query, BatchListParams, "batches.list")
     return Call(BATCHES_LIST, params=params, parse=BatchList.model_validate_json)
 
 
-def batch_cancel_call(batch_id: str) -> Call:
+def batch_cancel_call(batch_id: str) -> Call[Batch]:
     """The ``Call`` cancelling a batch."""
     return Call(BATCH_CANCEL.format(id=require_id(batch_id, "batch_id")), parse=Batch.model_validate_json)
 
@@ -162,23 +162,23 @@ class Batches(SyncResource):
 
     def create(self, **params: Unpack[BatchCreateParams]) -> Batch:
         """Start a batch over an uploaded ``purpose="batch"`` JSONL file."""
-        return self._client._request(batch_create_call(dict(params)))  # type: ignore[no-any-return]
+        return self._client._request(batch_create_call(dict(params)))
 
     def retrieve(self, batch_id: str) -> Batch:
         """A batch's state."""
-        return self._client._request(batch_call(batch_id))  # type: ignore[no-any-return]
+        return self._client._request(batch_call(batch_id))
 
     def list(self, **query: Unpack[BatchListParams]) -> BatchList:
         """A page of batches (``after``, ``limit``)."""
-        return self._client._request(batch_list_call(query))  # type: ignore[no-any-return]
+        return self._client._request(batch_list_call(query))
 
     def cancel(self, batch_id: str) -> Batch:
         """Cancel a batch."""
-        return self._client._request(batch_cancel_call(batch_id))  # type: ignore[no-any-return]
+        return self._client._request(batch_cancel_call(batch_id))
 
     def wait(self, batch_id: str, **options: Unpack[WaitParams]) -> Batch:
         """Poll until ``completed`` (raises ``JobFailedError`` on failed/expired/cancelled, ``JobTimeoutError``)."""
-        return self._client._run(batch_wait_flow(batch_id, options))  # type: ignore[no-any-return]
+        return self._client._run(batch_wait_flow(batch_id, options))
 
 
 class AsyncBatches(AsyncResource):
@@ -186,23 +186,23 @@ class AsyncBatches(AsyncResource):
 
     async def create(self, **params: Unpack[BatchCreateParams]) -> Batch:
         """Start a batch."""
-        return await self._client._request(batch_create_call(dict(params)))  # type: ignore[no-any-return]
+        return await self._client._request(batch_create_call(dict(params)))
 
     async def retrieve(self, batch_id: str) -> Batch:
         """A batch's state."""
-        return await self._client._request(batch_call(batch_id))  # type: ignore[no-any-return]
+        return await self._client._request(batch_call(batch_id))
 
     async def list(self, **query: Unpack[BatchListParams]) -> BatchList:
         """A page of batches."""
-        return await self._client._request(batch_list_call(query))  # type: ignore[no-any-return]
+        return await self._client._request(batch_list_call(query))
 
     async def cancel(self, batch_id: str) -> Batch:
         """Cancel a batch."""
-        return await self._client._request(batch_cancel_call(batch_id))  # type: ignore[no-any-return]
+        return await self._client._request(batch_cancel_call(batch_id))
 
     async def wait(self, batch_id: str, **options: Unpack[WaitParams]) -> Batch:
         """Poll until ``completed``."""
-        return await self._client._run(batch_wait_flow(batch_id, options))  # type: ignore[no-any-return]
+        return await self._client._run(batch_wait_flow(batch_id, options))
 
 
 class Files(SyncResource):
@@ -210,19 +210,19 @@ class Files(SyncResource):
 
     def create(self, **params: Unpack[FileCreateParams]) -> FileObject:
         """Upload a file (checked locally: size, and per purpose the extension or JSONL lines)."""
-        return self._client._request(create_call(dict(params)))  # type: ignore[no-any-return]
+        return self._client._request(create_call(dict(params)))
 
     def list(self, **query: Unpack[FileListParams]) -> FileList:
         """A page of uploaded files (``purpose``, ``limit``, ``after``, ``order``)."""
-        return self._client._request(list_call(query))  # type: ignore[no-any-return]
+        return self._client._request(list_call(query))
 
     def delete(self, file_id: str) -> FileDeleted:
         """Delete a file."""
-        return self._client._request(delete_call(file_id))  # type: ignore[no-any-return]
+        return self._client._request(delete_call(file_id))
 
     def content(self, file_id: str) -> bytes:
         """A file's bytes (e.g. a batch's output JSONL)."""
-        return self._client._request(content_call(file_id))  # type: ignore[no-any-return]
+        return self._client._request(content_call(file_id))
 
     @property
     def batches(self) -> Batches:
@@ -235,19 +235,19 @@ class AsyncFiles(AsyncResource):
 
     async def create(self, **params: Unpack[FileCreateParams]) -> FileObject:
         """Upload a file."""
-        return await self._client._request(create_call(dict(params)))  # type: ignore[no-any-return]
+        return await self._client._request(create_call(dict(params)))
 
     async def list(self, **query: Unpack[FileListParams]) -> FileList:
         """A page of uploaded files (``purpose``, ``limit``, ``after``, ``order``)."""
-        return await self._client._request(list_call(query))  # type: ignore[no-any-return]
+        return await self._client._request(list_call(query))
 
     async def delete(self, file_id: str) -> FileDeleted:
         """Delete a file."""
-        return await self._client._request(delete_call(file_id))  # type: ignore[no-any-return]
+        return await self._client._request(delete_call(file_id))
 
     async def content(self, file_id: str) -> bytes:
         """A file's bytes."""
-        return await self._client._request(content_call(file_id))  # type: ignore[no-any-return]
+        return await self._client._request(content_call(file_id))
 
     @property
     def batches(self) -> AsyncBatches:

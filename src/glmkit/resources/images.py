@@ -5,7 +5,7 @@ Sizes are checked against each model's presets and custom-size rules (``data/lim
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
@@ -83,7 +83,10 @@ def prepare_image_params(params: dict[str, Any], *, asynchronous: bool = False) 
     return body
 
 
-def generate_call(params: dict[str, Any], response: type[ImagesResponse] = ImagesResponse) -> Call:
+R = TypeVar("R", bound=ImagesResponse)
+
+
+def generate_call(params: dict[str, Any], response: type[R]) -> Call[R]:
     """The ``Call`` for one image."""
     params = dict(params)
     options = split_options(params)
@@ -91,7 +94,7 @@ def generate_call(params: dict[str, Any], response: type[ImagesResponse] = Image
     return with_options(Call(IMAGE_GENERATIONS, json=body, parse=response.model_validate_json), options)
 
 
-def submit_call(params: dict[str, Any]) -> Call:
+def submit_call(params: dict[str, Any]) -> Call[ImageTask]:
     """The ``Call`` submitting an async glm-image job."""
     params = dict(params)
     options = split_options(params)
@@ -99,7 +102,7 @@ def submit_call(params: dict[str, Any]) -> Call:
     return with_options(Call(ASYNC_IMAGE_GENERATIONS, json=body, parse=ImageTask.model_validate_json), options)
 
 
-def result_call(task_id: str) -> Call:
+def result_call(task_id: str) -> Call[ImageTaskResult]:
     """The ``Call`` polling an async image job."""
     return Call(ASYNC_RESULT.format(id=require_id(task_id, "task_id")), parse=ImageTaskResult.model_validate_json)
 
@@ -122,7 +125,7 @@ class Images(SyncResource):
         Raises:
             InputError: unknown model, empty prompt, or a size the model cannot make (nothing is sent).
         """
-        result: ImagesResponse = self._client._request(generate_call(dict(params)))
+        result: ImagesResponse = self._client._request(generate_call(dict(params), ImagesResponse))
         result._download = self.download
         return result
 
@@ -130,15 +133,15 @@ class Images(SyncResource):
 
     def download(self, url: str) -> bytes:
         """The bytes behind an image URL."""
-        return self._client._request(download_call(url))  # type: ignore[no-any-return]
+        return self._client._request(download_call(url))
 
     def submit(self, **params: Unpack[ImageGenerationParams]) -> ImageTask:
         """Start an async glm-image job; ``wait(task.id)`` for the result."""
-        return self._client._request(submit_call(dict(params)))  # type: ignore[no-any-return]
+        return self._client._request(submit_call(dict(params)))
 
     def retrieve(self, task_id: str) -> ImageTaskResult:
         """An async image job's state."""
-        return self._client._request(result_call(task_id))  # type: ignore[no-any-return]
+        return self._client._request(result_call(task_id))
 
     def wait(self, task_id: str, **options: Unpack[WaitParams]) -> ImageTaskResult:
         """Poll an async image job until SUCCESS (``poll`` 2 s, ``timeout`` 300 s by default).
@@ -147,7 +150,7 @@ class Images(SyncResource):
             JobFailedError: the job ended FAIL.
             JobTimeoutError: still running after ``timeout`` seconds.
         """
-        return self._client._run(wait_flow(task_id, options))  # type: ignore[no-any-return]
+        return self._client._run(wait_flow(task_id, options))
 
 
 class AsyncImages(AsyncResource):
@@ -163,16 +166,16 @@ class AsyncImages(AsyncResource):
 
     async def download(self, url: str) -> bytes:
         """The bytes behind an image URL."""
-        return await self._client._request(download_call(url))  # type: ignore[no-any-return]
+        return await self._client._request(download_call(url))
 
     async def submit(self, **params: Unpack[ImageGenerationParams]) -> ImageTask:
         """Start an async glm-image job."""
-        return await self._client._request(submit_call(dict(params)))  # type: ignore[no-any-return]
+        return await self._client._request(submit_call(dict(params)))
 
     async def retrieve(self, task_id: str) -> ImageTaskResult:
         """An async image job's state."""
-        return await self._client._request(result_call(task_id))  # type: ignore[no-any-return]
+        return await self._client._request(result_call(task_id))
 
     async def wait(self, task_id: str, **options: Unpack[WaitParams]) -> ImageTaskResult:
         """Poll an async image job until SUCCESS (see ``Images.wait``)."""
-        return await self._client._run(wait_flow(task_id, options))  # type: ignore[no-any-return]
+        return await self._client._run(wait_flow(task_id, options))

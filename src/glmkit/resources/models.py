@@ -10,7 +10,7 @@ from glmkit.catalog import ModelInfo, all_models, get_model
 from glmkit.types.models import LIST_MODELS, ModelList
 
 
-def list_call() -> Call:
+def list_call() -> Call[ModelList]:
     """The ``Call`` listing the endpoint's models."""
     return Call(LIST_MODELS, parse=ModelList.model_validate_json)
 
@@ -20,7 +20,7 @@ class Models(SyncResource):
 
     def list(self) -> ModelList:
         """The models the endpoint serves (``GET /models``)."""
-        return self._client._request(list_call())  # type: ignore[no-any-return]
+        return self._client._request(list_call())
 
     def info(self, model: str) -> ModelInfo | None:
         """What glmkit's catalog knows of a model (context, output, thinking, modalities), offline."""
@@ -36,7 +36,7 @@ class AsyncModels(AsyncResource):
 
     async def list(self) -> ModelList:
         """The models the endpoint serves (``GET /models``)."""
-        return await self._client._request(list_call())  # type: ignore[no-any-return]
+        return await self._client._request(list_call())
 
     def info(self, model: str) -> ModelInfo | None:
         """What glmkit's catalog knows of a model, offline."""

@@ -20,7 +20,7 @@ from typing import Any, Required
 from typing_extensions import Unpack
 
 from glmkit._errors import InputError, InsufficientBalanceError, OperationCancelledError
-from glmkit._flows import Request
+from glmkit._flows import Flow, Request
 from glmkit._remote_mcp import adrive, drive
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
@@ -157,11 +157,11 @@ def _warn_pages(pages: int, lim: dict[str, Any]) -> None:
         )
 
 
-def _call(body: dict[str, Any], options: dict[str, Any]) -> Call:
+def _call(body: dict[str, Any], options: dict[str, Any]) -> Call[LayoutParsingResult]:
     return with_options(Call(LAYOUT_PARSING, json=body, parse=LayoutParsingResult.model_validate_json), options)
 
 
-def _send(call: Call) -> Any:
+def _send(call: Call[LayoutParsingResult]) -> Flow[LayoutParsingResult]:
     """One request; a 1113 gets a hint fit for OCR (reference §15.15: OCR is a balance-billed model, UNVERIFIED)."""
     try:
         return (yield Request(call))
@@ -260,7 +260,7 @@ class LayoutParsing(SyncResource):
             InputError: a wrong format, an oversized or corrupt file (before anything is sent).
             OperationCancelledError: ``cancel`` was set; ``partial`` holds the pages parsed so far.
         """
-        return drive(self._client, create_flow(params))  # type: ignore[no-any-return]
+        return drive(self._client, create_flow(params))
 
 
 class AsyncLayoutParsing(AsyncResource):
@@ -268,4 +268,4 @@ class AsyncLayoutParsing(AsyncResource):
 
     async def create(self, **params: Unpack[OCRParams]) -> LayoutParsingResult:
         """Parse a PDF or image into markdown and page layouts (see ``LayoutParsing.create``)."""
-        return await adrive(self._client, create_flow(params))  # type: ignore[no-any-return]
+        return await adrive(self._client, create_flow(params))

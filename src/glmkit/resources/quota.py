@@ -71,17 +71,17 @@ class Quota(SyncResource):
 
     def limits(self) -> QuotaInfo:
         """Plan level, the 5-hour and weekly windows, and the monthly MCP allowance."""
-        return self._client._run(monitor_flow(limit_call(), self._client.settings.api_key))  # type: ignore[no-any-return]
+        return self._client._run(monitor_flow(limit_call(), self._client.settings.api_key))
 
     def model_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ModelUsage:
         """Hourly calls and tokens between two local times (``yyyy-MM-dd HH:mm:ss``)."""
         call = usage_call("model", start, end)
-        return self._client._run(monitor_flow(call, self._client.settings.api_key))  # type: ignore[no-any-return]
+        return self._client._run(monitor_flow(call, self._client.settings.api_key))
 
     def tool_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ToolUsage:
         """MCP tool calls (search, reader, zread) between two local times."""
         call = usage_call("tool", start, end)
-        return self._client._run(monitor_flow(call, self._client.settings.api_key))  # type: ignore[no-any-return]
+        return self._client._run(monitor_flow(call, self._client.settings.api_key))
 
 
 class AsyncQuota(AsyncResource):
@@ -94,14 +94,14 @@ class AsyncQuota(AsyncResource):
 
     async def limits(self) -> QuotaInfo:
         """Plan level, the 5-hour and weekly windows, and the monthly MCP allowance."""
-        return await self._client._run(monitor_flow(limit_call(), self._client.settings.api_key))  # type: ignore[no-any-return]
+        return await self._client._run(monitor_flow(limit_call(), self._client.settings.api_key))
 
     async def model_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ModelUsage:
         """Hourly calls and tokens between two local times."""
         call = usage_call("model", start, end)
-        return await self._client._run(monitor_flow(call, self._client.settings.api_key))  # type: ignore[no-any-return]
+        return await self._client._run(monitor_flow(call, self._client.settings.api_key))
 
     async def tool_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ToolUsage:
         """MCP tool calls between two local times."""
         call = usage_call("tool", start, end)
-        return await self._client._run(monitor_flow(call, self._client.settings.api_key))  # type: ignore[no-any-return]
+        return await self._client._run(monitor_flow(call, self._client.settings.api_key))

@@ -7,13 +7,13 @@ The same routing as ``web_search`` (see its module docstring): REST ``POST /read
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from typing_extensions import Unpack
 
 from glmkit._errors import APIResponseValidationError, InputError
-from glmkit._remote_mcp import RemoteMCP, adrive, drive, rest_or_mcp
+from glmkit._remote_mcp import MCPFlow, RemoteMCP, adrive, drive, rest_or_mcp
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.resources.web_search import check_bools, check_ids
@@ -25,6 +25,9 @@ from glmkit.types.reader import (
     ReaderParams,
     ReaderResponse,
 )
+
+if TYPE_CHECKING:
+    from glmkit._client import AsyncClient, Client
 
 __all__ = ["AsyncReader", "Reader", "reader_call"]
 
@@ -48,7 +51,7 @@ def prepare_reader(params: dict[str, Any]) -> dict[str, Any]:
     return dict(params)
 
 
-def reader_call(params: dict[str, Any]) -> tuple[Call, dict[str, Any]]:
+def reader_call(params: dict[str, Any]) -> tuple[Call[ReaderResponse], dict[str, Any]]:
     """The REST ``Call`` and the ``webReader`` arguments for one page.
 
     ``timeout`` here is the API's fetch timeout (a body field); the HTTP timeout of the call is
@@ -85,7 +88,9 @@ def _from_mcp(url: str) -> Any:
     return convert
 
 
-def read_flow(client: Any, mcp: RemoteMCP, url: Any, params: Mapping[str, Any]) -> Any:
+def read_flow(
+    client: Client | AsyncClient, mcp: RemoteMCP, url: Any, params: Mapping[str, Any]
+) -> MCPFlow[ReaderResponse]:
     """Check a read (nothing is sent yet); the flow that sends it by REST or through MCP."""
     call, arguments = reader_call({**params, "url": url})
     return rest_or_mcp(client.settings, call, mcp, "webReader", arguments, _from_mcp(url))
@@ -94,7 +99,7 @@ def read_flow(client: Any, mcp: RemoteMCP, url: Any, params: Mapping[str, Any]) 
 class Reader(SyncResource):
     """``client.reader``."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Client) -> None:
         super().__init__(client)
         self._mcp = RemoteMCP("web_reader")
 
@@ -107,28 +112,28 @@ class Reader(SyncResource):
         Raises:
             InputError: a bad URL or option (before anything is sent).
         """
-        return drive(self._client, read_flow(self._client, self._mcp, url, params))  # type: ignore[no-any-return]
+        return drive(self._client, read_flow(self._client, self._mcp, url, params))
 
     def create(self, **params: Unpack[ReaderParams]) -> ReaderResponse:
         """``read`` with every field as a keyword, like the API body."""
         rest = dict(params)
         flow = read_flow(self._client, self._mcp, rest.pop("url", None), rest)
-        return drive(self._client, flow)  # type: ignore[no-any-return]
+        return drive(self._client, flow)
 
 
 class AsyncReader(AsyncResource):
     """``client.reader`` on ``AsyncClient``."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: AsyncClient) -> None:
         super().__init__(client)
         self._mcp = RemoteMCP("web_reader")
 
     async def read(self, url: str, **params: Unpack[ReaderParams]) -> ReaderResponse:  # type: ignore[misc]
         """Fetch a page as markdown or text (see ``Reader.read``)."""
-        return await adrive(self._client, read_flow(self._client, self._mcp, url, params))  # type: ignore[no-any-return]
+        return await adrive(self._client, read_flow(self._client, self._mcp, url, params))
 
     async def create(self, **params: Unpack[ReaderParams]) -> ReaderResponse:
         """``read`` with every field as a keyword, like the API body."""
         rest = dict(params)
         flow = read_flow(self._client, self._mcp, rest.pop("url", None), rest)
-        return await adrive(self._client, flow)  # type: ignore[no-any-return]
+        return await adrive(self._client, flow)

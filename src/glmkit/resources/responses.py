@@ -11,15 +11,14 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import AsyncIterator, Iterator
-from types import TracebackType
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 import httpx
 from typing_extensions import Unpack
 
 from glmkit._errors import ContentFilterError, InputError, StreamError
 from glmkit._resource import AsyncResource, SyncResource
-from glmkit._streaming import AsyncStream, Stream, StreamCore
+from glmkit._streaming import AsyncStream, AsyncStreamManager, Stream, StreamCore
 from glmkit._transport import Call, request_id_of, split_options, with_options
 from glmkit.catalog import check_chat_model, default_model
 from glmkit.types.responses import (
@@ -99,7 +98,8 @@ class _ResponseStreamMixin:
     @property
     def current_response(self) -> Response:
         """What has arrived so far, assembled."""
-        return self._core.accumulator.result()  # type: ignore[no-any-return]
+        acc: ResponseAccumulator = self._core.accumulator
+        return acc.result()
 
     def _check_end(self) -> None:
         acc: ResponseAccumulator = self._core.accumulator
@@ -163,7 +163,7 @@ class AsyncResponseStream(AsyncStream[ResponseStreamEvent], _ResponseStreamMixin
         return self.__aiter__()
 
     @property
-    async def text_stream(self) -> AsyncIterator[str]:  # type: ignore[misc]
+    async def text_stream(self) -> AsyncIterator[str]:
         """The answer's text pieces as they arrive (see ``ResponseStream.text_stream``)."""
         async for event in self._events:
             if event.type == "response.output_text.delta" and event.delta:
@@ -184,25 +184,31 @@ class AsyncResponseStream(AsyncStream[ResponseStreamEvent], _ResponseStreamMixin
         return self.current_response
 
 
-def _open_stream(response: httpx.Response, kind: str) -> ResponseStream | AsyncResponseStream:
-    core = StreamCore(ResponseStreamEvent.model_validate_json, ResponseAccumulator(), request_id_of(response))
-    cls = ResponseStream if kind == "sync" else AsyncResponseStream
-    return cls(response, core)
+S = TypeVar("S", ResponseStream, AsyncResponseStream)
 
 
-def response_call(params: dict[str, Any], *, stream: bool | None = None) -> Call:
-    """The ``Call`` for a Responses request (shared by the sync and async resources)."""
+def _open(cls: type[S], response: httpx.Response) -> S:
+    return cls(
+        response, StreamCore(ResponseStreamEvent.model_validate_json, ResponseAccumulator(), request_id_of(response))
+    )
+
+
+def response_call(params: dict[str, Any]) -> Call[Response]:
+    """The ``Call`` for a whole Responses answer (shared by the sync and async resources)."""
     params = dict(params)
     options = split_options(params)
-    if stream is not None:
-        params["stream"] = stream
     body = prepare_response_params(params)
-    if not body.get("stream"):
-        body.pop("stream", None)
-        call = Call(RESPONSES, json=body, parse=parse_response)
-    else:
-        call = Call(RESPONSES, json=body, stream=_open_stream)
-    return with_options(call, options)
+    body.pop("stream", None)
+    return with_options(Call(RESPONSES, json=body, parse=parse_response), options)
+
+
+def response_stream_call(params: dict[str, Any], cls: type[S]) -> Call[S]:
+    """The ``Call`` for a streamed Responses answer, read as a ``cls`` stream."""
+    params = dict(params)
+    options = split_options(params)
+    params["stream"] = True
+    body = prepare_response_params(params)
+    return with_options(Call(RESPONSES, json=body, stream=functools.partial(_open, cls)), options)
 
 
 class Responses(SyncResource):
@@ -214,29 +220,13 @@ class Responses(SyncResource):
     def create(self, *, stream: Literal[False] = ..., **params: Unpack[ResponseCreateBody]) -> Response: ...
     def create(self, **params: Any) -> Response | ResponseStream:
         """Create a response; with ``stream=True`` a ``ResponseStream`` (a context manager)."""
-        return self._client._request(response_call(params))  # type: ignore[no-any-return]
+        if params.get("stream"):
+            return self._client._request(response_stream_call(params, ResponseStream))
+        return self._client._request(response_call(params))
 
     def stream(self, **params: Unpack[ResponseCreateParams]) -> ResponseStream:
         """Stream a response: ``with client.responses.stream(...) as s: ...``."""
-        return self._client._request(response_call(dict(params), stream=True))  # type: ignore[no-any-return]
-
-
-class _AsyncStreamManager:
-    """``async with client.responses.stream(...) as s``: opens on enter, closes on exit."""
-
-    def __init__(self, opener: Any) -> None:
-        self._opener = opener
-        self._stream: AsyncResponseStream | None = None
-
-    async def __aenter__(self) -> AsyncResponseStream:
-        self._stream = await self._opener
-        return self._stream
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        if self._stream is not None:
-            await self._stream.close()
+        return self._client._request(response_stream_call(dict(params), ResponseStream))
 
 
 class AsyncResponses(AsyncResource):
@@ -248,9 +238,11 @@ class AsyncResponses(AsyncResource):
     async def create(self, *, stream: Literal[False] = ..., **params: Unpack[ResponseCreateBody]) -> Response: ...
     async def create(self, **params: Any) -> Response | AsyncResponseStream:
         """Create a response; with ``stream=True`` an ``AsyncResponseStream``."""
-        return await self._client._request(response_call(params))  # type: ignore[no-any-return]
+        if params.get("stream"):
+            return await self._client._request(response_stream_call(params, AsyncResponseStream))
+        return await self._client._request(response_call(params))
 
-    def stream(self, **params: Unpack[ResponseCreateParams]) -> _AsyncStreamManager:
+    def stream(self, **params: Unpack[ResponseCreateParams]) -> AsyncStreamManager[AsyncResponseStream]:
         """Stream a response: ``async with client.responses.stream(...) as s: ...``."""
-        call = response_call(dict(params), stream=True)  # checked now, before any await
-        return _AsyncStreamManager(self._client._request(call))
+        call = response_stream_call(dict(params), AsyncResponseStream)  # checked now, before any await
+        return AsyncStreamManager(self._client._request(call))

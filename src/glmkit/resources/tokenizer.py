@@ -12,7 +12,7 @@ from glmkit._transport import Call, split_options, with_options
 from glmkit.types.tokenizer import TOKENIZER, TOKENIZER_MODELS, TokenizerParams, TokenizerResult
 
 
-def tokenizer_call(params: dict[str, Any]) -> Call:
+def tokenizer_call(params: dict[str, Any]) -> Call[TokenizerResult]:
     """The ``Call`` counting tokens; plain text becomes one user message, other models count as glm-4.6."""
     params = dict(params)
     options = split_options(params)
@@ -43,13 +43,13 @@ class Tokenizer(SyncResource):
 
     def create(self, **params: Unpack[TokenizerParams]) -> TokenizerResult:
         """Count the tokens of messages (``POST /tokenizer``)."""
-        return self._client._request(tokenizer_call(dict(params)))  # type: ignore[no-any-return]
+        return self._client._request(tokenizer_call(dict(params)))
 
     def count(self, text: str | None = None, **params: Any) -> int:
         """The prompt-token count of a text (or ``messages=``)."""
         if text is not None:
             params["text"] = text
-        return self._client._request(tokenizer_call(params)).usage.total_tokens  # type: ignore[no-any-return]
+        return self._client._request(tokenizer_call(params)).usage.total_tokens
 
 
 class AsyncTokenizer(AsyncResource):
@@ -57,10 +57,10 @@ class AsyncTokenizer(AsyncResource):
 
     async def create(self, **params: Unpack[TokenizerParams]) -> TokenizerResult:
         """Count the tokens of messages (``POST /tokenizer``)."""
-        return await self._client._request(tokenizer_call(dict(params)))  # type: ignore[no-any-return]
+        return await self._client._request(tokenizer_call(dict(params)))
 
     async def count(self, text: str | None = None, **params: Any) -> int:
         """The prompt-token count of a text (or ``messages=``)."""
         if text is not None:
             params["text"] = text
-        return (await self._client._request(tokenizer_call(params))).usage.total_tokens  # type: ignore[no-any-return]
+        return (await self._client._request(tokenizer_call(params))).usage.total_tokens

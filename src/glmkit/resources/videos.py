@@ -7,7 +7,7 @@ before sending, and local images are checked and sent as data URLs.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
@@ -158,7 +158,7 @@ def _check_choices(body: dict[str, Any], group: dict[str, Any], common: dict[str
         raise InputError("with_audio must be True or False.")
 
 
-def generate_call(params: dict[str, Any]) -> Call:
+def generate_call(params: dict[str, Any]) -> Call[VideoTask]:
     """The ``Call`` submitting a video job."""
     params = dict(params)
     options = split_options(params)
@@ -166,7 +166,10 @@ def generate_call(params: dict[str, Any]) -> Call:
     return with_options(Call(VIDEO_GENERATIONS, json=body, parse=VideoTask.model_validate_json), options)
 
 
-def retrieve_call(task_id: str, result: type[VideoTaskResult] = VideoTaskResult) -> Call:
+R = TypeVar("R", bound=VideoTaskResult)
+
+
+def retrieve_call(task_id: str, result: type[R]) -> Call[R]:
     """The ``Call`` polling a video job."""
     return Call(VIDEO_RESULT.format(id=require_id(task_id, "task_id")), parse=result.model_validate_json)
 
@@ -175,7 +178,7 @@ def _status(result: VideoTaskResult) -> str:
     return {"SUCCESS": "done", "FAIL": "failed"}.get(result.task_status, "pending")
 
 
-def wait_flow(task_id: str, options: WaitParams, result: type[VideoTaskResult] = VideoTaskResult) -> Flow[Any]:
+def wait_flow(task_id: str, options: WaitParams, result: type[R]) -> Flow[R]:
     """Poll a video job (every 5 s at first, for at most 900 s unless ``options`` say otherwise)."""
     retrieve = functools.partial(retrieve_call, result=result)
     return waiting(task_id, retrieve, status_of=_status, what="video task", defaults=(5.0, 900.0), **options)
@@ -190,13 +193,13 @@ class Videos(SyncResource):
         Raises:
             InputError: a field the model does not take, a value outside its list, or a bad image (nothing is sent).
         """
-        return self._client._request(generate_call(dict(params)))  # type: ignore[no-any-return]
+        return self._client._request(generate_call(dict(params)))
 
     generations = generate  # the official SDK's name
 
     def retrieve(self, task_id: str) -> VideoTaskResult:
         """The job's state (``PROCESSING``, ``SUCCESS``, ``FAIL``) and, once done, its video URLs."""
-        result: VideoTaskResult = self._client._request(retrieve_call(task_id))
+        result: VideoTaskResult = self._client._request(retrieve_call(task_id, VideoTaskResult))
         result._download = self.download
         return result
 
@@ -210,13 +213,13 @@ class Videos(SyncResource):
             JobTimeoutError: still running after ``timeout`` seconds (``.task_id``).
             OperationCancelledError: ``cancel`` was set (an event, or a callable returning True).
         """
-        result: VideoTaskResult = self._client._run(wait_flow(task_id, options))
+        result: VideoTaskResult = self._client._run(wait_flow(task_id, options, VideoTaskResult))
         result._download = self.download
         return result
 
     def download(self, url: str) -> bytes:
         """The bytes behind a video or cover URL."""
-        return self._client._request(download_call(url))  # type: ignore[no-any-return]
+        return self._client._request(download_call(url))
 
 
 class AsyncVideos(AsyncResource):
@@ -224,7 +227,7 @@ class AsyncVideos(AsyncResource):
 
     async def generate(self, **params: Unpack[VideoGenerationParams]) -> VideoTask:
         """Submit a video job (see ``Videos.generate``)."""
-        return await self._client._request(generate_call(dict(params)))  # type: ignore[no-any-return]
+        return await self._client._request(generate_call(dict(params)))
 
     generations = generate
 
@@ -242,4 +245,4 @@ class AsyncVideos(AsyncResource):
 
     async def download(self, url: str) -> bytes:
         """The bytes behind a video or cover URL."""
-        return await self._client._request(download_call(url))  # type: ignore[no-any-return]
+        return await self._client._request(download_call(url))

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from typing_extensions import Unpack
 
 from glmkit._errors import InputError
-from glmkit._remote_mcp import RemoteMCP, adrive, drive, rest_or_mcp
+from glmkit._remote_mcp import MCPFlow, RemoteMCP, adrive, drive, rest_or_mcp
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.types.web_search import (
@@ -34,6 +34,9 @@ from glmkit.types.web_search import (
     WebSearchParams,
     WebSearchResponse,
 )
+
+if TYPE_CHECKING:
+    from glmkit._client import AsyncClient, Client
 
 __all__ = ["AsyncWebSearch", "WebSearch", "check_bools", "check_ids", "web_search_call"]
 
@@ -102,7 +105,9 @@ def prepare_search(params: dict[str, Any], region: str = "international") -> dic
     return body
 
 
-def web_search_call(params: dict[str, Any], region: str = "international") -> tuple[Call, dict[str, Any]]:
+def web_search_call(
+    params: dict[str, Any], region: str = "international"
+) -> tuple[Call[WebSearchResponse], dict[str, Any]]:
     """The REST ``Call`` and the ``webSearchPrime`` arguments for one search (both checked)."""
     params = dict(params)
     options = split_options(params)
@@ -129,7 +134,7 @@ def from_mcp(value: Any) -> WebSearchResponse:
     return response
 
 
-def search_flow(client: Any, mcp: RemoteMCP, params: Mapping[str, Any]) -> Any:
+def search_flow(client: Client | AsyncClient, mcp: RemoteMCP, params: Mapping[str, Any]) -> MCPFlow[WebSearchResponse]:
     """Check a search (nothing is sent yet); the flow that sends it by REST or through MCP."""
     call, arguments = web_search_call(dict(params), client.settings.region)
     return rest_or_mcp(client.settings, call, mcp, "webSearchPrime", arguments, from_mcp)
@@ -138,7 +143,7 @@ def search_flow(client: Any, mcp: RemoteMCP, params: Mapping[str, Any]) -> Any:
 class WebSearch(SyncResource):
     """``client.web_search(search_query=...)``: call it, or use ``.create``."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Client) -> None:
         super().__init__(client)
         self._mcp = RemoteMCP("web_search_prime")
 
@@ -149,7 +154,7 @@ class WebSearch(SyncResource):
             InputError: a filter is out of range (before anything is sent).
             InsufficientBalanceError: 1113 and the MCP fallback is off or refused the key.
         """
-        return drive(self._client, search_flow(self._client, self._mcp, params))  # type: ignore[no-any-return]
+        return drive(self._client, search_flow(self._client, self._mcp, params))
 
     __call__ = create
 
@@ -157,12 +162,12 @@ class WebSearch(SyncResource):
 class AsyncWebSearch(AsyncResource):
     """``await client.web_search(search_query=...)`` on ``AsyncClient``."""
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: AsyncClient) -> None:
         super().__init__(client)
         self._mcp = RemoteMCP("web_search_prime")
 
     async def create(self, **params: Unpack[WebSearchParams]) -> WebSearchResponse:
         """Search the web (``POST /web_search``; the MCP server for Coding-Plan-only keys)."""
-        return await adrive(self._client, search_flow(self._client, self._mcp, params))  # type: ignore[no-any-return]
+        return await adrive(self._client, search_flow(self._client, self._mcp, params))
 
     __call__ = create

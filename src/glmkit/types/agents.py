@@ -28,20 +28,27 @@ SLIDES = "slides_glm_agent"
 VIDU_TEMPLATE = "vidu_template_agent"
 
 
-class AgentParams(RequestOptions, total=False):
-    """An agent call; ``messages`` content is a list of parts (``text``, or ``image_url`` as a bare string)."""
+class AgentInvokeParams(RequestOptions, total=False):
+    """``client.agents.invoke(agent_id, ...)``: ``messages`` content is a list of parts (``text``, or ``image_url``
+    as a bare string), or ``text`` for a one-part user message."""
 
-    agent_id: Required[str]
     messages: list[Any]
+    text: str
     stream: bool
     custom_variables: dict[str, Any]
     """Translation: ``source_lang``, ``target_lang`` (default ``zh-CN``), ``glossary``, ``strategy``,
     ``strategy_config``. Vidu: ``template``."""
-    conversation_id: str
+    conversation_id: str | None
     """Slides: continue a deck."""
     request_id: str
     user_id: str
     sensitive_word_check: Any
+
+
+class AgentParams(AgentInvokeParams, total=False):
+    """An agent call: the agent and its ``AgentInvokeParams``."""
+
+    agent_id: Required[str]
 
 
 class TranslateParams(TypedDict, total=False):
