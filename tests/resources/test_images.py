@@ -22,7 +22,7 @@ def test_generate_and_save_a_real_png(client, tmp_path: Path) -> None:  # type: 
     result = client.images.generate(prompt="a lighthouse at dusk")
     assert result.url and result.url.endswith(".png")
     assert result.content_filter and result.content_filter[0].level == 3
-    saved = result.save(tmp_path / "out.png")
+    saved = client.images.save(result, tmp_path / "out.png")
     info = media.check_image(saved, max_width=4096, max_height=4096)
     assert (info.format, info.width, info.height) == ("png", 1280, 1280)  # glm-image's default size
     assert [p.name for p in tmp_path.iterdir()] == ["out.png"]  # no temp file left behind
@@ -31,7 +31,7 @@ def test_generate_and_save_a_real_png(client, tmp_path: Path) -> None:  # type: 
 
 def test_cogview_custom_size_and_sdk_alias(client, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = client.images.generations(model="cogview-4-250304", prompt="a fox", size="1024x2048", quality="standard")
-    path = result.save(tmp_path / "fox.png")
+    path = client.images.save(result, tmp_path / "fox.png")
     assert media.image_size(path.read_bytes()) == (1024, 2048)
 
 
@@ -95,7 +95,7 @@ def test_async_glm_image_job(client) -> None:  # type: ignore[no-untyped-def]
 @pytest.mark.anyio
 async def test_async_client_generate_and_save(aclient, emulator_app, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     result = await aclient.images.generate(prompt="a red square", size="1088x1472")
-    path = await result.save(tmp_path / "sq.png")
+    path = await aclient.images.save(result, tmp_path / "sq.png")
     assert media.image_size(path.read_bytes()) == (1088, 1472)
     with pytest.raises(InputError, match="1024-2048"):
         await aclient.images.generate(prompt="x", size="4000x4000")

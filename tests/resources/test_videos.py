@@ -66,7 +66,7 @@ def test_processing_then_success_with_progress_and_backoff(vclient, clock: Clock
     assert [p.polls for p in seen] == list(range(1, len(seen) + 1))
     assert clock.slept[:3] == [5, 7.5, 11.25]  # backs off by 1.5x
     assert result.video_result[0].cover_image_url
-    path = result.save(tmp_path / "cat.mp4")
+    path = vclient.videos.save(result, tmp_path / "cat.mp4")
     assert media.check_video(path).format == "mp4"
 
 
@@ -175,7 +175,7 @@ async def test_async_wait_save_and_fail(app, clock: Clock, tmp_path: Path) -> No
         seen = []
         result = await aclient.videos.wait(task.id, poll=20, on_progress=seen.append)
         assert result.task_status == "SUCCESS" and seen[-1].status == "SUCCESS"
-        path = await result.save(tmp_path / "d.mp4")
+        path = await aclient.videos.save(result, tmp_path / "d.mp4")
         assert media.sniff_format(path.read_bytes()) == "mp4"
         bad = await aclient.videos.generate(model="cogvideox-3", prompt="[fail]")
         with pytest.raises(JobFailedError):

@@ -63,10 +63,11 @@ async def generate_image(
             f"{target} already exists.", hint="Choose another output_path, or pass overwrite=true to replace it."
         )
     options: dict[str, Any] = {k: v for k, v in (("size", size), ("quality", quality), ("model", model)) if v}
-    result = await current_runtime().client.images.generate(prompt=prompt, **options)
+    images = current_runtime().client.images
+    result = await images.generate(prompt=prompt, **options)
     note(model_requested=model or DEFAULT_MODEL, model_used=model or DEFAULT_MODEL)
     target.parent.mkdir(parents=True, exist_ok=True)
-    saved = await result.save(target)
+    saved = await images.save(result, target)
     data = saved.read_bytes()
     fmt = sniff_format(data) or "unknown"
     text = f"Saved a {fmt.upper()} image ({len(data)} bytes) to {saved}."

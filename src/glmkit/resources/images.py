@@ -1,15 +1,18 @@
-"""``client.images``: generate images with GLM-Image or CogView-4; ``result.save(path)`` downloads them.
+"""``client.images``: generate images with GLM-Image or CogView-4; ``client.images.save(result, path)`` writes them.
 
 Sizes are checked against each model's presets and custom-size rules (``data/limits.toml``) before sending.
 """
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
 from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
 from glmkit._errors import InputError
+from glmkit._fileio import atomic_write
 from glmkit._flows import Flow
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
@@ -20,7 +23,6 @@ from glmkit.types.images import (
     ASYNC_IMAGE_GENERATIONS,
     IMAGE_GENERATIONS,
     IMAGE_MODELS,
-    AsyncImagesResponse,
     ImageGenerationParams,
     ImagesResponse,
     ImageTask,
@@ -120,20 +122,23 @@ class Images(SyncResource):
     """``client.images``."""
 
     def generate(self, **params: Unpack[ImageGenerationParams]) -> ImagesResponse:
-        """Generate one image; ``result.save("out.png")`` downloads it.
+        """Generate one image; ``client.images.save(result, "out.png")`` writes it to disk.
 
         Raises:
             InputError: unknown model, empty prompt, or a size the model cannot make (nothing is sent).
         """
-        result: ImagesResponse = self._client._request(generate_call(dict(params), ImagesResponse))
-        result._download = self.download
-        return result
+        return self._client._request(generate_call(dict(params), ImagesResponse))
 
     generations = generate  # the official SDK's name
 
     def download(self, url: str) -> bytes:
         """The bytes behind an image URL."""
         return self._client._request(download_call(url))
+
+    def save(self, result: ImagesResponse, path: str | os.PathLike[str], *, index: int = 0) -> Path:
+        """Write image ``index`` of ``result`` to ``path`` atomically (decoded from base64, or downloaded)."""
+        data, url = result.image(index)
+        return atomic_write(path, data if data is not None else self.download(url))
 
     def submit(self, **params: Unpack[ImageGenerationParams]) -> ImageTask:
         """Start an async glm-image job; ``wait(task.id)`` for the result."""
@@ -156,17 +161,20 @@ class Images(SyncResource):
 class AsyncImages(AsyncResource):
     """``client.images`` on ``AsyncClient``."""
 
-    async def generate(self, **params: Unpack[ImageGenerationParams]) -> AsyncImagesResponse:
-        """Generate one image; ``await result.save("out.png")`` downloads it."""
-        result: AsyncImagesResponse = await self._client._request(generate_call(dict(params), AsyncImagesResponse))
-        result._download = self.download
-        return result
+    async def generate(self, **params: Unpack[ImageGenerationParams]) -> ImagesResponse:
+        """Generate one image; ``await client.images.save(result, "out.png")`` writes it to disk."""
+        return await self._client._request(generate_call(dict(params), ImagesResponse))
 
     generations = generate
 
     async def download(self, url: str) -> bytes:
         """The bytes behind an image URL."""
         return await self._client._request(download_call(url))
+
+    async def save(self, result: ImagesResponse, path: str | os.PathLike[str], *, index: int = 0) -> Path:
+        """Write image ``index`` of ``result`` to ``path`` atomically (see ``Images.save``)."""
+        data, url = result.image(index)
+        return atomic_write(path, data if data is not None else await self.download(url))
 
     async def submit(self, **params: Unpack[ImageGenerationParams]) -> ImageTask:
         """Start an async glm-image job."""

@@ -7,11 +7,14 @@ before sending, and local images are checked and sent as data URLs.
 from __future__ import annotations
 
 import functools
+import os
+from pathlib import Path
 from typing import Any, TypeVar
 
 from typing_extensions import Unpack
 
 from glmkit._errors import InputError
+from glmkit._fileio import atomic_write
 from glmkit._flows import Flow
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
@@ -20,7 +23,6 @@ from glmkit.resources._tasks import check_prompt, download_call, require_id, wai
 from glmkit.types.videos import (
     VIDEO_GENERATIONS,
     VIDEO_RESULT,
-    AsyncVideoTaskResult,
     VideoGenerationParams,
     VideoTask,
     VideoTaskResult,
@@ -199,12 +201,10 @@ class Videos(SyncResource):
 
     def retrieve(self, task_id: str) -> VideoTaskResult:
         """The job's state (``PROCESSING``, ``SUCCESS``, ``FAIL``) and, once done, its video URLs."""
-        result: VideoTaskResult = self._client._request(retrieve_call(task_id, VideoTaskResult))
-        result._download = self.download
-        return result
+        return self._client._request(retrieve_call(task_id, VideoTaskResult))
 
     def wait(self, task_id: str, **options: Unpack[WaitParams]) -> VideoTaskResult:
-        """Poll with backoff (from ``poll``, 5 s, up to 30 s) until SUCCESS; ``result.save(path)`` downloads it.
+        """Poll with backoff (from ``poll``, 5 s, up to 30 s) until SUCCESS; ``save(result, path)`` downloads it.
 
         Gives up after ``timeout`` (900 s by default).
 
@@ -213,13 +213,15 @@ class Videos(SyncResource):
             JobTimeoutError: still running after ``timeout`` seconds (``.task_id``).
             OperationCancelledError: ``cancel`` was set (an event, or a callable returning True).
         """
-        result: VideoTaskResult = self._client._run(wait_flow(task_id, options, VideoTaskResult))
-        result._download = self.download
-        return result
+        return self._client._run(wait_flow(task_id, options, VideoTaskResult))
 
     def download(self, url: str) -> bytes:
         """The bytes behind a video or cover URL."""
         return self._client._request(download_call(url))
+
+    def save(self, result: VideoTaskResult, path: str | os.PathLike[str], *, index: int = 0) -> Path:
+        """Download video ``index`` of a finished job to ``path`` atomically."""
+        return atomic_write(path, self.download(result.video_url(index)))
 
 
 class AsyncVideos(AsyncResource):
@@ -231,18 +233,18 @@ class AsyncVideos(AsyncResource):
 
     generations = generate
 
-    async def retrieve(self, task_id: str) -> AsyncVideoTaskResult:
+    async def retrieve(self, task_id: str) -> VideoTaskResult:
         """The job's state and, once done, its video URLs."""
-        result: AsyncVideoTaskResult = await self._client._request(retrieve_call(task_id, AsyncVideoTaskResult))
-        result._download = self.download
-        return result
+        return await self._client._request(retrieve_call(task_id, VideoTaskResult))
 
-    async def wait(self, task_id: str, **options: Unpack[WaitParams]) -> AsyncVideoTaskResult:
+    async def wait(self, task_id: str, **options: Unpack[WaitParams]) -> VideoTaskResult:
         """Poll until SUCCESS (see ``Videos.wait``); cancelling the task also stops it."""
-        result: AsyncVideoTaskResult = await self._client._run(wait_flow(task_id, options, AsyncVideoTaskResult))
-        result._download = self.download
-        return result
+        return await self._client._run(wait_flow(task_id, options, VideoTaskResult))
 
     async def download(self, url: str) -> bytes:
         """The bytes behind a video or cover URL."""
         return await self._client._request(download_call(url))
+
+    async def save(self, result: VideoTaskResult, path: str | os.PathLike[str], *, index: int = 0) -> Path:
+        """Download video ``index`` of a finished job to ``path`` atomically."""
+        return atomic_write(path, await self.download(result.video_url(index)))

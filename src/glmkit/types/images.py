@@ -3,14 +3,8 @@
 from __future__ import annotations
 
 import base64
-import os
-from collections.abc import Awaitable, Callable
-from pathlib import Path
 from typing import Any, Required
 
-import pydantic
-
-from glmkit._fileio import atomic_write
 from glmkit.types._base import Endpoint
 from glmkit.types._model import Model
 from glmkit.types._params import RequestOptions
@@ -53,50 +47,36 @@ class ContentFilter(Model):
     level: int | None = None
 
 
-def write_file(path: str | os.PathLike[str], data: bytes) -> Path:
-    """Write bytes to ``path`` through a temporary file and a rename (never a partial file)."""
-    return atomic_write(path, data)
-
-
 class ImagesResponse(Model):
-    """Generated images; ``save(path)`` writes the first one to disk."""
+    """Generated images; ``client.images.save(result, path)`` writes one to disk."""
 
     created: int | None = None
     data: list[ImageData] = []
     content_filter: list[ContentFilter] | None = None
-
-    _download: Callable[[str], Any] | None = pydantic.PrivateAttr(default=None)
 
     @property
     def url(self) -> str | None:
         """The first image's URL."""
         return self.data[0].url if self.data else None
 
-    def _inline_or_url(self, index: int) -> tuple[bytes | None, str]:
-        """Image ``index`` as (its bytes, "") when inline base64, else (None, the URL to download)."""
+    def image(self, index: int = 0) -> tuple[bytes | None, str]:
+        """Image ``index`` as (its bytes, "") when inline base64, else (None, the URL to download it from).
+
+        Raises:
+            IndexError: the response has no image ``index``.
+            ValueError: the image has neither base64 nor a URL.
+        """
         if not 0 <= index < len(self.data):
             raise IndexError(f"There is no image {index}; the response has {len(self.data)}.")
         item = self.data[index]
         if item.b64_json:
             return base64.b64decode(item.b64_json), ""
-        if not item.url or self._download is None:
-            raise ValueError("This response has no image URL to download (or was not made by a glmkit client).")
+        if not item.url:
+            raise ValueError("This response has no image URL to download.")
         return None, item.url
 
-    def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:
-        """Download image ``index`` (or decode its base64) and write it to ``path`` atomically."""
-        data, url = self._inline_or_url(index)
-        return write_file(path, data if data is not None else self._download(url))  # type: ignore[misc]
 
-
-class AsyncImagesResponse(ImagesResponse):
-    """``ImagesResponse`` from ``AsyncClient``: ``await result.save(path)``."""
-
-    async def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:  # type: ignore[override]
-        """Download image ``index`` and write it to ``path`` atomically."""
-        data, url = self._inline_or_url(index)
-        download: Callable[[str], Awaitable[bytes]] = self._download  # type: ignore[assignment]
-        return write_file(path, data if data is not None else await download(url))
+AsyncImagesResponse = ImagesResponse  # the name AsyncClient's results had while they could save themselves
 
 
 class ImageTask(Model):

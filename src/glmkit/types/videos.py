@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Required
 
-import pydantic
 from typing_extensions import TypedDict
 
 from glmkit.types._base import Endpoint
 from glmkit.types._model import Model
 from glmkit.types._params import RequestOptions
 from glmkit.types.chat import ASYNC_RESULT
-from glmkit.types.images import write_file
 
 VIDEO_GENERATIONS = Endpoint("POST", "/videos/generations", "general")
 VIDEO_RESULT = ASYNC_RESULT  # the one poller shared by async chat, async images and videos
@@ -72,31 +68,23 @@ class VideoTaskResult(Model):
     request_id: str | None = None
     error: Any = None
 
-    _download: Any = pydantic.PrivateAttr(default=None)
-
     @property
     def url(self) -> str | None:
         """The first video's URL."""
         return self.video_result[0].url if self.video_result else None
 
-    def _url_of(self, index: int) -> str:
+    def video_url(self, index: int = 0) -> str:
+        """The URL of video ``index``.
+
+        Raises:
+            ValueError: there is no video ``index`` (yet).
+        """
         if not 0 <= index < len(self.video_result) or not self.video_result[index].url:
             raise ValueError(f"There is no video {index} (task status {self.task_status}).")
-        if self._download is None:
-            raise ValueError("This result was not made by a glmkit client; download its .url yourself.")
         return str(self.video_result[index].url)
 
-    def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:
-        """Download video ``index`` to ``path`` atomically (``await`` it on ``AsyncClient`` results)."""
-        return write_file(path, self._download(self._url_of(index)))
 
-
-class AsyncVideoTaskResult(VideoTaskResult):
-    """``VideoTaskResult`` from ``AsyncClient``: ``await result.save(path)``."""
-
-    async def save(self, path: str | os.PathLike[str], *, index: int = 0) -> Path:  # type: ignore[override]
-        """Download video ``index`` to ``path`` atomically."""
-        return write_file(path, await self._download(self._url_of(index)))
+AsyncVideoTaskResult = VideoTaskResult  # the name AsyncClient's results had while they could save themselves
 
 
 @dataclass(frozen=True)
