@@ -355,7 +355,8 @@ def rest_or_mcp(
     if plan_only(settings):
         return to_result((yield from mcp.call_tool(tool, arguments, options)))
     try:
-        return (yield Request(call))
+        answer: T = yield Request(call)
+        return answer
     except InsufficientBalanceError as exc:
         if not fallback_enabled(settings):
             exc.hint = (

@@ -52,7 +52,7 @@ class RetryPolicy:
 
     def backoff(self, attempt: int) -> float:
         """Full jitter: uniform in [0, min(cap, initial * 2**attempt)]."""
-        return self.rng() * min(self.max_delay, self.initial_delay * (2**attempt))
+        return float(self.rng() * min(self.max_delay, self.initial_delay * (2**attempt)))
 
     def should_retry(self, error: BaseException) -> bool:
         """Whether an error is worth another attempt."""

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Self, TypeVar
 
 import httpx
 
@@ -186,7 +186,7 @@ class Stream(_StreamBase[T]):
         """Close the connection."""
         self.response.close()
 
-    def __enter__(self) -> Stream[T]:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(
@@ -222,7 +222,7 @@ class AsyncStream(_StreamBase[T]):
         """Close the connection."""
         await self.response.aclose()
 
-    async def __aenter__(self) -> AsyncStream[T]:
+    async def __aenter__(self) -> Self:
         return self
 
     async def __aexit__(

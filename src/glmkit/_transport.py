@@ -175,7 +175,7 @@ def _absolute_url(url: str) -> httpx.URL | None:
 
 def request_id_of(response: httpx.Response, body: Any = None) -> str | None:
     """The request id, from the headers or the body."""
-    rid = response.headers.get("x-request-id") or response.headers.get("request-id")
+    rid: str | None = response.headers.get("x-request-id") or response.headers.get("request-id")
     if rid:
         return rid
     if isinstance(body, dict):
@@ -300,7 +300,8 @@ class SyncTransport(_TransportBase):
 
     def open(self, call: Call[Any]) -> httpx.Response:
         """Send with retries and return the open (unread) response."""
-        return drive_sync(retrying(self.policy(call), self.auth), self._handle(call))
+        response: httpx.Response = drive_sync(retrying(self.policy(call), self.auth), self._handle(call))
+        return response
 
     def request(self, call: Call[T]) -> T:
         """Send with retries and return the parsed result, or a stream for a streaming call."""

@@ -34,6 +34,7 @@ from glmkit._formats import (
 from glmkit._media_input import MIME, MediaInput, data_url, load_input
 
 __all__ = [
+    "MIME",
     "AudioInfo",
     "AudioSegment",
     "ImageInfo",

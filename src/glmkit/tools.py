@@ -94,7 +94,7 @@ def _annotated_description(annotation: Any) -> tuple[Any, str | None]:
     base, *meta = typing.get_args(annotation)
     texts = [m for m in meta if isinstance(m, str)]
     rest = [m for m in meta if not isinstance(m, str)]
-    clean = typing.Annotated[(base, *rest)] if rest else base  # type: ignore[valid-type]
+    clean = typing.Annotated[(base, *rest)] if rest else base
     return clean, (texts[-1] if texts else None)
 
 
@@ -137,7 +137,7 @@ def _rebuild(tp: Any, seen: dict[Any, Any]) -> Any:
     if new_args == args:
         return tp
     if origin is typing.Annotated:
-        return typing.Annotated[(new_args[0], *tp.__metadata__)]  # type: ignore[valid-type]
+        return typing.Annotated[(new_args[0], *tp.__metadata__)]
     if origin is typing.Union or type(tp).__name__ == "UnionType":
         return typing.Union[new_args]  # noqa: UP007
     try:
@@ -279,7 +279,7 @@ class Tool:
             self.parameters = dict(parameters)
         self.description = description or summary or self.name.replace("_", " ")
         self.is_async = inspect.iscoroutinefunction(fn)
-        functools.update_wrapper(self, fn)  # type: ignore[arg-type]
+        functools.update_wrapper(self, fn)
 
     def __call__(self, *args: Any, **kwargs: Any) -> Any:
         return self.fn(*args, **kwargs)

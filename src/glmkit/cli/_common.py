@@ -90,8 +90,8 @@ def offline_settings(settings: Any) -> Any:
     defaults = Settings()
 
     def moved(field: str) -> str:
-        path = urlsplit(getattr(settings, field)).path
-        return origin + (path if path.startswith("/api/") else urlsplit(getattr(defaults, field)).path)
+        path = urlsplit(str(getattr(settings, field))).path
+        return origin + (path if path.startswith("/api/") else urlsplit(str(getattr(defaults, field))).path)
 
     return settings.with_changes(
         api_key=TEST_KEY,

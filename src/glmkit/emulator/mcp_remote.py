@@ -127,7 +127,8 @@ def _sse(message: dict[str, Any]) -> Response:
 
 
 def _sessions(state: EmulatorState) -> dict[str, str]:
-    return state.extra.setdefault("mcp_remote", {}).setdefault("sessions", {})
+    sessions: dict[str, str] = state.extra.setdefault("mcp_remote", {}).setdefault("sessions", {})
+    return sessions
 
 
 def _handle(state: EmulatorState, server: str, message: dict[str, Any], session: str | None) -> Response:

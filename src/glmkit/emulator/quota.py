@@ -200,7 +200,7 @@ def credits_of(entry: dict[str, Any], now: float) -> float:
     prompt = float(entry.get("prompt_tokens") or entry.get("input_tokens") or 0)
     output = float(entry.get("completion_tokens") or entry.get("output_tokens") or 0)
     factor = price_phase(dt.datetime.fromtimestamp(now, dt.UTC)).cost_factor
-    return factor * ((prompt - cached) * inp + cached * cached_mult + output * out) / 10_000
+    return float(factor * ((prompt - cached) * inp + cached * cached_mult + output * out) / 10_000)
 
 
 def _on_usage(state: EmulatorState, entry: dict[str, Any]) -> None:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from json.encoder import encode_basestring as _q  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _q
 from typing import Any
 
 from glmkit.gateway.anthropic_response import Plan, cut_at_stop, message_id, stop_reason_for, usage_of

@@ -298,7 +298,7 @@ async def _openai_stream(gw: Gateway, flight: Flight, call: Call, client: str, h
     if flight.response is None:
         if hold:  # background work at peak price: held (pinged) until off-peak, then queued
             await gw.hold(flight.record, hold)
-            flight.ticket = gw.shaper.enqueue(str(call.json["model"]), client)  # type: ignore[index]
+            flight.ticket = gw.shaper.enqueue(str(call.json["model"]), client)
         async for piece in open_when_granted(gw, flight, call, client, OPENAI):
             yield piece
         if flight.response is None:

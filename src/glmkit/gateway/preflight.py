@@ -98,11 +98,11 @@ class _Pass:
 
     # -- one message at a time ----------------------------------------------------------------------
 
-    def message(self, i: int, m: Any, carried: list[tuple[int, dict[str, Any]]]) -> dict[str, Any] | None:
+    def message(self, i: int, given: Any, carried: list[tuple[int, dict[str, Any]]]) -> dict[str, Any] | None:
         """The message repaired, or ``None`` when it is dropped; media of a tool result go to ``carried``."""
-        if not isinstance(m, dict) or m.get("role") not in ROLES:
+        if not isinstance(given, dict) or given.get("role") not in ROLES:
             raise PreflightError(f"{self.name(i)}.role: must be one of {', '.join(ROLES)}.")
-        m = dict(m)
+        m: dict[str, Any] = dict(given)
         role = m["role"]
         content = m.get("content")
         if role == "user":

@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
-from typing import Any
+from typing import Any, TypeVar
 
 from glmkit._errors import APIResponseValidationError, InputError
 from glmkit.resources._run_flow import CallModel, Effect, RunOptions
 from glmkit.resources._runner import drive_async, drive_sync
 from glmkit.types._model import attach_raw_response
 from glmkit.types.chat import ChatCompletion
+
+T = TypeVar("T")
 
 __all__ = ["ParsedCompletion", "parse_async", "parse_flow", "parse_sync"]
 
@@ -117,13 +119,13 @@ def parse_flow(params: dict[str, Any], retries: int = 1) -> Generator[Effect, An
     raise AssertionError("unreachable")
 
 
-def _capture(flow: Generator[Effect, Any, Any], box: list[Any]) -> Generator[Effect, Any, None]:
+def _capture(flow: Generator[Effect, Any, T], box: list[T]) -> Generator[Effect, Any, None]:
     box.append((yield from flow))
 
 
 def parse_sync(client: Any, params: dict[str, Any]) -> ParsedCompletion:
     """``client.chat.parse``."""
-    box: list[Any] = []
+    box: list[ParsedCompletion] = []
     for _ in drive_sync(client, _capture(parse_flow(params), box), RunOptions()):
         pass
     return box[0]
@@ -131,7 +133,7 @@ def parse_sync(client: Any, params: dict[str, Any]) -> ParsedCompletion:
 
 async def parse_async(client: Any, params: dict[str, Any]) -> ParsedCompletion:
     """``await aclient.chat.parse``."""
-    box: list[Any] = []
+    box: list[ParsedCompletion] = []
     async for _ in drive_async(client, _capture(parse_flow(params), box), RunOptions()):
         pass
     return box[0]

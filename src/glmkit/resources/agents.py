@@ -200,7 +200,7 @@ def translate_call(text: str, options: TranslateParams) -> Call[AgentResponse]:
     }
     for key in ("strategy", "glossary"):
         if options.get(key):
-            variables[key] = options[key]  # type: ignore[literal-required]
+            variables[key] = options[key]
     return answer_call({"agent_id": TRANSLATION, "text": text, "custom_variables": variables})
 
 

@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import base64
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Required
 
 from typing_extensions import Unpack
 
 from glmkit._errors import InputError, InsufficientBalanceError, OperationCancelledError
-from glmkit._flows import Flow, Request
+from glmkit._flows import Request
 from glmkit._remote_mcp import adrive, drive
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
@@ -161,10 +161,11 @@ def _call(body: dict[str, Any], options: dict[str, Any]) -> Call[LayoutParsingRe
     return with_options(Call(LAYOUT_PARSING, json=body, parse=LayoutParsingResult.model_validate_json), options)
 
 
-def _send(call: Call[LayoutParsingResult]) -> Flow[LayoutParsingResult]:
+def _send(call: Call[LayoutParsingResult]) -> Generator[Request, Any, LayoutParsingResult]:
     """One request; a 1113 gets a hint fit for OCR (reference §15.15: OCR is a balance-billed model, UNVERIFIED)."""
     try:
-        return (yield Request(call))
+        answer: LayoutParsingResult = yield Request(call)
+        return answer
     except InsufficientBalanceError as exc:
         exc.hint = "GLM-OCR bills account balance (no Coding Plan page lists it): recharge at z.ai."
         raise
@@ -200,7 +201,9 @@ def join_results(parts: list[LayoutParsingResult], pages: int | None = None) -> 
     return LayoutParsingResult.model_validate(data)
 
 
-def ocr_flow(plan: OCRPlan, on_progress: Callable[[OCRProgress], Any] | None = None, cancel: Any = None) -> Any:
+def ocr_flow(
+    plan: OCRPlan, on_progress: Callable[[OCRProgress], Any] | None = None, cancel: Any = None
+) -> Generator[Request, Any, LayoutParsingResult]:
     """The requests of a plan, one per page range, joined in order; written once for sync and async."""
     if plan.ranges is None:
         return (yield from _send(_call(plan.body, plan.options)))
@@ -238,7 +241,7 @@ class OCRParams(LayoutParsingOptions, total=False):
     """Pages per range (default and maximum from ``data/limits.toml``)."""
 
 
-def create_flow(params: OCRParams) -> Any:
+def create_flow(params: OCRParams) -> Generator[Request, Any, LayoutParsingResult]:
     """Check ``create``'s arguments and plan the requests (nothing is sent yet); the flow that sends them."""
     p: dict[str, Any] = dict(params)
     on_progress, cancel = p.pop("on_progress", None), p.pop("cancel", None)

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Generator
 from dataclasses import replace
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 from glmkit._errors import AuthenticationError, InputError
 from glmkit._flows import Request
@@ -28,6 +28,9 @@ from glmkit.types.quota import (
     price_phase,
 )
 
+T = TypeVar("T")
+U = TypeVar("U", ModelUsage, ToolUsage)
+
 __all__ = ["AsyncQuota", "Quota"]
 
 
@@ -35,28 +38,29 @@ def _fmt(when: dt.datetime | str) -> str:
     return when if isinstance(when, str) else when.strftime("%Y-%m-%d %H:%M:%S")
 
 
-def limit_call() -> Call:
+def limit_call() -> Call[QuotaInfo]:
     """The ``Call`` reading plan level and windows."""
     return Call(QUOTA_LIMIT, parse=partial(parse_monitor, model=QuotaInfo))
 
 
-def usage_call(kind: str, start: dt.datetime | str, end: dt.datetime | str) -> Call:
-    """The ``Call`` for hourly model or tool usage between two local times."""
-    endpoint, model = (MODEL_USAGE, ModelUsage) if kind == "model" else (TOOL_USAGE, ToolUsage)
+def usage_call(model: type[U], start: dt.datetime | str, end: dt.datetime | str) -> Call[U]:
+    """The ``Call`` for hourly model (``ModelUsage``) or tool (``ToolUsage``) usage between two local times."""
+    endpoint = MODEL_USAGE if model is ModelUsage else TOOL_USAGE
     params = {"startTime": _fmt(start), "endTime": _fmt(end)}
     return Call(endpoint, params=params, parse=partial(parse_monitor, model=model))
 
 
-def monitor_flow(call: Call, api_key: str | None) -> Generator[Request, Any, Any]:
+def monitor_flow(call: Call[T], api_key: str | None) -> Generator[Request, Any, T]:
     """Send with the raw key; on an auth error, once more as ``Bearer <key>``."""
     if not api_key:
         from glmkit._auth import MISSING_KEY, MISSING_KEY_HINT
 
         raise InputError(MISSING_KEY, hint=MISSING_KEY_HINT)
     try:
-        return (yield Request(replace(call, headers={"Authorization": api_key})))
+        answer: T = yield Request(replace(call, headers={"Authorization": api_key}))
     except AuthenticationError:
-        return (yield Request(replace(call, headers={"Authorization": f"Bearer {api_key}"})))
+        answer = yield Request(replace(call, headers={"Authorization": f"Bearer {api_key}"}))
+    return answer
 
 
 class Quota(SyncResource):
@@ -75,12 +79,12 @@ class Quota(SyncResource):
 
     def model_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ModelUsage:
         """Hourly calls and tokens between two local times (``yyyy-MM-dd HH:mm:ss``)."""
-        call = usage_call("model", start, end)
+        call = usage_call(ModelUsage, start, end)
         return self._client._run(monitor_flow(call, self._client.settings.api_key))
 
     def tool_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ToolUsage:
         """MCP tool calls (search, reader, zread) between two local times."""
-        call = usage_call("tool", start, end)
+        call = usage_call(ToolUsage, start, end)
         return self._client._run(monitor_flow(call, self._client.settings.api_key))
 
 
@@ -98,10 +102,10 @@ class AsyncQuota(AsyncResource):
 
     async def model_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ModelUsage:
         """Hourly calls and tokens between two local times."""
-        call = usage_call("model", start, end)
+        call = usage_call(ModelUsage, start, end)
         return await self._client._run(monitor_flow(call, self._client.settings.api_key))
 
     async def tool_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ToolUsage:
         """MCP tool calls between two local times."""
-        call = usage_call("tool", start, end)
+        call = usage_call(ToolUsage, start, end)
         return await self._client._run(monitor_flow(call, self._client.settings.api_key))

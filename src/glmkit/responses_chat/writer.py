@@ -6,7 +6,7 @@ import base64
 import json
 import time
 import uuid
-from json.encoder import encode_basestring as _q  # type: ignore[attr-defined]
+from json.encoder import encode_basestring as _q
 from typing import Any
 
 from glmkit.responses_chat.request import ENCRYPTED_PREFIX, Plan

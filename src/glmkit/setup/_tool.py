@@ -60,7 +60,7 @@ def fill(value: Any, values: Mapping[str, str]) -> Any:
 
 def expand(path: str, values: Mapping[str, str] | None = None, *, cwd: Path | None = None) -> Path:
     """A path from the table: templates filled, ``~`` is ``Path.home()``, relative paths below ``cwd``."""
-    text = fill(path, values or {})
+    text: str = fill(path, values or {})
     if "%APPDATA%" in text:
         text = text.replace("%APPDATA%", os.environ.get("APPDATA", str(Path.home() / "AppData" / "Roaming")))
     if text == "~" or text.startswith("~/"):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import pydantic
 
@@ -300,7 +300,10 @@ def _limit(row: Any) -> QuotaLimit:
         return QuotaLimit.model_construct(type=f"{kind or 'UNREADABLE'}?", raw=row)
 
 
-def parse_monitor(content: bytes, model: type[Model]) -> Any:
+M = TypeVar("M", bound=Model)
+
+
+def parse_monitor(content: bytes, model: type[M]) -> M:
     """Unwrap the monitor envelope ``{"code", "msg", "success", "data"}``; an error envelope raises."""
     import json
 
@@ -314,12 +317,13 @@ def parse_monitor(content: bytes, model: type[Model]) -> Any:
             status = 400
         raise make_status_error(status, body)
     data = body.get("data", body) if isinstance(body, dict) else body
+    limits = None
     if model is QuotaInfo:
         if isinstance(data, list):
             data = {"limits": data}
         data = dict(data or {})
         limits = [_limit(row) for row in data.pop("limits", None) or []]
-        info = QuotaInfo.model_validate(data)
-        info.limits = limits
-        return info
-    return model.model_validate(data or {})
+    result = model.model_validate(data or {})
+    if isinstance(result, QuotaInfo) and limits is not None:
+        result.limits = limits
+    return result
