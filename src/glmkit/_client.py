@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, Self, TypeVar
 
 from glmkit._auth import Auth, make_auth
 from glmkit._config import Settings, resolve_settings
@@ -95,7 +95,6 @@ class _ClientBase(Generic[HttpT, TransportT]):
 
     settings: Settings
     auth: Auth | None
-    _transport_class: str  # the name of the driver in ``glmkit._transport``
 
     def __init__(
         self,
@@ -134,21 +133,22 @@ class _ClientBase(Generic[HttpT, TransportT]):
         self._transport_arg = transport
         self._sleep = sleep
 
-    def _make_transport(self, **kwargs: Any) -> Any:
-        module = importlib.import_module("glmkit._transport")
-        kwargs.setdefault("http_client", self._http_client)
-        kwargs.setdefault("transport", self._transport_arg)
+    def _transport_options(self, given: dict[str, Any]) -> dict[str, Any]:
+        """The transport's keyword arguments: ``given`` ones first, then this client's."""
+        options = {"http_client": self._http_client, "transport": self._transport_arg, **given}
         if self._sleep is not None:
-            kwargs.setdefault("sleep", self._sleep)
-        return getattr(module, self._transport_class)(self.settings, self.auth, **kwargs)
+            options.setdefault("sleep", self._sleep)
+        return options
 
-    def _clone(self, **changes: Any) -> Any:
-        """A client of the same kind sharing this one's connection pool, with some settings changed."""
+    def _new_transport(self, **given: Any) -> object:
+        raise NotImplementedError
+
+    def _clone(self, transport: SyncTransport | AsyncTransport, **changes: Any) -> Self:
+        """A client of the same kind sharing ``transport``'s connection pool, with some settings changed."""
         clone = type(self)(
             settings=self.settings.with_changes(**changes), transport=self._transport_arg, sleep=self._sleep
         )
-        transport = self._transport  # type: ignore[attr-defined]
-        clone.__dict__["_transport"] = clone._make_transport(http_client=transport.http, sleep=transport.sleep)
+        clone.__dict__["_transport"] = clone._new_transport(http_client=transport.http, sleep=transport.sleep)
         clone.auth = self.auth
         return clone
 
@@ -164,11 +164,14 @@ class _ClientBase(Generic[HttpT, TransportT]):
 class Client(_ClientBase["httpx.Client", "httpx.BaseTransport"]):
     """The synchronous Z.AI client (arguments: see ``_ClientBase``)."""
 
-    _transport_class = "SyncTransport"
+    def _new_transport(self, **given: Any) -> SyncTransport:
+        from glmkit._transport import SyncTransport
+
+        return SyncTransport(self.settings, self.auth, **self._transport_options(given))
 
     @functools.cached_property
     def _transport(self) -> SyncTransport:
-        return self._make_transport()  # type: ignore[no-any-return]
+        return self._new_transport()
 
     def _request(self, call: Call[T]) -> T:
         if call.auth:
@@ -181,7 +184,7 @@ class Client(_ClientBase["httpx.Client", "httpx.BaseTransport"]):
 
     def with_options(self, **changes: Any) -> Client:
         """A client sharing this one's connection pool with some settings changed (``timeout``, ``max_retries``)."""
-        return self._clone(**changes)  # type: ignore[no-any-return]
+        return self._clone(self._transport, **changes)
 
     @property
     def http_client(self) -> httpx.Client:
@@ -220,11 +223,14 @@ class Client(_ClientBase["httpx.Client", "httpx.BaseTransport"]):
 class AsyncClient(_ClientBase["httpx.AsyncClient", "httpx.AsyncBaseTransport"]):
     """The asynchronous Z.AI client; the same arguments as ``Client``."""
 
-    _transport_class = "AsyncTransport"
+    def _new_transport(self, **given: Any) -> AsyncTransport:
+        from glmkit._transport import AsyncTransport
+
+        return AsyncTransport(self.settings, self.auth, **self._transport_options(given))
 
     @functools.cached_property
     def _transport(self) -> AsyncTransport:
-        return self._make_transport()  # type: ignore[no-any-return]
+        return self._new_transport()
 
     async def _request(self, call: Call[T]) -> T:
         if call.auth:
@@ -237,7 +243,7 @@ class AsyncClient(_ClientBase["httpx.AsyncClient", "httpx.AsyncBaseTransport"]):
 
     def with_options(self, **changes: Any) -> AsyncClient:
         """A client sharing this one's connection pool with some settings changed (``timeout``, ``max_retries``)."""
-        return self._clone(**changes)  # type: ignore[no-any-return]
+        return self._clone(self._transport, **changes)
 
     @property
     def http_client(self) -> httpx.AsyncClient:

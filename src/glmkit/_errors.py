@@ -65,6 +65,8 @@ class GLMError(Exception):
 
     exit_code: ClassVar[int] = 1
     hint: str | None = None
+    partial: Any = None
+    """What a long operation had done when it failed (text so far, pages parsed), when it says."""
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -105,6 +107,8 @@ class APIResponseValidationError(GLMError):
     """The server answered with data we cannot read as the documented shape."""
 
     exit_code = 5
+    completion: Any = None
+    """``chat.parse``: the last answer, which did not validate."""
 
 
 class StreamError(GLMError):

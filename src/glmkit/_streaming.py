@@ -53,12 +53,12 @@ class StreamCore(Generic[T]):
         acc = self.accumulator
         parse = self.parse
         for item in self.decoder.feed_data(data):
-            if item.__class__ is bytes:  # a plain data event: the common case
+            if isinstance(item, bytes):  # a plain data event: the common case
                 raw = item
                 name = None
             else:
-                raw = item.data  # type: ignore[union-attr]
-                name = item.event  # type: ignore[union-attr]
+                raw = item.data
+                name = item.event
             if raw == _DONE:
                 self.done = True
                 break

@@ -103,7 +103,7 @@ class AsyncEmulatorTransport(httpx.AsyncBaseTransport):
         self.app = app
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        body = b"".join([part async for part in request.stream])  # type: ignore[union-attr]
+        body = await request.aread()
         scope = _scope(request)
         queue: asyncio.Queue[bytes | None] = asyncio.Queue()
         started = asyncio.get_running_loop().create_future()

@@ -125,7 +125,8 @@ def _rebuild(tp: Any, seen: dict[Any, Any]) -> Any:
                 hint = typing.get_args(hint)[0]
             inner = _rebuild(hint, seen)
             fields[key] = inner if needed else typing_extensions.NotRequired[inner]
-        new = typing_extensions.TypedDict(tp.__name__, fields)  # type: ignore[misc]
+        make: Any = typing_extensions.TypedDict  # the functional form, with fields known only at run time
+        new = make(tp.__name__, fields)
         new.__doc__ = tp.__doc__
         seen[tp] = new
         return new

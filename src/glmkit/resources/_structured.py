@@ -101,7 +101,7 @@ def parse_flow(params: dict[str, Any], retries: int = 1) -> Generator[Effect, An
                     f"after {attempt + 1} attempts: {problems}",
                     hint="The raw answer is on .completion; simplify the schema or the prompt.",
                 )
-                error.completion = completion  # type: ignore[attr-defined]
+                error.completion = completion
                 raise error from None
             messages = [
                 *messages,

@@ -37,9 +37,12 @@ def require_id(value: Any, what: str) -> str:
     return value
 
 
-def check_options(options: Mapping[str, Any], allowed: type, where: str) -> None:
-    """Refuse keyword arguments a ``**options: Unpack[...]`` method does not know (Python would accept them)."""
-    known: frozenset[str] = allowed.__optional_keys__ | allowed.__required_keys__  # type: ignore[attr-defined]
+def check_options(options: Mapping[str, Any], allowed: Any, where: str) -> None:
+    """Refuse keyword arguments a ``**options: Unpack[...]`` method does not know (Python would accept them).
+
+    ``allowed`` is the ``TypedDict`` class (typed ``Any``: a type checker sees a TypedDict class as no ``type``).
+    """
+    known: frozenset[str] = allowed.__optional_keys__ | allowed.__required_keys__
     unknown = sorted(set(options) - known)
     if unknown:
         raise InputError(

@@ -201,7 +201,7 @@ def transcribe_long_flow(
         try:
             result: Transcription = yield Request(transcription_call(piece))
         except GLMError as exc:
-            exc.partial = partial()  # type: ignore[attr-defined]
+            exc.partial = partial()
             raise
         done.append(TranscriptSegment(index=seg.index, start=seg.start, end=seg.end, text=result.text))
         if on_progress is not None:

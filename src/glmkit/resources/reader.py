@@ -22,6 +22,7 @@ from glmkit.types.reader import (
     READER,
     READER_FLAGS,
     RETURN_FORMATS,
+    ReaderOptions,
     ReaderParams,
     ReaderResponse,
 )
@@ -103,7 +104,7 @@ class Reader(SyncResource):
         super().__init__(client)
         self._mcp = RemoteMCP("web_reader")
 
-    def read(self, url: str, **params: Unpack[ReaderParams]) -> ReaderResponse:  # type: ignore[misc]
+    def read(self, url: str, **params: Unpack[ReaderOptions]) -> ReaderResponse:
         """Fetch a page as markdown or text (``POST /reader``; the MCP server for Coding-Plan-only keys).
 
         ``timeout`` is the reader's fetch timeout in seconds (an API field); pass ``request_timeout`` for
@@ -128,7 +129,7 @@ class AsyncReader(AsyncResource):
         super().__init__(client)
         self._mcp = RemoteMCP("web_reader")
 
-    async def read(self, url: str, **params: Unpack[ReaderParams]) -> ReaderResponse:  # type: ignore[misc]
+    async def read(self, url: str, **params: Unpack[ReaderOptions]) -> ReaderResponse:
         """Fetch a page as markdown or text (see ``Reader.read``)."""
         return await adrive(self._client, read_flow(self._client, self._mcp, url, params))
 

@@ -28,11 +28,10 @@ MCP_READER_ARGUMENTS = ("url", "timeout", "return_format", *READER_FLAGS)
 """The REST fields the ``webReader`` MCP tool takes (beyond ``url`` UNVERIFIED, reference §14.4)."""
 
 
-class ReaderParams(TypedDict, total=False):
-    """The body of ``POST /reader``, plus per-call options (``timeout`` here is the API's fetch timeout)."""
+class ReaderOptions(TypedDict, total=False):
+    """``client.reader.read(url, ...)``: the body of ``POST /reader`` but the URL, plus per-call options
+    (``timeout`` here is the API's fetch timeout)."""
 
-    url: Required[str]
-    """The page to fetch (http or https)."""
     timeout: int
     """Seconds the reader may spend fetching the page (API default 20)."""
     no_cache: bool
@@ -57,6 +56,13 @@ class ReaderParams(TypedDict, total=False):
     extra_headers: Mapping[str, str]
     extra_body: Mapping[str, Any]
     extra_query: Mapping[str, Any]
+
+
+class ReaderParams(ReaderOptions, total=False):
+    """The body of ``POST /reader``, plus per-call options (``timeout`` here is the API's fetch timeout)."""
+
+    url: Required[str]
+    """The page to fetch (http or https)."""
 
 
 class ReaderResult(Model):
