@@ -37,6 +37,11 @@ class Answer(BaseModel):
     text: str
 
 
+def weather(city: str) -> str:
+    """The weather in a city."""
+    return f"sunny in {city}"
+
+
 def chat(client: Client) -> None:
     assert_type(client.chat.completions.create(model="glm-5.3", messages=MESSAGES), ChatCompletion)
     stream = client.chat.completions.create(model="glm-5.3", messages=MESSAGES, stream=True)
@@ -50,7 +55,7 @@ def chat(client: Client) -> None:
     assert_type(stream.get_final_completion(), ChatCompletion)
     assert_type(client.chat.async_completions.create(model="glm-5.3", messages=MESSAGES), AsyncTask)
     assert_type(client.chat.async_completions.retrieve("task"), AsyncChatResult)
-    assert_type(client.chat.run(model="glm-5.3", messages=MESSAGES, tools=[]), RunResult)
+    assert_type(client.chat.run(model="glm-5.3", messages=MESSAGES, tools=[weather], temperature=0.2), RunResult)
     for event in client.chat.run_stream(model="glm-5.3", messages=MESSAGES, tools=[]):
         assert_type(event, RunEvent)
     assert_type(client.chat.parse(model="glm-5.3", messages=MESSAGES, response_format=Answer), ParsedCompletion)
@@ -122,6 +127,7 @@ def tools(client: Client) -> None:
     assert_type(client.agents.translate("hi", to="ja"), AgentResponse)
     assert_type(client.tokenizer.create(model="glm-5.3", messages=MESSAGES), TokenizerResult)
     assert_type(client.models.list(), ModelList)
+    assert_type(client.tokenizer.count("hello"), int)
     assert_type(client.quota.limits(), QuotaInfo)
 
 

@@ -16,7 +16,14 @@ from glmkit._transport import Call, split_options, with_options
 from glmkit.resources._chat_checks import prepare_chat_params
 from glmkit.resources._chat_jobs import AsyncChatJobs, ChatJobs
 from glmkit.resources._chat_streams import AsyncChatCompletionStream, ChatCompletionStream, open_chat_stream
-from glmkit.types.chat import CHAT_COMPLETIONS, ChatCompletion, ChatCompletionBody, ChatCompletionParams
+from glmkit.types.chat import (
+    CHAT_COMPLETIONS,
+    ChatCompletion,
+    ChatCompletionBody,
+    ChatCompletionParams,
+    ParseParams,
+    RunParams,
+)
 
 if TYPE_CHECKING:
     from glmkit.resources._runner import RunEvent, RunResult, ToolCallRecord
@@ -120,7 +127,7 @@ class Chat(SyncResource):
         on_event: Callable[[RunEvent], Any] | None = None,
         tool_errors: Literal["return", "raise"] = "return",
         max_workers: int = 8,
-        **params: Any,
+        **params: Unpack[RunParams],
     ) -> RunResult:
         """Chat with tools until the model answers: ``run(model=, messages=, tools=[fn, ...], max_steps=8)``.
 
@@ -143,7 +150,7 @@ class Chat(SyncResource):
         on_event: Callable[[RunEvent], Any] | None = None,
         tool_errors: Literal["return", "raise"] = "return",
         max_workers: int = 8,
-        **params: Any,
+        **params: Unpack[RunParams],
     ) -> Iterator[RunEvent]:
         """``run`` as an iterator of events: text/reasoning deltas, tool call started/finished, step finished, done."""
         from glmkit.resources._runner import run_stream_sync
@@ -153,7 +160,7 @@ class Chat(SyncResource):
             self._client, {**params, **options, "tool_errors": tool_errors, "max_workers": max_workers}
         )
 
-    def parse(self, *, response_format: Any, **params: Any) -> ParsedCompletion:
+    def parse(self, *, response_format: Any, **params: Unpack[ParseParams]) -> ParsedCompletion:
         """Answer as an instance of ``response_format`` (a pydantic model): ``.parsed`` on the completion.
 
         The model sees the JSON schema; an answer that does not validate is sent back with the error once.
@@ -186,7 +193,7 @@ class AsyncChat(AsyncResource):
         on_event: Callable[[RunEvent], Any] | None = None,
         tool_errors: Literal["return", "raise"] = "return",
         max_workers: int = 8,
-        **params: Any,
+        **params: Unpack[RunParams],
     ) -> RunResult:
         """The async twin of ``Chat.run``: async tools run on the loop, sync ones in worker threads."""
         from glmkit.resources._runner import run_async
@@ -205,7 +212,7 @@ class AsyncChat(AsyncResource):
         on_event: Callable[[RunEvent], Any] | None = None,
         tool_errors: Literal["return", "raise"] = "return",
         max_workers: int = 8,
-        **params: Any,
+        **params: Unpack[RunParams],
     ) -> AsyncIterator[RunEvent]:
         """``async for event in client.chat.run_stream(...)``: the events of ``run``."""
         from glmkit.resources._runner import run_stream_async
@@ -215,7 +222,7 @@ class AsyncChat(AsyncResource):
             self._client, {**params, **options, "tool_errors": tool_errors, "max_workers": max_workers}
         )
 
-    async def parse(self, *, response_format: Any, **params: Any) -> ParsedCompletion:
+    async def parse(self, *, response_format: Any, **params: Unpack[ParseParams]) -> ParsedCompletion:
         """The async twin of ``Chat.parse``."""
         from glmkit.resources._structured import parse_async
 

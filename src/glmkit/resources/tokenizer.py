@@ -9,7 +9,7 @@ from typing_extensions import Unpack
 from glmkit._errors import InputError
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
-from glmkit.types.tokenizer import TOKENIZER, TOKENIZER_MODELS, TokenizerParams, TokenizerResult
+from glmkit.types.tokenizer import TOKENIZER, TOKENIZER_MODELS, TokenCountParams, TokenizerParams, TokenizerResult
 
 
 def tokenizer_call(params: dict[str, Any]) -> Call[TokenizerResult]:
@@ -45,11 +45,12 @@ class Tokenizer(SyncResource):
         """Count the tokens of messages (``POST /tokenizer``)."""
         return self._client._request(tokenizer_call(dict(params)))
 
-    def count(self, text: str | None = None, **params: Any) -> int:
+    def count(self, text: str | None = None, **params: Unpack[TokenCountParams]) -> int:
         """The prompt-token count of a text (or ``messages=``)."""
+        body: dict[str, Any] = dict(params)
         if text is not None:
-            params["text"] = text
-        return self._client._request(tokenizer_call(params)).usage.total_tokens
+            body["text"] = text
+        return self._client._request(tokenizer_call(body)).usage.total_tokens
 
 
 class AsyncTokenizer(AsyncResource):
@@ -59,8 +60,9 @@ class AsyncTokenizer(AsyncResource):
         """Count the tokens of messages (``POST /tokenizer``)."""
         return await self._client._request(tokenizer_call(dict(params)))
 
-    async def count(self, text: str | None = None, **params: Any) -> int:
+    async def count(self, text: str | None = None, **params: Unpack[TokenCountParams]) -> int:
         """The prompt-token count of a text (or ``messages=``)."""
+        body: dict[str, Any] = dict(params)
         if text is not None:
-            params["text"] = text
-        return (await self._client._request(tokenizer_call(params))).usage.total_tokens
+            body["text"] = text
+        return (await self._client._request(tokenizer_call(body))).usage.total_tokens

@@ -136,13 +136,11 @@ class ResponseFormat(TypedDict):
     type: Literal["text", "json_object"]
 
 
-class ChatCompletionBody(RequestOptions, total=False):
-    """The body of a chat completion request (reference §2.1), ``stream`` aside (it picks the return type)."""
+class ChatSettings(RequestOptions, total=False):
+    """What a chat request says besides its messages, tools and answer format (``run`` and ``parse`` take these)."""
 
     model: Required[str]
     """A model id such as ``glm-5`` or ``glm-4.7``; lowercase on the wire."""
-    messages: Required[list[MessageParam]]
-    """The conversation; not only system/assistant messages."""
     thinking: ThinkingParam
     """``{"type": "enabled"|"disabled"}``; GLM-5.3 cannot disable thinking."""
     reasoning_effort: str
@@ -156,12 +154,9 @@ class ChatCompletionBody(RequestOptions, total=False):
     """1 to the model's maximum output (131072 for GLM-5.x/4.7/4.6)."""
     tool_stream: bool
     """Stream tool-call arguments (GLM-4.6+, with ``stream=True``)."""
-    tools: list[ToolParam]
-    """Up to 128 tools."""
     tool_choice: Literal["auto"] | dict[str, Any]
     stop: list[str]
     """One stop word at most."""
-    response_format: ResponseFormat
     request_id: str
     user_id: str
     """6-128 characters."""
@@ -169,6 +164,36 @@ class ChatCompletionBody(RequestOptions, total=False):
     meta: dict[str, str]
     sensitive_word_check: dict[str, str]
     watermark_enabled: bool
+
+
+class ChatCompletionBody(ChatSettings, total=False):
+    """The body of a chat completion request (reference §2.1), ``stream`` aside (it picks the return type)."""
+
+    messages: Required[list[MessageParam]]
+    """The conversation; not only system/assistant messages."""
+    tools: list[ToolParam]
+    """Up to 128 tools."""
+    response_format: ResponseFormat
+
+
+class RunParams(ChatSettings, total=False):
+    """``client.chat.run(...)`` / ``run_stream(...)``: a chat whose tools may be Python functions."""
+
+    messages: Required[list[MessageParam]]
+    """The conversation; not only system/assistant messages."""
+    tools: list[Any]
+    """Functions (plain or ``@tool``), ``Tool`` objects, or tool dicts (``ToolParam``); up to 128."""
+    stream: bool
+    """Stream each turn (``run`` returns the same result either way)."""
+    response_format: ResponseFormat
+
+
+class ParseParams(ChatSettings, total=False):
+    """``client.chat.parse(response_format=Model, ...)``: the chat request besides the answer's model."""
+
+    messages: Required[list[MessageParam]]
+    """The conversation; not only system/assistant messages."""
+    tools: list[ToolParam]
 
 
 # ---- response ------------------------------------------------------------------------------------

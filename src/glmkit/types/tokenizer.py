@@ -21,6 +21,17 @@ class TokenizerParams(RequestOptions, total=False):
     user_id: str
 
 
+class TokenCountParams(RequestOptions, total=False):
+    """``client.tokenizer.count(text, ...)``: the tokenizer request with ``messages`` optional (``text`` instead)."""
+
+    model: str
+    """``glm-4.6`` (default), ``glm-4.6v`` or ``glm-4.5``."""
+    messages: list[Any]
+    tools: list[Any]
+    request_id: str
+    user_id: str
+
+
 class TokenizerUsage(Model):
     prompt_tokens: int = 0
     image_tokens: int | None = None
