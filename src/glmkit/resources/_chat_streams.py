@@ -10,7 +10,8 @@ import httpx
 
 from glmkit._streaming import AsyncStream, Stream, StreamCore
 from glmkit._transport import request_id_of
-from glmkit.types.chat import ChatCompletion, ChatCompletionChunk, ChunkAccumulator
+from glmkit.resources._chat_assembly import ChunkAccumulator
+from glmkit.types.chat import ChatCompletion, ChatCompletionChunk
 
 __all__ = ["AsyncChatCompletionStream", "ChatCompletionStream", "open_chat_stream"]
 
