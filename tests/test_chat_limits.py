@@ -104,3 +104,15 @@ def test_the_fallback_max_tokens_is_the_tables(limits: dict[str, Any], app: Any)
     with pytest.raises(InputError, match="from 1 to 1000 for glm-9"):
         client.chat.completions.create(model="glm-9", messages=MSG, max_tokens=1001)  # a model the catalog lacks
     client.close()
+
+
+def test_more_stop_words_pass_everywhere_when_the_table_allows_them(limits: dict[str, Any], app: Any) -> None:
+    stops = ["END", "STOP", "DONE"]
+    assert "at most one stop word" in _sdk_refuses(app, stop=stops[:2])
+    limits["chat"]["max_stop_words"] = 2
+    assert "at most 2 stop words" in _sdk_refuses(app, stop=stops)
+    status, text = _emulator_answer(app, stop=stops)
+    assert status == 400 and "at most 2 stop words" in text
+    assert _emulator_answer(app, stop=stops[:2])[0] == 200
+    body = {"model": "glm-4.7", "messages": MSG, "stop": stops}
+    assert any("takes 2 stop words" in note for note in preflight(body)) and body["stop"] == stops[:2]

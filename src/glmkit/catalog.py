@@ -143,6 +143,7 @@ class ChatLimits:
     max_tokens: int
     """The top of ``max_tokens`` when the model's own maximum is not known."""
     max_tools: int
+    max_stop_words: int
     tool_name_chars: int
     user_id_chars: tuple[int, int]
     web_search_count: tuple[int, int]
@@ -151,6 +152,12 @@ class ChatLimits:
     def sampling(self) -> tuple[tuple[str, float, float], ...]:
         """``(name, lowest, highest)`` of each sampling parameter."""
         return ("temperature", *self.temperature), ("top_p", *self.top_p)
+
+    @property
+    def stop_words(self) -> str:
+        """The stop limit as error texts say it: ``one stop word``, ``2 stop words``."""
+        n = self.max_stop_words
+        return "one stop word" if n == 1 else f"{n} stop words"
 
     def tool_name_ok(self, name: str) -> bool:
         """Whether a function tool's name is one the API takes: 1 to ``tool_name_chars`` of ``[a-zA-Z0-9_-]``."""

@@ -229,8 +229,10 @@ def _check_sampling(body: dict[str, Any], info: ModelInfo) -> Response | None:
         if body.get(name) is not None and not isinstance(body[name], bool):
             return _invalid(name, "must be true or false")
     stop = body.get("stop")
-    if stop is not None and (not isinstance(stop, list) or len(stop) > 1 or not all(isinstance(s, str) for s in stop)):
-        return _invalid("stop", "a list of at most one stop word")
+    if stop is not None and (
+        not isinstance(stop, list) or len(stop) > limits.max_stop_words or not all(isinstance(s, str) for s in stop)
+    ):
+        return _invalid("stop", f"a list of at most {limits.stop_words}")
     # reference silent: response_format types other than text/json_object (json_schema is reported ignored, §2.1):
     # accepted and ignored. tool_choice: "none" and a forced function are honoured (live evidence §1, fantasy
     # cassettes 2026-03-13: {"type": "function", "function": {"name": ...}} answered 200 with exactly that tool).

@@ -44,6 +44,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from glmkit.catalog import chat_limits
 from glmkit.gateway.anthropic_check import TranslationError
 
 __all__ = ["PreflightError", "preflight"]
@@ -238,8 +239,6 @@ def _check_tools(body: dict[str, Any]) -> None:
     tools = body.get("tools")
     if tools is None:
         return
-    from glmkit.catalog import chat_limits
-
     limits = chat_limits()
     if not isinstance(tools, list) or len(tools) > limits.max_tools:
         raise PreflightError(
@@ -309,9 +308,8 @@ def _options(body: dict[str, Any], p: _Pass, info: Any, surface: str) -> None:
         if info is not None and info.max_output and mt > info.max_output:
             body["max_tokens"] = info.max_output
             p.note(f"max_tokens: {mt} lowered to {info.id}'s maximum {info.max_output}")
-    from glmkit.catalog import chat_limits
-
-    for name, lo, hi in chat_limits().sampling:
+    limits = chat_limits()
+    for name, lo, hi in limits.sampling:
         v = body.get(name)
         if isinstance(v, int | float) and not isinstance(v, bool) and not lo <= v <= hi:
             body[name] = min(max(float(v), lo), hi)
@@ -320,9 +318,9 @@ def _options(body: dict[str, Any], p: _Pass, info: Any, surface: str) -> None:
     if isinstance(stop, str):
         body["stop"] = [stop]
         p.note("stop: a string, sent as a one-word list")
-    elif isinstance(stop, list) and len(stop) > 1:
-        body["stop"] = stop[:1]
-        p.note(f"stop: {len(stop)} stop words, Z.AI takes one; sent the first")
+    elif isinstance(stop, list) and len(stop) > limits.max_stop_words:
+        body["stop"] = stop[: limits.max_stop_words]
+        p.note(f"stop: {len(stop)} stop words, Z.AI takes {limits.stop_words}; sent the first")
     if info is None:
         return
     effort = body.get("reasoning_effort")

@@ -77,8 +77,8 @@ def prepare_chat_params(params: dict[str, Any]) -> dict[str, Any]:
     stop = body.get("stop")
     if isinstance(stop, str):
         body["stop"] = [stop]
-    elif stop is not None and (not isinstance(stop, list) or len(stop) > 1):
-        raise InputError("stop takes one stop word (the API accepts at most one).")
+    elif stop is not None and (not isinstance(stop, list) or len(stop) > limits.max_stop_words):
+        raise InputError(f"stop takes at most {limits.stop_words} (the API's limit).")
     tools = body.get("tools")
     if tools is not None:
         if not isinstance(tools, list) or len(tools) > limits.max_tools:
