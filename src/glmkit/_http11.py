@@ -383,8 +383,7 @@ class DefaultAsyncTransport(httpx.AsyncBaseTransport):
 
 
 def redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.Request:
-    """The request a redirect ``response`` asks for, by httpx's rules: 303 (and 301/302 after a POST) become a
-    GET without a body; the Authorization header does not go to another origin."""
+    """The request a redirect asks for, by httpx's rules (303, 301/302 after a POST: a GET; auth stays home)."""
     url = request.url.join(response.headers["location"])
     method = request.method
     if (response.status_code == 303 and method != "HEAD") or (response.status_code in (301, 302) and method == "POST"):
@@ -395,7 +394,6 @@ def redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.
         headers.pop("authorization", None)
     content = request.content if method == request.method else None
     if content is None:
-        headers.pop("content-length", None)
-        headers.pop("content-type", None)
-        headers.pop("transfer-encoding", None)
+        for name in ("content-length", "content-type", "transfer-encoding"):
+            headers.pop(name, None)
     return httpx.Request(method, url, headers=headers, content=content, extensions=request.extensions)
