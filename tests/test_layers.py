@@ -11,7 +11,10 @@ import pytest
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "glmkit"
 ROOMS = {"cli", "gateway", "mcp_server", "emulator", "setup"}
-CLIENT_SIDE = {"_client", "_transport", "_flows", "_auth", "resources", "tools", "_remote_mcp", "testing"}
+CLIENT_SIDE = {
+    "_client", "_transport", "_call", "_http11", "_flows", "_auth", "resources", "tools", "_tool_schema", "_remote_mcp",
+    "testing",
+}  # fmt: skip
 STANDALONE = {"types", "_errors", "_sse", "_fileio"}
 
 
@@ -207,10 +210,7 @@ def test_no_import_cycles() -> None:
 # each entry goes when its split lands (a stale entry fails the test too).
 MAX_MODULE_LINES = 400
 MAX_FUNCTION_LINES = 60
-STILL_OVER: dict[str, str] = {
-    "_transport.py": "not split yet",
-    "tools.py": "being split",
-}
+STILL_OVER: dict[str, str] = {}
 
 
 def _sizes() -> dict[str, int]:

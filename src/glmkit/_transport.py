@@ -1,234 +1,56 @@
 """The request pipeline shared by the sync and async clients.
 
-``Call`` says what to send and how to read the answer; ``build_request`` turns it into an
-``httpx.Request``; ``check_response`` turns an error answer into the right exception. The two
-``*Transport`` classes differ only in how they send, read and sleep: everything they decide
-(retries, JWT refresh) is in ``_flows``.
+A ``Call`` (``_call``: what to send, how to read the answer) goes out through one of the two ``*Transport``
+classes, which differ only in how they send, read and sleep: everything they decide (retries, JWT refresh) is
+in ``_flows``.
 """
 
 from __future__ import annotations
 
 import datetime
-import json
 import time
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Generic, cast
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 import anyio
 import httpx
-from typing_extensions import TypeVar
 
 from glmkit._auth import Auth
-from glmkit._config import Settings
-from glmkit._errors import (
-    APIConnectionError,
-    APIResponseValidationError,
-    APIStatusError,
-    APITimeoutError,
-    GLMError,
-    make_status_error,
+from glmkit._call import (
+    OPTION_KEYS,
+    USER_AGENT,
+    Call,
+    RawResponse,
+    T,
+    build_request,
+    connection_error,
+    error_from_response,
+    parse_body,
+    request_id_of,
+    split_options,
+    with_options,
 )
+from glmkit._config import Settings
 from glmkit._flows import Attempt, Flow, Request, Sleep, Step, drive_async, drive_sync, retrying
 from glmkit._retry import RetryPolicy
-from glmkit._version import __version__
-from glmkit.types._base import NOT_GIVEN, Endpoint
 
 if TYPE_CHECKING:
-    from pydantic import BaseModel
+    pass
 
-__all__ = ["AsyncTransport", "Call", "RawResponse", "SyncTransport", "split_options"]
-
-T = TypeVar("T", default=bytes)  # a call without ``parse`` or ``stream`` answers the body's bytes
-USER_AGENT = f"glmkit/{__version__}"
-OPTION_KEYS = ("extra_headers", "extra_body", "extra_query", "timeout", "max_retries")
-
-
-@dataclass(frozen=True, slots=True)
-class RawResponse:
-    """What a result keeps of its HTTP response."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    request_id: str | None
-    elapsed: float | None
-    """Seconds from sending to the last byte; ``None`` when the transport gave no timing."""
-
-
-@dataclass
-class Call(Generic[T]):
-    """One API call: route, payload, per-call options, and how to read the answer, whose type it carries.
-
-    ``parse`` turns the body bytes into a ``T``; ``stream`` (when set) wraps the open response into a
-    stream object instead. Without either the result is the body's bytes (``Call[bytes]``).
-    """
-
-    endpoint: Endpoint
-    json: Any = None
-    params: Mapping[str, Any] | None = None
-    files: Any = None
-    data: Mapping[str, Any] | None = None
-    headers: Mapping[str, str] | None = None
-    parse: Callable[[bytes], T] | None = None
-    stream: Callable[[httpx.Response], T] | None = None
-    extra_headers: Mapping[str, str] | None = None
-    extra_body: Mapping[str, Any] | None = None
-    extra_query: Mapping[str, Any] | None = None
-    timeout: float | httpx.Timeout | None = None
-    max_retries: int | None = None
-    url: str | None = None  # an absolute URL overrides the endpoint (downloads)
-    auth: bool = True
-    meta: dict[str, Any] = field(default_factory=dict)
-
-
-def split_options(params: dict[str, Any]) -> dict[str, Any]:
-    """Pop the per-call options out of a params dict (in place) and return them; drop NOT_GIVEN values."""
-    opts = {k: params.pop(k) for k in OPTION_KEYS if k in params}
-    for key in [k for k, v in params.items() if v is NOT_GIVEN]:
-        del params[key]
-    return {k: v for k, v in opts.items() if v is not NOT_GIVEN and v is not None}
-
-
-def _url(settings: Settings, call: Call) -> str:
-    if call.url is not None:
-        return call.url
-    return settings.url_for(call.endpoint.base).rstrip("/") + call.endpoint.path
-
-
-def build_request(
-    client: httpx.Client | httpx.AsyncClient, settings: Settings, auth: Auth | None, call: Call
-) -> httpx.Request:
-    """Turn a ``Call`` into an ``httpx.Request`` (a fresh one per attempt: the JWT may have changed)."""
-    headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept-Language": "en-US,en"}
-    if call.stream is not None:
-        headers["Accept"] = "text/event-stream"
-    else:
-        headers["Accept"] = "application/json"
-    if call.auth and auth is not None:
-        headers["Authorization"] = auth.header()
-    if call.headers:
-        headers.update(call.headers)
-    if call.extra_headers:
-        headers.update(call.extra_headers)
-    body = call.json
-    if call.extra_body:
-        body = {**(body or {}), **call.extra_body}
-    params = dict(call.params or {})
-    if call.extra_query:
-        params.update(call.extra_query)
-    kwargs: dict[str, Any] = {"headers": headers, "params": params or None}
-    if call.files is not None or call.data is not None:
-        data = dict(call.data or {})
-        if call.extra_body:
-            data.update({k: v if isinstance(v, str) else json.dumps(v) for k, v in call.extra_body.items()})
-        kwargs["data"] = data
-        kwargs["files"] = call.files
-    elif body is not None:
-        kwargs["content"] = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-        headers["Content-Type"] = "application/json"
-    timeout = call.timeout
-    if timeout is not None and not isinstance(timeout, httpx.Timeout):
-        timeout = httpx.Timeout(timeout, connect=min(float(timeout), settings.connect_timeout))
-    url = _url(settings, call)
-    if _plain(client):
-        target = _absolute_url(url)
-        if target is not None:
-            # What httpx's build_request does for a client without base_url, params or cookies, minus
-            # parsing the same URL again on every call (a third of the client-side cost of a request).
-            # Headers.update's merge, in one pass: the client's headers we do not set, then ours, in order.
-            ours = {name.lower() for name in headers}
-            kwargs["headers"] = [
-                *((k, v) for k, v in client.headers.raw if k.decode("latin-1").lower() not in ours),
-                *headers.items(),
-            ]
-            kwargs["extensions"] = {"timeout": (timeout or client.timeout).as_dict()}
-            return httpx.Request(call.endpoint.method, target, **kwargs)
-    request = client.build_request(call.endpoint.method, url, **kwargs)
-    if timeout is not None:
-        request.extensions["timeout"] = timeout.as_dict()
-    return request
-
+__all__ = [  # Call and its helpers are re-exported: resources import them from here
+    "OPTION_KEYS",
+    "USER_AGENT",
+    "AsyncTransport",
+    "Call",
+    "RawResponse",
+    "SyncTransport",
+    "connection_error",
+    "request_id_of",
+    "split_options",
+    "with_options",
+]
 
 _POLICIES: dict[int, RetryPolicy] = {}
-_STOCK_BUILD = (httpx.Client.build_request, httpx.AsyncClient.build_request)
-_URLS: dict[str, httpx.URL] = {}
-_URLS_MAX = 256
-
-
-def _plain(client: httpx.Client | httpx.AsyncClient) -> bool:
-    """Whether ``client.build_request`` would only merge headers and the timeout into the request."""
-    return type(client).build_request in _STOCK_BUILD and not client.params and not client.cookies
-
-
-def _absolute_url(url: str) -> httpx.URL | None:
-    """The parsed URL (cached: a client sends to a handful of URLs), or ``None`` when it is relative."""
-    parsed = _URLS.get(url)
-    if parsed is None:
-        parsed = httpx.URL(url)
-        if not parsed.is_absolute_url:
-            return None
-        if len(_URLS) >= _URLS_MAX:  # URLs with ids in them (job results) must not grow this for ever
-            _URLS.clear()
-        _URLS[url] = parsed
-    return parsed
-
-
-def request_id_of(response: httpx.Response, body: Any = None) -> str | None:
-    """The request id, from the headers or the body."""
-    rid: str | None = response.headers.get("x-request-id") or response.headers.get("request-id")
-    if rid:
-        return rid
-    if isinstance(body, dict):
-        value = body.get("request_id") or body.get("id")
-        return str(value) if value else None
-    return None
-
-
-def error_from_response(response: httpx.Response) -> APIStatusError:
-    """The exception for an error response whose body has been read."""
-    try:
-        body: Any = response.json()
-    except ValueError:
-        body = response.text[:2000]
-    return make_status_error(
-        response.status_code, body, request_id=request_id_of(response, body), headers=dict(response.headers)
-    )
-
-
-def connection_error(exc: httpx.HTTPError, partial: Any = None) -> APIConnectionError:
-    """Map an httpx transport failure to ours."""
-    if isinstance(exc, httpx.TimeoutException):
-        return APITimeoutError(f"Request timed out ({type(exc).__name__}).", partial=partial)
-    return APIConnectionError(f"Connection error: {exc or type(exc).__name__}.", partial=partial)
-
-
-def parse_body(call: Call[T], response: httpx.Response, content: bytes) -> T:
-    """Read a success body with the call's parser, attaching the raw response to models."""
-    if call.parse is None:
-        return cast(T, content)
-    try:
-        result = call.parse(content)
-    except GLMError:
-        raise
-    except Exception as exc:
-        raise APIResponseValidationError(
-            f"Could not read the {call.endpoint.path} response: {exc}",
-            hint="The API answered an unexpected shape; report it with --debug output.",
-        ) from exc
-    if hasattr(result, "__pydantic_private__"):
-        from glmkit.types._model import attach_raw_response
-
-        try:
-            elapsed: float | None = response.elapsed.total_seconds()
-        except RuntimeError:  # httpx times a response when it closes one; a transport may hand it over closed
-            elapsed = None
-        attach_raw_response(
-            cast("BaseModel", result),
-            RawResponse(response.status_code, response.headers, request_id_of(response), elapsed),
-        )
-    return result
-
-
 LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
@@ -446,8 +268,3 @@ class AsyncTransport(_TransportBase):
             return self.request(step.call)
 
         return await drive_async(flow, handle)
-
-
-def with_options(call: Call[T], options: Mapping[str, Any]) -> Call[T]:
-    """Apply per-call options (from ``split_options``) to a call."""
-    return replace(call, **options) if options else call
