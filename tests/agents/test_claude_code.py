@@ -347,15 +347,21 @@ def test_long_tool_argument_does_not_trip_the_idle_timeout(
     ``tool_stream`` (0.5 s a 256-character fragment: 12 s here). Claude Code's byte-idle watchdog is set to its
     floor, 10 s. Through the gateway (``tool_stream`` asked for, argument fragments relayed as ``input_json_delta``,
     pings while silent) the stream is never idle, the file is written and nothing is asked twice."""
-    content = "\n".join(f"line {i}: " + "x" * 60 for i in range(90))  # about 6,100 characters: 24 fragments
-    write = json.dumps({"file_path": str(sandbox.cwd / "big.txt"), "content": content})
+    content, prompt = _big_write(sandbox)
     served = gateway(emulator("--chunk-delay", "0.5"), "translate")
     rec = recorder(served.url)
-    run = claude(cc, sandbox, rec.url, f"Write big.txt [emulator:round=Write {write}]", "--allowedTools", "Write",
+    run = claude(cc, sandbox, rec.url, prompt, "--allowedTools", "Write",
                  **IDLE_10S)  # fmt: skip
     run.ok()
     assert (sandbox.cwd / "big.txt").read_text() == content
     assert [bool(b.get("stream")) for b in rec.bodies()] == [True, True]  # no stream dropped for silence, no re-ask
+
+
+def _big_write(sandbox: Sandbox) -> tuple[str, str]:
+    """A file of about 6,100 characters (24 emulator fragments of 256) and the prompt whose round writes it."""
+    content = "\n".join(f"line {i}: " + "x" * 60 for i in range(90))
+    write = json.dumps({"file_path": str(sandbox.cwd / "big.txt"), "content": content})
+    return content, f"Write big.txt [emulator:round=Write {write}]"
 
 
 @pytest.mark.parametrize("pings", [True, False], ids=["pings", "no-pings"])
@@ -371,13 +377,12 @@ def test_silent_upstream_is_kept_alive_by_pings(
     upstream is silent for 12 s. With the gateway's keep-alive pings (every 5 s) Claude Code's 10 s watchdog never
     fires and the round is asked once; with pings turned off (the control) the watchdog fires and Claude Code asks
     for the whole round again."""
-    content = "\n".join(f"line {i}: " + "x" * 60 for i in range(90))
-    write = json.dumps({"file_path": str(sandbox.cwd / "big.txt"), "content": content})
+    content, prompt = _big_write(sandbox)
     config = sandbox.home.parent / "serve-config.toml"
     config.write_text("[gateway]\nping_interval = %s\n" % (5 if pings else 3600))
     served = gateway(emulator("--chunk-delay", "0.5"), "translate", env={"GLMKIT_CONFIG": str(config)})
     rec = recorder(served.url)
-    run = claude(cc, sandbox, rec.url, f"Write big.txt [emulator:round=Write {write}]", "--allowedTools", "Write",
+    run = claude(cc, sandbox, rec.url, prompt, "--allowedTools", "Write",
                  "--model", "claude-glm-4.5", CLAUDE_CODE_MAX_RETRIES="0", **IDLE_10S)  # fmt: skip
     assert "tool_stream" not in rec.bodies()[0] and served.ledger()[0]["model_used"] == "glm-4.5"
     assert (sandbox.cwd / "big.txt").read_text() == content
