@@ -8,34 +8,12 @@ given as a file says what it is.
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
-
-from tests.gateway.conftest import base_env
+from glm_process import glm, one_error
 
 pytestmark = pytest.mark.e2e
-
-
-def glm(home: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "glmkit.cli.app", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**base_env(home), **(env or {})},
-        timeout=60,
-    )
-
-
-def one_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in result.stderr, result.stderr
 
 
 CONFIGS = {

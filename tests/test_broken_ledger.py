@@ -15,22 +15,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from glm_process import glm, one_error
 
 from glmkit.testing import free_port
 from tests.gateway.conftest import _wait, base_env
 
 pytestmark = pytest.mark.e2e
-
-
-def glm(home: Path, *args: str, stdin: str = "", env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "glmkit.cli.app", *args],
-        input=stdin,
-        capture_output=True,
-        text=True,
-        env={**base_env(home), **(env or {})},
-        timeout=60,
-    )
 
 
 def garbage(db: Path) -> None:
@@ -52,14 +42,6 @@ def folder(db: Path) -> None:
 
 
 BREAKAGES = [garbage, truncated, folder]
-
-
-def one_error(result: subprocess.CompletedProcess[str], *needles: str) -> None:
-    assert "Traceback" not in result.stderr, result.stderr
-    lines = [line for line in result.stderr.splitlines() if line.startswith("error:")]
-    assert len(lines) == 1, result.stderr
-    for needle in needles:
-        assert needle in result.stderr, result.stderr
 
 
 @pytest.mark.parametrize("breakage", BREAKAGES)
