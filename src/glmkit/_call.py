@@ -26,7 +26,7 @@ from glmkit._errors import (
     make_status_error,
 )
 from glmkit._version import __version__
-from glmkit.types._base import NOT_GIVEN, Endpoint
+from glmkit.types._base import NOT_GIVEN, Endpoint, RawResponse
 
 if TYPE_CHECKING:
     from pydantic import BaseModel
@@ -36,17 +36,6 @@ __all__ = ["Call", "RawResponse", "build_request", "parse_body", "split_options"
 T = TypeVar("T", default=bytes)  # a call without ``parse`` or ``stream`` answers the body's bytes
 USER_AGENT = f"glmkit/{__version__}"
 OPTION_KEYS = ("extra_headers", "extra_body", "extra_query", "timeout", "max_retries")
-
-
-@dataclass(frozen=True, slots=True)
-class RawResponse:
-    """What a result keeps of its HTTP response."""
-
-    status_code: int
-    headers: Mapping[str, str]
-    request_id: str | None
-    elapsed: float | None
-    """Seconds from sending to the last byte; ``None`` when the transport gave no timing."""
 
 
 @dataclass

@@ -17,7 +17,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from glmkit._errors import InputError
 from glmkit._formats import (
@@ -32,6 +32,9 @@ from glmkit._formats import (
     wav_params,
 )
 from glmkit._media_input import MIME, MediaInput, data_url, load_input
+
+if TYPE_CHECKING:
+    from glmkit.types.chat import ContentPartFile, ContentPartFileURL, ContentPartImage, ContentPartVideo
 
 __all__ = [
     "MIME",
@@ -341,7 +344,7 @@ def check_pdf(
 # --- chat content parts -------------------------------------------------------------------------
 
 
-def image_part(source: Any, *, name: str | None = None) -> dict[str, Any]:
+def image_part(source: Any, *, name: str | None = None) -> ContentPartImage:
     """An ``image_url`` content part: URLs pass through; local images are checked and sent as data URLs."""
     item = load_input(source, name=name)
     if item.url is not None:
@@ -350,7 +353,7 @@ def image_part(source: Any, *, name: str | None = None) -> dict[str, Any]:
     return {"type": "image_url", "image_url": {"url": data_url(info.data, info.mime)}}
 
 
-def video_part(source: Any, *, name: str | None = None) -> dict[str, Any]:
+def video_part(source: Any, *, name: str | None = None) -> ContentPartVideo:
     """A ``video_url`` content part (local files as data URLs, as Z.AI's own vision MCP server sends them)."""
     item = load_input(source, name=name)
     if item.url is not None:
@@ -359,7 +362,7 @@ def video_part(source: Any, *, name: str | None = None) -> dict[str, Any]:
     return {"type": "video_url", "video_url": {"url": data_url(info.data, info.mime)}}
 
 
-def file_part(source: Any, *, name: str | None = None) -> dict[str, Any]:
+def file_part(source: Any, *, name: str | None = None) -> ContentPartFileURL | ContentPartFile:
     """A document part: a URL as the ``file_url`` part; a local file as the late-2026 ``file`` part with ``file_data``.
 
     Raises:

@@ -22,11 +22,14 @@ import threading
 import time
 from collections.abc import AsyncIterator, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
 from glmkit._client import AsyncClient, Client
+
+if TYPE_CHECKING:
+    from glmkit.emulator.state import EmulatorState
 
 __all__ = [
     "TEST_KEY",
@@ -293,9 +296,10 @@ class EmulatorServer:
         return f"{self.url}/api/coding/paas/v4"
 
     @property
-    def state(self) -> Any:
+    def state(self) -> EmulatorState:
         """The emulator's state (faults, request log, jobs)."""
-        return self.app.state.emulator
+        state: EmulatorState = self.app.state.emulator
+        return state
 
     def start(self) -> EmulatorServer:
         """Start serving; returns once the port accepts connections."""

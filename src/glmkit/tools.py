@@ -34,12 +34,17 @@ import inspect
 import re
 import sys
 from collections.abc import Callable, Mapping
-from typing import Any, overload
+from typing import TYPE_CHECKING, Any, Generic, cast, overload
+
+from typing_extensions import ParamSpec, TypeVar
 
 from glmkit._docstrings import parse_docstring
 from glmkit._errors import GLMError, InputError
 from glmkit._json_schema import check_schema, clean_schema
 from glmkit._tool_schema import Signature, function_schema, pydantic_errors
+
+if TYPE_CHECKING:
+    from glmkit.types.chat import FunctionToolParam, ToolParam
 
 # The run loop's records and events (``resources/_run_types.py``) are public here, loaded on first use.
 _RUN_NAMES = (
@@ -73,6 +78,11 @@ MAX_TOOLS = 128  # function tools per request (reference §2.3)
 _NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 BUILTIN_TOOL_TYPES = frozenset({"web_search", "retrieval"})
 
+P = ParamSpec("P", default=...)
+R = TypeVar("R", covariant=True, default=Any)  # a bare ``Tool`` is ``Tool[..., Any]``, as a bare ``list`` is
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
 
 class ToolArgumentsError(GLMError, ValueError):
     """The model called a tool with arguments that do not fit its schema."""
@@ -83,8 +93,11 @@ class ToolArgumentsError(GLMError, ValueError):
         self.errors = errors
 
 
-class Tool:
+class Tool(Generic[P, R]):
     """A function the model may call; calling the ``Tool`` calls the function unchanged.
+
+    ``Tool[P, R]`` keeps the function's signature: ``@tool`` on ``def f(city: str) -> str`` gives a
+    ``Tool[[str], str]`` that type checkers call as they would call ``f``.
 
     Attributes:
         name: the name the model sees (1-64 of ``[a-zA-Z0-9_-]``).
@@ -95,7 +108,7 @@ class Tool:
 
     def __init__(
         self,
-        fn: Callable[..., Any],
+        fn: Callable[P, R],
         *,
         name: str | None = None,
         description: str | None = None,
@@ -126,13 +139,13 @@ class Tool:
         self.is_async = inspect.iscoroutinefunction(fn)
         functools.update_wrapper(self, fn)
 
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
         return self.fn(*args, **kwargs)
 
     def __repr__(self) -> str:
         return f"Tool(name={self.name!r})"
 
-    def to_param(self) -> dict[str, Any]:
+    def to_param(self) -> FunctionToolParam:
         """The tool as the API wants it: ``{"type": "function", "function": {...}}``."""
         # ``strict`` is local only: the reference (§2.3) lists name, description and parameters, nothing more.
         return {
@@ -140,7 +153,7 @@ class Tool:
             "function": {"name": self.name, "description": self.description, "parameters": self.parameters},
         }
 
-    def bind(self, arguments: Mapping[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+    def bind(self, arguments: Mapping[str, Any]) -> tuple[list[object], dict[str, object]]:
         """Validate the model's arguments; the ``(args, kwargs)`` to call the function with.
 
         Raises:
@@ -168,7 +181,7 @@ class Tool:
 
 
 @overload
-def tool(fn: Callable[..., Any], /) -> Tool: ...
+def tool(fn: Callable[_P, _R], /) -> Tool[_P, _R]: ...
 @overload
 def tool(
     fn: None = None,
@@ -178,32 +191,32 @@ def tool(
     description: str | None = None,
     parameters: Mapping[str, Any] | None = None,
     strict: bool = False,
-) -> Callable[[Callable[..., Any]], Tool]: ...
+) -> Callable[[Callable[_P, _R]], Tool[_P, _R]]: ...
 @overload
 def tool(
-    fn: Callable[..., Any],
+    fn: Callable[_P, _R],
     /,
     *,
     name: str | None = None,
     description: str | None = None,
     parameters: Mapping[str, Any] | None = None,
     strict: bool = False,
-) -> Tool: ...
+) -> Tool[_P, _R]: ...
 def tool(
-    fn: Callable[..., Any] | None = None,
+    fn: Callable[_P, _R] | None = None,
     /,
     *,
     name: str | None = None,
     description: str | None = None,
     parameters: Mapping[str, Any] | None = None,
     strict: bool = False,
-) -> Tool | Callable[[Callable[..., Any]], Tool]:
+) -> Tool[_P, _R] | Callable[[Callable[_P, _R]], Tool[_P, _R]]:
     """Make a function a tool: ``@tool``, ``@tool(name=..., description=..., strict=True)`` or ``tool(fn)``.
 
     ``parameters`` replaces the generated schema with a hand-written one (checked by ``check_schema``).
     """
 
-    def wrap(f: Callable[..., Any], depth: int = 1) -> Tool:
+    def wrap(f: Callable[_P, _R], depth: int = 1) -> Tool[_P, _R]:
         if isinstance(f, Tool):
             f = f.fn
         localns = sys._getframe(depth).f_locals  # the decorating code's locals, for string annotations
@@ -212,7 +225,7 @@ def tool(
     return wrap(fn, 2) if fn is not None else wrap
 
 
-def tool_params(tools: list[Any] | None) -> tuple[list[dict[str, Any]], dict[str, Tool]]:
+def tool_params(tools: list[Any] | None) -> tuple[list[ToolParam], dict[str, Tool[..., object]]]:
     """Split a mixed ``tools=[...]`` list into the API's tool objects and the local implementations by name.
 
     Items may be ``Tool``s, plain functions (made tools here), API tool dicts (hand-written function
@@ -222,8 +235,8 @@ def tool_params(tools: list[Any] | None) -> tuple[list[dict[str, Any]], dict[str
         raise InputError(
             f"tools must be a list (got a {type(tools).__name__}).", hint="Wrap a single tool in a list: tools=[one]."
         )
-    params: list[dict[str, Any]] = []
-    local: dict[str, Tool] = {}
+    params: list[ToolParam] = []
+    local: dict[str, Tool[..., object]] = {}
     names: set[str] = set()  # every function tool's, local or not: the model tells them apart by name
     for item in tools or []:
         if isinstance(item, dict):
@@ -237,7 +250,7 @@ def tool_params(tools: list[Any] | None) -> tuple[list[dict[str, Any]], dict[str
                     f"Unknown tool type {kind!r}; use 'function', 'web_search' or 'retrieval' "
                     f"(e.g. {{'type': 'web_search', 'web_search': {{'enable': True, 'search_engine': 'search_pro_jina'}}}})."
                 )
-            params.append(item)
+            params.append(cast("ToolParam", item))  # checked above: a known type, a named function
             continue
         t = item if isinstance(item, Tool) else Tool(item, localns={}) if callable(item) else None
         if t is None:

@@ -11,16 +11,32 @@ from typing import assert_type
 
 from pydantic import BaseModel
 
-from glmkit import AsyncClient, Client
+from glmkit import AsyncClient, Client, Tool, tool
 from glmkit._streaming import AsyncStream, AsyncStreamManager, Stream
+from glmkit.emulator.state import EmulatorState
+from glmkit.media import file_part, image_part, video_part
 from glmkit.resources._run_types import RunEvent, RunResult
 from glmkit.resources._structured import ParsedCompletion
 from glmkit.resources.audio import AsyncTranscriptionStream, TranscriptionStream
 from glmkit.resources.chat import AsyncChatCompletionStream, ChatCompletionStream
 from glmkit.resources.responses import AsyncResponseStream, ResponseStream
+from glmkit.testing import EmulatorServer
+from glmkit.types import JSONObject, RawResponse
 from glmkit.types.agents import AgentChunk, AgentResponse
+from glmkit.types.anthropic import error_body
 from glmkit.types.audio import LongTranscription, Transcription
-from glmkit.types.chat import AsyncChatResult, AsyncTask, ChatCompletion, ChatCompletionChunk, MessageParam
+from glmkit.types.chat import (
+    AsyncChatResult,
+    AsyncTask,
+    ChatCompletion,
+    ChatCompletionChunk,
+    ContentPartFile,
+    ContentPartFileURL,
+    ContentPartImage,
+    ContentPartVideo,
+    FunctionToolParam,
+    MessageParam,
+)
 from glmkit.types.images import ImagesResponse, ImageTask, ImageTaskResult
 from glmkit.types.models import ModelList
 from glmkit.types.quota import QuotaInfo
@@ -40,6 +56,18 @@ class Answer(BaseModel):
 def weather(city: str) -> str:
     """The weather in a city."""
     return f"sunny in {city}"
+
+
+@tool
+def forecast(city: str, days: int = 1) -> str:
+    """The forecast for a city."""
+    return f"sunny in {city} for {days} days"
+
+
+@tool(name="lookup", strict=True)
+async def lookup(key: str) -> int:
+    """A number by its key."""
+    return len(key)
 
 
 def chat(client: Client) -> None:
@@ -140,3 +168,34 @@ async def async_tools(client: AsyncClient) -> None:
 
 def test_the_checked_module_imports() -> None:
     assert callable(chat) and callable(async_chat)
+    assert forecast("Paris") == "sunny in Paris for 1 days" and forecast.to_param()["function"]["name"] == "forecast"
+
+
+async def typed_tools() -> None:
+    # @tool keeps the function's signature: calls are checked and give the function's return type.
+    assert_type(forecast("Paris", days=2), str)
+    assert_type(await lookup("answer"), int)
+    forecast(3)  # type: ignore[arg-type]
+    tools: list[Tool] = [forecast, lookup]
+    assert_type(tools[0].to_param(), FunctionToolParam)
+    assert_type(forecast.bind({"city": "Paris"}), tuple[list[object], dict[str, object]])
+
+
+def typed_results(client: Client, server: EmulatorServer, path: Path) -> None:
+    completion = client.chat.completions.create(model="glm-5.3", messages=MESSAGES)
+    assert_type(completion.raw_response, RawResponse | None)
+    assert_type(completion.to_dict(), JSONObject)
+    answer = client.agents.translate("hi", to="ja")
+    assert_type(answer.pages, list[JSONObject])
+    assert_type(answer.content_of("file_url"), list[JSONObject])
+    assert_type(answer.choices[0].items, list[JSONObject])
+    assert_type(error_body(429, "slow down"), JSONObject)
+    assert_type(server.state, EmulatorState)
+    assert_type(image_part(path), ContentPartImage)
+    assert_type(video_part(path), ContentPartVideo)
+    assert_type(file_part(path), ContentPartFileURL | ContentPartFile)
+    # a content part goes into a message as it is
+    client.chat.completions.create(
+        model="glm-5v-turbo",
+        messages=[{"role": "user", "content": [image_part(path), {"type": "text", "text": "What is this?"}]}],
+    )

@@ -6,7 +6,8 @@ Images and videos come as a local path (checked against the limits in ``data/lim
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio.to_thread
 from pydantic import Field
@@ -16,6 +17,9 @@ from glmkit.mcp_server.prompts import SYSTEM, user_text
 from glmkit.mcp_server.registry import tool
 from glmkit.mcp_server.runtime import current_runtime, note_usage
 from glmkit.media import limits
+
+if TYPE_CHECKING:
+    from glmkit.types.chat import ContentPartImage, ContentPartVideo
 
 __all__ = [
     "analyze_chart",
@@ -45,10 +49,12 @@ OptionalPrompt = Annotated[
 ]
 
 
-async def _parts(kind: str, sources: list[str]) -> list[dict[str, Any]]:
+async def _parts(kind: str, sources: list[str]) -> list[ContentPartImage | ContentPartVideo]:
     from glmkit import media
 
-    make = media.image_part if kind == "image" else media.video_part
+    make: Callable[[str], ContentPartImage | ContentPartVideo] = (
+        media.image_part if kind == "image" else media.video_part
+    )
     # Reading and base64-encoding a large file should not stall other calls in flight.
     return [await anyio.to_thread.run_sync(make, source(src)) for src in sources]
 

@@ -120,7 +120,7 @@ def prepare_run(
     api_tools, local = tool_params(params.pop("tools", None))
     if api_tools:
         params["tools"] = api_tools
-    external = {t["function"]["name"] for t in api_tools if t.get("type") == "function"} - set(local)
+    external = {t["function"]["name"] for t in api_tools if t["type"] == "function"} - set(local)
     # Stream when events are wanted (run_stream, or run with on_event: a UI wants the deltas) or when
     # tool_stream asks for it (it needs stream=True, §2.1). The result is the same either way.
     stream = bool(params.pop("stream", False) or params.get("tool_stream") or streaming or opts.on_event)

@@ -193,7 +193,7 @@ def join_results(parts: list[LayoutParsingResult], pages: int | None = None) -> 
     data = {
         **first.to_dict(),
         "md_results": "\n\n".join(p.md_results.strip("\n") for p in parts),
-        "layout_details": [page for p in parts for page in p.to_dict().get("layout_details", [])],
+        "layout_details": [[e.to_dict() for e in page] for p in parts for page in p.layout_details],
         "layout_visualization": [url for p in parts for url in p.layout_visualization],
         "data_info": {"num_pages": pages or len(page_sizes), "pages": [p.to_dict() for p in page_sizes]},
         "usage": usage or None,

@@ -1,9 +1,16 @@
-"""Base pieces of the wire contract that need no pydantic: the route record and the NOT_GIVEN sentinel."""
+"""Base pieces of the wire contract that need no pydantic: the route record, the NOT_GIVEN sentinel, the JSON
+types and what a result keeps of its HTTP response."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import Final, Literal, TypeAlias
+
+JSONValue: TypeAlias = str | int | float | bool | None | list["JSONValue"] | dict[str, "JSONValue"]
+"""Any value JSON can carry (what ``json.loads`` gives back)."""
+JSONObject: TypeAlias = dict[str, JSONValue]
+"""A JSON object: a request body, a model's ``to_dict()``, a tool's API form."""
 
 Base = Literal["chat", "general", "root", "anthropic"]
 """Which base URL a route hangs off.
@@ -46,3 +53,14 @@ class NotGiven:
 
 
 NOT_GIVEN: Final = NotGiven()
+
+
+@dataclass(frozen=True, slots=True)
+class RawResponse:
+    """What a result keeps of its HTTP response (``Model.raw_response``)."""
+
+    status_code: int
+    headers: Mapping[str, str]
+    request_id: str | None
+    elapsed: float | None
+    """Seconds from sending to the last byte; ``None`` when the transport gave no timing."""

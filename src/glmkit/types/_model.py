@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import pydantic
+
+from glmkit.types._base import JSONObject, RawResponse
 
 _object_setattr = object.__setattr__
 
@@ -19,12 +19,12 @@ class Model(pydantic.BaseModel):
     # instance it builds, nested ones included, which was half the cost of parsing a stream chunk.
 
     @property
-    def raw_response(self) -> Any:
+    def raw_response(self) -> RawResponse | None:
         """The HTTP status, headers, request id and elapsed time of the response this came from (or ``None``)."""
         private = self.__pydantic_private__
         return private.get("_raw_response") if private else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self) -> JSONObject:
         """The model as plain JSON-ready data, with unknown fields kept and unset ones left out."""
         return self.model_dump(mode="json", exclude_unset=True)
 
@@ -33,7 +33,7 @@ class Model(pydantic.BaseModel):
         return self.model_dump_json(exclude_unset=True, indent=indent)
 
 
-def attach_raw_response(model: pydantic.BaseModel, raw: Any) -> None:
+def attach_raw_response(model: pydantic.BaseModel, raw: RawResponse) -> None:
     """Remember the HTTP response a model was read from (what ``Model.raw_response`` returns)."""
     private = model.__pydantic_private__
     if private is None:

@@ -11,7 +11,7 @@ from typing import Any, Required
 
 from typing_extensions import TypedDict
 
-from glmkit.types._base import Endpoint
+from glmkit.types._base import Endpoint, JSONObject
 from glmkit.types._model import Model
 from glmkit.types._params import RequestOptions
 
@@ -102,13 +102,13 @@ def _texts(content: Any) -> list[str]:
     return []
 
 
-def _messages(choice: Any) -> list[dict[str, Any]]:
+def _messages(choice: JSONObject) -> list[JSONObject]:
     value = choice.get("messages", choice.get("message"))
     if value is None:
         value = choice.get("delta")
     if isinstance(value, dict):
         return [value]
-    return [m for m in value or [] if isinstance(m, dict)]
+    return [m for m in value if isinstance(m, dict)] if isinstance(value, list) else []
 
 
 class AgentChoice(Model):
@@ -118,7 +118,7 @@ class AgentChoice(Model):
     finish_reason: str | None = None
 
     @property
-    def items(self) -> list[dict[str, Any]]:
+    def items(self) -> list[JSONObject]:
         """The assistant messages of this choice, whichever key carried them."""
         return _messages(self.model_dump())
 
@@ -145,9 +145,9 @@ class AgentResponse(Model):
                     parts.extend(_texts(message.get("content")))
         return "".join(parts)
 
-    def content_of(self, kind: str) -> list[Any]:
+    def content_of(self, kind: str) -> list[JSONObject]:
         """Every content item of a type, e.g. ``"video_url"``, ``"file_url"``, ``"object"``."""
-        found = []
+        found: list[JSONObject] = []
         for choice in self.choices:
             for message in choice.items:
                 content = message.get("content")
@@ -168,12 +168,12 @@ class AgentResponse(Model):
         return out
 
     @property
-    def pages(self) -> list[dict[str, Any]]:
+    def pages(self) -> list[JSONObject]:
         """Slides: the tool outputs that insert pages (``output`` is the page's HTML, ``position`` its numbers)."""
         return [
-            item["object"]
+            page
             for item in self.content_of("object")
-            if isinstance(item.get("object"), dict) and item["object"].get("output")
+            if isinstance(page := item.get("object"), dict) and page.get("output")
         ]
 
 

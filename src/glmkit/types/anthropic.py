@@ -13,7 +13,7 @@ from typing import Any, Literal, Required
 
 from typing_extensions import TypedDict
 
-from glmkit.types._base import Endpoint
+from glmkit.types._base import Endpoint, JSONObject
 from glmkit.types._model import Model
 
 MESSAGES = Endpoint("POST", "/v1/messages", "anthropic")
@@ -75,9 +75,9 @@ def anthropic_status(status: int, code: str | None = None) -> int:
     return 529 if code in OVERLOADED_CODES else status
 
 
-def error_body(status: int, message: str, *, code: str | None = None) -> dict[str, Any]:
+def error_body(status: int, message: str, *, code: str | None = None) -> JSONObject:
     """``{"type": "error", "error": {"type", "message"}}``; Z.AI adds its business ``code`` (reference §17)."""
-    err: dict[str, Any] = {"type": error_type_for(anthropic_status(status, code)), "message": message}
+    err: JSONObject = {"type": error_type_for(anthropic_status(status, code)), "message": message}
     if code is not None:
         err["code"] = code
     return {"type": "error", "error": err}
