@@ -14,7 +14,7 @@ import time
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-__all__ = ["Result", "request_bytes", "run"]
+__all__ = ["Connection", "Result", "request_bytes", "run"]
 
 _END = b"\r\n0\r\n\r\n"
 
@@ -39,7 +39,8 @@ def request_bytes(url: str, body: bytes, headers: dict[str, str] | None = None) 
     return ("\r\n".join(lines) + "\r\n\r\n").encode() + body
 
 
-async def _answer(reader: asyncio.StreamReader, result: Result) -> None:
+async def _answer(reader: asyncio.StreamReader, result: Result, first: list[float] | None = None) -> None:
+    """Read one answer to its end; ``first`` gets the time its first SSE event (or its whole plain body) arrived."""
     head = await reader.readuntil(b"\r\n\r\n")
     if not head.startswith(b"HTTP/1.1 200"):
         raise RuntimeError(f"not a 200: {head[:200]!r}")
@@ -50,21 +51,54 @@ async def _answer(reader: asyncio.StreamReader, result: Result) -> None:
         body = await reader.readexactly(length)
         result.bytes += length
         result.events += body.count(b"\n\n")
+        if first is not None:
+            first.append(time.perf_counter())
         return
     if b"transfer-encoding: chunked" not in low:
         raise RuntimeError("an answer neither chunked nor with a length")
     tail = b"\r\n"  # the body starts as if after a chunk's CRLF, so an empty body ends at once
     last = b""
+    seen = 0
     while True:
         piece = await reader.read(262144)
         if not piece:
             raise RuntimeError("the connection closed mid-answer")
         result.bytes += len(piece)
-        result.events += piece.count(b"\n\n") + (last == b"\n" and piece[:1] == b"\n")
+        events = piece.count(b"\n\n") + (last == b"\n" and piece[:1] == b"\n")
+        result.events += events
+        if first is not None and not seen and events:
+            first.append(time.perf_counter())
+        seen += events
         last = piece[-1:]
         tail = (tail + piece)[-16:]
         if tail.endswith(_END):
             return
+
+
+class Connection:
+    """One kept-alive connection for timing single requests: ``await conn.timed(payload)``."""
+
+    def __init__(self, url: str, cafile: str | None = None) -> None:
+        parts = urlsplit(url)
+        self.host, self.port = parts.hostname or "127.0.0.1", parts.port or (443 if parts.scheme == "https" else 80)
+        self.context = _ssl.create_default_context(cafile=cafile) if parts.scheme == "https" else None
+        self.result = Result()
+
+    async def open(self) -> Connection:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, ssl=self.context, limit=1 << 20)
+        return self
+
+    async def timed(self, payload: bytes) -> tuple[float, float]:
+        """Send one request; (seconds to its first SSE event, or its whole plain body; seconds to its end)."""
+        first: list[float] = []
+        t = time.perf_counter()
+        self.writer.write(payload)
+        await _answer(self.reader, self.result, first)
+        end = time.perf_counter()
+        return (first[0] if first else end) - t, end - t
+
+    def close(self) -> None:
+        self.writer.close()
 
 
 async def _connection(

@@ -11,6 +11,9 @@ canned, keep-alive is always on, nothing is parsed beyond the request head and C
 - Any other request gets a canned ~1.9 KB chat completion.
 - A request whose path has ``/anthropic/`` gets the same in Anthropic's shape (Z.AI's Anthropic endpoint):
   a message, or an event stream of ``content_block_delta`` events.
+- A request whose path ends in ``/responses`` gets the same in the OpenAI Responses shape (Z.AI's Responses
+  endpoint): a response object, or an event stream of ``response.output_text.delta`` events (``max_output_tokens``
+  sizes it as ``max_tokens`` does a chat stream).
 
 The whole answer goes out in one write: the receiver gets the events together, as many as its reads take.
 
@@ -26,6 +29,7 @@ import contextlib
 import json
 import os
 import sys
+from typing import Any
 
 CHUNKS = 5000
 WARMUP_CHUNKS = 20
@@ -61,6 +65,10 @@ def completion_body() -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
+def _event(name: str, data: dict[str, Any]) -> bytes:
+    return b"event: " + name.encode() + b"\ndata: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
+
+
 def sse_events(n: int) -> list[bytes]:
     """The ``data:`` events of an ``n``-chunk stream, then the finish chunk and ``[DONE]``."""
     head = f'{{"id":"{REQUEST_ID}","created":1764082800,"model":"{MODEL}","choices":[{{"index":0,"delta":'.encode()
@@ -74,7 +82,7 @@ def sse_events(n: int) -> list[bytes]:
 
 def anthropic_events(n: int) -> list[bytes]:
     """An Anthropic event stream of ``n`` text deltas, as Z.AI's Anthropic endpoint sends one."""
-    message = {
+    message: dict[str, Any] = {
         "id": "msg_" + REQUEST_ID,
         "type": "message",
         "role": "assistant",
@@ -85,12 +93,9 @@ def anthropic_events(n: int) -> list[bytes]:
         "usage": {"input_tokens": 12, "output_tokens": 0},
     }
 
-    def event(name: str, data: dict) -> bytes:  # type: ignore[type-arg]
-        return b"event: " + name.encode() + b"\ndata: " + json.dumps(data, separators=(",", ":")).encode() + b"\n\n"
-
     out = [
-        event("message_start", {"type": "message_start", "message": message}),
-        event(
+        _event("message_start", {"type": "message_start", "message": message}),
+        _event(
             "content_block_start",
             {"type": "content_block_start", "index": 0, "content_block": {"type": "text", "text": ""}},
         ),
@@ -98,8 +103,8 @@ def anthropic_events(n: int) -> list[bytes]:
     delta = b'event: content_block_delta\ndata: {"type":"content_block_delta","index":0,"delta":{"type":"text_delta","text":"w%d "}}\n\n'
     out += [delta % i for i in range(n)]
     out += [
-        event("content_block_stop", {"type": "content_block_stop", "index": 0}),
-        event(
+        _event("content_block_stop", {"type": "content_block_stop", "index": 0}),
+        _event(
             "message_delta",
             {
                 "type": "message_delta",
@@ -107,9 +112,95 @@ def anthropic_events(n: int) -> list[bytes]:
                 "usage": {"output_tokens": n},
             },
         ),
-        event("message_stop", {"type": "message_stop"}),
+        _event("message_stop", {"type": "message_stop"}),
     ]
     return out
+
+
+def _response_object(status: str, text: str | None, output_tokens: int) -> dict[str, Any]:
+    message: dict[str, Any] = {
+        "id": "msg_" + REQUEST_ID,
+        "type": "message",
+        "status": status,
+        "role": "assistant",
+        "content": [],
+    }
+    if text is not None:
+        message["content"] = [{"type": "output_text", "text": text, "annotations": []}]
+    return {
+        "id": "resp_" + REQUEST_ID,
+        "object": "response",
+        "created_at": 1764082800,
+        "status": status,
+        "model": MODEL,
+        "output": [] if text is None else [message],
+        "usage": None
+        if text is None
+        else {
+            "input_tokens": 12,
+            "output_tokens": output_tokens,
+            "total_tokens": output_tokens + 12,
+            "output_tokens_details": {"reasoning_tokens": 0},
+        },
+    }
+
+
+def responses_events(n: int) -> list[bytes]:
+    """An OpenAI Responses event stream of ``n`` text deltas, as Z.AI's Responses endpoint sends one."""
+    item = {"id": "msg_" + REQUEST_ID, "type": "message", "status": "in_progress", "role": "assistant", "content": []}
+    part = {"type": "output_text", "text": "", "annotations": []}
+    where = {"item_id": item["id"], "output_index": 0, "content_index": 0}
+    created = _response_object("in_progress", None, 0)
+    out = [
+        _event("response.created", {"type": "response.created", "sequence_number": 0, "response": created}),
+        _event("response.in_progress", {"type": "response.in_progress", "sequence_number": 1, "response": created}),
+        _event(
+            "response.output_item.added",
+            {"type": "response.output_item.added", "sequence_number": 2, "output_index": 0, "item": item},
+        ),
+        _event(
+            "response.content_part.added",
+            {"type": "response.content_part.added", "sequence_number": 3, **where, "part": part},
+        ),
+    ]
+    delta = (
+        b'event: response.output_text.delta\ndata: {"type":"response.output_text.delta","sequence_number":%d,'
+        b'"item_id":"msg_' + REQUEST_ID.encode() + b'","output_index":0,"content_index":0,"delta":"w%d "}\n\n'
+    )
+    out += [delta % (4 + i, i) for i in range(n)]
+    text = "".join(f"w{i} " for i in range(n))
+    seq = 4 + n
+    done_part = {**part, "text": text}
+    done_item = {**item, "status": "completed", "content": [done_part]}
+    out += [
+        _event(
+            "response.output_text.done",
+            {"type": "response.output_text.done", "sequence_number": seq, **where, "text": text},
+        ),
+        _event(
+            "response.content_part.done",
+            {"type": "response.content_part.done", "sequence_number": seq + 1, **where, "part": done_part},
+        ),
+        _event(
+            "response.output_item.done",
+            {"type": "response.output_item.done", "sequence_number": seq + 2, "output_index": 0, "item": done_item},
+        ),
+        _event(
+            "response.completed",
+            {
+                "type": "response.completed",
+                "sequence_number": seq + 3,
+                "response": _response_object("completed", text, n),
+            },
+        ),
+    ]
+    return out
+
+
+def responses_body() -> bytes:
+    """A non-streamed Responses object of about the same size as ``completion_body``."""
+    text = " ".join(f"word{i}" for i in range(200))
+    return json.dumps(_response_object("completed", text, 210), separators=(",", ":")).encode()
 
 
 def anthropic_message_body() -> bytes:
@@ -128,9 +219,10 @@ def anthropic_message_body() -> bytes:
     return json.dumps(body, separators=(",", ":")).encode()
 
 
-def chunked_stream(n: int, anthropic: bool = False) -> bytes:
-    """A whole HTTP response: headers, then the events in HTTP chunks of ``EVENTS_PER_HTTP_CHUNK``."""
-    events = anthropic_events(n) if anthropic else sse_events(n)
+def chunked_stream(n: int, shape: str = "chat") -> bytes:
+    """A whole HTTP response (``shape``: chat, anthropic or responses): headers, then the events in HTTP chunks of
+    ``EVENTS_PER_HTTP_CHUNK``."""
+    events = {"chat": sse_events, "anthropic": anthropic_events, "responses": responses_events}[shape](n)
     parts = [
         b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream\r\ncache-control: no-cache\r\n"
         b"x-request-id: " + REQUEST_ID.encode() + b"\r\ntransfer-encoding: chunked\r\n\r\n"
@@ -153,27 +245,38 @@ def plain_response(body: bytes) -> bytes:
 
 COMPLETION = plain_response(completion_body())
 ANTHROPIC_MESSAGE = plain_response(anthropic_message_body())
-_STREAMS: dict[tuple[int, bool], bytes] = {}
+RESPONSE = plain_response(responses_body())
+PLAIN = {"chat": COMPLETION, "anthropic": ANTHROPIC_MESSAGE, "responses": RESPONSE}
+_STREAMS: dict[tuple[int, str], bytes] = {}
 
 
-def stream_for(body: bytes, anthropic: bool) -> bytes:
-    """The canned stream a streaming request gets: ``WARMUP_CHUNKS``, ``max_tokens`` or ``CHUNKS`` deltas."""
+def stream_for(body: bytes, shape: str) -> bytes:
+    """The canned stream a streaming request gets: ``WARMUP_CHUNKS``, ``max_tokens`` (``max_output_tokens``) or
+    ``CHUNKS`` deltas."""
     if b"warmup" in body:
         n = WARMUP_CHUNKS
     else:
-        at = body.find(b'"max_tokens":')
+        name = b'"max_output_tokens":' if shape == "responses" else b'"max_tokens":'
+        at = body.find(name)
         n = CHUNKS
         if at >= 0:
-            digits = body[at + 13 : at + 24].lstrip()
+            digits = body[at + len(name) : at + len(name) + 11].lstrip()
             end = 0
             while end < len(digits) and digits[end : end + 1].isdigit():
                 end += 1
             n = int(digits[:end] or CHUNKS)
-    key = (n, anthropic)
+    key = (n, shape)
     stream = _STREAMS.get(key)
     if stream is None:
-        stream = _STREAMS[key] = chunked_stream(n, anthropic)
+        stream = _STREAMS[key] = chunked_stream(n, shape)
     return stream
+
+
+def _shape(request_line: bytes) -> str:
+    """chat, anthropic or responses: what a request line's path asks for."""
+    if b"/anthropic/" in request_line:
+        return "anthropic"
+    return "responses" if b"/responses " in request_line or b"/responses?" in request_line else "chat"
 
 
 class HTTPProtocol(asyncio.Protocol):
@@ -200,12 +303,12 @@ class HTTPProtocol(asyncio.Protocol):
             if len(buf) < end + 4 + length:
                 break
             body = buf[end + 4 : end + 4 + length]
-            anthropic = b"/anthropic/" in head[: head.find(b"\r\n")]
+            shape = _shape(head[: head.find(b"\r\n")])
             buf = buf[end + 4 + length :]
             if b'"stream":true' in body or b'"stream": true' in body:
-                self.transport.write(stream_for(body, anthropic))  # type: ignore[attr-defined]
+                self.transport.write(stream_for(body, shape))  # type: ignore[attr-defined]
             else:
-                self.transport.write(ANTHROPIC_MESSAGE if anthropic else COMPLETION)  # type: ignore[attr-defined]
+                self.transport.write(PLAIN[shape])  # type: ignore[attr-defined]
         self.buf = buf
 
 
