@@ -10,6 +10,7 @@ from typing import Any
 
 from glmkit._errors import InputError
 from glmkit.catalog import chat_limits, check_chat_model, default_model, get_model, normalize_model_id
+from glmkit.types import JSONObject
 
 __all__ = ["prepare_chat_params"]
 
@@ -58,7 +59,7 @@ def _range(params: dict[str, Any], name: str, lo: float, hi: float) -> None:
         raise InputError(f"{name} must be a number from {lo} to {hi} (got {value!r}).")
 
 
-def prepare_chat_params(params: dict[str, Any]) -> dict[str, Any]:
+def prepare_chat_params(params: dict[str, Any]) -> JSONObject:
     """Check a chat request and apply the per-model rules (reference §2.1, §2.5). Returns the body to send."""
     if "model" not in params:
         raise InputError("model is required, e.g. model='glm-5.3'.", hint="`glm models` lists them.")

@@ -2,9 +2,11 @@
 
 ``run_flow`` yields effects and receives their results: ``CallModel`` (one chat completion; streamed,
 it gives an ``OpenStream`` read chunk by chunk with ``ReadStream``, which gives the assembled answer
-at the end), ``Approve`` (ask the ``approve`` callback), ``RunTools`` (execute a batch of validated
-calls, ``_tool_calls.py``) and ``Emit`` (an event for the caller). The drivers that perform them, sync
-and async, are in ``_runner.py``; the records and events in ``_run_types.py``.
+at the end), ``Approve`` (ask the ``approve`` callback: a ``bool``), ``RunTools`` (execute a batch of
+validated calls, ``_tool_calls.py``: the finished records) and ``Emit`` (an event for the caller:
+``None``). The result differs by effect, so a flow receives ``object`` and each line that receives one
+says which type its effect gives. The drivers that perform them, sync and async, are in ``_runner.py``;
+the records and events in ``_run_types.py``.
 
 Reasoning (reference §2.5): every assistant turn goes back with its ``reasoning_content``
 unmodified and in order, which is what interleaved thinking needs and what preserved thinking
@@ -16,7 +18,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 from glmkit._errors import APIResponseValidationError, InputError
 from glmkit.resources._run_types import (
@@ -33,6 +35,7 @@ from glmkit.resources._run_types import (
 )
 from glmkit.resources._tool_calls import prepare_call
 from glmkit.tools import Tool, tool_params
+from glmkit.types import JSONObject, JSONValue
 from glmkit.types.chat import ChatCompletion, ChatCompletionChunk, ChatMessage, CompletionTokensDetails, Usage
 
 # ---- effects the flow yields -----------------------------------------------------------------------
@@ -105,7 +108,7 @@ class RunOptions:
 
 def prepare_run(
     params: dict[str, Any], *, streaming: bool, **options: Any
-) -> tuple[dict[str, Any], dict[str, Tool], set[str], RunOptions]:
+) -> tuple[JSONObject, dict[str, Tool[..., object]], set[str], RunOptions]:
     """Check the arguments before any request; (params, local tools, external names, options)."""
     params = dict(params)
     opts = RunOptions(**options)
@@ -128,12 +131,11 @@ def prepare_run(
     return params, local, external, opts
 
 
-def model_turn(params: dict[str, Any], step: int, stream: bool) -> Generator[Effect, Any, ChatCompletion]:
+def model_turn(params: dict[str, Any], step: int, stream: bool) -> Generator[Effect, object, ChatCompletion]:
     """One chat completion; streamed, its reasoning and text deltas are emitted as they arrive."""
     if not stream:
-        completion: ChatCompletion = yield CallModel(params)
-        return completion
-    read = ReadStream((yield CallModel(params, stream=True)))
+        return cast(ChatCompletion, (yield CallModel(params)))
+    read = ReadStream(cast(OpenStream, (yield CallModel(params, stream=True))))
     while isinstance(item := (yield read), ChatCompletionChunk):
         for c in item.choices:  # the reasoning and text deltas of the first choice
             if c.index == 0:
@@ -141,16 +143,15 @@ def model_turn(params: dict[str, Any], step: int, stream: bool) -> Generator[Eff
                     yield Emit(ReasoningDelta(step, c.delta.reasoning_content))
                 if c.delta.content:
                     yield Emit(TextDelta(step, c.delta.content))
-    final: ChatCompletion = item
-    return final
+    return cast(ChatCompletion, item)
 
 
-def assistant_turn(step: int, message: ChatMessage) -> tuple[dict[str, Any], list[ToolCallRecord]]:
+def assistant_turn(step: int, message: ChatMessage) -> tuple[JSONObject, list[ToolCallRecord]]:
     """The assistant message to send back, and a record per function call (with the same id in both)."""
-    out: dict[str, Any] = {"role": "assistant", "content": message.content or ""}
+    out: JSONObject = {"role": "assistant", "content": message.content or ""}
     if message.reasoning_content:
         out["reasoning_content"] = message.reasoning_content  # sent back unmodified (reference §2.5)
-    calls: list[dict[str, Any]] = []
+    calls: list[JSONValue] = []
     records: list[ToolCallRecord] = []
     for i, tc in enumerate(message.tool_calls or []):
         if (tc.type or "function") != "function" or tc.function is None:
@@ -159,7 +160,7 @@ def assistant_turn(step: int, message: ChatMessage) -> tuple[dict[str, Any], lis
             calls.append({k: v for k, v in tc.to_dict().items() if k != "index"})
             continue
         call_id, arguments = tc.id or f"call_{step}_{i}", tc.function.arguments or ""
-        function = {"name": tc.function.name, "arguments": arguments or "{}"}
+        function: JSONObject = {"name": tc.function.name, "arguments": arguments or "{}"}
         calls.append({"id": call_id, "type": "function", "function": function})
         records.append(ToolCallRecord(id=call_id, name=tc.function.name or "", raw_arguments=arguments))
     if calls:
@@ -168,8 +169,8 @@ def assistant_turn(step: int, message: ChatMessage) -> tuple[dict[str, Any], lis
 
 
 def run_flow(
-    params: dict[str, Any], local: dict[str, Tool], external: set[str], opts: RunOptions
-) -> Generator[Effect, Any, RunResult]:
+    params: dict[str, Any], local: dict[str, Tool[..., object]], external: set[str], opts: RunOptions
+) -> Generator[Effect, object, RunResult]:
     """The loop: ask the model, run the tools it calls, send the results back, until it answers."""
     base = {k: v for k, v in params.items() if k != "messages"}
     messages: list[dict[str, Any]] = list(params["messages"])
@@ -219,8 +220,8 @@ def run_flow(
 
 
 def tool_round(
-    index: int, records: list[ToolCallRecord], local: dict[str, Tool], external: set[str], opts: RunOptions
-) -> Generator[Effect, Any, None]:
+    index: int, records: list[ToolCallRecord], local: dict[str, Tool[..., object]], external: set[str], opts: RunOptions
+) -> Generator[Effect, object, None]:
     """Validate, approve and run one turn's calls (``tool_errors="raise"``: re-raise the first failure)."""
     runnable = []
     for rec in records:
@@ -237,7 +238,7 @@ def tool_round(
         runnable.append(rec)
     for rec in runnable:
         yield Emit(ToolCallStarted(index, rec))
-    finished: list[ToolCallRecord] = (yield RunTools(runnable)) if runnable else []
+    finished = cast("list[ToolCallRecord]", (yield RunTools(runnable))) if runnable else []
     for rec in finished:  # in the order they finished
         yield Emit(ToolCallFinished(index, rec))
     if opts.tool_errors == "raise":

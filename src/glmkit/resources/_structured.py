@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Generator
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from glmkit._errors import APIResponseValidationError, InputError
 from glmkit.resources._run_flow import CallModel, Effect, RunOptions
@@ -71,7 +71,7 @@ def _json_text(content: str) -> str:
     return text.strip()
 
 
-def parse_flow(params: dict[str, Any], retries: int = 1) -> Generator[Effect, Any, ParsedCompletion]:
+def parse_flow(params: dict[str, Any], retries: int = 1) -> Generator[Effect, object, ParsedCompletion]:
     """Ask for JSON, validate it; on a validation error, show the model the error and ask again."""
     from pydantic import ValidationError
 
@@ -87,7 +87,7 @@ def parse_flow(params: dict[str, Any], retries: int = 1) -> Generator[Effect, An
     messages = _with_instruction(params.pop("messages"), schema)
     base = {**params, "response_format": {"type": "json_object"}}
     for attempt in range(retries + 1):
-        completion: ChatCompletion = yield CallModel({**base, "messages": messages})
+        completion = cast(ChatCompletion, (yield CallModel({**base, "messages": messages})))
         content = completion.content
         try:
             parsed = adapter.validate_json(_json_text(content))

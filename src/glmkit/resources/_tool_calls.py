@@ -61,7 +61,7 @@ def prepare_call(rec: ToolCallRecord, local: Mapping[str, Tool], external: set[s
     rec._tool = t
 
 
-def resolve(value: Any) -> Any:
+def resolve(value: object) -> object:
     """``value``, or what it awaits to when it is awaitable (run on an event loop of its own: sync callers)."""
     return asyncio.run(_await(value)) if inspect.isawaitable(value) else value
 

@@ -21,6 +21,7 @@ from glmkit._streaming import AsyncStream, Stream, StreamCore
 from glmkit._transport import Call, request_id_of, split_options, with_options
 from glmkit.media import image_part, limits
 from glmkit.resources._tasks import check_options, download_call, require_id, waiting
+from glmkit.types import JSONObject
 from glmkit.types.agents import (
     AGENT_ASYNC_RESULT,
     AGENT_CONVERSATION,
@@ -108,7 +109,7 @@ def _open(cls: type[S], response: httpx.Response) -> S:
     return cls(response, StreamCore(AgentChunk.model_validate_json, None, request_id_of(response)))
 
 
-def agent_body(params: Mapping[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+def agent_body(params: Mapping[str, Any]) -> tuple[JSONObject, dict[str, object]]:
     """The body invoking an agent, checked for the agent's documented fields, and the per-call options."""
     params = dict(params)
     options = split_options(params)

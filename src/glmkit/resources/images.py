@@ -18,6 +18,7 @@ from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.media import limits
 from glmkit.resources._tasks import download_call, require_id, waiting
+from glmkit.types import JSONObject
 from glmkit.types.chat import ASYNC_RESULT
 from glmkit.types.images import (
     ASYNC_IMAGE_GENERATIONS,
@@ -57,7 +58,7 @@ def check_size(model: str, size: str) -> str:
     return f"{w}x{h}"
 
 
-def prepare_image_params(params: dict[str, Any], *, asynchronous: bool = False) -> dict[str, Any]:
+def prepare_image_params(params: dict[str, Any], *, asynchronous: bool = False) -> JSONObject:
     """Check an image request (reference §5) and fill the model default."""
     body = {k: v for k, v in params.items() if v is not None}
     model = body["model"] = str(body.get("model") or DEFAULT_MODEL)

@@ -161,10 +161,10 @@ def _call(body: dict[str, Any], options: dict[str, Any]) -> Call[LayoutParsingRe
     return with_options(Call(LAYOUT_PARSING, json=body, parse=LayoutParsingResult.model_validate_json), options)
 
 
-def _send(call: Call[LayoutParsingResult]) -> Generator[Request, Any, LayoutParsingResult]:
+def _send(call: Call[LayoutParsingResult]) -> Generator[Request, LayoutParsingResult, LayoutParsingResult]:
     """One request; a 1113 gets a hint fit for OCR (reference §15.15: OCR is a balance-billed model, UNVERIFIED)."""
     try:
-        answer: LayoutParsingResult = yield Request(call)
+        answer = yield Request(call)
         return answer
     except InsufficientBalanceError as exc:
         exc.hint = "GLM-OCR bills account balance (no Coding Plan page lists it): recharge at z.ai."
@@ -203,7 +203,7 @@ def join_results(parts: list[LayoutParsingResult], pages: int | None = None) -> 
 
 def ocr_flow(
     plan: OCRPlan, on_progress: Callable[[OCRProgress], Any] | None = None, cancel: Any = None
-) -> Generator[Request, Any, LayoutParsingResult]:
+) -> Generator[Request, LayoutParsingResult, LayoutParsingResult]:
     """The requests of a plan, one per page range, joined in order; written once for sync and async."""
     if plan.ranges is None:
         return (yield from _send(_call(plan.body, plan.options)))
@@ -241,7 +241,7 @@ class OCRParams(LayoutParsingOptions, total=False):
     """Pages per range (default and maximum from ``data/limits.toml``)."""
 
 
-def create_flow(params: OCRParams) -> Generator[Request, Any, LayoutParsingResult]:
+def create_flow(params: OCRParams) -> Generator[Request, LayoutParsingResult, LayoutParsingResult]:
     """Check ``create``'s arguments and plan the requests (nothing is sent yet); the flow that sends them."""
     p: dict[str, Any] = dict(params)
     on_progress, cancel = p.pop("on_progress", None), p.pop("cancel", None)

@@ -10,7 +10,7 @@ import datetime as dt
 from collections.abc import Generator
 from dataclasses import replace
 from functools import partial
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from glmkit._errors import AuthenticationError, InputError
 from glmkit._flows import Request
@@ -50,14 +50,14 @@ def usage_call(model: type[U], start: dt.datetime | str, end: dt.datetime | str)
     return Call(endpoint, params=params, parse=partial(parse_monitor, model=model))
 
 
-def monitor_flow(call: Call[T], api_key: str | None) -> Generator[Request, Any, T]:
+def monitor_flow(call: Call[T], api_key: str | None) -> Generator[Request, T, T]:
     """Send with the raw key; on an auth error, once more as ``Bearer <key>``."""
     if not api_key:
         from glmkit._auth import MISSING_KEY, MISSING_KEY_HINT
 
         raise InputError(MISSING_KEY, hint=MISSING_KEY_HINT)
     try:
-        answer: T = yield Request(replace(call, headers={"Authorization": api_key}))
+        answer = yield Request(replace(call, headers={"Authorization": api_key}))
     except AuthenticationError:
         answer = yield Request(replace(call, headers={"Authorization": f"Bearer {api_key}"}))
     return answer
@@ -75,17 +75,20 @@ class Quota(SyncResource):
 
     def limits(self) -> QuotaInfo:
         """Plan level, the 5-hour and weekly windows, and the monthly MCP allowance."""
-        return self._client._run(monitor_flow(limit_call(), self._client.settings.api_key))
+        flow = monitor_flow(limit_call(), self._client.settings.api_key)
+        return self._client._run(flow)
 
     def model_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ModelUsage:
         """Hourly calls and tokens between two local times (``yyyy-MM-dd HH:mm:ss``)."""
         call = usage_call(ModelUsage, start, end)
-        return self._client._run(monitor_flow(call, self._client.settings.api_key))
+        flow = monitor_flow(call, self._client.settings.api_key)
+        return self._client._run(flow)
 
     def tool_usage(self, start: dt.datetime | str, end: dt.datetime | str) -> ToolUsage:
         """MCP tool calls (search, reader, zread) between two local times."""
         call = usage_call(ToolUsage, start, end)
-        return self._client._run(monitor_flow(call, self._client.settings.api_key))
+        flow = monitor_flow(call, self._client.settings.api_key)
+        return self._client._run(flow)
 
 
 class AsyncQuota(AsyncResource):

@@ -17,6 +17,7 @@ from glmkit._remote_mcp import MCPFlow, RemoteMCP, adrive, drive, rest_or_mcp
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.resources.web_search import check_bools, check_ids
+from glmkit.types import JSONObject
 from glmkit.types.reader import (
     MCP_READER_ARGUMENTS,
     READER,
@@ -33,7 +34,7 @@ if TYPE_CHECKING:
 __all__ = ["AsyncReader", "Reader", "reader_call"]
 
 
-def prepare_reader(params: dict[str, Any]) -> dict[str, Any]:
+def prepare_reader(params: dict[str, Any]) -> JSONObject:
     """Check a reader request (reference §8). Returns the body."""
     url = params.get("url")
     parts = urlsplit(url) if isinstance(url, str) else None
@@ -52,7 +53,7 @@ def prepare_reader(params: dict[str, Any]) -> dict[str, Any]:
     return dict(params)
 
 
-def reader_call(params: dict[str, Any]) -> tuple[Call[ReaderResponse], dict[str, Any]]:
+def reader_call(params: dict[str, Any]) -> tuple[Call[ReaderResponse], JSONObject]:
     """The REST ``Call`` and the ``webReader`` arguments for one page.
 
     ``timeout`` here is the API's fetch timeout (a body field); the HTTP timeout of the call is

@@ -21,6 +21,7 @@ from glmkit._resource import AsyncResource, SyncResource
 from glmkit._streaming import AsyncStream, AsyncStreamManager, Stream, StreamCore
 from glmkit._transport import Call, request_id_of, split_options, with_options
 from glmkit.catalog import check_chat_model, default_model
+from glmkit.types import JSONObject
 from glmkit.types.responses import (
     RESPONSES,
     Response,
@@ -51,7 +52,7 @@ def _has_images(given: Any) -> bool:
     return False
 
 
-def prepare_response_params(params: dict[str, Any]) -> dict[str, Any]:
+def prepare_response_params(params: dict[str, Any]) -> JSONObject:
     """Check a Responses request against what the reference says of the model underneath; the body to send."""
     if not params.get("model"):
         raise InputError("model is required, e.g. model='glm-5.3'.", hint="`glm models` lists them.")

@@ -20,6 +20,7 @@ from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
 from glmkit.media import MIME, check_image, data_url, image_size, limits, load_input, sniff_format
 from glmkit.resources._tasks import check_prompt, download_call, require_id, waiting
+from glmkit.types import JSONObject
 from glmkit.types.videos import (
     VIDEO_GENERATIONS,
     VIDEO_RESULT,
@@ -85,7 +86,7 @@ def _data_url_size(url: str) -> tuple[int, int] | None:
         return None
 
 
-def prepare_video_params(params: dict[str, Any]) -> dict[str, Any]:
+def prepare_video_params(params: dict[str, Any]) -> JSONObject:
     """Check a video request against its model group and encode local images (reference §6)."""
     body = {k: v for k, v in params.items() if v is not None}
     cfg = limits("videos")

@@ -21,6 +21,7 @@ from glmkit._errors import InputError
 from glmkit._remote_mcp import MCPFlow, RemoteMCP, adrive, drive, rest_or_mcp
 from glmkit._resource import AsyncResource, SyncResource
 from glmkit._transport import Call, split_options, with_options
+from glmkit.types import JSONObject
 from glmkit.types.web_search import (
     CONTENT_SIZES,
     COUNT_RANGE,
@@ -69,7 +70,7 @@ def _check_choice(params: Mapping[str, Any], name: str, choices: tuple[str, ...]
         raise InputError(f"{name} must be one of {', '.join(choices)} (got {value!r}).")
 
 
-def prepare_search(params: dict[str, Any], region: str = "international") -> dict[str, Any]:
+def prepare_search(params: dict[str, Any], region: str = "international") -> JSONObject:
     """Check every documented filter (reference §7) and fill in ``search_engine``. Returns the full body."""
     body = dict(params)
     query = body.get("search_query")
@@ -107,7 +108,7 @@ def prepare_search(params: dict[str, Any], region: str = "international") -> dic
 
 def web_search_call(
     params: dict[str, Any], region: str = "international"
-) -> tuple[Call[WebSearchResponse], dict[str, Any]]:
+) -> tuple[Call[WebSearchResponse], JSONObject]:
     """The REST ``Call`` and the ``webSearchPrime`` arguments for one search (both checked)."""
     params = dict(params)
     options = split_options(params)
