@@ -79,6 +79,19 @@ def base_env(home: Path) -> dict[str, str]:
     return env
 
 
+def emulator_tls(home: Path) -> tuple[str, list[str]]:
+    """A certificate for 127.0.0.1 made now with ``trustme``: (the CA file, `glm emulate`'s TLS arguments)."""
+    import trustme
+
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cafile, chain, key = str(home / "ca.pem"), str(home / "chain.pem"), str(home / "key.pem")
+    ca.cert_pem.write_to_path(cafile)
+    cert.private_key_and_cert_chain_pem.write_to_path(chain)
+    cert.private_key_pem.write_to_path(key)
+    return cafile, ["--ssl-certfile", chain, "--ssl-keyfile", key]
+
+
 @pytest.fixture(scope="module", params=["http", "https"])
 def emulate_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorURL]:
     """`glm emulate` as a real process, over plain http and over https."""
@@ -88,15 +101,8 @@ def emulate_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
     args = ["emulate", "--port", str(port)]
     cafile = None
     if request.param == "https":
-        import trustme
-
-        ca = trustme.CA()
-        cert = ca.issue_cert("127.0.0.1", "localhost")
-        cafile, chain, key = str(home / "ca.pem"), str(home / "chain.pem"), str(home / "key.pem")
-        ca.cert_pem.write_to_path(cafile)
-        cert.private_key_and_cert_chain_pem.write_to_path(chain)
-        cert.private_key_pem.write_to_path(key)
-        args += ["--ssl-certfile", chain, "--ssl-keyfile", key]
+        cafile, tls = emulator_tls(home)
+        args += tls
     url = EmulatorURL(f"{request.param}://127.0.0.1:{port}")
     url.cafile = cafile
     with contextlib.ExitStack() as stack:

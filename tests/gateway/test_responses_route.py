@@ -14,7 +14,7 @@ import pytest
 from responses_tools import TOOLS, first_round
 
 from glmkit.testing import free_port
-from tests.gateway.conftest import Serve, base_env, run_glm, serve_process
+from tests.gateway.conftest import EmulatorURL, Serve, base_env, emulator_tls, run_glm, serve_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
@@ -116,15 +116,21 @@ def test_ledger_row_per_request(serve: Serve) -> None:
     assert rows[0]["model_requested"] == "gpt-5-codex" and rows[0]["model_used"].startswith("glm-")
 
 
-@pytest.fixture(scope="module", params=["translate", "passthrough"])
+@pytest.fixture(scope="module", params=["translate-http", "translate-https", "passthrough-http", "passthrough-https"])
 def storm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
-    """`glm serve` in front of `glm emulate --max-concurrency 1` (each mode)."""
+    """`glm serve` (each mode) in front of `glm emulate --max-concurrency 1` over plain http and over TLS."""
+    mode, scheme = request.param.split("-")
     port = free_port()
-    env = base_env(tmp_path_factory.mktemp("emu-one"))
+    home = tmp_path_factory.mktemp("emu-one")
+    env = base_env(home)
     args = ["emulate", "--port", str(port), "--max-concurrency", "1", "--chunk-delay", "0.002"]
+    emulator = EmulatorURL(f"{scheme}://127.0.0.1:{port}")
+    if scheme == "https":
+        emulator.cafile, tls = emulator_tls(home)
+        args += tls
     with (
-        run_glm(args, env, f"http://127.0.0.1:{port}/_emulator/health"),
-        serve_process(f"http://127.0.0.1:{port}", tmp_path_factory.mktemp("storm"), request.param) as s,
+        run_glm(args, env, f"{emulator}/_emulator/health", cafile=emulator.cafile),
+        serve_process(emulator, tmp_path_factory.mktemp("storm"), mode) as s,
     ):
         yield s
 
