@@ -5,12 +5,19 @@ process pinned to the client core measures the client CPU time per request (batc
 requests) and per streamed chunk (one 5,000-chunk stream) against the raw server, and keeps the
 best batch. The best of many short batches is what survives a noisy machine; the revisions are
 interleaved so that a busy minute hits all of them. The working tree is spelled ``.``.
+
+With ``--gateway``: the gateway instead. Each revision's ``glm serve`` (translate and passthrough, as
+``bench/gateway.py`` runs them) in front of its own bare upstream, over http and https, all running at once;
+for every route the gateway's own CPU (``/proc``) per non-streamed request and per relayed chunk, at 1 and at 64
+concurrent clients, the revisions measured one after the other within each round, median of the rounds.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -76,7 +83,15 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="Interleaved rounds per revision.")
     parser.add_argument("--seq-batches", type=int, default=60)
     parser.add_argument("--streams", type=int, default=8)
+    parser.add_argument("--gateway", action="store_true", help="The gateway's CPU per request and per chunk instead.")
+    parser.add_argument("--seconds", type=float, default=1.0, help="--gateway: seconds per timed run.")
+    parser.add_argument("--schemes", default="http,https", help="--gateway: upstream schemes.")
     args = parser.parse_args()
+    if args.gateway:
+        with tempfile.TemporaryDirectory(prefix="glmkit-compare-") as tmp:
+            paths = {rev: export(rev, Path(tmp)) for rev in args.revs}
+            print(gateway_table(compare_gateway(paths, args.rounds, args.seconds, args.schemes.split(","))))
+        return
     server_core, client_core = cores()
     best: dict[tuple[str, str], dict[str, float]] = {}
     with tempfile.TemporaryDirectory(prefix="glmkit-compare-") as tmp:
@@ -120,6 +135,84 @@ def main() -> None:
     print("|---|---|---|---|---|")
     for (rev, client), fig in best.items():
         print(f"| {rev} | {subject(rev)} | {client} | {fig['us_per_request']:.0f} | {fig['us_per_chunk']:.2f} |")
+
+
+GATEWAY_PLANS = {  # figure -> (streamed, concurrency, chunks per stream)
+    "µs/request, 1 in flight": (False, 1, 1),
+    "µs/request, 64 in flight": (False, 64, 1),
+    "µs/chunk, 1 stream": (True, 1, 5000),
+    "µs/chunk, 64 streams": (True, 64, 500),
+}
+
+
+def compare_gateway(
+    paths: dict[str, Path], rounds: int, seconds: float, schemes: list[str]
+) -> dict[tuple[str, str, str, str], float]:
+    """(scheme, route, figure, revision) -> the gateway's CPU (µs), median of ``rounds`` interleaved rounds."""
+    from bench import gateway as g
+
+    server_core, gateway_core = g._cores()
+    samples: dict[tuple[str, str, str, str], list[float]] = {}
+    stacks: dict[tuple[str, str], g.Stack] = {}
+    mine = os.sched_getaffinity(0) if server_core is not None else None
+    with tempfile.TemporaryDirectory(prefix="glmkit-compare-tls-") as tmp:
+        tls = g.certificates(Path(tmp))
+        try:
+            if server_core is not None:
+                os.sched_setaffinity(0, {server_core})
+            for scheme in schemes:
+                for rev, src in paths.items():
+                    stack = stacks[(scheme, rev)] = g.Stack(
+                        tls if scheme == "https" else None, (server_core, gateway_core), src=str(src)
+                    )
+                    stack.start()
+            routes = [r for r in next(iter(stacks.values())).routes() if not r.startswith("direct")]
+            routes = [r for r in routes if all(r in s.routes() for s in stacks.values())]
+            for stack in stacks.values():  # warm-up
+                for route in routes:
+                    for stream in (False, True):
+                        g.measure(stack, route, stream=stream, concurrency=4, seconds=0.2, chunks=20, core=None)
+            revs = list(paths)
+            for n in range(rounds):
+                order = revs[n % len(revs) :] + revs[: n % len(revs)]
+                for figure, (stream, concurrency, chunks) in GATEWAY_PLANS.items():
+                    for scheme in schemes:
+                        for route in routes:
+                            for rev in order:
+                                m = g.measure(
+                                    stacks[(scheme, rev)],
+                                    route,
+                                    stream=stream,
+                                    concurrency=concurrency,
+                                    seconds=seconds,
+                                    chunks=chunks,
+                                    core=None,
+                                )
+                                samples.setdefault((scheme, route, figure, rev), []).append(m["cpu_us"])
+        finally:
+            for stack in stacks.values():
+                stack.stop()
+            if mine is not None:
+                os.sched_setaffinity(0, mine)
+    return {key: statistics.median(values) for key, values in samples.items()}
+
+
+def gateway_table(figures: dict[tuple[str, str, str, str], float]) -> str:
+    """Markdown: one row per scheme, route and figure, one column per revision, and the last against the first."""
+    revs = list(dict.fromkeys(rev for *_, rev in figures))
+    rows = list(dict.fromkeys((scheme, route, figure) for scheme, route, figure, _ in figures))
+    load = os.getloadavg()
+    lines = [
+        f"Gateway CPU (µs) per revision; load average at the end {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}.",
+        "",
+        "| upstream | route | gateway CPU | " + " | ".join(f"{r} ({subject(r)})" for r in revs) + " | change |",
+        "|---|---|---|" + "---|" * len(revs) + "---|",
+    ]
+    for scheme, route, figure in rows:
+        values = [figures[(scheme, route, figure, rev)] for rev in revs]
+        cells = " | ".join(f"{v:,.0f}" if v >= 100 else f"{v:.1f}" for v in values)
+        lines.append(f"| {scheme} | {route} | {figure} | {cells} | {values[-1] / values[0] - 1:+.0%} |")
+    return "\n".join(lines)
 
 
 def subject(rev: str) -> str:

@@ -122,9 +122,12 @@ def certificates(folder: Path) -> tuple[str, str, str]:
 class Stack:
     """One upstream (http or https) and two gateways in front of it (translate and passthrough)."""
 
-    def __init__(self, tls: tuple[str, str, str] | None, cores: tuple[int | None, int | None]) -> None:
+    def __init__(
+        self, tls: tuple[str, str, str] | None, cores: tuple[int | None, int | None], src: str | None = None
+    ) -> None:
         self.tls = tls
         self.cores = cores
+        self.src = src  # a ``src`` folder to run the gateway from (``bench.compare``), else the installed glmkit
         self.procs: list[subprocess.Popen[bytes]] = []
         self.pids: dict[str, int] = {}
 
@@ -146,6 +149,8 @@ class Stack:
         env.update({"ZAI_BASE_URL": f"{self.upstream}/api/coding/paas/v4", "ZAI_API_KEY": KEY})
         if self.tls:
             env["SSL_CERT_FILE"] = self.tls[0]  # the gateway trusts the run's CA, as it would a corporate one
+        if self.src:
+            env["PYTHONPATH"] = self.src
         self.gateways: dict[str, str] = {}
         for mode in ("translate", "passthrough"):
             port = _free_port()
