@@ -1,18 +1,19 @@
 """What a call is and how it becomes a request and a result, apart from how it is sent (``_transport``).
 
-``Call`` says what to send and how to read the answer (and carries the answer's type); ``build_request`` turns it
-into an ``httpx.Request``; ``parse_body`` reads a success into its result; ``error_from_response`` and
-``connection_error`` turn failures into glmkit's exceptions.
+``Call`` says what to send and how to read the answer (and carries the answer's type); ``lean_request`` turns it
+into the bytes the lean transports send (``_wire``), ``build_request`` into an ``httpx.Request`` for everything
+else; ``parse_body`` reads a success into its result; ``error_from_response`` and ``connection_error`` turn
+failures into glmkit's exceptions. httpx is imported only where a call goes through it.
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Generic, cast
 
-import httpx
 from typing_extensions import TypeVar
 
 from glmkit._auth import Auth
@@ -26,12 +27,24 @@ from glmkit._errors import (
     make_status_error,
 )
 from glmkit._version import __version__
+from glmkit._wire import Target, query_string, target_of
 from glmkit.types._base import NOT_GIVEN, Endpoint, RawResponse
 
 if TYPE_CHECKING:
+    import httpx
     from pydantic import BaseModel
 
-__all__ = ["Call", "RawResponse", "build_request", "parse_body", "split_options", "with_options"]
+__all__ = [
+    "Call",
+    "RawResponse",
+    "build_request",
+    "lean_request",
+    "lean_timeouts",
+    "parse_body",
+    "split_options",
+    "transport_errors",
+    "with_options",
+]
 
 T = TypeVar("T", default=bytes)  # a call without ``parse`` or ``stream`` answers the body's bytes
 USER_AGENT = f"glmkit/{__version__}"
@@ -53,7 +66,7 @@ class Call(Generic[T]):
     data: Mapping[str, Any] | None = None
     headers: Mapping[str, str] | None = None
     parse: Callable[[bytes], T] | None = None
-    stream: Callable[[httpx.Response], T] | None = None
+    stream: Callable[[Any], T] | None = None  # given the open response (an ``httpx.Response`` or a lean reply)
     extra_headers: Mapping[str, str] | None = None
     extra_body: Mapping[str, Any] | None = None
     extra_query: Mapping[str, Any] | None = None
@@ -82,6 +95,8 @@ def build_request(
     client: httpx.Client | httpx.AsyncClient, settings: Settings, auth: Auth | None, call: Call
 ) -> httpx.Request:
     """Turn a ``Call`` into an ``httpx.Request`` (a fresh one per attempt: the JWT may have changed)."""
+    import httpx
+
     headers: dict[str, str] = {"User-Agent": USER_AGENT, "Accept-Language": "en-US,en"}
     if call.stream is not None:
         headers["Accept"] = "text/event-stream"
@@ -132,20 +147,24 @@ def build_request(
     return request
 
 
-_STOCK_BUILD = (httpx.Client.build_request, httpx.AsyncClient.build_request)
 _URLS: dict[str, httpx.URL] = {}
 _URLS_MAX = 256
 
 
 def _plain(client: httpx.Client | httpx.AsyncClient) -> bool:
     """Whether ``client.build_request`` would only merge headers and the timeout into the request."""
-    return type(client).build_request in _STOCK_BUILD and not client.params and not client.cookies
+    import httpx
+
+    stock = (httpx.Client.build_request, httpx.AsyncClient.build_request)
+    return type(client).build_request in stock and not client.params and not client.cookies
 
 
 def _absolute_url(url: str) -> httpx.URL | None:
     """The parsed URL (cached: a client sends to a handful of URLs), or ``None`` when it is relative."""
     parsed = _URLS.get(url)
     if parsed is None:
+        import httpx
+
         parsed = httpx.URL(url)
         if not parsed.is_absolute_url:
             return None
@@ -155,7 +174,79 @@ def _absolute_url(url: str) -> httpx.URL | None:
     return parsed
 
 
-def request_id_of(response: httpx.Response, body: Any = None) -> str | None:
+def lean_request(settings: Settings, auth: Auth | None, call: Call) -> tuple[Target, bytes, bytes] | None:
+    """A call as a lean transport sends it: where, the request head, the body; ``None`` when httpx must send it.
+
+    The headers are ``build_request``'s (no ``Accept-Encoding``: bodies come uncompressed), written once per
+    attempt straight into the head (a fresh one per attempt: the JWT may have changed). Multipart uploads and
+    anything not plain ``http``/``https`` go through httpx.
+    """
+    if call.files is not None or call.data is not None:
+        return None
+    target = target_of(_url(settings, call))
+    if target is None:
+        return None
+    accept = "text/event-stream" if call.stream is not None else "application/json"
+    headers: dict[str, tuple[str, str]] | None = None
+    if call.headers or call.extra_headers:
+        headers = {}
+        for extra in (call.headers, call.extra_headers):
+            for name, value in (extra or {}).items():
+                if "\r" in value or "\n" in value or "\r" in name or "\n" in name or ":" in name:
+                    return None  # httpx refuses these with its own error
+                headers[name.lower()] = (name, value)
+    lines = [call.endpoint.method, " ", target.path]
+    query = call.params or call.extra_query
+    if query:
+        if call.params and call.extra_query:
+            query = {**call.params, **call.extra_query}
+        lines += ["&" if "?" in target.path else "?", query_string(query)]
+    lines.append(" HTTP/1.1\r\nHost: ")
+    fixed: tuple[tuple[str, str | None], ...] = (
+        ("User-Agent", USER_AGENT),
+        ("Accept-Language", "en-US,en"),
+        ("Accept", accept),
+        ("Authorization", auth.header() if call.auth and auth is not None else None),
+    )
+    for label, given in fixed:
+        if given is not None and (headers is None or label.lower() not in headers):
+            lines += ["\r\n", label, ": ", given]
+    body = call.json
+    if call.extra_body:
+        body = {**(body or {}), **call.extra_body}
+    content = b""
+    if body is not None:
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+        if headers is None or "content-type" not in headers:
+            lines.append("\r\nContent-Type: application/json")
+    if headers:
+        for name, value in headers.values():
+            if name.lower() not in ("host", "content-length", "transfer-encoding", "connection"):
+                lines += ["\r\n", name, ": ", value]
+    lines.append(f"\r\nContent-Length: {len(content)}\r\n\r\n")
+    text = "".join(lines)
+    cut = text.index("Host: ") + 6
+    head = text[:cut].encode("utf-8") + target.host_header + text[cut:].encode("utf-8")
+    return target, head, content
+
+
+def lean_timeouts(settings: Settings, call: Call) -> tuple[float | None, float | None]:
+    """(connect, read) timeouts in seconds, as ``build_request`` sets them for httpx."""
+    timeout = call.timeout
+    if timeout is None:
+        return settings.connect_timeout, settings.timeout
+    if isinstance(timeout, int | float):
+        return min(float(timeout), settings.connect_timeout), float(timeout)
+    return timeout.connect, timeout.read  # an httpx.Timeout
+
+
+def transport_errors() -> tuple[type[Exception], ...]:
+    """What a transport raises when the network fails: ``OSError`` (the lean ones), httpx's once it is loaded."""
+    httpx = sys.modules.get("httpx")
+    return (OSError, httpx.HTTPError) if httpx is not None else (OSError,)
+
+
+def request_id_of(response: Any, body: Any = None) -> str | None:
     """The request id, from the headers or the body."""
     rid: str | None = response.headers.get("x-request-id") or response.headers.get("request-id")
     if rid:
@@ -166,7 +257,7 @@ def request_id_of(response: httpx.Response, body: Any = None) -> str | None:
     return None
 
 
-def error_from_response(response: httpx.Response) -> APIStatusError:
+def error_from_response(response: Any) -> APIStatusError:
     """The exception for an error response whose body has been read."""
     try:
         body: Any = response.json()
@@ -177,14 +268,15 @@ def error_from_response(response: httpx.Response) -> APIStatusError:
     )
 
 
-def connection_error(exc: httpx.HTTPError, partial: Any = None) -> APIConnectionError:
-    """Map an httpx transport failure to ours."""
-    if isinstance(exc, httpx.TimeoutException):
+def connection_error(exc: Exception, partial: Any = None) -> APIConnectionError:
+    """Map a transport failure (an httpx error, or an ``OSError`` from a lean transport) to ours."""
+    httpx = sys.modules.get("httpx")
+    if isinstance(exc, TimeoutError) or (httpx is not None and isinstance(exc, httpx.TimeoutException)):
         return APITimeoutError(f"Request timed out ({type(exc).__name__}).", partial=partial)
     return APIConnectionError(f"Connection error: {exc or type(exc).__name__}.", partial=partial)
 
 
-def parse_body(call: Call[T], response: httpx.Response, content: bytes) -> T:
+def parse_body(call: Call[T], response: Any, content: bytes) -> T:
     """Read a success body with the call's parser, attaching the raw response to models."""
     if call.parse is None:
         return cast(T, content)

@@ -148,7 +148,7 @@ class _ClientBase(Generic[HttpT, TransportT]):
         clone = type(self)(
             settings=self.settings.with_changes(**changes), transport=self._transport_arg, sleep=self._sleep
         )
-        clone.__dict__["_transport"] = clone._new_transport(http_client=transport.http, sleep=transport.sleep)
+        clone.__dict__["_transport"] = clone._new_transport(**transport.shared())
         clone.auth = self.auth
         return clone
 

@@ -2,10 +2,12 @@
 
 httpx's own async stack (httpcore over anyio) costs about a millisecond of CPU per request, more than
 everything else a request through glmkit does (reference performance.md: httpx 0.28 ``AsyncClient`` ~900
-req/s with one in flight, a hand-written asyncio client ~10x that). glmkit keeps httpx's API (requests,
-responses, errors, content decoding) and swaps only the transport underneath, which httpx allows by design:
-the SDK's ``AsyncClient`` (``DefaultAsyncTransport``: this one under asyncio, httpx's own under trio) and the
-gateway's upstream. It speaks what the Z.AI API needs: one request per connection at a time,
+req/s with one in flight, a hand-written asyncio client ~10x that). As an httpx transport it serves the
+gateway's upstream and the SDK's ``AsyncClient`` (``DefaultAsyncTransport``: this one under asyncio, httpx's
+own under trio); the SDK's plain JSON calls go further and use ``LeanTransport.exchange`` with request bytes
+built by ``_call.lean_request``, answered as an ``AsyncReply``: no httpx request, response or header objects
+(about a third of a request's client CPU at 64 in flight). The framing itself lives in ``_wire``, shared with
+the sync client's transport (``_sync_http``). It speaks what the Z.AI API needs: one request per connection at a time,
 ``Content-Length`` or chunked bodies, TLS for ``https`` (with httpx's trust: ``SSL_CERT_FILE``,
 ``SSL_CERT_DIR``, else certifi). A proxy in the environment for a URL (``HTTPS_PROXY`` and the like,
 ``NO_PROXY`` honoured) is httpx's business: its proxy mounts take those URLs before this transport sees them.
@@ -16,29 +18,19 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ssl
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 
-__all__ = ["DefaultAsyncTransport", "LeanTransport", "proxied", "redirect_request"]
+from glmkit._wire import HEAD_LIMIT, Dechunker, Headers, ProtocolError, Reply, parse_head, proxied, ssl_context
+
+__all__ = ["AsyncReply", "DefaultAsyncTransport", "LeanTransport", "proxied", "redirect_request"]
 
 _MAX_IDLE = 64
-_HEAD_LIMIT = 65536
 _SPLIT_BODY = 1 << 20
 _READ = 262144
-
-
-def proxied(url: str) -> bool:
-    """Whether the environment routes ``url`` through a proxy (as httpx reads it: ``*_PROXY``, ``NO_PROXY``)."""
-    import urllib.parse
-    import urllib.request
-
-    proxies = urllib.request.getproxies_environment()
-    parts = urllib.parse.urlsplit(url)
-    if not (proxies.get(parts.scheme) or proxies.get("all")):
-        return False
-    return not urllib.request.proxy_bypass_environment(parts.hostname or "", proxies)  # type: ignore[attr-defined]
 
 
 class _Conn:
@@ -184,53 +176,52 @@ async def _untimed_read(reader: asyncio.StreamReader, n: int) -> bytes:
 
 async def _dechunk(reader: asyncio.StreamReader, read: Any) -> AsyncIterator[bytes]:
     """A chunked body's payload, one piece per network read (every chunk that read completed, joined)."""
-    buf = b""
-    need = 0  # payload bytes of the current chunk still to come
-    crlf = False  # the CRLF after a chunk's payload is still to come
-    while True:
-        data = await read(reader, _READ)
-        if not data:
-            raise httpx.ReadError("upstream closed the connection mid-body")
-        buf = buf + data if buf else data
-        out: list[bytes] = []
-        pos = 0
-        size = len(buf)
-        while True:
-            if need:
-                take = need if need <= size - pos else size - pos
-                out.append(buf[pos : pos + take])
-                pos += take
-                need -= take
-                if need:
-                    break
-                crlf = True
-            if crlf:
-                if size - pos < 2:
-                    break
-                if buf[pos : pos + 2] != b"\r\n":
-                    raise httpx.RemoteProtocolError("malformed chunked body from the upstream")
-                pos += 2
-                crlf = False
-            end = buf.find(b"\r\n", pos)
-            if end < 0:
-                if size - pos > 1024:
-                    raise httpx.RemoteProtocolError("malformed chunk size line from the upstream")
-                break
-            need = int(buf[pos:end].split(b";", 1)[0], 16)
-            pos = end + 2
-            if need == 0:  # the last chunk: trailers (ignored) end with an empty line
-                rest = buf[pos:]
-                while not (rest.startswith(b"\r\n") or b"\r\n\r\n" in rest):
-                    more = await read(reader, _READ)
-                    if not more:
-                        raise httpx.ReadError("upstream closed the connection mid-body")
-                    rest += more
-                if out:
-                    yield b"".join(out)
-                return
-        buf = buf[pos:] if pos < size else b""
-        if out:
-            yield out[0] if len(out) == 1 else b"".join(out)
+    chunks = Dechunker()
+    try:
+        while not chunks.done:
+            data = await read(reader, _READ)
+            if not data:
+                raise httpx.ReadError("upstream closed the connection mid-body")
+            piece = chunks.feed(data)
+            if piece:
+                yield piece
+    except ProtocolError as exc:
+        raise httpx.RemoteProtocolError(f"{exc} from the upstream") from exc
+    except ValueError as exc:
+        raise httpx.RemoteProtocolError("malformed chunk size line from the upstream") from exc
+
+
+class AsyncReply(Reply):
+    """A response straight from ``LeanTransport.exchange``, without httpx's objects: ``aread`` or ``aiter_raw``."""
+
+    __slots__ = ("_body", "_start")
+
+    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: _Body, start: float) -> None:
+        super().__init__(status, Headers(headers))
+        self._body = body
+        self._start = start
+
+    async def aiter_raw(self) -> AsyncIterator[bytes]:
+        """The body as it arrives, one piece per network read."""
+        if self._content is not None:
+            if self._content:
+                yield self._content
+            return
+        async for data in self._body:
+            yield data
+        self._elapsed = time.perf_counter() - self._start
+
+    async def aread(self) -> bytes:
+        """The whole body (read once, kept)."""
+        if self._content is None:
+            self._content = b"".join([data async for data in self.aiter_raw()])
+        return self._content
+
+    async def aclose(self) -> None:
+        """Give the connection back (the body read to its end) or close it."""
+        await self._body.aclose()
+        if self._elapsed is None:
+            self._elapsed = time.perf_counter() - self._start
 
 
 class LeanTransport(httpx.AsyncBaseTransport):
@@ -238,9 +229,15 @@ class LeanTransport(httpx.AsyncBaseTransport):
 
     def __init__(self, *, verify: bool = True) -> None:
         self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
-        # The trust httpx has: SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's CA bundle.
-        self._ssl: ssl.SSLContext = httpx.create_ssl_context(verify=verify)
-        self._ssl.set_alpn_protocols(["http/1.1"])
+        self._verify = verify
+        self._ssl: ssl.SSLContext | None = None  # made for the first https connection: loading CAs takes a while
+
+    def _tls(self) -> ssl.SSLContext:
+        if self._ssl is None:
+            # The trust httpx has: SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's CA bundle.
+            self._ssl = ssl_context() if self._verify else httpx.create_ssl_context(verify=False)
+            self._ssl.set_alpn_protocols(["http/1.1"])
+        return self._ssl
 
     def _release(self, conn: _Conn) -> None:
         idle = self._idle.setdefault(conn.key, [])
@@ -254,7 +251,7 @@ class LeanTransport(httpx.AsyncBaseTransport):
         try:
             async with asyncio.timeout(timeout):
                 reader, writer = await asyncio.open_connection(
-                    host, port, ssl=self._ssl if scheme == "https" else None, limit=_HEAD_LIMIT
+                    host, port, ssl=self._tls() if scheme == "https" else None, limit=HEAD_LIMIT
                 )
         except TimeoutError as exc:
             raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
@@ -285,21 +282,41 @@ class LeanTransport(httpx.AsyncBaseTransport):
         if not has_host:
             lines.append(b"Host: " + url.netloc + b"\r\n")
         lines.append(b"Content-Length: %d\r\n\r\n" % len(body))
-        start = b"".join(lines)
+        status, headers, stream = await self.exchange(
+            key,
+            b"".join(lines),
+            body,
+            timeouts.get("connect"),
+            timeouts.get("read"),
+            head_only=request.method == "HEAD",
+        )
+        return httpx.Response(status, headers=headers, stream=stream, extensions={"http_version": b"HTTP/1.1"})
+
+    async def exchange(
+        self,
+        key: tuple[str, str, int],
+        start: bytes,
+        body: bytes,
+        connect_timeout: float | None,
+        read_timeout: float | None,
+        *,
+        head_only: bool = False,
+    ) -> tuple[int, list[tuple[bytes, bytes]], _Body]:
+        """Send a request's head (``start``, up to its blank line) and body; the status, headers and body stream."""
         # one write for the usual small body; a large one (a 50 MB prompt) goes as a view after the head, so
         # neither the concatenation nor the transport's slice of the unsent rest copies it again
         payload: bytes | None = start + body if len(body) < _SPLIT_BODY else None
         idle = self._idle.get(key)
         for attempt in (0, 1):
             reused = bool(idle)
-            conn = idle.pop() if idle else await self._connect(key, timeouts.get("connect"))
+            conn = idle.pop() if idle else await self._connect(key, connect_timeout)
             try:
                 if payload is not None:
                     conn.writer.write(payload)
                 else:
                     conn.writer.write(start)
                     conn.writer.write(memoryview(body))
-                head = await self._head(conn, timeouts.get("read"))
+                head = await self._head(conn, read_timeout)
             except (httpx.ReadError, httpx.RemoteProtocolError, OSError):
                 conn.close()
                 if reused and attempt == 0:
@@ -311,10 +328,9 @@ class LeanTransport(httpx.AsyncBaseTransport):
                 raise
             break
         status, headers, length, chunked, keep = head
-        if request.method == "HEAD" or status in (204, 304) or 100 <= status < 200:
+        if head_only or status in (204, 304) or 100 <= status < 200:
             length, chunked = 0, False
-        stream = _Body(self, conn, length, chunked, keep, timeouts.get("read"))
-        return httpx.Response(status, headers=headers, stream=stream, extensions={"http_version": b"HTTP/1.1"})
+        return status, headers, _Body(self, conn, length, chunked, keep, read_timeout)
 
     async def _head(
         self, conn: _Conn, timeout: float | None
@@ -326,29 +342,10 @@ class LeanTransport(httpx.AsyncBaseTransport):
             raise httpx.ReadTimeout("upstream did not answer in time") from exc
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as exc:
             raise httpx.ReadError(f"upstream closed the connection: {exc or type(exc).__name__}") from exc
-        first, _, rest = raw[:-4].partition(b"\r\n")
-        parts = first.split(b" ", 2)
-        if len(parts) < 2 or not parts[0].startswith(b"HTTP/1."):
-            raise httpx.RemoteProtocolError(f"not an HTTP/1.1 answer: {first[:80]!r}")
-        status = int(parts[1])
-        headers: list[tuple[bytes, bytes]] = []
-        length: int | None = None
-        chunked = False
-        keep = parts[0] == b"HTTP/1.1"
-        for line in rest.split(b"\r\n"):
-            name, _, value = line.partition(b":")
-            value = value.strip()
-            headers.append((name, value))
-            low = name.lower()
-            if low == b"content-length":
-                length = int(value)
-            elif low == b"transfer-encoding":
-                chunked = b"chunked" in value.lower()
-            elif low == b"connection":
-                keep = b"close" not in value.lower() and (keep or b"keep-alive" in value.lower())
-        if chunked:
-            length = None
-        return status, headers, length, chunked, keep
+        try:
+            return parse_head(raw[:-4])
+        except (ProtocolError, ValueError) as exc:
+            raise httpx.RemoteProtocolError(str(exc)) from exc
 
     async def aclose(self) -> None:
         """Close every idle connection."""
@@ -363,7 +360,7 @@ class DefaultAsyncTransport(httpx.AsyncBaseTransport):
     ``AsyncHTTPTransport`` otherwise (trio, through anyio), chosen per request."""
 
     def __init__(self, limits: httpx.Limits) -> None:
-        self._lean = LeanTransport()
+        self.lean = LeanTransport()
         self._limits = limits
         self._other: httpx.AsyncHTTPTransport | None = None
 
@@ -374,15 +371,15 @@ class DefaultAsyncTransport(httpx.AsyncBaseTransport):
             if self._other is None:
                 self._other = httpx.AsyncHTTPTransport(limits=self._limits)
             return await self._other.handle_async_request(request)
-        return await self._lean.handle_async_request(request)
+        return await self.lean.handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self._lean.aclose()
+        await self.lean.aclose()
         if self._other is not None:
             await self._other.aclose()
 
 
-def redirect_request(request: httpx.Request, response: httpx.Response) -> httpx.Request:
+def redirect_request(request: httpx.Request, response: httpx.Response | Reply) -> httpx.Request:
     """The request a redirect asks for, by httpx's rules (303, 301/302 after a POST: a GET; auth stays home)."""
     url = request.url.join(response.headers["location"])
     method = request.method

@@ -276,8 +276,7 @@ def _reply_of(response: Any, body: bytes) -> Reply:
 
 def drive(client: Client, flow: MCPFlow[T]) -> T:
     """Run an MCP flow (or any flow of ``Exchange``/``Request``/``Sleep`` steps) on a sync client."""
-    import httpx
-
+    from glmkit._call import transport_errors
     from glmkit._transport import connection_error
 
     client._require_auth()
@@ -288,7 +287,7 @@ def drive(client: Client, flow: MCPFlow[T]) -> T:
             response = transport.open(step.call)
             try:
                 body = response.read()
-            except httpx.HTTPError as exc:
+            except transport_errors() as exc:
                 raise connection_error(exc) from exc
             finally:
                 response.close()
@@ -302,8 +301,7 @@ def drive(client: Client, flow: MCPFlow[T]) -> T:
 
 async def adrive(client: AsyncClient, flow: MCPFlow[T]) -> T:
     """The async twin of ``drive``."""
-    import httpx
-
+    from glmkit._call import transport_errors
     from glmkit._transport import connection_error
 
     client._require_auth()
@@ -314,7 +312,7 @@ async def adrive(client: AsyncClient, flow: MCPFlow[T]) -> T:
             response = await transport.open(step.call)
             try:
                 body = await response.aread()
-            except httpx.HTTPError as exc:
+            except transport_errors() as exc:
                 raise connection_error(exc) from exc
             finally:
                 await response.aclose()

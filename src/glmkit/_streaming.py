@@ -9,12 +9,11 @@ drops mid-way, ``APIConnectionError`` is raised with ``partial`` set to what was
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Mapping
 from types import TracebackType
 from typing import Any, Generic, Self, TypeVar
 
-import httpx
-
+from glmkit._call import transport_errors
 from glmkit._errors import APIConnectionError, ContentFilterError, StreamError, make_status_error
 from glmkit._sse import SSEDecoder
 
@@ -145,7 +144,7 @@ class StreamCore(Generic[T]):
 
 
 class _StreamBase(Generic[T]):
-    def __init__(self, response: httpx.Response, core: StreamCore[T]) -> None:
+    def __init__(self, response: Any, core: StreamCore[T]) -> None:  # an httpx.Response or a lean reply
         self.response = response
         self._core = core
 
@@ -155,9 +154,10 @@ class _StreamBase(Generic[T]):
         return self._core.request_id
 
     @property
-    def headers(self) -> httpx.Headers:
-        """The response headers."""
-        return self.response.headers
+    def headers(self) -> Mapping[str, str]:
+        """The response headers (names matched without regard to case)."""
+        headers: Mapping[str, str] = self.response.headers
+        return headers
 
 
 class Stream(_StreamBase[T]):
@@ -173,7 +173,7 @@ class Stream(_StreamBase[T]):
                 if core.done:
                     break
             core.end()
-        except httpx.HTTPError as exc:
+        except transport_errors() as exc:
             raise APIConnectionError(
                 f"The stream broke: {exc or type(exc).__name__}.",
                 partial=core.partial(),
@@ -209,7 +209,7 @@ class AsyncStream(_StreamBase[T]):
                 if core.done:
                     break
             core.end()
-        except httpx.HTTPError as exc:
+        except transport_errors() as exc:
             raise APIConnectionError(
                 f"The stream broke: {exc or type(exc).__name__}.",
                 partial=core.partial(),

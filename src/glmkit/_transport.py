@@ -3,17 +3,19 @@
 A ``Call`` (``_call``: what to send, how to read the answer) goes out through one of the two ``*Transport``
 classes, which differ only in how they send, read and sleep: everything they decide (retries, JWT refresh) is
 in ``_flows``.
+
+Each sends a plain JSON call through glmkit's own HTTP/1.1 transport (``_sync_http``, ``_http11``) and answers
+it with a lean reply (``_wire.Reply``); httpx takes what those do not: a user's ``http_client`` or
+``transport``, a proxy from the environment, multipart uploads, redirects, and trio. The sync client so never
+imports httpx on its default path (the import alone costs a fresh process more than its first request).
 """
 
 from __future__ import annotations
 
-import datetime
+import threading
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
-
-import anyio
-import httpx
 
 from glmkit._auth import Auth
 from glmkit._call import (
@@ -25,17 +27,24 @@ from glmkit._call import (
     build_request,
     connection_error,
     error_from_response,
+    lean_request,
+    lean_timeouts,
     parse_body,
     request_id_of,
     split_options,
+    transport_errors,
     with_options,
 )
 from glmkit._config import Settings
 from glmkit._flows import Attempt, Flow, Request, Sleep, Step, drive_async, drive_sync, retrying
 from glmkit._retry import RetryPolicy
+from glmkit._wire import proxied
 
 if TYPE_CHECKING:
-    pass
+    import httpx
+
+    from glmkit._http11 import DefaultAsyncTransport, LeanTransport
+    from glmkit._sync_http import SyncLeanTransport
 
 __all__ = [  # Call and its helpers are re-exported: resources import them from here
     "OPTION_KEYS",
@@ -51,13 +60,21 @@ __all__ = [  # Call and its helpers are re-exported: resources import them from 
 ]
 
 _POLICIES: dict[int, RetryPolicy] = {}
-LIMITS = httpx.Limits(max_connections=100, max_keepalive_connections=20)
+
+
+def limits() -> httpx.Limits:
+    """The pool limits of the httpx clients glmkit makes."""
+    import httpx
+
+    return httpx.Limits(max_connections=100, max_keepalive_connections=20)
 
 
 class _TransportBase:
     def __init__(self, settings: Settings, auth: Auth | None) -> None:
         self.settings = settings
         self.auth = auth
+        self._no_proxy: dict[tuple[str, str], bool] = {}  # (scheme, host) -> sent direct: no proxy applies
+        self._lock = threading.Lock()
 
     def policy(self, call: Call) -> RetryPolicy:
         retries = self.settings.max_retries if call.max_retries is None else call.max_retries
@@ -66,9 +83,26 @@ class _TransportBase:
             policy = _POLICIES[retries] = RetryPolicy(max_retries=retries)
         return policy
 
+    def _direct_for(self, scheme: str, host: str) -> bool:
+        """Whether a URL may go to a lean transport: no proxy in the environment applies to it (those are httpx's)."""
+        key = (scheme, host)
+        found = self._no_proxy.get(key)
+        if found is None:
+            found = self._no_proxy[key] = not proxied(f"{scheme}://{host}/")
+        return found
+
+    def _timeout(self) -> httpx.Timeout:
+        import httpx
+
+        return httpx.Timeout(self.settings.timeout, connect=self.settings.connect_timeout)
+
 
 class SyncTransport(_TransportBase):
-    """Sends calls with an ``httpx.Client``."""
+    """Sends calls with glmkit's lean sync transport, or an ``httpx.Client`` where one is given or needed.
+
+    The ``httpx.Client`` (``http``) is built on first use: with no ``http_client`` or ``transport`` given, plain
+    JSON calls to a URL no proxy applies to go out through ``lean`` and httpx is never imported.
+    """
 
     def __init__(
         self,
@@ -78,32 +112,84 @@ class SyncTransport(_TransportBase):
         http_client: httpx.Client | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        lean: SyncLeanTransport | None = None,
     ) -> None:
         super().__init__(settings, auth)
         self._owns = http_client is None
-        self.http = http_client or httpx.Client(
-            transport=transport,
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-            limits=LIMITS,
-            follow_redirects=True,
-        )
+        self._http = http_client
+        self._transport_arg = transport
+        self._owns_lean = lean is None and http_client is None and transport is None
+        if self._owns_lean:
+            from glmkit._sync_http import SyncLeanTransport
+
+            lean = SyncLeanTransport()
+        self.lean = lean
         self.sleep = sleep
 
-    def close(self) -> None:
-        """Close the connection pool (when we made it)."""
-        if self._owns:
-            self.http.close()
+    @property
+    def http(self) -> httpx.Client:
+        """The ``httpx.Client`` for what the lean transport does not send (built on first use)."""
+        if self._http is None:
+            with self._lock:
+                if self._http is None:
+                    import httpx
 
-    def _attempt(self, call: Call) -> httpx.Response:
-        request = build_request(self.http, self.settings, self.auth, call)
+                    self._http = httpx.Client(
+                        transport=self._transport_arg, timeout=self._timeout(), limits=limits(), follow_redirects=True
+                    )
+        return self._http
+
+    def shared(self) -> dict[str, Any]:
+        """What a client clone (``with_options``) shares of this transport: the pools and the sleep."""
+        return (
+            {"http_client": self._http, "lean": self.lean, "sleep": self.sleep}
+            if self.lean is not None
+            else {
+                "http_client": self.http,
+                "sleep": self.sleep,
+            }
+        )
+
+    def close(self) -> None:
+        """Close the connection pools (the ones we made)."""
+        if self._owns and self._http is not None:
+            self._http.close()
+        if self._owns_lean and self.lean is not None:
+            self.lean.close()
+
+    def _attempt(self, call: Call) -> Any:
+        lean = self.lean
+        prepared = lean_request(self.settings, self.auth, call) if lean is not None else None
+        if lean is None or prepared is None or not self._direct_for(*prepared[0].key[:2]):
+            return self._checked(self._send_httpx(call))
+        target, head, body = prepared
+        connect, read = lean_timeouts(self.settings, call)
         try:
-            response = self.http.send(request, stream=True)
-        except httpx.HTTPError as exc:
+            reply = lean.send(target.key, head, body, connect_timeout=connect, read_timeout=read)
+        except OSError as exc:
             raise connection_error(exc) from exc
+        if reply.is_redirect:  # the API does not redirect; httpx follows from where this one points
+            from glmkit._http11 import redirect_request
+
+            reply.close()
+            return self._checked(self._send_httpx(call, lambda request: redirect_request(request, reply)))
+        return self._checked(reply)
+
+    def _send_httpx(self, call: Call, redirect: Callable[[httpx.Request], httpx.Request] | None = None) -> Any:
+        request = build_request(self.http, self.settings, self.auth, call)
+        if redirect is not None:
+            request = redirect(request)
+        try:
+            return self.http.send(request, stream=True)
+        except transport_errors() as exc:
+            raise connection_error(exc) from exc
+
+    @staticmethod
+    def _checked(response: Any) -> Any:
         if response.status_code >= 400:
             try:
                 response.read()
-            except httpx.HTTPError as exc:
+            except transport_errors() as exc:
                 raise connection_error(exc) from exc
             finally:
                 response.close()
@@ -120,10 +206,9 @@ class SyncTransport(_TransportBase):
 
         return handle
 
-    def open(self, call: Call[Any]) -> httpx.Response:
-        """Send with retries and return the open (unread) response."""
-        response: httpx.Response = drive_sync(retrying(self.policy(call), self.auth), self._handle(call))
-        return response
+    def open(self, call: Call[Any]) -> Any:
+        """Send with retries and return the open (unread) response: an ``httpx.Response`` or a lean reply."""
+        return drive_sync(retrying(self.policy(call), self.auth), self._handle(call))
 
     def request(self, call: Call[T]) -> T:
         """Send with retries and return the parsed result, or a stream for a streaming call."""
@@ -132,7 +217,7 @@ class SyncTransport(_TransportBase):
             return call.stream(response)
         try:
             content = response.read()
-        except httpx.HTTPError as exc:
+        except transport_errors() as exc:
             raise connection_error(exc) from exc
         finally:
             response.close()
@@ -151,7 +236,7 @@ class SyncTransport(_TransportBase):
 
 
 class AsyncTransport(_TransportBase):
-    """Sends calls with an ``httpx.AsyncClient``."""
+    """Sends calls with glmkit's lean HTTP/1.1 transport (``_http11``), or an ``httpx.AsyncClient`` where needed."""
 
     def __init__(
         self,
@@ -160,49 +245,54 @@ class AsyncTransport(_TransportBase):
         *,
         http_client: httpx.AsyncClient | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] = anyio.sleep,
+        sleep: Callable[[float], Awaitable[None]] | None = None,
     ) -> None:
         super().__init__(settings, auth)
         self._owns = http_client is None
+        self._http = http_client
+        self._transport_arg = transport
         self.direct: httpx.AsyncBaseTransport | None = None
         """A transport requests go to straight, past ``httpx.AsyncClient.send`` (its auth, cookie, redirect and
         event-hook handling, ~60 us a request that the API never needs); ``None``: through the client."""
+        self._own_direct: DefaultAsyncTransport | None = None
         self._owns_direct = http_client is None and transport is None
         if self._owns_direct:
             from glmkit._http11 import DefaultAsyncTransport
 
             # httpx's async pool costs ~1 ms of CPU a request: 5-6x fewer requests/s at 64 in flight (bench/).
             # Not handed to httpx: a client built without a transport mounts the proxies the environment names.
-            self.direct = DefaultAsyncTransport(LIMITS)
-        self._no_proxy: dict[tuple[str, str], bool] = {}  # (scheme, host) -> sent direct: no proxy applies
-        self.http = http_client or httpx.AsyncClient(
-            transport=transport,
-            timeout=httpx.Timeout(settings.timeout, connect=settings.connect_timeout),
-            limits=LIMITS,
-            follow_redirects=True,
-        )
+            self.direct = self._own_direct = DefaultAsyncTransport(limits())
+        if sleep is None:
+            import anyio
+
+            sleep = anyio.sleep
         self.sleep = sleep
+
+    @property
+    def http(self) -> httpx.AsyncClient:
+        """The ``httpx.AsyncClient`` for what does not go straight to a transport (built on first use)."""
+        if self._http is None:
+            import httpx
+
+            self._http = httpx.AsyncClient(
+                transport=self._transport_arg, timeout=self._timeout(), limits=limits(), follow_redirects=True
+            )
+        return self._http
+
+    def shared(self) -> dict[str, Any]:
+        """What a client clone (``with_options``) shares of this transport: the pool and the sleep."""
+        return {"http_client": self.http, "sleep": self.sleep}
 
     async def close(self) -> None:
         """Close the connection pool (when we made it)."""
-        if self._owns:
-            await self.http.aclose()
+        if self._owns and self._http is not None:
+            await self._http.aclose()
         if self._owns_direct and self.direct is not None:
             await self.direct.aclose()
 
-    def _direct_for(self, url: httpx.URL) -> bool:
-        """Whether ``url`` may go to ``direct``: no proxy in the environment applies to it (those are httpx's)."""
-        key = (url.scheme, url.host)
-        found = self._no_proxy.get(key)
-        if found is None:
-            from glmkit._http11 import proxied
-
-            found = self._no_proxy[key] = not proxied(str(url))
-        return found
-
     async def _send(self, request: httpx.Request) -> httpx.Response:
         """Send one built request and return the open response."""
-        if self.direct is None or not self._direct_for(request.url):
+        if self.direct is None or not self._direct_for(request.url.scheme, request.url.host):
             return await self.http.send(request, stream=True)
         start = time.perf_counter()
         response = await self.direct.handle_async_request(request)
@@ -212,24 +302,48 @@ class AsyncTransport(_TransportBase):
 
             await response.aclose()
             return await self.http.send(redirect_request(request, response), stream=True)
+        import datetime
+
         response.elapsed = datetime.timedelta(seconds=time.perf_counter() - start)  # to the headers
         return response
 
-    async def _attempt(self, call: Call) -> httpx.Response:
-        request = build_request(self.http, self.settings, self.auth, call)
+    async def _attempt(self, call: Call) -> Any:
+        # plain JSON calls under asyncio skip httpx's objects altogether, while ``direct`` is still the one we made
+        # (a subclass may swap it, as the gateway does: its calls then always answer httpx responses)
+        lean = self._own_direct.lean if self._own_direct is not None and self.direct is self._own_direct else None
+        prepared = lean_request(self.settings, self.auth, call) if lean is not None else None
         try:
-            response = await self._send(request)
-        except httpx.HTTPError as exc:
+            if lean is None or prepared is None or not self._direct_for(*prepared[0].key[:2]) or not _asyncio():
+                response = await self._send(build_request(self.http, self.settings, self.auth, call))
+            else:
+                response = await self._exchange(lean, call, *prepared)
+        except transport_errors() as exc:
             raise connection_error(exc) from exc
         if response.status_code >= 400:
             try:
                 await response.aread()
-            except httpx.HTTPError as exc:
+            except transport_errors() as exc:
                 raise connection_error(exc) from exc
             finally:
                 await response.aclose()
             raise error_from_response(response)
         return response
+
+    async def _exchange(self, lean: LeanTransport, call: Call, target: Any, head: bytes, body: bytes) -> Any:
+        """Send straight through the lean transport: a lean reply, no httpx request or response built."""
+        from glmkit._http11 import AsyncReply
+
+        connect, read = lean_timeouts(self.settings, call)
+        start = time.perf_counter()
+        status, headers, stream = await lean.exchange(target.key, head, body, connect, read)
+        reply = AsyncReply(status, headers, stream, start)
+        if reply.is_redirect:  # the API does not redirect; httpx follows from where this one points
+            from glmkit._http11 import redirect_request
+
+            await reply.aclose()
+            request = redirect_request(build_request(self.http, self.settings, self.auth, call), reply)
+            return await self.http.send(request, stream=True)
+        return reply
 
     def _handle(self, call: Call) -> Callable[[Step], Awaitable[Any]]:
         def handle(step: Step) -> Awaitable[Any]:
@@ -241,8 +355,8 @@ class AsyncTransport(_TransportBase):
 
         return handle
 
-    async def open(self, call: Call[Any]) -> httpx.Response:
-        """Send with retries and return the open (unread) response."""
+    async def open(self, call: Call[Any]) -> Any:
+        """Send with retries and return the open (unread) response: an ``httpx.Response`` or a lean reply."""
         return await drive_async(retrying(self.policy(call), self.auth), self._handle(call))
 
     async def request(self, call: Call[T]) -> T:
@@ -252,7 +366,7 @@ class AsyncTransport(_TransportBase):
             return call.stream(response)
         try:
             content = await response.aread()
-        except httpx.HTTPError as exc:
+        except transport_errors() as exc:
             raise connection_error(exc) from exc
         finally:
             await response.aclose()
@@ -268,3 +382,14 @@ class AsyncTransport(_TransportBase):
             return self.request(step.call)
 
         return await drive_async(flow, handle)
+
+
+def _asyncio() -> bool:
+    """Whether the running event loop is asyncio's (the lean transport's); not under trio."""
+    import asyncio
+
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True

@@ -51,6 +51,11 @@ class Upstream(AsyncTransport):
         super().__init__(*args, transport=transport, **options)
         self.direct = transport  # given one, httpx would route every URL to it anyway; None: httpx decides
 
+    async def open(self, call: Call[Any]) -> httpx.Response:
+        """Send with retries and return the open response: always httpx's here (``direct`` is a transport)."""
+        response: httpx.Response = await super().open(call)
+        return response
+
     def policy(self, call: Call) -> RetryPolicy:
         """Retries as configured, 1302 excepted."""
         retries = self.settings.max_retries if call.max_retries is None else call.max_retries

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import functools
 from collections.abc import AsyncIterator, Iterator
-from typing import TypeVar
-
-import httpx
+from typing import TYPE_CHECKING, TypeVar
 
 from glmkit._streaming import AsyncStream, Stream, StreamCore
 from glmkit._transport import request_id_of
 from glmkit.resources._chat_assembly import ChunkAccumulator
 from glmkit.types.chat import ChatCompletion, ChatCompletionChunk
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["AsyncChatCompletionStream", "ChatCompletionStream", "open_chat_stream"]
 
