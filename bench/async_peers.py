@@ -8,6 +8,9 @@ repetitions interleaved: requests/s and the client's CPU per request (``time.pro
 - ``glmkit``: ``glmkit.AsyncClient`` as users make it (typed result; its default transport);
 - ``glmkit on httpx's pool``: the same client on httpx's own ``AsyncHTTPTransport`` (what it used before).
 
+- ``glmkit, --before SRC``: with ``--before``, ``glmkit.AsyncClient`` again from another checkout's ``src``
+  (``git archive REV src | tar -x -C DIR``), so a change is measured before and after in the same run.
+
 aiohttp is a benchmark peer only (``bench/run`` installs it); glmkit does not depend on it.
 """
 
@@ -94,6 +97,7 @@ def main() -> None:
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--duration", type=float, default=2.0)
     parser.add_argument("--inflight", type=int, default=64)
+    parser.add_argument("--before", metavar="SRC", help="Add a glmkit row imported from this src directory.")
     parser.add_argument("--worker", nargs=2, metavar=("ROW", "URL"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -109,13 +113,15 @@ def main() -> None:
     try:
         assert server.stdout is not None
         url = f"http://127.0.0.1:{int(server.stdout.readline().split()[1])}"
-        runs: dict[str, list[tuple[float, float]]] = {row: [] for row in ROWS}
+        rows = (*ROWS, "glmkit_before") if args.before else ROWS
+        runs: dict[str, list[tuple[float, float]]] = {row: [] for row in rows}
         for _ in range(args.reps):
-            for row in ROWS:
+            for row in rows:
+                env = {**os.environ, "PYTHONPATH": args.before} if row == "glmkit_before" else None
                 out = subprocess.run(
                     [sys.executable, "-m", "bench.async_peers", "--inflight", str(args.inflight), "--duration",
-                     str(args.duration), "--worker", row, url],
-                    cwd=ROOT, capture_output=True, text=True, check=True,
+                     str(args.duration), "--worker", "glmkit" if row == "glmkit_before" else row, url],
+                    cwd=ROOT, capture_output=True, text=True, check=True, env=env,
                 )  # fmt: skip
                 runs[row].append(tuple(json.loads(out.stdout)))  # type: ignore[arg-type]
     finally:
@@ -124,7 +130,7 @@ def main() -> None:
     peer = statistics.median(r for r, _ in runs["aiohttp"])
     print(f"{args.inflight} requests in flight, median of {args.reps} runs of {args.duration:g} s, bare upstream")
     print(f"{'client':<24}{'requests/s':>12}{'x aiohttp':>11}{'CPU/request (us)':>18}")
-    for row in ROWS:
+    for row in rows:
         rate = statistics.median(r for r, _ in runs[row])
         cpu = statistics.median(c for _, c in runs[row])
         print(f"{row:<24}{rate:>12,.0f}{rate / peer:>11.2f}{cpu:>18,.0f}")
