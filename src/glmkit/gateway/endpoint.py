@@ -232,7 +232,7 @@ def endpoint(route: str, handler: Handler, dialect: Dialect | None) -> Callable[
 
     async def handle(request: Request) -> Response:
         gw: Gateway = request.app.state.gateway
-        flight = Flight(gw.shaper, Record(route), gw.submit)
+        flight = Flight(gw.shaper, Record(route), gw.submit, gw.submit_together)
         record = flight.record
         record.row["tool"] = tool_of(request.headers.get("user-agent"))
         speak = dialect or (ANTHROPIC if "anthropic-version" in request.headers else OPENAI)

@@ -8,7 +8,7 @@ is learned down. Once bytes have gone to the client, a failure becomes an ``erro
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -322,12 +322,30 @@ class Flight:
     up before the body generator ever started), so no slot leaks and every request leaves one row.
     """
 
-    __slots__ = ("backoff", "closed", "finished", "record", "response", "shaper", "slot", "submit", "ticket")
+    __slots__ = (
+        "backoff",
+        "closed",
+        "finished",
+        "record",
+        "response",
+        "shaper",
+        "slot",
+        "submit",
+        "submit_together",
+        "ticket",
+    )
 
-    def __init__(self, shaper: Shaper, record: Record, submit: Callable[[Record], None]) -> None:
+    def __init__(
+        self,
+        shaper: Shaper,
+        record: Record,
+        submit: Callable[[Record], None],
+        submit_together: Callable[[Record], Awaitable[None]] | None = None,
+    ) -> None:
         self.shaper = shaper
         self.record = record
         self.submit = submit
+        self.submit_together = submit_together  # ``close`` writes the row with the others ending at the same time
         record.on_end = self._write
         self.ticket: Ticket | None = None
         self.slot: Slot | None = None
@@ -352,7 +370,11 @@ class Flight:
             return  # written when the answer ended (``Record.end``)
         if not self.finished and self.record.status == 200:
             self.record.fail(499)  # the client went away first
-        self._write()
+        if self.submit_together is None:
+            self._write()
+            return
+        self.record.on_end = None
+        await self.submit_together(self.record)
 
     def _write(self) -> None:
         self.record.on_end = None

@@ -152,6 +152,7 @@ class Gateway:
         )
         self.ledger = ledger
         self._checkpointer: Any = None
+        self._rows: list[dict[str, Any]] = []  # rows waiting for the end of this turn of the event loop
         self.ledger_problem: str | None = None  # why the ledger is off though the config wants it
         if ledger is None and config.ledger:
             from glmkit.ledger import Checkpointer, Ledger, LedgerError
@@ -182,6 +183,28 @@ class Gateway:
         survives the gateway being killed. A database busy beyond ``LEDGER_BUSY_SECONDS`` parks the row
         in the pending file beside it (replayed by the next ``Ledger``), so the event loop never waits long.
         """
+        row = self._settled(record)
+        if row is not None:
+            self._write_rows([row])
+
+    async def submit_together(self, record: Record) -> None:
+        """``submit`` for a request whose answer has not left yet (``Flight.close``): the rows of the requests
+        that end in the same turn of the event loop go in one transaction, since the commit is most of a row's cost.
+
+        Returns once the row is written, so the client still gets its answer after its row is in; a caller
+        cancelled meanwhile leaves its row to be written all the same.
+        """
+        row = self._settled(record)
+        if row is None:
+            return
+        self._rows.append(row)
+        if len(self._rows) == 1:
+            asyncio.get_running_loop().call_soon(self._write_together)
+        # the write was scheduled before this task's next step (the ready queue is first in, first out): it has run
+        await asyncio.sleep(0)
+
+    def _settled(self, record: Record) -> dict[str, Any] | None:
+        """The finished row (a pay-as-you-go reservation settled), or None when there is no ledger."""
         row = record.finish()
         reserved = row.pop("_payg_reserved", None)
         if reserved is not None and self.fallback is not None:
@@ -192,15 +215,31 @@ class Gateway:
             )
             row["cost_usd"] = round(cost, 6)
             self.fallback.settle(reserved, cost)
-        if self.ledger is None:
+        return None if self.ledger is None else row
+
+    def _write_together(self) -> None:
+        rows, self._rows = self._rows, []
+        self._write_rows(rows)
+
+    def _write_rows(self, rows: list[dict[str, Any]]) -> None:
+        if not rows or self.ledger is None:
             return
         try:
-            self.ledger.add_request(**row)
+            if len(rows) == 1:
+                self.ledger.add_request(**rows[0])
+            else:
+                self.ledger.add_requests(rows)
+            return
         except Exception:  # the ledger is bookkeeping: never fail a request over it
-            log.warning("a request row could not be recorded", exc_info=True)
+            if len(rows) == 1:
+                log.warning("a request row could not be recorded", exc_info=True)
+                return
+        for row in rows:  # one bad row does not take the others with it
+            self._write_rows([row])
 
     async def aclose(self) -> None:
         """Close the upstream pool and the ledger."""
+        self._write_together()
         await self.upstream.close()
         if self.payg is not None:
             await self.payg.close()
