@@ -16,6 +16,7 @@ import sys
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -285,3 +286,40 @@ assert "httpx" not in sys.modules, "httpx was imported"
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["sync", "async"])
+async def test_a_lean_request_carries_our_headers_and_compact_json(serve: Callable[..., Server], kind: str) -> None:
+    got: list[tuple[str, str, dict[str, str], bytes]] = []
+    answer = {"id": "c", "created": 1, "model": "glm-5.3", "choices": [{"index": 0, "message": {"content": "ok"}}]}
+
+    def record(conn: Conn) -> None:
+        while (request := conn.request()) is not None:
+            got.append(request)
+            conn.answer(200, json.dumps(answer).encode())
+
+    server = serve(record)
+    params: Any = {
+        "model": "glm-5.3",
+        "messages": [{"role": "user", "content": "héllo"}],
+        "extra_headers": {"x-trace": "1"},
+    }
+    if kind == "sync":
+        with glmkit.Client(api_key=KEY, base_url=f"{server.url}/v4") as c:
+            reply = c.chat.completions.create(**params)
+    else:
+        async with glmkit.AsyncClient(api_key=KEY, base_url=f"{server.url}/v4") as ac:
+            reply = await ac.chat.completions.create(**params)
+    assert reply.choices[0].message.content == "ok"
+    ((method, target, headers, body),) = got
+    assert (method, target) == ("POST", "/v4/chat/completions")
+    assert headers["host"] == f"127.0.0.1:{server.port}"
+    assert headers["user-agent"].startswith("glmkit/")
+    assert headers["authorization"] == f"Bearer {KEY}"
+    assert headers["accept"] == "application/json"
+    assert headers["accept-encoding"] == "identity"  # the lean transports do not decompress
+    assert headers["content-type"] == "application/json"
+    assert headers["x-trace"] == "1"
+    assert int(headers["content-length"]) == len(body)
+    assert '"content":"héllo"'.encode() in body  # compact, UTF-8 as it is

@@ -177,7 +177,7 @@ def _absolute_url(url: str) -> httpx.URL | None:
 def lean_request(settings: Settings, auth: Auth | None, call: Call) -> tuple[Target, bytes, bytes] | None:
     """A call as a lean transport sends it: where, the request head, the body; ``None`` when httpx must send it.
 
-    The headers are ``build_request``'s (no ``Accept-Encoding``: bodies come uncompressed), written once per
+    The headers are ``build_request``'s (``Accept-Encoding: identity``: bodies come uncompressed), written once per
     attempt straight into the head (a fresh one per attempt: the JWT may have changed). Multipart uploads and
     anything not plain ``http``/``https`` go through httpx.
     """
@@ -205,6 +205,7 @@ def lean_request(settings: Settings, auth: Auth | None, call: Call) -> tuple[Tar
     fixed: tuple[tuple[str, str | None], ...] = (
         ("User-Agent", USER_AGENT),
         ("Accept-Language", "en-US,en"),
+        ("Accept-Encoding", "identity"),  # the lean transports do not decompress (no header would allow any coding)
         ("Accept", accept),
         ("Authorization", auth.header() if call.auth and auth is not None else None),
     )
