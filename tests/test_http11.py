@@ -128,6 +128,35 @@ async def test_events_that_arrive_together_come_out_together_with_the_same_bytes
     assert len(pieces) < len(EVENTS) // 10  # one piece per network read, not one per chunk
 
 
+@pytest.mark.parametrize("chunked", [True, False])
+async def test_a_reader_that_stops_at_the_last_piece_leaves_the_connection_kept_alive(chunked: bool) -> None:
+    """A relay that stops reading at the answer's last event (Anthropic's message_stop) has read the whole body
+    when that event came in the body's last read: the connection goes back to the pool, not closed (over TLS a
+    closed one costs a handshake on the next request)."""
+    connections = 0
+
+    async def keep_alive(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            await reader.readuntil(b"\r\n\r\n")
+            if chunked:
+                writer.write(_chunked(EVENTS[:3]))  # the events and the last chunk in one write
+            else:
+                body = b"".join(EVENTS[:3])
+                writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body))
+            await writer.drain()
+
+    async for port in _serve(keep_alive):
+        async with httpx.AsyncClient(transport=LeanTransport()) as c:
+            for _ in range(3):
+                async with c.stream("GET", f"http://127.0.0.1:{port}/") as r:
+                    async for piece in r.aiter_raw():
+                        assert piece.endswith(EVENTS[2])
+                        break  # the answer is over: nothing more is read
+    assert connections == 1
+
+
 @pytest.mark.parametrize("step", [1, 2, 3, 5, 7, 64, 1000])
 async def test_a_chunked_body_split_anywhere_across_reads_decodes_to_the_same_bytes(step: int) -> None:
     wire = _chunked(EVENTS[:12]).replace(b"0\r\n\r\n", b"0\r\nx-trailer: 1\r\n\r\n")

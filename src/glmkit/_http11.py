@@ -96,11 +96,10 @@ class _Deadline:
 
 
 class _Body(httpx.AsyncByteStream):
-    """The response body; gives the connection back to the pool once read to the end.
+    """The response body; gives the connection back to the pool once read to the end (or to its last piece).
 
     Each network read yields once: the payload of every HTTP chunk that read completed (and the start of one
-    it did not), joined. Events that arrive together so leave the gateway together, in one write.
-    """
+    it did not), joined. Events that arrive together so leave the gateway together, in one write."""
 
     def __init__(
         self,
@@ -132,7 +131,7 @@ class _Body(httpx.AsyncByteStream):
         read = deadline.read if deadline is not None else _untimed_read
         try:
             if self.chunked:
-                async for data in _dechunk(reader, read):
+                async for data in _dechunk(reader, read, self):
                     yield data
             elif self.length is not None:
                 left = self.length
@@ -141,6 +140,7 @@ class _Body(httpx.AsyncByteStream):
                     if not data:
                         raise httpx.RemoteProtocolError("upstream closed the connection mid-body")
                     left -= len(data)
+                    self.done = not left  # before the last piece goes out: a reader may stop at it
                     yield data
             else:
                 while True:
@@ -174,7 +174,7 @@ async def _untimed_read(reader: asyncio.StreamReader, n: int) -> bytes:
     return await reader.read(n)
 
 
-async def _dechunk(reader: asyncio.StreamReader, read: Any) -> AsyncIterator[bytes]:
+async def _dechunk(reader: asyncio.StreamReader, read: Any, body: _Body) -> AsyncIterator[bytes]:
     """A chunked body's payload, one piece per network read (every chunk that read completed, joined)."""
     chunks = Dechunker()
     try:
@@ -183,6 +183,7 @@ async def _dechunk(reader: asyncio.StreamReader, read: Any) -> AsyncIterator[byt
             if not data:
                 raise httpx.ReadError("upstream closed the connection mid-body")
             piece = chunks.feed(data)
+            body.done = chunks.done  # before the last piece goes out: a reader may stop at it
             if piece:
                 yield piece
     except ProtocolError as exc:
