@@ -195,19 +195,30 @@ async def while_connected(request: Request, work: Awaitable[Any]) -> Any:
     """``await work``, cancelled at once if the client hangs up first (raises ``ClientGone``).
 
     For a non-streamed request, whose client sees nothing until the end: upstream retries and backoff stop
-    the moment it leaves, instead of spending tokens on an answer nobody reads."""
-    task = asyncio.ensure_future(work)
-    watcher = asyncio.ensure_future(_disconnected(request))
-    try:
-        await asyncio.wait((task, watcher), return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        if not task.done():
+    the moment it leaves, instead of spending tokens on an answer nobody reads. The work runs in the request's
+    own task (no task of its own, no ``asyncio.wait``): a watcher task cancels it when the client goes."""
+    task = asyncio.current_task()
+    assert task is not None
+    gone = False
+
+    def hung_up(watcher: asyncio.Future[None]) -> None:
+        nonlocal gone
+        if not watcher.cancelled():
+            watcher.exception()  # retrieved; a receive that failed means the client is gone as well
+            gone = True
             task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+
+    watcher = asyncio.ensure_future(_disconnected(request))
+    watcher.add_done_callback(hung_up)
+    try:
+        return await work
+    except asyncio.CancelledError:
+        if gone and task.uncancel() == 0:  # our cancellation alone: the client left
+            raise ClientGone from None
+        raise
+    finally:
+        watcher.remove_done_callback(hung_up)
         watcher.cancel()
-    if task.cancelled() and watcher.done():
-        raise ClientGone
-    return task.result()
 
 
 def refusal(scope: MutableMapping[str, Any], status: int, message: str) -> Response:

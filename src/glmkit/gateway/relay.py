@@ -9,57 +9,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any
 
 import anyio
 import httpx
 
 from glmkit._errors import APIConnectionError, APIStatusError, ConcurrencyLimitError, GLMError
-from glmkit._retry import RetryPolicy
 from glmkit._sse import SSEDecoder
-from glmkit._transport import AsyncTransport, Call
+from glmkit._transport import Call
 from glmkit.gateway.anthropic_stream import PING, StreamTranslator, error_frame
 from glmkit.gateway.passthrough import PassthroughFixer
 from glmkit.gateway.shaping import Shaper, Slot, Ticket
+from glmkit.gateway.upstream import GatewayRetryPolicy, Upstream
 
 MAX_REQUEUES = 8
-
-
-@dataclass(frozen=True)
-class GatewayRetryPolicy(RetryPolicy):
-    """The SDK's policy, minus 1302: the shaper queues those instead of sleeping on them."""
-
-    def should_retry(self, error: BaseException) -> bool:
-        """Retry what the SDK retries, except a concurrency 429."""
-        if isinstance(error, ConcurrencyLimitError):
-            return False
-        return super().should_retry(error)
-
-
-class Upstream(AsyncTransport):
-    """The SDK's async transport with the gateway's retry policy.
-
-    Requests are built by the SDK's ``build_request`` and sent as the SDK sends them. Given a transport (the
-    lean one, or the in-process emulator), straight to it past ``httpx.AsyncClient.send`` (auth, redirect,
-    cookie and event-hook handling the gateway never uses: ~60 us a request, more than the gateway's own
-    work); without one (a proxy applies, or ``lean_upstream = false``), through httpx, which reads the proxy
-    settings of the environment. Building, retries and the error check are the SDK's.
-    """
-
-    def __init__(self, *args: Any, transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> None:
-        super().__init__(*args, transport=transport, **options)
-        self.direct = transport  # given one, httpx would route every URL to it anyway; None: httpx decides
-
-    async def open(self, call: Call[Any]) -> httpx.Response:
-        """Send with retries and return the open response: always httpx's here (``direct`` is a transport)."""
-        response: httpx.Response = await super().open(call)
-        return response
-
-    def policy(self, call: Call) -> RetryPolicy:
-        """Retries as configured, 1302 excepted."""
-        retries = self.settings.max_retries if call.max_retries is None else call.max_retries
-        return GatewayRetryPolicy(max_retries=retries)
 
 
 class Record:
@@ -361,9 +324,13 @@ class Flight:
         self.closed = True
         if self.ticket is not None:
             self.ticket.abandon()
-        if self.response is not None and not self.response.is_closed:  # read to the end: closed already
-            with anyio.CancelScope(shield=True):
-                await self.response.aclose()
+        response = self.response
+        if response is not None and not getattr(response, "is_closed", False):  # httpx's, read to the end: closed
+            if isinstance(response, httpx.Response):
+                with anyio.CancelScope(shield=True):
+                    await response.aclose()
+            else:
+                await response.aclose()  # a lean reply: gives its connection back, or closes it, without waiting
         if self.slot is not None:
             self.shaper.release(self.slot, ok=self.finished)
         if self.record.on_end is None:

@@ -1,0 +1,82 @@
+"""The gateway's upstream: the SDK's async transport with the gateway's retry policy (1302 left to the shaper)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+
+from glmkit._call import connection_error, error_from_response, lean_request, transport_errors
+from glmkit._errors import ConcurrencyLimitError
+from glmkit._retry import RetryPolicy
+from glmkit._transport import AsyncTransport, Call
+
+__all__ = ["GatewayRetryPolicy", "Upstream"]
+
+
+@dataclass(frozen=True)
+class GatewayRetryPolicy(RetryPolicy):
+    """The SDK's policy, minus 1302: the shaper queues those instead of sleeping on them."""
+
+    def should_retry(self, error: BaseException) -> bool:
+        """Retry what the SDK retries, except a concurrency 429."""
+        if isinstance(error, ConcurrencyLimitError):
+            return False
+        return super().should_retry(error)
+
+
+class Upstream(AsyncTransport):
+    """The SDK's async transport with the gateway's retry policy.
+
+    Requests are built and sent as the SDK sends them. On the lean transport a non-streamed JSON call goes as the
+    SDK's ``AsyncClient`` sends it, as request bytes answered by a lean reply (no httpx objects); streams, and
+    every call given another transport (the in-process emulator), are built by the SDK's ``build_request`` and
+    go straight to the transport past ``httpx.AsyncClient.send`` (auth, redirect, cookie and event-hook handling
+    the gateway never uses: ~60 us a request); without a transport (a proxy applies, or ``lean_upstream =
+    false``), through httpx, which reads the proxy settings of the environment. Retries and the error check are
+    the SDK's.
+    """
+
+    def __init__(self, *args: Any, transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> None:
+        from glmkit._http11 import LeanTransport
+
+        super().__init__(*args, transport=transport, **options)
+        self.direct = transport  # given one, httpx would route every URL to it anyway; None: httpx decides
+        self.lean = transport if isinstance(transport, LeanTransport) else None
+
+    async def open(self, call: Call[Any]) -> httpx.Response:
+        """Send with retries and return the open response: httpx's, or for a non-streamed JSON call on the lean
+        transport its reply, which has what the gateway reads of such a response (``aread``, ``aclose``,
+        ``headers``, ``status_code``)."""
+        response: httpx.Response = await super().open(call)
+        return response
+
+    async def _attempt(self, call: Call) -> Any:
+        # a non-streamed JSON call goes straight through the lean transport, as the SDK's AsyncClient sends it: no
+        # httpx request, response or headers built (about a third of the gateway's own work on such a request);
+        # streams keep httpx's response, which the relays read
+        body = call.json
+        if self.lean is None or not isinstance(body, dict) or body.get("stream"):
+            return await super()._attempt(call)
+        prepared = lean_request(self.settings, self.auth, call)
+        if prepared is None or not self._direct_for(*prepared[0].key[:2]):
+            return await super()._attempt(call)
+        try:
+            response = await self._exchange(self.lean, call, *prepared)
+        except transport_errors() as exc:
+            raise connection_error(exc) from exc
+        if response.status_code >= 400:
+            try:
+                await response.aread()
+            except transport_errors() as exc:
+                raise connection_error(exc) from exc
+            finally:
+                await response.aclose()
+            raise error_from_response(response)
+        return response
+
+    def policy(self, call: Call) -> RetryPolicy:
+        """Retries as configured, 1302 excepted."""
+        retries = self.settings.max_retries if call.max_retries is None else call.max_retries
+        return GatewayRetryPolicy(max_retries=retries)
