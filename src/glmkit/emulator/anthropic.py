@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from glmkit._json import dumps as _DUMPS
 from glmkit.catalog import get_model
 from glmkit.emulator.admission import Concurrency, admit
 from glmkit.emulator.chat import completion_parts
@@ -40,8 +41,6 @@ from glmkit.emulator.chat_checks import check_messages
 from glmkit.emulator.faults import Fault
 from glmkit.emulator.state import EmulatorState
 from glmkit.types.anthropic import error_body, stop_reason_for
-
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _error(status: int, code: str, message: str) -> JSONResponse:

@@ -31,12 +31,13 @@ import json
 import re
 from typing import Any
 
+from glmkit._json import dumps
 from glmkit._tokens import estimate_messages
 from glmkit.catalog import get_model
 from glmkit.emulator.state import EmulatorState
 
 WORD = re.compile(r"\S+\s*")
-DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+DUMPS = dumps
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:

@@ -22,10 +22,10 @@ Notes where the reference is silent (kept here rather than invented elsewhere):
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 from typing import TYPE_CHECKING, Any
 
+from glmkit._json import dumps as _DUMPS
 from glmkit._tokens import estimate_messages, estimate_text
 from glmkit.gateway.anthropic_check import TranslationError, check_request
 from glmkit.gateway.anthropic_response import (
@@ -59,7 +59,6 @@ __all__ = [
     "usage_of",
 ]
 
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _DROPPED: set[str] = set()
 log = logging.getLogger("glmkit.gateway")
 DESCRIBE_PROMPT = (

@@ -1,6 +1,6 @@
 """GLM chunks -> the exact Anthropic event sequence, as bytes: the hot loop of the gateway.
 
-One ``json.loads`` per upstream chunk; frames are built from byte templates with ``encode_basestring``
+One read per upstream chunk (``glmkit._chat_chunks``: a plain text delta costs a match of its tail); frames are built from byte templates with ``encode_basestring``
 (no models, no ``json.dumps`` of a dict per chunk). Events: ``message_start``, ``content_block_start`` /
 ``content_block_delta`` (``text_delta``, ``thinking_delta``, ``input_json_delta``) / ``content_block_stop``,
 ``message_delta`` (stop reason, integer usage), ``message_stop``, ``ping``, ``error``.
@@ -8,29 +8,15 @@ One ``json.loads`` per upstream chunk; frames are built from byte templates with
 
 from __future__ import annotations
 
-import json
 import uuid
 from json.encoder import encode_basestring as _q
 from typing import Any
 
+from glmkit._chat_chunks import ChatChunks
+from glmkit._json import dumps as _DUMPS
 from glmkit.gateway.anthropic_response import Plan, cut_at_stop, message_id, stop_reason_for, usage_of
 
 __all__ = ["MESSAGE_STOP", "PING", "StreamTranslator", "error_frame", "frame", "message_start"]
-
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner: json.loads without its three Python frames per chunk
-
-
-def loads(data: bytes) -> Any:
-    """``json.loads`` of one chunk's UTF-8 bytes, straight through the C scanner when the JSON starts at once."""
-    try:
-        text = data.decode()
-        value, end = _SCAN(text, 0)
-    except (StopIteration, UnicodeDecodeError):
-        return json.loads(data)  # leading whitespace, another encoding, or not JSON: the full path says why
-    if end != len(text) and text[end:].strip():
-        return json.loads(data)  # extra data after the value: json.loads raises
-    return value
 
 
 def frame(event: str, data: Any) -> bytes:
@@ -75,6 +61,7 @@ class StreamTranslator:
     __slots__ = (
         "_hold",
         "_max_stop",
+        "_chunks",
         "_open",
         "_text_prefix",
         "_tool_index",
@@ -93,6 +80,7 @@ class StreamTranslator:
         self.plan = plan
         self.msg_id = msg_id or message_id(None)
         self.index = -1
+        self._chunks = ChatChunks()
         self._open: str | None = None  # "text" | "thinking" | "tool"
         self._tool_index: int | None = None
         self._hold = ""
@@ -184,7 +172,12 @@ class StreamTranslator:
 
     def feed(self, data: bytes, out: list[bytes]) -> bool:
         """Translate one upstream chunk (the ``data`` of one SSE event); ``False`` when the answer is over."""
-        chunk = loads(data)
+        chunk = self._chunks.read(data)
+        if type(chunk) is tuple:  # a plain delta: (field, text)
+            if chunk[0] == "content":
+                return self._content(chunk[1], out)
+            self._reasoning(chunk[1], out)
+            return True
         if "error" in chunk:
             self.error = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
             return False
@@ -196,16 +189,8 @@ class StreamTranslator:
         choice = choices[0]
         delta = choice.get("delta")
         if delta:
-            reasoning = delta.get("reasoning_content")
-            if reasoning:
-                if self._open != "thinking":
-                    head = self._begin("thinking", b'{"type":"thinking","thinking":"","signature":""}', out)
-                    self._text_prefix = head + b'{"type":"thinking_delta","thinking":'
-                self.reasoning_chars += len(reasoning)
-                out.append(self._text_prefix + _q(reasoning).encode() + b"}}\n\n")
-            text = delta.get("content")
-            if text and not self._text(text, out):
-                self.finish_reason = "stop"
+            self._reasoning(delta.get("reasoning_content"), out)
+            if not self._content(delta.get("content"), out):
                 return False
             calls = delta.get("tool_calls")
             if calls:
@@ -214,6 +199,21 @@ class StreamTranslator:
         finish = choice.get("finish_reason")
         if finish:
             self.finish_reason = finish
+        return True
+
+    def _reasoning(self, reasoning: str | None, out: list[bytes]) -> None:
+        if reasoning:
+            if self._open != "thinking":
+                head = self._begin("thinking", b'{"type":"thinking","thinking":"","signature":""}', out)
+                self._text_prefix = head + b'{"type":"thinking_delta","thinking":'
+            self.reasoning_chars += len(reasoning)
+            out.append(self._text_prefix + _q(reasoning).encode() + b"}}\n\n")
+
+    def _content(self, text: str | None, out: list[bytes]) -> bool:
+        """A piece of the answer's text; ``False`` when a stop sequence ended the answer."""
+        if text and not self._text(text, out):
+            self.finish_reason = "stop"
+            return False
         return True
 
     def finish(self, out: list[bytes]) -> None:

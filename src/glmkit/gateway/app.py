@@ -39,6 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit._config import Settings
+from glmkit._json import dumps as _DUMPS
 from glmkit._request_guard import RequestGuard
 from glmkit._transport import Call, request_id_of
 from glmkit.gateway import anthropic as tr
@@ -68,7 +69,6 @@ from glmkit.types.models import LIST_MODELS
 __all__ = ["Gateway", "create_app", "redact_body"]
 
 log = logging.getLogger("glmkit.gateway")
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 ANTHROPIC_VERSION = "2023-06-01"
 PLAN_LIMIT_TOOLS = frozenset({"claude-code"})  # callers (by User-Agent) that get anthropic-ratelimit-unified-*
 

@@ -19,6 +19,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from glmkit._errors import GLMError
+from glmkit._json import dumps as _DUMPS
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.fallback import PLAN_SPENT, reset_of
@@ -42,7 +43,6 @@ __all__ = [
 ]
 
 log = logging.getLogger("glmkit.gateway")
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 QUEUE_COMMENT = b": keep-alive\n\n"  # an SSE comment: OpenAI clients skip it, proxies and idle timers see bytes
 
 

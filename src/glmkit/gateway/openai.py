@@ -12,11 +12,10 @@ from __future__ import annotations
 import json
 from typing import Any
 
+from glmkit._json import dumps as _DUMPS
 from glmkit.gateway.anthropic_check import TranslationError
 
 __all__ = ["ChunkObjects", "anthropic_models", "fix_completion", "stream_usage", "to_upstream"]
-
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def to_upstream(body: Any, config: Any) -> dict[str, Any]:

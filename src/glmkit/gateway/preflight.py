@@ -41,9 +41,9 @@ What Z.AI refuses, and the source (reference zai-api.md; "UNVERIFIED" where the 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
+from glmkit._json import dumps as _DUMPS
 from glmkit.catalog import chat_limits
 from glmkit.gateway.anthropic_check import TranslationError
 
@@ -53,7 +53,6 @@ ROLES = ("system", "user", "assistant", "tool")
 MEDIA_PARTS = {"image_url": "image", "video_url": "video", "file_url": "file", "file": "file"}
 PARTS = ("text", *MEDIA_PARTS)
 INTERRUPTED = "(no result: the tool call was interrupted before it returned)"
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _EFFORTS = ["none", "minimal", "low", "medium", "high", "xhigh", "max"]
 
 

@@ -27,6 +27,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
+from glmkit._json import dumps as _DUMPS
 from glmkit._sse import SSEDecoder
 from glmkit._transport import Call
 from glmkit.gateway.anthropic_check import TranslationError
@@ -41,7 +42,6 @@ from glmkit.types.responses import RESPONSES
 
 __all__ = ["responses"]
 
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _TERMINAL = (b"response.completed", b"response.incomplete", b"response.failed")
 
 

@@ -16,6 +16,7 @@ from starlette.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
 from glmkit._config import Settings
+from glmkit._json import dumps as _DUMPS
 from glmkit.gateway.config import GatewayConfig
 from glmkit.gateway.relay import Flight, Record, Upstream
 from glmkit.gateway.shaping import Shaper, Slot
@@ -23,7 +24,6 @@ from glmkit.gateway.shaping import Shaper, Slot
 __all__ = ["Gateway", "KeepAlive", "Stream", "redact_body"]
 
 log = logging.getLogger("glmkit.gateway")
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _SECRET_KEY = re.compile(r"key|token|authorization|secret|password", re.I)
 # How long a ledger insert may wait for another process's write before the row goes to the pending file.
 LEDGER_BUSY_SECONDS = 0.1

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from glmkit._json import dumps as _DUMPS
+
 __all__ = ["ENCRYPTED_PREFIX", "Plan", "TranslationError", "messages_of", "reasoning_of", "to_chat", "tools_of"]
 
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _TOOL_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
 ENCRYPTED_PREFIX = "glm-reasoning:"  # reasoning handed to the client base64-encoded, for it to send back
 

@@ -9,11 +9,12 @@ import uuid
 from json.encoder import encode_basestring as _q
 from typing import Any
 
+from glmkit._chat_chunks import ChatChunks
+from glmkit._json import dumps as _DUMPS
 from glmkit.responses_chat.request import ENCRYPTED_PREFIX, Plan
 
 __all__ = ["ResponseWriter", "usage_of"]
 
-_DUMPS = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 # finish_reason -> (status, incomplete reason)
 _FINISH = {
     "stop": ("completed", None),
@@ -45,6 +46,15 @@ def _event(kind: str, seq: int, body: bytes) -> bytes:
     )
 
 
+def _delta_frame(item: dict[str, Any], kind: str, index: int) -> tuple[dict[str, Any], bytes, bytes, bytes]:
+    """The fixed bytes of a text or reasoning delta event of ``item``: before the sequence number, between it and
+    the delta's JSON string, and after it (what ``_event`` would build around the same body)."""
+    extra = b',"logprobs":[]' if kind == "response.output_text.delta" else b""
+    head = b'event: %b\ndata: {"type":"%b","sequence_number":' % (kind.encode(), kind.encode())
+    mid = b',"item_id":"%b","output_index":%d,"content_index":0,"delta":' % (item["id"].encode(), index)
+    return item, head, mid, extra + b"}\n\n"
+
+
 class ResponseWriter:
     """Chat deltas in; Responses events (as SSE bytes) and the whole response object out.
 
@@ -60,7 +70,9 @@ class ResponseWriter:
         self.seq = 0
         self.items: list[dict[str, Any]] = []
         self._open: dict[str, Any] | None = None
+        self._frame: tuple[dict[str, Any], bytes, bytes, bytes] | None = None  # _delta_frame of the open item
         self._calls: dict[int, dict[str, Any]] = {}
+        self._chunks = ChatChunks()
         self.usage: dict[str, Any] | None = None
         self.chat_usage: dict[str, Any] | None = None
         self.finish_reason: str | None = None
@@ -165,15 +177,10 @@ class ResponseWriter:
         item = self._open
         assert item is not None
         item["_parts"].append(text)
-        index = len(self.items)
-        extra = b',"logprobs":[]' if kind == "response.output_text.delta" else b""
-        body = b'{"item_id":"%s","output_index":%d,"content_index":0,"delta":%s%s}' % (
-            item["id"].encode(),
-            index,
-            _q(text).encode(),
-            extra,
-        )
-        out.append(_event(kind, self.seq, body) + b"\n\n")
+        frame = self._frame
+        if frame is None or frame[0] is not item:  # the bytes around a delta are the same for the item's life
+            frame = self._frame = _delta_frame(item, kind, len(self.items))
+        out.append(b"%b%d%b%b%b" % (frame[1], self.seq, frame[2], _q(text).encode(), frame[3]))
         self.seq += 1
 
     def reasoning(self, text: str, out: list[bytes]) -> None:
@@ -255,7 +262,11 @@ class ResponseWriter:
 
     def feed_chunk(self, data: bytes, out: list[bytes]) -> bool:
         """Translate one GLM stream chunk (the ``data`` of one SSE event); ``False`` once it carried an error."""
-        chunk = json.loads(data)
+        chunk = self._chunks.read(data)
+        if type(chunk) is tuple:  # a plain delta: (field, text)
+            if chunk[1]:
+                (self.text if chunk[0] == "content" else self.reasoning)(chunk[1], out)
+            return True
         if "error" in chunk:
             err = chunk["error"] if isinstance(chunk["error"], dict) else {"message": str(chunk["error"])}
             self.error = err
