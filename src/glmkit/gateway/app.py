@@ -46,6 +46,7 @@ from glmkit.gateway import anthropic as tr
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway import openai as oa
 from glmkit.gateway.anthropic_check import TranslationError
+from glmkit.gateway.asgi import GatewayApp
 from glmkit.gateway.config import GatewayConfig
 from glmkit.gateway.endpoint import (
     ANTHROPIC,
@@ -361,22 +362,25 @@ def create_app(
         finally:
             await gateway.aclose()
 
+    hot = {
+        "/v1/messages": endpoint("/v1/messages", messages, ANTHROPIC),
+        "/v1/chat/completions": endpoint("/v1/chat/completions", chat_completions, OPENAI),
+        "/v1/responses": endpoint("/v1/responses", responses, OPENAI),
+    }
     routes = [
-        Route("/v1/messages", endpoint("/v1/messages", messages, ANTHROPIC), methods=["POST"]),
+        *(Route(path, handle, methods=["POST"]) for path, handle in hot.items()),
         Route(
             "/v1/messages/count_tokens",
             endpoint("/v1/messages/count_tokens", count_tokens, ANTHROPIC),
             methods=["POST"],
         ),
-        Route("/v1/chat/completions", endpoint("/v1/chat/completions", chat_completions, OPENAI), methods=["POST"]),
-        Route("/v1/responses", endpoint("/v1/responses", responses, OPENAI), methods=["POST"]),
         Route("/v1/models", endpoint("/v1/models", list_models, None), methods=["GET"]),
         Route("/health", health, methods=["GET"]),
         Route("/", root, methods=["GET", "HEAD"]),
     ]
     guard = Middleware(RequestGuard, policy=gateway.config.guard_policy(), refuse=refusal)
-    app = Starlette(
-        routes=routes, lifespan=lifespan, middleware=[guard], exception_handlers={HTTPException: http_error}
+    app = GatewayApp(
+        hot=hot, guard=guard, routes=routes, lifespan=lifespan, exception_handlers={HTTPException: http_error}
     )
     app.state.gateway = gateway
     return app

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 import time
@@ -122,18 +123,27 @@ def check_fields(row: Mapping[str, Any], allowed: tuple[str, ...], table: str) -
 def encode(row: Mapping[str, Any], fields: tuple[str, ...], defaults: Mapping[str, Any]) -> tuple[Any, ...]:
     """The values of ``row`` in ``fields`` order, as SQLite stores them (JSON text, whole token counts)."""
     values = []
-    for name in fields:
+    for name, kind in _kinds(fields):
         value = row.get(name)
         if value is None:
             value = defaults.get(name)
-        if name == "created" and value is None:
-            value = time.time()
-        elif name in JSON_FIELDS and value is not None and not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False, default=str)
-        elif name.endswith("_tokens"):
+        if kind == 3:
             value = int(value or 0)
+        elif kind == 1 and value is None:
+            value = time.time()
+        elif kind == 2 and value is not None and not isinstance(value, str):
+            value = json.dumps(value, ensure_ascii=False, default=str)
         values.append(value)
     return tuple(values)
+
+
+@functools.cache
+def _kinds(fields: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
+    """Each field with how ``encode`` stores it: 0 as it is, 1 the creation time, 2 JSON, 3 a whole token count."""
+    return tuple(
+        (name, 1 if name == "created" else 2 if name in JSON_FIELDS else 3 if name.endswith("_tokens") else 0)
+        for name in fields
+    )
 
 
 def decode(row: sqlite3.Row) -> dict[str, Any]:
