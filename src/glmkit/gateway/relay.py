@@ -118,10 +118,14 @@ async def open_upstream(
 
 def body_of(response: httpx.Response) -> AsyncIterator[bytes]:
     """The decoded body, one piece per network read: the raw bytes when nothing is to decode (no decoder and
-    chunker layers per read), else httpx's decoding iterator."""
-    if "content-encoding" in response.headers:
-        return response.aiter_bytes()
-    return response.aiter_raw()
+    chunker layers per read), else httpx's decoding iterator. A lean reply (its request asked for
+    ``Accept-Encoding: identity``) that comes compressed all the same is an upstream failure, not bytes to relay."""
+    if "content-encoding" not in response.headers:
+        return response.aiter_raw()
+    if not isinstance(response, httpx.Response):
+        coding = response.headers["content-encoding"]
+        raise httpx.DecodingError(f"the upstream sent a {coding} body although asked for an uncompressed one")
+    return response.aiter_bytes()
 
 
 async def wait_in_queue(ticket: Ticket, ping: bytes, interval: float) -> AsyncIterator[bytes | Slot]:

@@ -33,7 +33,7 @@ from glmkit._transport import Call
 from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.endpoint import OPENAI, checked
 from glmkit.gateway.opening import open_now, open_stream_now, open_when_granted, plain_slot
-from glmkit.gateway.relay import Flight, Record, _pump, _status_for_code
+from glmkit.gateway.relay import Flight, Record, _pump, _status_for_code, body_of
 from glmkit.gateway.state import Gateway, Stream
 from glmkit.responses_chat import Plan, ResponseWriter, to_chat
 from glmkit.responses_chat import TranslationError as RequestError
@@ -160,7 +160,7 @@ async def _relayed(response: httpx.Response, record: Record) -> AsyncIterator[by
     tail = b""
     seen_end = False
     try:
-        async for raw in response.aiter_bytes():
+        async for raw in body_of(response):
             if record.ttft is None:
                 record.first_byte()
             tail = (tail + raw)[-65536:]

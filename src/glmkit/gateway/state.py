@@ -50,21 +50,27 @@ def redact_body(raw: bytes) -> str:
 
 
 class KeepAlive:
-    """One task per stream that sends ``ping`` whenever the stream went a whole ``interval`` without a byte.
+    """One task per stream: it ends the stream when the client hangs up, and sends ``ping`` whenever the stream
+    went a whole ``interval`` without a byte.
 
-    The relay never arms a timer per event: ``send`` only counts body messages; the task wakes once per
-    ``interval`` and compares the count with the one it saw last. It covers every silence after the response
-    started: a queue wait, a re-queue after a 1302, an upstream that thinks or writes a long tool argument.
+    The relay never arms a timer per event: ``send`` only counts body messages; the task waits for the client's
+    ``http.disconnect`` at most ``interval`` at a time and compares the count with the one it saw last. The pings
+    cover every silence after the response started: a queue wait, a re-queue after a 1302, an upstream that thinks
+    or writes a long tool argument. (Starlette's ``StreamingResponse`` would run a task group of two tasks per
+    stream to watch for the hang-up; this one task does both jobs.)
     """
 
-    __slots__ = ("_send", "interval", "ping", "pings", "sent", "task")
+    __slots__ = ("_receive", "_send", "gone", "interval", "ping", "pings", "sent", "streaming", "task")
 
-    def __init__(self, send: Send, ping: bytes, interval: float) -> None:
+    def __init__(self, send: Send, receive: Receive, ping: bytes | None, interval: float) -> None:
         self._send = send
+        self._receive = receive
         self.ping = ping
         self.interval = interval
         self.sent = 0
         self.pings = 0
+        self.gone = False
+        self.streaming = asyncio.current_task()
         self.task: asyncio.Task[None] | None = None
 
     async def send(self, message: Any) -> None:
@@ -81,15 +87,24 @@ class KeepAlive:
         seen = -1
         try:
             while True:
-                await asyncio.sleep(self.interval)
-                if self.sent == seen:
-                    self.pings += 1
-                    await self._send({"type": "http.response.body", "body": self.ping, "more_body": True})
-                seen = self.sent
+                try:
+                    async with asyncio.timeout(self.interval if self.ping else None):
+                        message = await self._receive()
+                except TimeoutError:
+                    if self.ping is not None and self.sent == seen:
+                        self.pings += 1
+                        await self._send({"type": "http.response.body", "body": self.ping, "more_body": True})
+                    seen = self.sent
+                    continue
+                if message["type"] == "http.disconnect":
+                    break
         except asyncio.CancelledError:
             raise
-        except Exception:  # the client went away: the stream's own send reports it
-            return
+        except Exception:  # a receive or a ping that failed: the client is gone as well
+            pass
+        self.gone = True
+        if self.streaming is not None:
+            self.streaming.cancel()
 
     def stop(self) -> None:
         """End the watch."""
@@ -100,7 +115,7 @@ class KeepAlive:
 
 class Stream(StreamingResponse):
     """A streaming response that closes its ``Flight`` however the exchange ends, with keep-alive pings (``ping``,
-    in the route's dialect) whenever it is silent for ``interval`` seconds."""
+    in the route's dialect) whenever it is silent for ``interval`` seconds, and ends when the client hangs up."""
 
     def __init__(
         self,
@@ -117,12 +132,14 @@ class Stream(StreamingResponse):
         self.interval = interval
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        watch = KeepAlive(send, self.ping, self.interval) if self.ping else None
+        watch = KeepAlive(send, receive, self.ping, self.interval)
         try:
-            await super().__call__(scope, receive, watch.send if watch is not None else send)
+            await self.stream_response(watch.send)
+        except asyncio.CancelledError:
+            if not (watch.gone and watch.streaming is not None and watch.streaming.uncancel() == 0):
+                raise  # cancelled from outside (a shutdown), not because the client left
         finally:
-            if watch is not None:
-                watch.stop()
+            watch.stop()
             await self.flight.close()
 
 

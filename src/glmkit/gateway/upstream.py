@@ -29,9 +29,9 @@ class GatewayRetryPolicy(RetryPolicy):
 class Upstream(AsyncTransport):
     """The SDK's async transport with the gateway's retry policy.
 
-    Requests are built and sent as the SDK sends them. On the lean transport a non-streamed JSON call goes as the
-    SDK's ``AsyncClient`` sends it, as request bytes answered by a lean reply (no httpx objects); streams, and
-    every call given another transport (the in-process emulator), are built by the SDK's ``build_request`` and
+    Requests are built and sent as the SDK sends them. On the lean transport a JSON call, streamed or not, goes as
+    the SDK's ``AsyncClient`` sends it, as request bytes answered by a lean reply (no httpx objects); every call
+    given another transport (the in-process emulator) is built by the SDK's ``build_request`` and
     go straight to the transport past ``httpx.AsyncClient.send`` (auth, redirect, cookie and event-hook handling
     the gateway never uses: ~60 us a request); without a transport (a proxy applies, or ``lean_upstream =
     false``), through httpx, which reads the proxy settings of the environment. Retries and the error check are
@@ -46,18 +46,18 @@ class Upstream(AsyncTransport):
         self.lean = transport if isinstance(transport, LeanTransport) else None
 
     async def open(self, call: Call[Any]) -> httpx.Response:
-        """Send with retries and return the open response: httpx's, or for a non-streamed JSON call on the lean
-        transport its reply, which has what the gateway reads of such a response (``aread``, ``aclose``,
-        ``headers``, ``status_code``)."""
+        """Send with retries and return the open response: httpx's, or for a JSON call on the lean transport its
+        reply, which has what the gateway reads of a response (``aread``, ``aiter_raw``, ``aclose``, ``headers``,
+        ``status_code``)."""
         response: httpx.Response = await super().open(call)
         return response
 
     async def _attempt(self, call: Call) -> Any:
-        # a non-streamed JSON call goes straight through the lean transport, as the SDK's AsyncClient sends it: no
-        # httpx request, response or headers built (about a third of the gateway's own work on such a request);
-        # streams keep httpx's response, which the relays read
+        # a JSON call goes straight through the lean transport, as the SDK's AsyncClient sends it: no httpx request,
+        # response or headers built (about a third of the gateway's own work on a non-streamed request); the relays
+        # read a stream's reply as they read httpx's response (``body_of``)
         body = call.json
-        if self.lean is None or not isinstance(body, dict) or body.get("stream"):
+        if self.lean is None or not isinstance(body, dict):
             return await super()._attempt(call)
         prepared = lean_request(self.settings, self.auth, call)
         if prepared is None or not self._direct_for(*prepared[0].key[:2]):
