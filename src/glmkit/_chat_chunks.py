@@ -63,11 +63,9 @@ class ChatChunks:
         prefix = self._prefix
         if prefix is not None and data.startswith(prefix):
             pair = _tail(data, len(prefix))
-            if pair is not None:
-                return pair
+            return pair if pair is not None else loads(data)  # the prefix is known already: nothing to learn
         chunk = loads(data)
-        if prefix is None or not data.startswith(prefix):
-            self._learn(data, chunk)
+        self._learn(data, chunk)
         return chunk
 
     def _learn(self, data: bytes, chunk: Any) -> None:

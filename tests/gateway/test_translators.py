@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import AsyncIterator
 from typing import Any
 
 import pytest
@@ -325,3 +326,26 @@ def test_model_mapping(name: str, expected: str | None, caplog: pytest.LogCaptur
     assert config.map_model(name) == (config.models[expected] if expected else "glm-4.7")
     assert config.map_model("gpt-9") == "glm-5.3"
     assert "unknown model 'gpt-9'" in caplog.text
+
+
+def test_a_lean_reply_that_comes_compressed_is_refused_not_relayed() -> None:
+    """The lean upstream asks for ``Accept-Encoding: identity``; a body compressed anyway is an upstream failure
+    (the relays' mid-stream error), while an uncompressed one is relayed as it arrives."""
+    import asyncio
+
+    import httpx
+
+    from glmkit._wire import Headers, Reply
+    from glmkit.gateway.relay import body_of
+
+    compressed: Any = Reply(200, Headers([(b"Content-Encoding", b"gzip")]))
+    with pytest.raises(httpx.DecodingError, match="gzip"):
+        body_of(compressed)
+
+    async def relayed(response: httpx.Response) -> bytes:
+        return b"".join([piece async for piece in body_of(response)])
+
+    async def upstream() -> AsyncIterator[bytes]:
+        yield b"data: {}\n\n"
+
+    assert asyncio.run(relayed(httpx.Response(200, content=upstream()))) == b"data: {}\n\n"

@@ -25,12 +25,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from glmkit._json import dumps as DUMPS
 from glmkit._sse import encode_data
 from glmkit._tokens import estimate_messages, estimate_text
 from glmkit.emulator.admission import Concurrency, json_route
 from glmkit.emulator.balance import balance_refused
 from glmkit.emulator.chat_answers import (
-    DUMPS,
     WORD,
     answer_text,
     json_answer,

@@ -31,13 +31,12 @@ import json
 import re
 from typing import Any
 
-from glmkit._json import dumps
+from glmkit._json import dumps as DUMPS
 from glmkit._tokens import estimate_messages
 from glmkit.catalog import get_model
 from glmkit.emulator.state import EmulatorState
 
 WORD = re.compile(r"\S+\s*")
-DUMPS = dumps
 
 
 def last_user_text(messages: list[dict[str, Any]]) -> str:

@@ -12,9 +12,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from glmkit._json import dumps as DUMPS
 from glmkit._tokens import estimate_messages, estimate_text
 from glmkit.emulator.admission import json_route, unknown_model
-from glmkit.emulator.chat_answers import DUMPS, media_count
+from glmkit.emulator.chat_answers import media_count
 from glmkit.emulator.chat_checks import check_ids, check_messages, check_tools
 from glmkit.emulator.faults import Fault
 from glmkit.emulator.state import EmulatorState

@@ -1,7 +1,7 @@
 """GLM chunks -> the exact Anthropic event sequence, as bytes: the hot loop of the gateway.
 
-One read per upstream chunk (``glmkit._chat_chunks``: a plain text delta costs a match of its tail); frames are built from byte templates with ``encode_basestring``
-(no models, no ``json.dumps`` of a dict per chunk). Events: ``message_start``, ``content_block_start`` /
+One read per upstream chunk (``glmkit._chat_chunks``: a plain text delta is read from its tail alone); frames
+are built from byte templates with ``encode_basestring`` (no models, no ``json.dumps`` of a dict per chunk). Events: ``message_start``, ``content_block_start`` /
 ``content_block_delta`` (``text_delta``, ``thinking_delta``, ``input_json_delta``) / ``content_block_stop``,
 ``message_delta`` (stop reason, integer usage), ``message_stop``, ``ping``, ``error``.
 """

@@ -98,8 +98,6 @@ class KeepAlive:
                     continue
                 if message["type"] == "http.disconnect":
                     break
-        except asyncio.CancelledError:
-            raise
         except Exception:  # a receive or a ping that failed: the client is gone as well
             pass
         self.gone = True
