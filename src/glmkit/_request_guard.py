@@ -32,6 +32,7 @@ __all__ = [
     "RequestGuard",
     "guarded_http_protocol",
     "host_name",
+    "server_config",
 ]
 
 Scope = MutableMapping[str, Any]
@@ -293,3 +294,16 @@ def guarded_http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
             self.loop.call_later(header_timeout, expire)
 
     return GuardedProtocol
+
+
+def server_config(app: Any, header_timeout: float, **options: Any) -> Any:
+    """The ``uvicorn.Config`` of a glmkit server: ``guarded_http_protocol``, warnings only, and no proxy headers.
+
+    uvicorn believes ``X-Forwarded-For`` from 127.0.0.1 by default, which is every client of a local server: any of
+    them could pass for another address (and take another client's share of the gateway's queue). The peer's own
+    address is the one that counts; not reading those headers also spares a middleware layer per request.
+    """
+    import uvicorn
+
+    options.setdefault("log_level", "warning")
+    return uvicorn.Config(app, http=guarded_http_protocol(header_timeout), proxy_headers=False, **options)

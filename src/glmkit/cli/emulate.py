@@ -73,15 +73,13 @@ def _run(app: Any, sock: Any, certfile: Path | None, keyfile: Path | None) -> No
     """Serve ``app`` on ``sock`` with uvicorn (https when given a certificate) until stopped."""
     import uvicorn
 
-    from glmkit._request_guard import guarded_http_protocol
+    from glmkit._request_guard import server_config
 
-    protocol = guarded_http_protocol(HEADER_TIMEOUT)
     server = uvicorn.Server(
-        uvicorn.Config(
+        server_config(
             app,
-            log_level="warning",
+            HEADER_TIMEOUT,
             lifespan="off",
-            http=protocol,
             ssl_certfile=str(certfile) if certfile else None,
             ssl_keyfile=str(keyfile) if keyfile else None,
         )

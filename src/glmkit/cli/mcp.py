@@ -190,10 +190,9 @@ async def _serve_http(server: Any, sock: Any, token: str | None) -> None:
             "GLM_MCP_TOKEN or token in the [mcp] table of the config\n"
         )
     sys.stderr.flush()
-    from glmkit._request_guard import guarded_http_protocol
+    from glmkit._request_guard import server_config
 
-    config = uvicorn.Config(app, log_level="warning", lifespan="on", http=guarded_http_protocol(10.0))
-    await uvicorn.Server(config).serve(sockets=[sock])
+    await uvicorn.Server(server_config(app, 10.0, lifespan="on")).serve(sockets=[sock])
 
 
 def register(app: typer.Typer) -> None:

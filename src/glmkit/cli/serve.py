@@ -141,14 +141,11 @@ def _run(app: Any, sock: Any, header_timeout: float) -> None:
 
     import uvicorn
 
-    from glmkit._request_guard import guarded_http_protocol
+    from glmkit._request_guard import server_config
 
-    protocol = guarded_http_protocol(header_timeout)
     # no access log: glm serve logs at warning level, and the ledger records every request
     server = uvicorn.Server(
-        uvicorn.Config(
-            app, log_level="warning", access_log=False, lifespan="on", timeout_graceful_shutdown=5, http=protocol
-        )
+        server_config(app, header_timeout, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
     )
     # uvicorn re-raises Ctrl-C once it has shut down (lifespan done, ledger flushed): a normal stop, exit 0
     with contextlib.suppress(KeyboardInterrupt):
