@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "HANG_UP",
     "LOOPBACK_HOSTS",
     "GuardPolicy",
     "Refuse",
@@ -42,6 +43,10 @@ Send = Callable[[Message], Awaitable[None]]
 ASGIApp = Callable[[Scope, Receive, Send], Awaitable[None]]
 Refuse = Callable[[Scope, int, str], ASGIApp]
 """``(scope, status, message) -> an ASGI response`` in the refused route's error format."""
+
+HANG_UP = "glmkit.hang_up"
+"""The scope key of a list the app may append callables to: each is called once if the connection is lost
+(``guarded_http_protocol`` over httptools; absent elsewhere). Remove yours when the request is done."""
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
@@ -275,12 +280,24 @@ def guarded_http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
 
     class GuardedProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
         def connection_made(self, transport: Any) -> None:
+            self.hang_up: list[Callable[[], None]] = []
             super().connection_made(transport)
             self._arm_header_timer()
 
         def on_response_complete(self) -> None:
             super().on_response_complete()
             self._arm_header_timer()
+
+        if hasattr(AutoHTTPProtocol, "on_message_begin"):  # httptools' protocol (h11's builds its scope elsewhere)
+
+            def on_message_begin(self) -> None:
+                super().on_message_begin()
+                self.scope[HANG_UP] = self.hang_up
+
+            def connection_lost(self, exc: Exception | None) -> None:
+                super().connection_lost(exc)
+                while self.hang_up:
+                    self.hang_up.pop()()
 
         def _arm_header_timer(self) -> None:
             cycle = getattr(self, "cycle", None)

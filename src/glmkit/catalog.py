@@ -169,10 +169,23 @@ class ChatLimits:
 
 
 def chat_limits() -> ChatLimits:
-    """The chat limits of ``data/limits.toml`` (read on each call from the parsed table, so a test may swap it)."""
+    """The chat limits of ``data/limits.toml``: built once from the installed table (the gateway asks twice per
+    request); a ``data.load`` swapped for another (a test's own table, changed in place) is read on each call."""
     from glmkit import data
 
-    table = data.load("limits")
+    if hasattr(data.load, "cache_info"):  # the installed loader, which parses each table once
+        return _installed_chat_limits()
+    return _chat_limits_of(data.load("limits"))
+
+
+@functools.cache
+def _installed_chat_limits() -> ChatLimits:
+    from glmkit import data
+
+    return _chat_limits_of(data.load("limits"))
+
+
+def _chat_limits_of(table: Mapping[str, Any]) -> ChatLimits:
     row = {**table["chat"], "user_id_chars": table["ids"]["user_id_chars"]}
     pairs = {k: tuple(v) for k, v in row.items() if isinstance(v, list)}
     return ChatLimits(**{**row, **pairs})

@@ -147,6 +147,15 @@ def _run(app: Any, sock: Any, header_timeout: float) -> None:
     server = uvicorn.Server(
         server_config(app, header_timeout, access_log=False, lifespan="on", timeout_graceful_shutdown=5)
     )
+    # The cyclic garbage collector was 6% of the gateway's CPU (perf): with Python's default threshold a collection
+    # ran every few requests and the older generations' ones walked every object the imports made. Those are frozen
+    # (never scanned again) and the young generation is collected ten times less often: 13% less CPU per request
+    # at 64 in flight (bench.gateway). Cycles a request leaves behind are still collected, a little later.
+    import gc
+
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(7000, 10, 10)
     # uvicorn re-raises Ctrl-C once it has shut down (lifespan done, ledger flushed): a normal stop, exit 0
     with contextlib.suppress(KeyboardInterrupt):
         server.run(sockets=[sock])

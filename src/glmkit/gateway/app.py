@@ -40,6 +40,7 @@ from starlette.routing import Route
 
 from glmkit._config import Settings
 from glmkit._json import dumps as _DUMPS
+from glmkit._json import loads as json_loads
 from glmkit._request_guard import RequestGuard
 from glmkit._transport import Call, request_id_of
 from glmkit.gateway import anthropic as tr
@@ -188,7 +189,7 @@ async def _plain_message(flight: Flight, plan: tr.Plan, mode: str) -> Response:
     """The whole answer, read from the open upstream response and translated (or mended) to an Anthropic message."""
     record = flight.record
     assert flight.response is not None
-    data = json.loads(await flight.response.aread())
+    data = json_loads(await flight.response.aread())
     if mode == "translate":
         finish = ((data.get("choices") or [{}])[0]).get("finish_reason")
         if finish == "network_error":
@@ -280,7 +281,7 @@ async def chat_completions(gw: Gateway, request: Request, flight: Flight, body: 
     await while_connected(request, open_now(gw, flight, call, client, slot))
     assert flight.response is not None
     content = await flight.response.aread()
-    usage = json.loads(content).get("usage")
+    usage = json_loads(content).get("usage")
     record.usage(usage if isinstance(usage, dict) else None)
     flight.finished = True
     return Response(oa.fix_completion(content), media_type="application/json")

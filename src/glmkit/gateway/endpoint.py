@@ -7,7 +7,6 @@ repair of a chat body. How a request then gets its upstream response is ``openin
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 from collections.abc import Awaitable, Callable, MutableMapping
@@ -20,6 +19,8 @@ from starlette.responses import JSONResponse, Response
 
 from glmkit._errors import GLMError
 from glmkit._json import dumps as _DUMPS
+from glmkit._json import loads as json_loads
+from glmkit._request_guard import HANG_UP
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.fallback import PLAN_SPENT, reset_of
@@ -165,7 +166,7 @@ def parse_body(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        body = json.loads(raw)
+        body = json_loads(raw)
     except RecursionError:
         raise TranslationError("The request body nests JSON too deeply to read; send a flatter body.") from None
     except ValueError:
@@ -196,20 +197,29 @@ async def while_connected(request: Request, work: Awaitable[Any]) -> Any:
 
     For a non-streamed request, whose client sees nothing until the end: upstream retries and backoff stop
     the moment it leaves, instead of spending tokens on an answer nobody reads. The work runs in the request's
-    own task (no task of its own, no ``asyncio.wait``): a watcher task cancels it when the client goes."""
+    own task: the server's protocol calls back when the connection is lost (``HANG_UP``), or, under a server
+    without that hook, a watcher task waiting for ``http.disconnect`` does."""
     task = asyncio.current_task()
     assert task is not None
     gone = False
 
-    def hung_up(watcher: asyncio.Future[None]) -> None:
+    def hung_up() -> None:
         nonlocal gone
+        gone = True
+        task.cancel()
+
+    def watched(watcher: asyncio.Future[None]) -> None:
         if not watcher.cancelled():
             watcher.exception()  # retrieved; a receive that failed means the client is gone as well
-            gone = True
-            task.cancel()
+            hung_up()
 
-    watcher = asyncio.ensure_future(_disconnected(request))
-    watcher.add_done_callback(hung_up)
+    hooks: list[Callable[[], None]] | None = request.scope.get(HANG_UP)
+    watcher: asyncio.Future[None] | None = None
+    if hooks is not None:
+        hooks.append(hung_up)
+    else:
+        watcher = asyncio.ensure_future(_disconnected(request))
+        watcher.add_done_callback(watched)
     try:
         return await work
     except asyncio.CancelledError:
@@ -217,8 +227,11 @@ async def while_connected(request: Request, work: Awaitable[Any]) -> Any:
             raise ClientGone from None
         raise
     finally:
-        watcher.remove_done_callback(hung_up)
-        watcher.cancel()
+        if watcher is not None:
+            watcher.remove_done_callback(watched)
+            watcher.cancel()
+        elif hooks and hung_up in hooks:
+            hooks.remove(hung_up)
 
 
 def refusal(scope: MutableMapping[str, Any], status: int, message: str) -> Response:

@@ -13,6 +13,7 @@ import json
 from typing import Any
 
 from glmkit._json import dumps as _DUMPS
+from glmkit._json import loads as json_loads
 from glmkit.gateway.anthropic_check import TranslationError
 
 __all__ = ["ChunkObjects", "anthropic_models", "fix_completion", "stream_usage", "to_upstream"]
@@ -36,7 +37,7 @@ def fix_completion(content: bytes) -> bytes:
     """Add ``"object": "chat.completion"`` when the upstream left it out; otherwise the bytes unchanged."""
     if b'"object"' in content[:200]:
         return content
-    data = json.loads(content)
+    data = json_loads(content)
     if isinstance(data, dict) and "object" not in data:
         data = {"object": "chat.completion", **data}
     return _DUMPS(data).encode()

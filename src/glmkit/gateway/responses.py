@@ -28,6 +28,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from glmkit._json import dumps as _DUMPS
+from glmkit._json import loads as json_loads
 from glmkit._sse import SSEDecoder
 from glmkit._transport import Call
 from glmkit.gateway.anthropic_check import TranslationError
@@ -90,7 +91,7 @@ async def responses(gw: Gateway, request: Request, flight: Flight, body: Any) ->
         return Response(status_code=499)
     await open_now(gw, flight, call, client, slot)
     assert flight.response is not None
-    data = json.loads(await flight.response.aread())
+    data = json_loads(await flight.response.aread())
     if plan is not None:
         choice = (data.get("choices") or [{}])[0]
         if choice.get("finish_reason") == "network_error":

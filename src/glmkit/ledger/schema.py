@@ -122,28 +122,36 @@ def check_fields(row: Mapping[str, Any], allowed: tuple[str, ...], table: str) -
 
 def encode(row: Mapping[str, Any], fields: tuple[str, ...], defaults: Mapping[str, Any]) -> tuple[Any, ...]:
     """The values of ``row`` in ``fields`` order, as SQLite stores them (JSON text, whole token counts)."""
-    values = []
-    for name, kind in _kinds(fields):
-        value = row.get(name)
-        if value is None:
-            value = defaults.get(name)
+    values = [row.get(name) for name in fields]
+    at = _positions(fields)
+    for name, default in defaults.items():
+        if values[at[name]] is None:
+            values[at[name]] = default
+    for i, kind in _kinds(fields):
+        value = values[i]
         if kind == 3:
-            value = int(value or 0)
-        elif kind == 1 and value is None:
-            value = time.time()
-        elif kind == 2 and value is not None and not isinstance(value, str):
-            value = json.dumps(value, ensure_ascii=False, default=str)
-        values.append(value)
+            values[i] = int(value or 0)
+        elif kind == 1:
+            if value is None:
+                values[i] = time.time()
+        elif value is not None and not isinstance(value, str):
+            values[i] = json.dumps(value, ensure_ascii=False, default=str)
     return tuple(values)
 
 
 @functools.cache
-def _kinds(fields: tuple[str, ...]) -> tuple[tuple[str, int], ...]:
-    """Each field with how ``encode`` stores it: 0 as it is, 1 the creation time, 2 JSON, 3 a whole token count."""
-    return tuple(
-        (name, 1 if name == "created" else 2 if name in JSON_FIELDS else 3 if name.endswith("_tokens") else 0)
+def _positions(fields: tuple[str, ...]) -> dict[str, int]:
+    return {name: i for i, name in enumerate(fields)}
+
+
+@functools.cache
+def _kinds(fields: tuple[str, ...]) -> tuple[tuple[int, int], ...]:
+    """The position of each field ``encode`` changes, with how: 1 the creation time, 2 JSON, 3 a whole token count."""
+    kinds = (
+        (1 if name == "created" else 2 if name in JSON_FIELDS else 3 if name.endswith("_tokens") else 0)
         for name in fields
     )
+    return tuple((i, kind) for i, kind in enumerate(kinds) if kind)
 
 
 def decode(row: sqlite3.Row) -> dict[str, Any]:
