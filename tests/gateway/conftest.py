@@ -92,18 +92,18 @@ def emulator_tls(home: Path) -> tuple[str, list[str]]:
     return cafile, ["--ssl-certfile", chain, "--ssl-keyfile", key]
 
 
-@pytest.fixture(scope="module", params=["http", "https"])
-def emulate_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorURL]:
-    """`glm emulate` as a real process, over plain http and over https."""
+@contextlib.contextmanager
+def emulator_process(home: Path, scheme: str, *extra: str) -> Iterator[EmulatorURL]:
+    """`glm emulate <extra>` as a real process over ``scheme`` (``http`` or ``https``); for https, the test process
+    trusts its CA (SSL_CERT_FILE) until the block ends, and so do the `glm` processes it starts."""
     port = free_port()
-    home = tmp_path_factory.mktemp("emu-home")
     env = base_env(home)
-    args = ["emulate", "--port", str(port)]
+    args = ["emulate", "--port", str(port), *extra]
     cafile = None
-    if request.param == "https":
+    if scheme == "https":
         cafile, tls = emulator_tls(home)
         args += tls
-    url = EmulatorURL(f"{request.param}://127.0.0.1:{port}")
+    url = EmulatorURL(f"{scheme}://127.0.0.1:{port}")
     url.cafile = cafile
     with contextlib.ExitStack() as stack:
         if cafile:
@@ -115,6 +115,17 @@ def emulate_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
             bundle.write_text(Path(certifi.where()).read_text() + Path(cafile).read_text())
             stack.enter_context(pytest.MonkeyPatch.context()).setenv("SSL_CERT_FILE", str(bundle))
         stack.enter_context(run_glm(args, env, f"{url}/_emulator/health", cafile=cafile))
+        yield url
+
+
+SCHEMES = ["http", "https"]
+"""The upstream schemes every end-to-end module runs over: api.z.ai is https."""
+
+
+@pytest.fixture(scope="module", params=SCHEMES)
+def emulate_url(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[EmulatorURL]:
+    """`glm emulate` as a real process, over plain http and over https."""
+    with emulator_process(tmp_path_factory.mktemp("emu-home"), request.param) as url:
         yield url
 
 

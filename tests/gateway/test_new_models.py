@@ -13,21 +13,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from glmkit.testing import TEST_KEY, free_port
-from tests.gateway.conftest import base_env, run_glm, serve_process
+from glmkit.testing import TEST_KEY
+from tests.gateway.conftest import SCHEMES, base_env, emulator_process, serve_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
 NEW = "glm-5.4"
 
 
-@pytest.fixture(scope="module")
-def release_day(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`glm emulate` serving a model released after the installed catalog."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    env = base_env(tmp_path_factory.mktemp("release-emu"))
-    with run_glm(["emulate", "--port", str(port), "--extra-model", NEW], env, f"{url}/_emulator/health"):
+@pytest.fixture(scope="module", params=SCHEMES)
+def release_day(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`glm emulate` serving a model released after the installed catalog, over http and https."""
+    with emulator_process(tmp_path_factory.mktemp("release-emu"), request.param, "--extra-model", NEW) as url:
         yield url
 
 

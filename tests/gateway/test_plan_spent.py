@@ -15,8 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from glmkit.testing import TEST_KEY, free_port
-from tests.gateway.conftest import base_env, run_glm, serve_process
+from glmkit.testing import TEST_KEY
+from tests.gateway.conftest import SCHEMES, base_env, emulator_process, serve_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -24,14 +24,10 @@ PAYG_KEY = "fedcba9876543210fedcba9876543210.payAsYouGo000001"
 HELLO = [{"role": "user", "content": "hello after the window is spent"}]
 
 
-@pytest.fixture(scope="module")
-def spent(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """`glm emulate` whose plan has spent its 5-hour window (it resets in two hours)."""
-    port = free_port()
-    url = f"http://127.0.0.1:{port}"
-    with run_glm(
-        ["emulate", "--port", str(port)], base_env(tmp_path_factory.mktemp("spent")), f"{url}/_emulator/health"
-    ):
+@pytest.fixture(scope="module", params=SCHEMES)
+def spent(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`glm emulate` whose plan has spent its 5-hour window (it resets in two hours), over http and https."""
+    with emulator_process(tmp_path_factory.mktemp("spent"), request.param) as url:
         quota = {"5h": {"percentage": 100, "reset_in": 7200}}
         httpx.post(f"{url}/api/_emulator/quota", json=quota, timeout=5).raise_for_status()
         yield url

@@ -1,6 +1,6 @@
 """Stalls (issue 19): long tool arguments reach the client as they are written, and every silence gets keep-alive
-pings, through `glm serve` in front of a `glm emulate --chunk-delay` that goes quiet between chunks (real processes,
-official `anthropic` and `openai` clients)."""
+pings, through `glm serve` in front of a `glm emulate --chunk-delay` that goes quiet between chunks, over http and
+https (real processes, official `anthropic` and `openai` clients)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from glmkit.testing import TEST_KEY, free_port
-from tests.gateway.conftest import Serve, base_env, run_glm, serve_process
+from glmkit.testing import TEST_KEY
+from tests.gateway.conftest import SCHEMES, Serve, emulator_process, serve_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -28,13 +28,11 @@ WRITE = {
 PROMPT = "[emulator:tools=write_file] [emulator:long-args=2000] write the module"
 
 
-@pytest.fixture(scope="module")
-def slow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
-    """An emulator that waits 0.5 s between chunks, behind a gateway that pings after 0.2 s of silence."""
-    port = free_port()
-    env = base_env(tmp_path_factory.mktemp("slow-emu"))
-    emulator = f"http://127.0.0.1:{port}"
-    with run_glm(["emulate", "--port", str(port), "--chunk-delay", "0.5"], env, f"{emulator}/_emulator/health"):
+@pytest.fixture(scope="module", params=SCHEMES)
+def slow(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
+    """An emulator that waits 0.5 s between chunks (over http and https), behind a gateway that pings after 0.2 s of
+    silence."""
+    with emulator_process(tmp_path_factory.mktemp("slow-emu"), request.param, "--chunk-delay", "0.5") as emulator:
         home = tmp_path_factory.mktemp("slow-serve")
         (home / "config.toml").write_text("[gateway]\nping_interval = 0.2\n", encoding="utf-8")
         with serve_process(emulator, home, "translate") as serve:
