@@ -13,8 +13,7 @@ import httpx
 import pytest
 from responses_tools import TOOLS, first_round
 
-from glmkit.testing import free_port
-from tests.gateway.conftest import EmulatorURL, Serve, base_env, emulator_tls, run_glm, serve_process
+from tests.gateway.conftest import Serve, emulator_process, serve_process
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
@@ -120,16 +119,9 @@ def test_ledger_row_per_request(serve: Serve) -> None:
 def storm(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Serve]:
     """`glm serve` (each mode) in front of `glm emulate --max-concurrency 1` over plain http and over TLS."""
     mode, scheme = request.param.split("-")
-    port = free_port()
     home = tmp_path_factory.mktemp("emu-one")
-    env = base_env(home)
-    args = ["emulate", "--port", str(port), "--max-concurrency", "1", "--chunk-delay", "0.002"]
-    emulator = EmulatorURL(f"{scheme}://127.0.0.1:{port}")
-    if scheme == "https":
-        emulator.cafile, tls = emulator_tls(home)
-        args += tls
     with (
-        run_glm(args, env, f"{emulator}/_emulator/health", cafile=emulator.cafile),
+        emulator_process(home, scheme, "--max-concurrency", "1", "--chunk-delay", "0.002") as emulator,
         serve_process(emulator, tmp_path_factory.mktemp("storm"), mode) as s,
     ):
         yield s
