@@ -28,6 +28,7 @@ from typing import Any
 __all__ = [
     "HANG_UP",
     "LOOPBACK_HOSTS",
+    "HangUp",
     "GuardPolicy",
     "Refuse",
     "RequestGuard",
@@ -45,8 +46,35 @@ Refuse = Callable[[Scope, int, str], ASGIApp]
 """``(scope, status, message) -> an ASGI response`` in the refused route's error format."""
 
 HANG_UP = "glmkit.hang_up"
-"""The scope key of a list the app may append callables to: each is called once if the connection is lost
-(``guarded_http_protocol`` over httptools; absent elsewhere). Remove yours when the request is done."""
+"""The scope key of the connection's ``HangUp`` (``guarded_http_protocol`` over httptools; absent elsewhere)."""
+
+
+class HangUp:
+    """What to call if a connection is lost: ``add`` a callable for as long as a request waits, ``discard`` it
+    after. One added once the connection is already gone is called at once."""
+
+    __slots__ = ("_calls", "lost")
+
+    def __init__(self) -> None:
+        self.lost = False
+        self._calls: list[Callable[[], None]] = []
+
+    def add(self, call: Callable[[], None]) -> None:
+        if self.lost:
+            call()
+        else:
+            self._calls.append(call)
+
+    def discard(self, call: Callable[[], None]) -> None:
+        with contextlib.suppress(ValueError):
+            self._calls.remove(call)
+
+    def fire(self) -> None:
+        """The connection is lost: call each callable added, once."""
+        self.lost = True
+        while self._calls:
+            self._calls.pop()()
+
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
@@ -280,7 +308,7 @@ def guarded_http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
 
     class GuardedProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
         def connection_made(self, transport: Any) -> None:
-            self.hang_up: list[Callable[[], None]] = []
+            self.hang_up = HangUp()
             super().connection_made(transport)
             self._arm_header_timer()
 
@@ -296,8 +324,7 @@ def guarded_http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
 
             def connection_lost(self, exc: Exception | None) -> None:
                 super().connection_lost(exc)
-                while self.hang_up:
-                    self.hang_up.pop()()
+                self.hang_up.fire()
 
         def _arm_header_timer(self) -> None:
             cycle = getattr(self, "cycle", None)

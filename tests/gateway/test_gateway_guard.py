@@ -174,3 +174,22 @@ async def test_health_shows_only_liveness_without_the_token(tmp_path: Path) -> N
     await app.state.gateway.aclose()
     assert stranger.json() == {"ok": True, "gateway": "glmkit"}
     assert "glm-4.6" in owner.json()["models"] and owner.json()["mode"] == "translate"
+
+
+def test_hang_up_calls_each_waiter_once_and_a_late_one_at_once() -> None:
+    """A request that starts waiting after its connection was lost is cancelled at once, not left to spend."""
+    from glmkit._request_guard import HangUp
+
+    calls: list[str] = []
+    hang_up = HangUp()
+    hang_up.add(lambda: calls.append("first"))
+    done = lambda: calls.append("done")  # noqa: E731
+    hang_up.add(done)
+    hang_up.discard(done)  # its request finished: not called
+    hang_up.discard(done)  # discarding twice is harmless
+    hang_up.fire()
+    assert calls == ["first"]
+    hang_up.fire()
+    assert calls == ["first"]
+    hang_up.add(lambda: calls.append("late"))
+    assert calls == ["first", "late"]

@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from glmkit._errors import GLMError
 from glmkit._json import dumps as _DUMPS
 from glmkit._json import loads as json_loads
-from glmkit._request_guard import HANG_UP
+from glmkit._request_guard import HANG_UP, HangUp
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.fallback import PLAN_SPENT, reset_of
@@ -213,10 +213,10 @@ async def while_connected(request: Request, work: Awaitable[Any]) -> Any:
             watcher.exception()  # retrieved; a receive that failed means the client is gone as well
             hung_up()
 
-    hooks: list[Callable[[], None]] | None = request.scope.get(HANG_UP)
+    hang_up: HangUp | None = request.scope.get(HANG_UP)
     watcher: asyncio.Future[None] | None = None
-    if hooks is not None:
-        hooks.append(hung_up)
+    if hang_up is not None:
+        hang_up.add(hung_up)  # the client gone already: cancelled at once, before the first await
     else:
         watcher = asyncio.ensure_future(_disconnected(request))
         watcher.add_done_callback(watched)
@@ -230,8 +230,8 @@ async def while_connected(request: Request, work: Awaitable[Any]) -> Any:
         if watcher is not None:
             watcher.remove_done_callback(watched)
             watcher.cancel()
-        elif hooks and hung_up in hooks:
-            hooks.remove(hung_up)
+        elif hang_up is not None:
+            hang_up.discard(hung_up)
 
 
 def refusal(scope: MutableMapping[str, Any], status: int, message: str) -> Response:
