@@ -147,14 +147,22 @@ class Serve:
         httpx.delete(f"{self.emulator}/_emulator/faults", timeout=5, verify=self.verify).raise_for_status()
 
 
+def upstream_env(home: Path, emulator: str) -> dict[str, str]:
+    """The environment of a `glm` process whose upstream is ``emulator``: its base URL and key and, over https, its
+    CA (SSL_CERT_FILE), trusted as a corporate one would be."""
+    env = base_env(home)
+    env.update({"ZAI_BASE_URL": f"{emulator}/api/coding/paas/v4", "ZAI_API_KEY": TEST_KEY})
+    cafile = getattr(emulator, "cafile", None)
+    if cafile:
+        env["SSL_CERT_FILE"] = cafile
+    return env
+
+
 @contextlib.contextmanager
 def serve_process(emulator: str, home: Path, mode: str, *extra: str) -> Iterator[Serve]:
     port = free_port()
-    env = base_env(home)
-    env.update({"ZAI_BASE_URL": f"{emulator}/api/coding/paas/v4", "ZAI_API_KEY": TEST_KEY, "GLM_MAX_RETRIES": "2"})
-    cafile = getattr(emulator, "cafile", None)
-    if cafile:
-        env["SSL_CERT_FILE"] = cafile  # the gateway trusts the test CA as it would a corporate one
+    env = upstream_env(home, emulator)
+    env["GLM_MAX_RETRIES"] = "2"
     args = ["serve", "--port", str(port), "--mode", mode, *extra]
     with run_glm(args, env, f"http://127.0.0.1:{port}/health"):
         yield Serve(f"http://127.0.0.1:{port}", emulator, home, mode)

@@ -20,8 +20,8 @@ import httpx
 import pytest
 
 from glmkit.ledger import Ledger
-from glmkit.testing import TEST_KEY, free_port, stop_process
-from tests.gateway.conftest import _wait, base_env
+from glmkit.testing import free_port, stop_process
+from tests.gateway.conftest import _wait, upstream_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(90)]
 
@@ -50,8 +50,8 @@ class Gateway:
 def gw(emulate_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateway]:
     home = tmp_path_factory.mktemp("conn-home")
     (home / "config.toml").write_text(CONFIG)
-    env = base_env(home)
-    env.update({"ZAI_BASE_URL": f"{emulate_url}/api/coding/paas/v4", "ZAI_API_KEY": TEST_KEY, "GLM_MAX_RETRIES": "3"})
+    env = upstream_env(home, emulate_url)
+    env["GLM_MAX_RETRIES"] = "3"
     port = free_port()
     stderr = home / "serve.err"
     with stderr.open("wb") as err:

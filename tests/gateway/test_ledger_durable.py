@@ -17,8 +17,8 @@ import anthropic
 import openai
 import pytest
 
-from glmkit.testing import TEST_KEY, free_port
-from tests.gateway.conftest import _wait, base_env
+from glmkit.testing import free_port
+from tests.gateway.conftest import _wait, upstream_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -47,8 +47,7 @@ def test_sigkill_right_after_a_burst_loses_no_row(emulate_url: str, tmp_path: Pa
 
     port = free_port()
     url = f"http://127.0.0.1:{port}"
-    env = base_env(tmp_path)
-    env.update({"ZAI_BASE_URL": f"{emulate_url}/api/coding/paas/v4", "ZAI_API_KEY": TEST_KEY})
+    env = upstream_env(tmp_path, emulate_url)
     cmd = [sys.executable, "-m", "glmkit.cli.app", "serve", "--port", str(port), "--mode", mode]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:

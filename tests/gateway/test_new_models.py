@@ -14,7 +14,7 @@ import httpx
 import pytest
 
 from glmkit.testing import TEST_KEY
-from tests.gateway.conftest import SCHEMES, base_env, emulator_process, serve_process
+from tests.gateway.conftest import SCHEMES, emulator_process, serve_process, upstream_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(120)]
 
@@ -29,8 +29,8 @@ def release_day(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPat
 
 
 def glm(home: Path, emulator: str, *args: str) -> subprocess.CompletedProcess[bytes]:
-    env = base_env(home)
-    env.update({"ZAI_BASE_URL": f"{emulator}/api/coding/paas/v4", "ZAI_API_KEY": TEST_KEY})
+    """`glm <args>` against ``emulator`` (trusting its CA over https)."""
+    env = upstream_env(home, emulator)
     return subprocess.run([sys.executable, "-m", "glmkit.cli.app", *args], env=env, capture_output=True, timeout=60)
 
 
