@@ -27,7 +27,7 @@ async def test_json_and_chunked_stream_over_one_kept_alive_connection(emulator_s
         assert text.endswith(b"data: [DONE]\n\n")
         error = await c.post(url, json={**body, "model": "nope"})
         assert error.status_code == 400 and error.json()["error"]["code"] == "1211"
-        assert sum(len(v) for v in transport._idle.values()) == 1  # three requests, one connection
+        assert sum(len(v) for v in transport.lean._idle.values()) == 1  # three requests, one connection
 
 
 async def test_connection_refused_is_an_httpx_connect_error() -> None:
@@ -177,7 +177,7 @@ async def test_a_chunked_body_split_anywhere_across_reads_decodes_to_the_same_by
                 async with c.stream("GET", f"http://127.0.0.1:{port}/") as r:
                     got = b"".join([piece async for piece in r.aiter_raw()])
                 assert got == b"".join(EVENTS[:12])
-            assert sum(len(v) for v in transport._idle.values()) == 1
+            assert sum(len(v) for v in transport.lean._idle.values()) == 1
 
 
 async def test_a_stalled_upstream_is_a_read_timeout_but_a_slow_reader_is_not() -> None:
@@ -246,7 +246,7 @@ async def test_tls_with_the_trust_httpx_has(monkeypatch: pytest.MonkeyPatch, tmp
             for _ in range(2):
                 async with c.stream("GET", url) as r:
                     assert b"".join([piece async for piece in r.aiter_raw()]) == b"".join(EVENTS[:5])
-            assert sum(len(v) for v in transport._idle.values()) == 1  # kept alive over TLS
+            assert sum(len(v) for v in transport.lean._idle.values()) == 1  # kept alive over TLS
     finally:
         server.close()
 

@@ -273,16 +273,46 @@ def test_a_proxy_in_the_environment_sends_through_httpx(
     assert proxy.seen == [("GET", "http://api.test/v4/models")]  # the absolute form a proxy is asked with
 
 
-def test_the_default_sync_path_does_not_import_httpx(emulator_server: EmulatorServer) -> None:
-    script = f"""
-import sys
-import glmkit
-c = glmkit.Client(api_key={TEST_KEY!r}, base_url={emulator_server.coding_base_url!r})
-answer = c.chat.completions.create(model="glm-4.6", messages=[{{"role": "user", "content": "hi"}}])
+SYNC_CALLS = """
+c = glmkit.Client(api_key=KEY, base_url=URL)
+answer = c.chat.completions.create(model="glm-4.6", messages=[{"role": "user", "content": "hi"}])
 assert answer.choices[0].message.content
-assert "".join(c.chat.completions.create(model="glm-4.6", messages=[{{"role": "user", "content": "hi"}}], stream=True).text_stream)
-assert "httpx" not in sys.modules, "httpx was imported"
+assert "".join(c.with_options(timeout=30).chat.completions.create(
+    model="glm-4.6", messages=[{"role": "user", "content": "hi"}], stream=True).text_stream)
+try:
+    c.chat.completions.create(model="nope", messages=[{"role": "user", "content": "hi"}])
+except glmkit.NotFoundError:
+    pass
+else:
+    raise AssertionError("no error for an unknown model")
 """
+
+ASYNC_CALLS = """
+import asyncio
+
+async def main():
+    async with glmkit.AsyncClient(api_key=KEY, base_url=URL) as c:
+        answer = await c.chat.completions.create(model="glm-4.6", messages=[{"role": "user", "content": "hi"}])
+        assert answer.choices[0].message.content
+        stream = await c.with_options(timeout=30).chat.completions.create(
+            model="glm-4.6", messages=[{"role": "user", "content": "hi"}], stream=True)
+        assert "".join([text async for text in stream.text_stream])
+        try:
+            await c.chat.completions.create(model="nope", messages=[{"role": "user", "content": "hi"}])
+        except glmkit.NotFoundError:
+            pass
+        else:
+            raise AssertionError("no error for an unknown model")
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("calls", [SYNC_CALLS, ASYNC_CALLS], ids=["sync", "async"])
+def test_the_default_path_does_not_import_httpx(emulator_server: EmulatorServer, calls: str) -> None:
+    """A plain call, a clone's stream and an error answer: httpx (and anyio) stay out of a fresh process."""
+    script = f"import sys\nimport glmkit\nKEY = {TEST_KEY!r}\nURL = {emulator_server.coding_base_url!r}\n{calls}"
+    script += '\nassert "httpx" not in sys.modules, "httpx was imported"\nassert "anyio" not in sys.modules, "anyio"\n'
     env = {k: v for k, v in os.environ.items() if not k.lower().endswith("_proxy")}
     done = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

@@ -21,8 +21,9 @@ from glmkit._errors import redact
 if TYPE_CHECKING:
     import httpx
 
+    from glmkit._async_transport import AsyncTransport
     from glmkit._flows import Flow
-    from glmkit._transport import AsyncTransport, Call, SyncTransport
+    from glmkit._transport import Call, SyncTransport
     from glmkit.resources.agents import Agents, AsyncAgents
     from glmkit.resources.audio import AsyncAudio, Audio
     from glmkit.resources.chat import AsyncChat, Chat
@@ -224,7 +225,7 @@ class AsyncClient(_ClientBase["httpx.AsyncClient", "httpx.AsyncBaseTransport"]):
     """The asynchronous Z.AI client; the same arguments as ``Client``."""
 
     def _new_transport(self, **given: Any) -> AsyncTransport:
-        from glmkit._transport import AsyncTransport
+        from glmkit._async_transport import AsyncTransport
 
         return AsyncTransport(self.settings, self.auth, **self._transport_options(given))
 

@@ -1,264 +1,62 @@
-"""A lean HTTP/1.1 transport for glmkit's ``httpx.AsyncClient``s: asyncio streams, keep-alive, nothing else.
+"""glmkit's async HTTP/1.1 transport (``_aio_http``) as an httpx transport, for what goes through httpx.
 
-httpx's own async stack (httpcore over anyio) costs about a millisecond of CPU per request, more than
-everything else a request through glmkit does (reference performance.md: httpx 0.28 ``AsyncClient`` ~900
-req/s with one in flight, a hand-written asyncio client ~10x that). As an httpx transport it serves the
-gateway's upstream and the SDK's ``AsyncClient`` (``DefaultAsyncTransport``: this one under asyncio, httpx's
-own under trio); the SDK's plain JSON calls go further and use ``LeanTransport.exchange`` with request bytes
-built by ``_call.lean_request``, answered as an ``AsyncReply``: no httpx request, response or header objects
-(about a third of a request's client CPU at 64 in flight). The framing itself lives in ``_wire``, shared with
-the sync client's transport (``_sync_http``). It speaks what the Z.AI API needs: one request per connection at a time,
-``Content-Length`` or chunked bodies, TLS for ``https`` (with httpx's trust: ``SSL_CERT_FILE``,
-``SSL_CERT_DIR``, else certifi). A proxy in the environment for a URL (``HTTPS_PROXY`` and the like,
-``NO_PROXY`` honoured) is httpx's business: its proxy mounts take those URLs before this transport sees them.
+The SDK's ``AsyncClient`` and the gateway send plain JSON calls straight through ``_aio_http`` without httpx;
+a call that needs an ``httpx.AsyncClient`` (a multipart upload, a redirect, a user's raw request on
+``http_client``) still goes over the same lean pool through ``LeanTransport``, whose failures are httpx's
+(``ConnectError``, ``ReadTimeout``, ``RemoteProtocolError`` ...). ``DefaultAsyncTransport`` is that under
+asyncio and httpx's own transport under trio. A proxy in the environment for a URL (``HTTPS_PROXY`` and the
+like, ``NO_PROXY`` honoured) is httpx's business: its proxy mounts take those URLs before this transport sees them.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import ssl
-import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import httpx
 
-from glmkit._wire import HEAD_LIMIT, Dechunker, Headers, ProtocolError, Reply, parse_head, proxied, ssl_context
+from glmkit._aio_http import AsyncLeanTransport, Body, ConnectFailed, ConnectTimeout
+from glmkit._wire import ProtocolError, Reply, proxied
 
-__all__ = ["AsyncReply", "DefaultAsyncTransport", "LeanTransport", "proxied", "redirect_request"]
-
-_MAX_IDLE = 64
-_SPLIT_BODY = 1 << 20
-_READ = 262144
+__all__ = ["DefaultAsyncTransport", "LeanTransport", "proxied", "redirect_request"]
 
 
-class _Conn:
-    __slots__ = ("key", "reader", "writer")
-
-    def __init__(self, key: tuple[str, str, int], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self.key = key
-        self.reader = reader
-        self.writer = writer
-
-    def close(self) -> None:
-        with contextlib.suppress(OSError, RuntimeError):  # a socket already gone, or its loop already closed
-            self.writer.close()
-
-
-class _Deadline:
-    """A body's read timeout: one timer per body, not one per read.
-
-    ``asyncio.wait_for`` around each read costs a task and a timer per read (the relay's top cost once the
-    events of one read go out together). Here a read marks when it starts waiting; the one timer, when it fires,
-    cancels the reading task if that read has waited ``timeout`` seconds, and otherwise re-arms itself for when
-    the current wait would be due, so it fires about once per ``timeout`` however many reads there are.
-    """
-
-    __slots__ = ("fired", "handle", "loop", "since", "task", "timeout", "waiting")
-
-    def __init__(self, timeout: float) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.timeout = timeout
-        self.since = self.loop.time()
-        self.waiting = False
-        self.fired = False
-        self.task: asyncio.Task[Any] | None = None
-        self.handle = self.loop.call_at(self.since + timeout, self._check)
-
-    def _check(self) -> None:
-        now = self.loop.time()
-        if self.waiting and now - self.since >= self.timeout and self.task is not None:
-            self.fired = True
-            self.task.cancel()
-            return
-        self.handle = self.loop.call_at((self.since if self.waiting else now) + self.timeout, self._check)
-
-    async def read(self, reader: asyncio.StreamReader, n: int) -> bytes:
-        """``reader.read(n)``, raising ``httpx.ReadTimeout`` when it waits longer than the timeout."""
-        self.since = self.loop.time()
-        self.task = asyncio.current_task()
-        self.waiting = True
-        try:
-            return await reader.read(n)
-        except asyncio.CancelledError:
-            if not self.fired:
-                raise
-            self.fired = False
-            if self.task is not None:
-                self.task.uncancel()
-            raise httpx.ReadTimeout("upstream read timed out") from None
-        finally:
-            self.waiting = False
-
-    def close(self) -> None:
-        self.handle.cancel()
+def _httpx_error(exc: OSError) -> httpx.TransportError:
+    """httpx's exception for a lean transport failure."""
+    message = str(exc) or type(exc).__name__
+    if isinstance(exc, ConnectTimeout):
+        return httpx.ConnectTimeout(message)
+    if isinstance(exc, TimeoutError):
+        return httpx.ReadTimeout(message)
+    if isinstance(exc, ConnectFailed):
+        return httpx.ConnectError(message)
+    if isinstance(exc, ProtocolError):
+        return httpx.RemoteProtocolError(message)
+    return httpx.ReadError(message)
 
 
-class _Body(httpx.AsyncByteStream):
-    """The response body; gives the connection back to the pool once read to the end (or to its last piece).
+class _Stream(httpx.AsyncByteStream):
+    """A lean body as httpx's byte stream, with httpx's exceptions."""
 
-    Each network read yields once: the payload of every HTTP chunk that read completed (and the start of one
-    it did not), joined. Events that arrive together so leave the gateway together, in one write."""
-
-    def __init__(
-        self,
-        transport: LeanTransport,
-        conn: _Conn,
-        length: int | None,
-        chunked: bool,
-        keep: bool,
-        read_timeout: float | None,
-    ) -> None:
-        self.transport = transport
-        self.conn = conn
-        self.length = length
-        self.chunked = chunked
-        self.keep = keep
-        self.timeout = read_timeout
-        self.done = False
+    def __init__(self, body: Body) -> None:
+        self.body = body
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
-        reader = self.conn.reader
-        if self.length is not None and not self.chunked and _buffered(reader) >= self.length:
-            # a whole answer already read with its head (most non-streamed ones): no wait, no timer
-            data = await reader.read(self.length) if self.length else b""
-            self.done = True
-            if data:
-                yield data
-            return
-        deadline = _Deadline(self.timeout) if self.timeout else None
-        read = deadline.read if deadline is not None else _untimed_read
         try:
-            if self.chunked:
-                async for data in _dechunk(reader, read, self):
-                    yield data
-            elif self.length is not None:
-                left = self.length
-                while left > 0:
-                    data = await read(reader, min(left, _READ))
-                    if not data:
-                        raise httpx.RemoteProtocolError("upstream closed the connection mid-body")
-                    left -= len(data)
-                    self.done = not left  # before the last piece goes out: a reader may stop at it
-                    yield data
-            else:
-                while True:
-                    data = await read(reader, _READ)
-                    if not data:
-                        break
-                    yield data
-                self.keep = False
-        except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
-            raise httpx.ReadError(f"upstream connection failed: {exc or type(exc).__name__}") from exc
-        finally:
-            if deadline is not None:
-                deadline.close()
-        self.done = True
+            async for data in self.body:
+                yield data
+        except OSError as exc:
+            raise _httpx_error(exc) from exc
 
     async def aclose(self) -> None:
-        if self.done and self.keep:
-            self.transport._release(self.conn)
-        else:
-            self.conn.close()
-        self.done, self.keep = True, False
-
-
-def _buffered(reader: asyncio.StreamReader) -> int:
-    """Bytes the reader holds already (0 where its buffer is not visible)."""
-    buffer = getattr(reader, "_buffer", None)
-    return len(buffer) if buffer is not None else 0
-
-
-async def _untimed_read(reader: asyncio.StreamReader, n: int) -> bytes:
-    return await reader.read(n)
-
-
-async def _dechunk(reader: asyncio.StreamReader, read: Any, body: _Body) -> AsyncIterator[bytes]:
-    """A chunked body's payload, one piece per network read (every chunk that read completed, joined)."""
-    chunks = Dechunker()
-    try:
-        while not chunks.done:
-            data = await read(reader, _READ)
-            if not data:
-                raise httpx.ReadError("upstream closed the connection mid-body")
-            piece = chunks.feed(data)
-            body.done = chunks.done  # before the last piece goes out: a reader may stop at it
-            if piece:
-                yield piece
-    except ProtocolError as exc:
-        raise httpx.RemoteProtocolError(f"{exc} from the upstream") from exc
-    except ValueError as exc:
-        raise httpx.RemoteProtocolError("malformed chunk size line from the upstream") from exc
-
-
-class AsyncReply(Reply):
-    """A response straight from ``LeanTransport.exchange``, without httpx's objects: ``aread`` or ``aiter_raw``."""
-
-    __slots__ = ("_body", "_start")
-
-    def __init__(self, status: int, headers: list[tuple[bytes, bytes]], body: _Body, start: float) -> None:
-        super().__init__(status, Headers(headers))
-        self._body = body
-        self._start = start
-
-    async def aiter_raw(self) -> AsyncIterator[bytes]:
-        """The body as it arrives, one piece per network read."""
-        if self._content is not None:
-            if self._content:
-                yield self._content
-            return
-        async for data in self._body:
-            yield data
-        self._elapsed = time.perf_counter() - self._start
-
-    async def aread(self) -> bytes:
-        """The whole body (read once, kept)."""
-        if self._content is None:
-            self._content = b"".join([data async for data in self.aiter_raw()])
-        return self._content
-
-    async def aclose(self) -> None:
-        """Give the connection back (the body read to its end) or close it."""
-        await self._body.aclose()
-        if self._elapsed is None:
-            self._elapsed = time.perf_counter() - self._start
+        await self.body.aclose()
 
 
 class LeanTransport(httpx.AsyncBaseTransport):
-    """HTTP/1.1 over asyncio streams with a keep-alive pool (one request per connection at a time)."""
+    """``AsyncLeanTransport`` (``lean``: its pool, and ``exchange`` for calls built without httpx) under httpx."""
 
-    def __init__(self, *, verify: bool = True) -> None:
-        self._idle: dict[tuple[str, str, int], list[_Conn]] = {}
-        self._verify = verify
-        self._ssl: ssl.SSLContext | None = None  # made for the first https connection: loading CAs takes a while
-
-    def _tls(self) -> ssl.SSLContext:
-        if self._ssl is None:
-            # The trust httpx has: SSL_CERT_FILE / SSL_CERT_DIR when set, else certifi's CA bundle.
-            self._ssl = ssl_context() if self._verify else httpx.create_ssl_context(verify=False)
-            self._ssl.set_alpn_protocols(["http/1.1"])
-        return self._ssl
-
-    def _release(self, conn: _Conn) -> None:
-        idle = self._idle.setdefault(conn.key, [])
-        if len(idle) < _MAX_IDLE and not conn.writer.is_closing():
-            idle.append(conn)
-        else:
-            conn.close()
-
-    async def _connect(self, key: tuple[str, str, int], timeout: float | None) -> _Conn:
-        scheme, host, port = key
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_connection(
-                    host, port, ssl=self._tls() if scheme == "https" else None, limit=HEAD_LIMIT
-                )
-        except TimeoutError as exc:
-            raise httpx.ConnectTimeout(f"connecting to {host}:{port} timed out") from exc
-        except OSError as exc:
-            raise httpx.ConnectError(f"cannot connect to {host}:{port}: {exc.strerror or exc}") from exc
-        return _Conn(key, reader, writer)
+    def __init__(self, lean: AsyncLeanTransport | None = None) -> None:
+        self.lean = lean if lean is not None else AsyncLeanTransport()
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         """Send one request and return the response with its body still to read."""
@@ -283,85 +81,32 @@ class LeanTransport(httpx.AsyncBaseTransport):
         if not has_host:
             lines.append(b"Host: " + url.netloc + b"\r\n")
         lines.append(b"Content-Length: %d\r\n\r\n" % len(body))
-        status, headers, stream = await self.exchange(
-            key,
-            b"".join(lines),
-            body,
-            timeouts.get("connect"),
-            timeouts.get("read"),
-            head_only=request.method == "HEAD",
-        )
+        try:
+            status, headers, body_stream = await self.lean.exchange(
+                key,
+                b"".join(lines),
+                body,
+                timeouts.get("connect"),
+                timeouts.get("read"),
+                head_only=request.method == "HEAD",
+            )
+        except OSError as exc:
+            raise _httpx_error(exc) from exc
+        stream = _Stream(body_stream)
         return httpx.Response(status, headers=headers, stream=stream, extensions={"http_version": b"HTTP/1.1"})
-
-    async def exchange(
-        self,
-        key: tuple[str, str, int],
-        start: bytes,
-        body: bytes,
-        connect_timeout: float | None,
-        read_timeout: float | None,
-        *,
-        head_only: bool = False,
-    ) -> tuple[int, list[tuple[bytes, bytes]], _Body]:
-        """Send a request's head (``start``, up to its blank line) and body; the status, headers and body stream."""
-        # one write for the usual small body; a large one (a 50 MB prompt) goes as a view after the head, so
-        # neither the concatenation nor the transport's slice of the unsent rest copies it again
-        payload: bytes | None = start + body if len(body) < _SPLIT_BODY else None
-        idle = self._idle.get(key)
-        for attempt in (0, 1):
-            reused = bool(idle)
-            conn = idle.pop() if idle else await self._connect(key, connect_timeout)
-            try:
-                if payload is not None:
-                    conn.writer.write(payload)
-                else:
-                    conn.writer.write(start)
-                    conn.writer.write(memoryview(body))
-                head = await self._head(conn, read_timeout)
-            except (httpx.ReadError, httpx.RemoteProtocolError, OSError):
-                conn.close()
-                if reused and attempt == 0:
-                    idle = self._idle.get(key)
-                    continue  # a pooled connection the server had closed: once more on a fresh one
-                raise
-            except BaseException:
-                conn.close()
-                raise
-            break
-        status, headers, length, chunked, keep = head
-        if head_only or status in (204, 304) or 100 <= status < 200:
-            length, chunked = 0, False
-        return status, headers, _Body(self, conn, length, chunked, keep, read_timeout)
-
-    async def _head(
-        self, conn: _Conn, timeout: float | None
-    ) -> tuple[int, list[tuple[bytes, bytes]], int | None, bool, bool]:
-        try:
-            async with asyncio.timeout(timeout):
-                raw = await conn.reader.readuntil(b"\r\n\r\n")
-        except TimeoutError as exc:
-            raise httpx.ReadTimeout("upstream did not answer in time") from exc
-        except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as exc:
-            raise httpx.ReadError(f"upstream closed the connection: {exc or type(exc).__name__}") from exc
-        try:
-            return parse_head(raw[:-4])
-        except (ProtocolError, ValueError) as exc:
-            raise httpx.RemoteProtocolError(str(exc)) from exc
 
     async def aclose(self) -> None:
         """Close every idle connection."""
-        for conns in self._idle.values():
-            for conn in conns:
-                conn.close()
-        self._idle.clear()
+        await self.lean.aclose()
 
 
 class DefaultAsyncTransport(httpx.AsyncBaseTransport):
     """The SDK ``AsyncClient``'s transport: ``LeanTransport`` when the event loop is asyncio's, httpx's own
     ``AsyncHTTPTransport`` otherwise (trio, through anyio), chosen per request."""
 
-    def __init__(self, limits: httpx.Limits) -> None:
-        self.lean = LeanTransport()
+    def __init__(self, limits: httpx.Limits, lean: AsyncLeanTransport | None = None) -> None:
+        self._owns_lean = lean is None  # given one, its owner closes it
+        self.lean = LeanTransport(lean)
         self._limits = limits
         self._other: httpx.AsyncHTTPTransport | None = None
 
@@ -375,7 +120,8 @@ class DefaultAsyncTransport(httpx.AsyncBaseTransport):
         return await self.lean.handle_async_request(request)
 
     async def aclose(self) -> None:
-        await self.lean.aclose()
+        if self._owns_lean:
+            await self.lean.aclose()
         if self._other is not None:
             await self._other.aclose()
 

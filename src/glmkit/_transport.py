@@ -1,20 +1,21 @@
 """The request pipeline shared by the sync and async clients.
 
 A ``Call`` (``_call``: what to send, how to read the answer) goes out through one of the two ``*Transport``
-classes, which differ only in how they send, read and sleep: everything they decide (retries, JWT refresh) is
-in ``_flows``.
+classes (``SyncTransport`` here, ``AsyncTransport`` in ``_async_transport``), which differ only in how they
+send, read and sleep: everything they decide (retries, JWT refresh) is in ``_flows``.
 
-Each sends a plain JSON call through glmkit's own HTTP/1.1 transport (``_sync_http``, ``_http11``) and answers
+Each sends a plain JSON call through glmkit's own HTTP/1.1 transport (``_sync_http``, ``_aio_http``) and answers
 it with a lean reply (``_wire.Reply``); httpx takes what those do not: a user's ``http_client`` or
 ``transport``, a proxy from the environment, multipart uploads, redirects, and trio. The sync client so never
-imports httpx on its default path (the import alone costs a fresh process more than its first request).
+imports httpx on its default path (the import alone costs a fresh process more than its first request), nor
+does the async one under asyncio.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from glmkit._auth import Auth
@@ -36,20 +37,18 @@ from glmkit._call import (
     with_options,
 )
 from glmkit._config import Settings
-from glmkit._flows import Attempt, Flow, Request, Sleep, Step, drive_async, drive_sync, retrying
+from glmkit._flows import Attempt, Flow, Request, Sleep, Step, drive_sync, retrying
 from glmkit._retry import RetryPolicy
 from glmkit._wire import proxied
 
 if TYPE_CHECKING:
     import httpx
 
-    from glmkit._http11 import DefaultAsyncTransport, LeanTransport
     from glmkit._sync_http import SyncLeanTransport
 
 __all__ = [  # Call and its helpers are re-exported: resources import them from here
     "OPTION_KEYS",
     "USER_AGENT",
-    "AsyncTransport",
     "Call",
     "RawResponse",
     "SyncTransport",
@@ -141,14 +140,9 @@ class SyncTransport(_TransportBase):
 
     def shared(self) -> dict[str, Any]:
         """What a client clone (``with_options``) shares of this transport: the pools and the sleep."""
-        return (
-            {"http_client": self._http, "lean": self.lean, "sleep": self.sleep}
-            if self.lean is not None
-            else {
-                "http_client": self.http,
-                "sleep": self.sleep,
-            }
-        )
+        if self.lean is not None:  # the httpx client only if made: the lean pool may be all the clone needs
+            return {"http_client": self._http, "lean": self.lean, "sleep": self.sleep}
+        return {"http_client": self.http, "sleep": self.sleep}
 
     def close(self) -> None:
         """Close the connection pools (the ones we made)."""
@@ -233,163 +227,3 @@ class SyncTransport(_TransportBase):
             return self.request(step.call)
 
         return drive_sync(flow, handle)
-
-
-class AsyncTransport(_TransportBase):
-    """Sends calls with glmkit's lean HTTP/1.1 transport (``_http11``), or an ``httpx.AsyncClient`` where needed."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        auth: Auth | None,
-        *,
-        http_client: httpx.AsyncClient | None = None,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] | None = None,
-    ) -> None:
-        super().__init__(settings, auth)
-        self._owns = http_client is None
-        self._http = http_client
-        self._transport_arg = transport
-        self.direct: httpx.AsyncBaseTransport | None = None
-        """A transport requests go to straight, past ``httpx.AsyncClient.send`` (its auth, cookie, redirect and
-        event-hook handling, ~60 us a request that the API never needs); ``None``: through the client."""
-        self._own_direct: DefaultAsyncTransport | None = None
-        self._owns_direct = http_client is None and transport is None
-        if self._owns_direct:
-            from glmkit._http11 import DefaultAsyncTransport
-
-            # httpx's async pool costs ~1 ms of CPU a request: 5-6x fewer requests/s at 64 in flight (bench/).
-            # Not handed to httpx: a client built without a transport mounts the proxies the environment names.
-            self.direct = self._own_direct = DefaultAsyncTransport(limits())
-        if sleep is None:
-            import anyio
-
-            sleep = anyio.sleep
-        self.sleep = sleep
-
-    @property
-    def http(self) -> httpx.AsyncClient:
-        """The ``httpx.AsyncClient`` for what does not go straight to a transport (built on first use)."""
-        if self._http is None:
-            import httpx
-
-            self._http = httpx.AsyncClient(
-                transport=self._transport_arg, timeout=self._timeout(), limits=limits(), follow_redirects=True
-            )
-        return self._http
-
-    def shared(self) -> dict[str, Any]:
-        """What a client clone (``with_options``) shares of this transport: the pool and the sleep."""
-        return {"http_client": self.http, "sleep": self.sleep}
-
-    async def close(self) -> None:
-        """Close the connection pool (when we made it)."""
-        if self._owns and self._http is not None:
-            await self._http.aclose()
-        if self._owns_direct and self.direct is not None:
-            await self.direct.aclose()
-
-    async def _send(self, request: httpx.Request) -> httpx.Response:
-        """Send one built request and return the open response."""
-        if self.direct is None or not self._direct_for(request.url.scheme, request.url.host):
-            return await self.http.send(request, stream=True)
-        start = time.perf_counter()
-        response = await self.direct.handle_async_request(request)
-        response.request = request
-        if response.is_redirect:  # the API does not redirect; httpx follows from where this one points
-            from glmkit._http11 import redirect_request
-
-            await response.aclose()
-            return await self.http.send(redirect_request(request, response), stream=True)
-        import datetime
-
-        response.elapsed = datetime.timedelta(seconds=time.perf_counter() - start)  # to the headers
-        return response
-
-    async def _attempt(self, call: Call) -> Any:
-        # plain JSON calls under asyncio skip httpx's objects altogether, while ``direct`` is still the one we made
-        # (a subclass may swap it, as the gateway does: its calls then always answer httpx responses)
-        lean = self._own_direct.lean if self._own_direct is not None and self.direct is self._own_direct else None
-        prepared = lean_request(self.settings, self.auth, call) if lean is not None else None
-        try:
-            if lean is None or prepared is None or not self._direct_for(*prepared[0].key[:2]) or not _asyncio():
-                response = await self._send(build_request(self.http, self.settings, self.auth, call))
-            else:
-                response = await self._exchange(lean, call, *prepared)
-        except transport_errors() as exc:
-            raise connection_error(exc) from exc
-        if response.status_code >= 400:
-            try:
-                await response.aread()
-            except transport_errors() as exc:
-                raise connection_error(exc) from exc
-            finally:
-                await response.aclose()
-            raise error_from_response(response)
-        return response
-
-    async def _exchange(self, lean: LeanTransport, call: Call, target: Any, head: bytes, body: bytes) -> Any:
-        """Send straight through the lean transport: a lean reply, no httpx request or response built."""
-        from glmkit._http11 import AsyncReply
-
-        connect, read = lean_timeouts(self.settings, call)
-        start = time.perf_counter()
-        status, headers, stream = await lean.exchange(target.key, head, body, connect, read)
-        reply = AsyncReply(status, headers, stream, start)
-        if reply.is_redirect:  # the API does not redirect; httpx follows from where this one points
-            from glmkit._http11 import redirect_request
-
-            await reply.aclose()
-            request = redirect_request(build_request(self.http, self.settings, self.auth, call), reply)
-            return await self.http.send(request, stream=True)
-        return reply
-
-    def _handle(self, call: Call) -> Callable[[Step], Awaitable[Any]]:
-        def handle(step: Step) -> Awaitable[Any]:
-            if isinstance(step, Attempt):
-                return self._attempt(call)
-            if isinstance(step, Sleep):
-                return self.sleep(step.seconds)
-            return self.request(step.call)
-
-        return handle
-
-    async def open(self, call: Call[Any]) -> Any:
-        """Send with retries and return the open (unread) response: an ``httpx.Response`` or a lean reply."""
-        return await drive_async(retrying(self.policy(call), self.auth), self._handle(call))
-
-    async def request(self, call: Call[T]) -> T:
-        """Send with retries and return the parsed result, or a stream for a streaming call."""
-        response = await self.open(call)
-        if call.stream is not None:
-            return call.stream(response)
-        try:
-            content = await response.aread()
-        except transport_errors() as exc:
-            raise connection_error(exc) from exc
-        finally:
-            await response.aclose()
-        return parse_body(call, response, content)
-
-    async def run(self, flow: Flow[T]) -> T:
-        """Drive a higher-level flow whose ``Request`` steps are whole calls."""
-
-        def handle(step: Step) -> Awaitable[Any]:
-            if isinstance(step, Sleep):
-                return self.sleep(step.seconds)
-            assert isinstance(step, Request)
-            return self.request(step.call)
-
-        return await drive_async(flow, handle)
-
-
-def _asyncio() -> bool:
-    """Whether the running event loop is asyncio's (the lean transport's); not under trio."""
-    import asyncio
-
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        return False
-    return True

@@ -23,6 +23,8 @@ from glmkit.gateway.shaping import Shaper, Slot, Ticket
 from glmkit.gateway.upstream import GatewayRetryPolicy, Upstream
 
 MAX_REQUEUES = 8
+UPSTREAM_ERRORS = (OSError, httpx.HTTPError)
+"""What reading the upstream raises: the lean transport's ``OSError`` family, or httpx's errors."""
 
 
 class Record:
@@ -163,7 +165,7 @@ async def _pump(
                     record.first_byte()
                 yield b"".join(out)
                 out.clear()
-    except httpx.HTTPError as exc:
+    except UPSTREAM_ERRORS as exc:
         problem = f"The upstream connection failed mid-stream: {exc or type(exc).__name__}."
     except ValueError:
         problem = "The upstream sent a stream event that is not valid JSON."
@@ -252,7 +254,7 @@ async def relay_raw(response: httpx.Response, record: Record) -> AsyncIterator[b
                 record.usage(stream_usage(tail))
                 record.end()
             yield raw
-    except httpx.HTTPError as exc:
+    except UPSTREAM_ERRORS as exc:
         record.fail(502)
         record.end()
         yield b'data: {"error":{"code":"1234","message":"The upstream connection failed mid-stream: %s"}}\n\n' % (

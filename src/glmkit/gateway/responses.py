@@ -34,7 +34,7 @@ from glmkit._transport import Call
 from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.endpoint import OPENAI, checked
 from glmkit.gateway.opening import open_now, open_stream_now, open_when_granted, plain_slot
-from glmkit.gateway.relay import Flight, Record, _pump, _status_for_code, body_of
+from glmkit.gateway.relay import UPSTREAM_ERRORS, Flight, Record, _pump, _status_for_code, body_of
 from glmkit.gateway.state import Gateway, Stream
 from glmkit.responses_chat import Plan, ResponseWriter, to_chat
 from glmkit.responses_chat import TranslationError as RequestError
@@ -167,7 +167,7 @@ async def _relayed(response: httpx.Response, record: Record) -> AsyncIterator[by
             tail = (tail + raw)[-65536:]
             seen_end = seen_end or any(t in tail for t in _TERMINAL)
             yield raw
-    except httpx.HTTPError as exc:
+    except UPSTREAM_ERRORS as exc:
         record.fail(502)
         yield _error_event(f"The upstream connection failed mid-stream: {type(exc).__name__}.")
         return

@@ -7,10 +7,10 @@ from typing import Any
 
 import httpx
 
-from glmkit._call import connection_error, error_from_response, lean_request, transport_errors
+from glmkit._async_transport import AsyncTransport
 from glmkit._errors import ConcurrencyLimitError
 from glmkit._retry import RetryPolicy
-from glmkit._transport import AsyncTransport, Call
+from glmkit._transport import Call
 
 __all__ = ["GatewayRetryPolicy", "Upstream"]
 
@@ -43,37 +43,13 @@ class Upstream(AsyncTransport):
 
         super().__init__(*args, transport=transport, **options)
         self.direct = transport  # given one, httpx would route every URL to it anyway; None: httpx decides
-        self.lean = transport if isinstance(transport, LeanTransport) else None
+        self.lean = transport.lean if isinstance(transport, LeanTransport) else None
 
     async def open(self, call: Call[Any]) -> httpx.Response:
         """Send with retries and return the open response: httpx's, or for a JSON call on the lean transport its
         reply, which has what the gateway reads of a response (``aread``, ``aiter_raw``, ``aclose``, ``headers``,
         ``status_code``)."""
         response: httpx.Response = await super().open(call)
-        return response
-
-    async def _attempt(self, call: Call) -> Any:
-        # a JSON call goes straight through the lean transport, as the SDK's AsyncClient sends it: no httpx request,
-        # response or headers built (about a third of the gateway's own work on a non-streamed request); the relays
-        # read a stream's reply as they read httpx's response (``body_of``)
-        body = call.json
-        if self.lean is None or not isinstance(body, dict):
-            return await super()._attempt(call)
-        prepared = lean_request(self.settings, self.auth, call)
-        if prepared is None or not self._direct_for(*prepared[0].key[:2]):
-            return await super()._attempt(call)
-        try:
-            response = await self._exchange(self.lean, call, *prepared)
-        except transport_errors() as exc:
-            raise connection_error(exc) from exc
-        if response.status_code >= 400:
-            try:
-                await response.aread()
-            except transport_errors() as exc:
-                raise connection_error(exc) from exc
-            finally:
-                await response.aclose()
-            raise error_from_response(response)
         return response
 
     def policy(self, call: Call) -> RetryPolicy:
