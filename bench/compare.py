@@ -10,6 +10,10 @@ With ``--gateway``: the gateway instead. Each revision's ``glm serve`` (translat
 ``bench/gateway.py`` runs them) in front of its own bare upstream, over http and https, all running at once;
 for every route the gateway's own CPU (``/proc``) per non-streamed request and per relayed chunk, at 1 and at 64
 concurrent clients, the revisions measured one after the other within each round, median of the rounds.
+
+With ``--first-answer``: a fresh process's import + client + first answer (``bench/worker.py``'s
+``FIRST_REPLY`` scripts) for each revision's sync and async client and for bare httpx, sync and async, every
+process pinned to the client core, interleaved, ``--rounds`` of each: the median wall time and process CPU.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bench.__main__ import ROOT, cores, free_port, wait_port
+from bench.__main__ import ROOT, _pin, cores, free_port, wait_port
 
 PROBE = r"""
 import asyncio, json, os, sys, time
@@ -86,7 +90,13 @@ def main() -> None:
     parser.add_argument("--gateway", action="store_true", help="The gateway's CPU per request and per chunk instead.")
     parser.add_argument("--seconds", type=float, default=1.0, help="--gateway: seconds per timed run.")
     parser.add_argument("--schemes", default="http,https", help="--gateway: upstream schemes.")
+    parser.add_argument("--first-answer", action="store_true", help="A fresh process's first answer instead.")
     args = parser.parse_args()
+    if args.first_answer:
+        with tempfile.TemporaryDirectory(prefix="glmkit-compare-") as tmp:
+            paths = {rev: export(rev, Path(tmp)) for rev in args.revs}
+            print(first_answer_table(compare_first_answer(paths, args.rounds)))
+        return
     if args.gateway:
         with tempfile.TemporaryDirectory(prefix="glmkit-compare-") as tmp:
             paths = {rev: export(rev, Path(tmp)) for rev in args.revs}
@@ -222,6 +232,76 @@ def subject(rev: str) -> str:
     out = subprocess.run(["git", "log", "-1", "--format=%s", rev], cwd=ROOT, capture_output=True, text=True)
     text = out.stdout.strip().replace("|", "/")
     return text if len(text) <= 70 else text[:67] + "..."
+
+
+FIRST_ANSWER_BASELINES = ("httpx", "httpx_async")
+
+
+def compare_first_answer(paths: dict[str, Path], rounds: int) -> dict[tuple[str, str], list[tuple[float, float]]]:
+    """(revision or "-", client) -> [(wall ms, process CPU ms)] of fresh processes, interleaved."""
+    import resource
+
+    from bench.worker import first_reply_script
+
+    server_core, client_core = cores()
+    for src in paths.values():  # bytecode compiled first: no round pays for it
+        subprocess.run([sys.executable, "-m", "compileall", "-q", str(src)], check=True, capture_output=True)
+    runs: list[tuple[str, str, Path | None]] = [("-", c, None) for c in FIRST_ANSWER_BASELINES]
+    runs += [(rev, c, src) for rev, src in paths.items() for c in ("glmkit_sync", "glmkit_async")]
+    out: dict[tuple[str, str], list[tuple[float, float]]] = {(rev, c): [] for rev, c, _ in runs}
+    port = free_port()
+    pin = [] if server_core is None else ["--core", str(server_core)]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "bench.rawserver", "--port", str(port), *pin], cwd=ROOT, stdout=subprocess.DEVNULL
+    )
+    try:
+        wait_port(port, server)
+        url = f"http://127.0.0.1:{port}/api/paas/v4"
+        for _ in range(rounds):
+            for rev, client, src in runs:
+                env = {k: v for k, v in os.environ.items() if k != "PYTHONPATH"}
+                if src is not None:
+                    env["PYTHONPATH"] = str(src)
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                done = subprocess.run(
+                    [sys.executable, "-c", first_reply_script(client, url)],
+                    env=env,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                    preexec_fn=_pin(client_core),
+                )
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                if done.returncode != 0:
+                    raise RuntimeError(f"{rev} {client}: {done.stderr.strip().splitlines()[-1:]}")
+                cpu = (after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000
+                out[(rev, client)].append((float(done.stdout.split()[1]), cpu))
+    finally:
+        server.terminate()
+        server.wait(timeout=5)
+    return out
+
+
+def first_answer_table(figures: dict[tuple[str, str], list[tuple[float, float]]]) -> str:
+    """Median wall and CPU per column, with the ratio to bare httpx (sync) and, for async, httpx's async."""
+
+    def med(key: tuple[str, str], i: int) -> float:
+        return statistics.median(x[i] for x in figures[key])
+
+    lines = [
+        "| revision | client | wall ms, median | × httpx | × httpx async | CPU ms, median | × httpx |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    base = {c: (med(("-", c), 0), med(("-", c), 1)) for c in FIRST_ANSWER_BASELINES}
+    for rev, client in figures:
+        wall, cpu = med((rev, client), 0), med((rev, client), 1)
+        named = rev if rev == "-" else f"{rev} ({subject(rev)[:40]})"
+        lines.append(
+            f"| {named} | {client} | {wall:.0f} | {wall / base['httpx'][0]:.2f} "
+            f"| {wall / base['httpx_async'][0]:.2f} | {cpu:.0f} | {cpu / base['httpx'][1]:.2f} |"
+        )
+    n = len(next(iter(figures.values())))
+    return "\n".join(lines) + f"\n\n{n} fresh processes per row, interleaved."
 
 
 if __name__ == "__main__":

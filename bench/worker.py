@@ -376,6 +376,18 @@ t1 = time.perf_counter()
 c = zai.ZaiClient(api_key=KEY, base_url=URL)
 assert c.chat.completions.create(model="glm-4.7", messages=[{"role": "user", "content": "hi"}]).choices[0].message.content
 """,
+    "httpx_async": """
+import httpx
+t1 = time.perf_counter()
+import asyncio, json
+async def main():
+    async with httpx.AsyncClient() as c:
+        r = await c.post(URL + "/chat/completions", headers={"Authorization": "Bearer " + KEY},
+                         json={"model": "glm-4.7", "messages": [{"role": "user", "content": "hi"}]})
+    r.raise_for_status()
+    assert json.loads(r.content)["choices"][0]["message"]["content"]
+asyncio.run(main())
+""",
     "httpx": """
 import httpx
 t1 = time.perf_counter()
