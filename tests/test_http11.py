@@ -274,3 +274,41 @@ def test_a_redirect_is_rebuilt_by_httpxs_rules(
     assert nxt.url == sent.url.join(location)
     assert ("authorization" in nxt.headers) is auth and nxt.headers["x-keep"] == "1"
     assert nxt.headers["host"] == nxt.url.netloc.decode()
+
+
+async def test_one_read_deadline_per_connection_follows_each_requests_timeout() -> None:
+    """The response head's timeout is a timer per connection, not per request: a request with a shorter timeout
+    than the last one on the same connection still times out on time, a connection idle for longer than the
+    timeout is not cut at its next request, and a timeout leaves no cancellation behind."""
+    import glmkit
+    from glmkit._errors import APITimeoutError
+
+    models = b'{"object":"list","data":[{"id":"glm-5.3","object":"model","created":1,"owned_by":"z-ai"}]}'
+    connections = 0
+    pace = [0, 0.6, 0, 5]  # seconds before each answer
+
+    async def paced(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        while True:
+            await reader.readuntil(b"\r\n\r\n")
+            await asyncio.sleep(pace.pop(0) if pace else 0)
+            writer.write(b"HTTP/1.1 200 OK\r\ncontent-length: %d\r\n\r\n%s" % (len(models), models))
+            await writer.drain()
+
+    async for port in _serve(paced):
+        async with glmkit.AsyncClient(api_key=TEST_KEY, base_url=f"http://127.0.0.1:{port}/v4", max_retries=0) as c:
+            within_1s = c.with_options(timeout=1)
+            assert (await within_1s.models.list()).data[0].id == "glm-5.3"  # arms the connection's timer at +1 s
+            await asyncio.sleep(0.6)
+            # 0.6 s of waiting, within its 1 s: the timer armed by the first request fires 0.4 s into it, and re-arms
+            assert (await within_1s.models.list()).data[0].id == "glm-5.3"
+            await asyncio.sleep(0.5)  # idle: the timer lapses
+            assert (await c.with_options(timeout=5).models.list()).data[0].id == "glm-5.3"  # armed at +5 s
+            assert connections == 1  # the clones share the pool: one kept-alive connection so far
+            started = asyncio.get_running_loop().time()
+            with pytest.raises(APITimeoutError):
+                await c.with_options(timeout=0.2).models.list()
+            assert asyncio.get_running_loop().time() - started < 2  # the 0.2 s timeout, not the 5 s armed earlier
+            assert not asyncio.current_task().cancelling()  # type: ignore[union-attr]
+            assert (await c.models.list()).data[0].id == "glm-5.3"  # a fresh connection after the timed-out one

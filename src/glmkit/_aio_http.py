@@ -43,66 +43,108 @@ _SPLIT_BODY = 1 << 20
 _READ = 262144
 
 
+class _Deadline:
+    """A connection's read timeout: one timer per connection, not one per request or per read.
+
+    ``asyncio.timeout`` or ``asyncio.wait_for`` around each wait costs a timer (and a task, for ``wait_for``) per
+    wait: for the response head of every request, and for every read of a stream. Here a wait marks when it
+    starts; the one timer, when it fires, cancels the waiting task if that wait has lasted ``timeout`` seconds,
+    re-arms itself for when the current wait would be due if one is under way, and otherwise lapses until the
+    next wait arms it. It so fires about once per ``timeout`` while the connection is busy, never while it idles.
+    """
+
+    __slots__ = ("fired", "handle", "loop", "since", "task", "timeout", "waiting")
+
+    def __init__(self) -> None:
+        self.loop = asyncio.get_running_loop()
+        self.timeout = 0.0
+        self.since = 0.0
+        self.waiting = False
+        self.fired = False
+        self.task: asyncio.Task[Any] | None = None
+        self.handle: asyncio.TimerHandle | None = None
+
+    def _start(self) -> None:
+        self.since = now = self.loop.time()
+        self.task = asyncio.current_task()
+        self.waiting = True
+        handle = self.handle
+        if handle is None or handle.when() > now + self.timeout:  # none armed, or armed too late for this wait
+            if handle is not None:
+                handle.cancel()
+            self.handle = self.loop.call_at(now + self.timeout, self._check)
+
+    def _check(self) -> None:
+        self.handle = None
+        if not self.waiting:
+            return  # idle: the next wait arms it again
+        if self.loop.time() - self.since >= self.timeout and self.task is not None:
+            self.fired = True
+            self.task.cancel()
+            return
+        self.handle = self.loop.call_at(self.since + self.timeout, self._check)
+
+    def _expired(self) -> bool:
+        """After a ``CancelledError``: whether it was this deadline's (the task's cancellation is then taken back)."""
+        if not self.fired:
+            return False
+        self.fired = False
+        if self.task is not None:
+            self.task.uncancel()
+        return True
+
+    async def read(self, reader: asyncio.StreamReader, n: int) -> bytes:
+        """``reader.read(n)``, raising ``TimeoutError`` when it waits longer than the timeout."""
+        self._start()
+        try:
+            return await reader.read(n)
+        except asyncio.CancelledError:
+            if not self._expired():
+                raise
+            raise TimeoutError("upstream read timed out") from None
+        finally:
+            self.waiting = False
+
+    async def head(self, reader: asyncio.StreamReader) -> bytes:
+        """A response head (up to its blank line), raising ``TimeoutError`` when it waits longer than the timeout."""
+        self._start()
+        try:
+            return await reader.readuntil(b"\r\n\r\n")
+        except asyncio.CancelledError:
+            if not self._expired():
+                raise
+            raise TimeoutError("upstream did not answer in time") from None
+        finally:
+            self.waiting = False
+
+    def close(self) -> None:
+        if self.handle is not None:
+            self.handle.cancel()
+            self.handle = None
+
+
 class _Conn:
-    __slots__ = ("key", "reader", "writer")
+    __slots__ = ("_deadline", "key", "reader", "writer")
 
     def __init__(self, key: tuple[str, str, int], reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self.key = key
         self.reader = reader
         self.writer = writer
+        self._deadline: _Deadline | None = None
+
+    def deadline(self, timeout: float) -> _Deadline:
+        """The connection's read deadline, set to ``timeout`` seconds for the waits to come."""
+        deadline = self._deadline
+        if deadline is None:
+            deadline = self._deadline = _Deadline()
+        deadline.timeout = timeout
+        return deadline
 
     def close(self) -> None:
+        if self._deadline is not None:
+            self._deadline.close()
         with contextlib.suppress(OSError, RuntimeError):  # a socket already gone, or its loop already closed
             self.writer.close()
-
-
-class _Deadline:
-    """A body's read timeout: one timer per body, not one per read.
-
-    ``asyncio.wait_for`` around each read costs a task and a timer per read (the relay's top cost once the
-    events of one read go out together). Here a read marks when it starts waiting; the one timer, when it fires,
-    cancels the reading task if that read has waited ``timeout`` seconds, and otherwise re-arms itself for when
-    the current wait would be due, so it fires about once per ``timeout`` however many reads there are.
-    """
-
-    __slots__ = ("fired", "handle", "loop", "since", "task", "timeout", "waiting")
-
-    def __init__(self, timeout: float) -> None:
-        self.loop = asyncio.get_running_loop()
-        self.timeout = timeout
-        self.since = self.loop.time()
-        self.waiting = False
-        self.fired = False
-        self.task: asyncio.Task[Any] | None = None
-        self.handle = self.loop.call_at(self.since + timeout, self._check)
-
-    def _check(self) -> None:
-        now = self.loop.time()
-        if self.waiting and now - self.since >= self.timeout and self.task is not None:
-            self.fired = True
-            self.task.cancel()
-            return
-        self.handle = self.loop.call_at((self.since if self.waiting else now) + self.timeout, self._check)
-
-    async def read(self, reader: asyncio.StreamReader, n: int) -> bytes:
-        """``reader.read(n)``, raising ``TimeoutError`` when it waits longer than the timeout."""
-        self.since = self.loop.time()
-        self.task = asyncio.current_task()
-        self.waiting = True
-        try:
-            return await reader.read(n)
-        except asyncio.CancelledError:
-            if not self.fired:
-                raise
-            self.fired = False
-            if self.task is not None:
-                self.task.uncancel()
-            raise TimeoutError("upstream read timed out") from None
-        finally:
-            self.waiting = False
-
-    def close(self) -> None:
-        self.handle.cancel()
 
 
 class Body:
@@ -137,8 +179,7 @@ class Body:
             if data:
                 yield data
             return
-        deadline = _Deadline(self.timeout) if self.timeout else None
-        read = deadline.read if deadline is not None else _untimed_read
+        read = self.conn.deadline(self.timeout).read if self.timeout else _untimed_read
         try:
             if self.chunked:
                 async for data in _dechunk(reader, read, self):
@@ -163,9 +204,6 @@ class Body:
             raise
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             raise ConnectionError(f"upstream connection failed: {exc or type(exc).__name__}") from exc
-        finally:
-            if deadline is not None:
-                deadline.close()
         self.done = True
 
     async def aclose(self) -> None:
@@ -311,10 +349,12 @@ class AsyncLeanTransport:
         self, conn: _Conn, timeout: float | None
     ) -> tuple[int, list[tuple[bytes, bytes]], int | None, bool, bool]:
         try:
-            async with asyncio.timeout(timeout):
+            if timeout:
+                raw = await conn.deadline(timeout).head(conn.reader)
+            else:
                 raw = await conn.reader.readuntil(b"\r\n\r\n")
-        except TimeoutError as exc:
-            raise TimeoutError("upstream did not answer in time") from exc
+        except TimeoutError:
+            raise
         except (asyncio.IncompleteReadError, asyncio.LimitOverrunError, OSError) as exc:
             raise ConnectionError(f"upstream closed the connection: {exc or type(exc).__name__}") from exc
         try:

@@ -55,4 +55,10 @@ class Upstream(AsyncTransport):
     def policy(self, call: Call) -> RetryPolicy:
         """Retries as configured, 1302 excepted."""
         retries = self.settings.max_retries if call.max_retries is None else call.max_retries
-        return GatewayRetryPolicy(max_retries=retries)
+        policy = _POLICIES.get(retries)
+        if policy is None:  # frozen, so one per retry count serves every call
+            policy = _POLICIES[retries] = GatewayRetryPolicy(max_retries=retries)
+        return policy
+
+
+_POLICIES: dict[int, GatewayRetryPolicy] = {}
