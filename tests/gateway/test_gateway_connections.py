@@ -126,6 +126,25 @@ def test_unfinished_body_gets_408_and_is_closed(gw: Gateway) -> None:
     assert "Traceback" not in gw.stderr.read_text()
 
 
+@pytest.mark.parametrize("pipelined", [False, True])
+def test_a_whole_body_then_an_unfinished_one_on_one_connection(gw: Gateway, pipelined: bool) -> None:
+    """A body that came whole is read without a timer; the next request on the kept-alive connection, whose body
+    does not come, still gets its 408 in time (what marks a body as in belongs to its own request), sent after the
+    first answer or right behind the first request (pipelined: its headers are in before the first answer ends,
+    and the header timer must not cut it)."""
+    with connect(gw) as sock:
+        sock.sendall(head(len(CHAT)) + CHAT + (head(len(CHAT)) + CHAT[:20] if pipelined else b""))
+        if not pipelined:
+            first = sock.recv(65536)
+            assert first.startswith(b"HTTP/1.1 200") and b'"choices"' in first
+            sock.sendall(head(len(CHAT)) + CHAT[:20])
+        data, took = read_until_closed(sock)
+    if pipelined:
+        assert data.startswith(b"HTTP/1.1 200") and b'"choices"' in data.split(b"HTTP/1.1 408")[0]
+    assert b"HTTP/1.1 408" in data and b"did not arrive" in data and took < 5
+    assert "Traceback" not in gw.stderr.read_text()
+
+
 def test_oversized_body_is_refused_before_it_is_sent(gw: Gateway) -> None:
     gw.reset()
     with connect(gw) as sock:  # announced: answered at once, nothing of the body read
