@@ -337,18 +337,31 @@ def guarded_http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
                 super().connection_lost(exc)
                 self.hang_up.fire()
 
+        _header_timer: asyncio.TimerHandle | None = None
+        _waiting: tuple[Any, float] = (None, 0.0)  # (the cycle before the awaited request, waiting since)
+
         def _arm_header_timer(self) -> None:
+            """Wait for the next request's headers: one timer per connection, not one per response. It fires
+            ``header_timeout`` after the wait it was armed for; by then a newer wait re-arms it for when that one is
+            due, and a request under way lets it lapse until the next wait."""
             cycle = getattr(self, "cycle", None)
             if cycle is not None and not cycle.response_complete:
                 return  # a pipelined request's headers are in already: its body is the guard's to time
+            self._waiting = (cycle, self.loop.time())
+            if self._header_timer is None:
+                self._header_timer = self.loop.call_at(self._waiting[1] + header_timeout, self._expire)
 
-            def expire() -> None:
-                transport = self.transport
-                if getattr(self, "cycle", None) is cycle and not transport.is_closing():
-                    with contextlib.suppress(Exception):  # a transport already torn down
-                        transport.close()
-
-            self.loop.call_later(header_timeout, expire)
+        def _expire(self) -> None:
+            self._header_timer = None
+            cycle, since = self._waiting
+            transport = self.transport
+            if getattr(self, "cycle", None) is not cycle or transport.is_closing():
+                return  # headers came: nothing to wait for until the next response ends
+            if self.loop.time() - since < header_timeout:
+                self._header_timer = self.loop.call_at(since + header_timeout, self._expire)
+                return
+            with contextlib.suppress(Exception):  # a transport already torn down
+                transport.close()
 
     return GuardedProtocol
 
