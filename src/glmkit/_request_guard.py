@@ -26,6 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "BODY_IN",
+    "FIRST_HEADERS",
     "HANG_UP",
     "LOOPBACK_HOSTS",
     "HangUp",
@@ -48,6 +50,9 @@ Refuse = Callable[[Scope, int, str], ASGIApp]
 HANG_UP = "glmkit.hang_up"
 """The scope key of the connection's ``HangUp`` (``guarded_http_protocol`` over httptools; absent elsewhere)."""
 
+
+FIRST_HEADERS = "glmkit.first_headers"
+"""The scope key of the request's headers as ``RequestGuard`` read them: lower-case name -> its first value."""
 
 BODY_IN = "glmkit.body_in"
 """The scope key set once the request's whole body has arrived (``guarded_http_protocol`` over httptools): the
@@ -196,7 +201,7 @@ class RequestGuard:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        headers = _headers(scope)
+        headers = scope[FIRST_HEADERS] = _headers(scope)
         try:
             self._check_headers(scope, headers)
             if scope["method"] not in _BODY_METHODS:

@@ -6,12 +6,43 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from starlette.applications import Starlette
+from starlette.datastructures import Headers
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
+from glmkit._request_guard import FIRST_HEADERS
+
 __all__ = ["GatewayApp"]
+
+
+class _Headers(Headers):
+    """Starlette's request headers, looked up in the guard's table of first values: no scan of the list and no
+    ``KeyError`` raised and caught per absent header (a hot request looks up about eight)."""
+
+    def __init__(self, scope: Scope) -> None:
+        super().__init__(scope=scope)
+        self._first: dict[str, str] = scope[FIRST_HEADERS]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        return self._first.get(key.lower(), default)
+
+    def __getitem__(self, key: str) -> str:
+        return self._first[key.lower()]
+
+    def __contains__(self, key: Any) -> bool:
+        return isinstance(key, str) and key.lower() in self._first
+
+
+class _HotRequest(Request):
+    """A hot route's request: its headers from the guard's table."""
+
+    @property
+    def headers(self) -> Headers:
+        if not hasattr(self, "_headers"):
+            self._headers = _Headers(self.scope)
+        return self._headers
 
 
 class GatewayApp(Starlette):
@@ -36,5 +67,5 @@ class GatewayApp(Starlette):
         await super().__call__(scope, receive, send)
 
     async def _serve_hot(self, scope: Scope, receive: Receive, send: Send) -> None:
-        response = await self._hot[scope["path"]](Request(scope, receive, send))
+        response = await self._hot[scope["path"]](_HotRequest(scope, receive, send))
         await response(scope, receive, send)
