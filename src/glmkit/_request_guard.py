@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 __all__ = [
+    "BODY",
     "BODY_IN",
     "FIRST_HEADERS",
     "HANG_UP",
@@ -53,6 +54,9 @@ HANG_UP = "glmkit.hang_up"
 
 FIRST_HEADERS = "glmkit.first_headers"
 """The scope key of the request's headers as ``RequestGuard`` read them: lower-case name -> its first value."""
+
+BODY = "glmkit.body"
+"""The scope key of the request body ``RequestGuard`` read (bytes), for an app that takes it from there."""
 
 BODY_IN = "glmkit.body_in"
 """The scope key set once the request's whole body has arrived (``guarded_http_protocol`` over httptools): the
@@ -213,6 +217,7 @@ class RequestGuard:
             return
         except _Gone:
             return
+        scope[BODY] = body
         first: list[Message] = [{"type": "http.request", "body": body, "more_body": False}]
         if trailing is not None:
             first.append(trailing)

@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
-from glmkit._request_guard import FIRST_HEADERS
+from glmkit._request_guard import BODY, FIRST_HEADERS
 
 __all__ = ["GatewayApp"]
 
@@ -36,7 +36,14 @@ class _Headers(Headers):
 
 
 class _HotRequest(Request):
-    """A hot route's request: its headers from the guard's table."""
+    """A hot route's request: its headers from the guard's table, its body as the guard read it (not again
+    through Starlette's stream of ``receive`` messages)."""
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            read = self.scope.get(BODY)
+            self._body = read if read is not None else await super().body()
+        return self._body
 
     @property
     def headers(self) -> Headers:
