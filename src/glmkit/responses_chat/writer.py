@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import time
-import uuid
 from json.encoder import encode_basestring as _q
 from typing import Any
 
@@ -55,6 +55,16 @@ def _delta_frame(item: dict[str, Any], kind: str, index: int) -> tuple[dict[str,
     return item, head, mid, extra + b"}\n\n"
 
 
+class _Discard(list[bytes]):
+    """Where a whole answer's events go (``add_message``): nowhere, and nothing is encoded for them."""
+
+    def append(self, _: bytes) -> None:
+        pass
+
+
+_DISCARD = _Discard()
+
+
 class ResponseWriter:
     """Chat deltas in; Responses events (as SSE bytes) and the whole response object out.
 
@@ -65,7 +75,7 @@ class ResponseWriter:
 
     def __init__(self, plan: Plan, response_id: str | None = None, created_at: float | None = None) -> None:
         self.plan = plan
-        self.id = response_id or "resp_" + uuid.uuid4().hex
+        self.id = response_id or "resp_" + os.urandom(16).hex()
         self.created_at = int(created_at if created_at is not None else time.time())
         self.seq = 0
         self.items: list[dict[str, Any]] = []
@@ -103,7 +113,8 @@ class ResponseWriter:
         return body
 
     def _emit(self, out: list[bytes], kind: str, data: dict[str, Any]) -> None:
-        out.append(_event(kind, self.seq, _DUMPS(data).encode()) + b"\n\n")
+        if out is not _DISCARD:
+            out.append(_event(kind, self.seq, _DUMPS(data).encode()) + b"\n\n")
         self.seq += 1
 
     def start(self, out: list[bytes]) -> None:
@@ -177,6 +188,9 @@ class ResponseWriter:
         item = self._open
         assert item is not None
         item["_parts"].append(text)
+        if out is _DISCARD:
+            self.seq += 1
+            return
         frame = self._frame
         if frame is None or frame[0] is not item:  # the bytes around a delta are the same for the item's life
             frame = self._frame = _delta_frame(item, kind, len(self.items))
@@ -186,14 +200,14 @@ class ResponseWriter:
     def reasoning(self, text: str, out: list[bytes]) -> None:
         """A piece of reasoning."""
         if self._open is None or self._open["type"] != "reasoning":
-            item = {"type": "reasoning", "id": "rs_" + uuid.uuid4().hex, "summary": [], "_parts": []}
+            item = {"type": "reasoning", "id": "rs_" + os.urandom(16).hex(), "summary": [], "_parts": []}
             self._open_item(item, out)
         self._delta("response.reasoning_text.delta", text, out)
 
     def text(self, text: str, out: list[bytes]) -> None:
         """A piece of the answer's text."""
         if self._open is None or self._open["type"] != "message":
-            item: dict[str, Any] = {"type": "message", "id": "msg_" + uuid.uuid4().hex, "role": "assistant"}
+            item: dict[str, Any] = {"type": "message", "id": "msg_" + os.urandom(16).hex(), "role": "assistant"}
             self._open_item({**item, "status": "in_progress", "content": [], "_parts": []}, out)
         self._delta("response.output_text.delta", text, out)
 
@@ -203,7 +217,7 @@ class ResponseWriter:
         if item is None or item is not self._open:
             if item is not None:  # fragments of a call already closed: GLM does not interleave, so ignore
                 return
-            fid = uuid.uuid4().hex[:24]
+            fid = os.urandom(12).hex()
             cid = call_id or "call_" + fid
             item = {"id": "fc_" + fid, "call_id": cid, "name": name or "", "status": "in_progress", "_parts": []}
             if (name or "") in self.plan.custom_tools:
@@ -218,6 +232,9 @@ class ResponseWriter:
             item["_parts"].append(args)  # the input is inside the JSON: sent whole when the call closes
             return
         item["_parts"].append(args)
+        if out is _DISCARD:
+            self.seq += 1
+            return
         body = b'{"item_id":"%s","output_index":%d,"delta":%s}' % (
             item["id"].encode(),
             len(self.items),
@@ -290,8 +307,8 @@ class ResponseWriter:
         return True
 
     def add_message(self, message: dict[str, Any]) -> None:
-        """A whole GLM assistant message (a non-streamed answer): its items, events discarded."""
-        sink: list[bytes] = []
+        """A whole GLM assistant message (a non-streamed answer): its items, no events (none is even encoded)."""
+        sink = _DISCARD
         if message.get("reasoning_content"):
             self.reasoning(message["reasoning_content"], sink)
         if message.get("content"):
