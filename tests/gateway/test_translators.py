@@ -349,3 +349,28 @@ def test_a_lean_reply_that_comes_compressed_is_refused_not_relayed() -> None:
         yield b"data: {}\n\n"
 
     assert asyncio.run(relayed(httpx.Response(200, content=upstream()))) == b"data: {}\n\n"
+
+
+def test_a_whole_message_is_mended_only_where_it_needs_it() -> None:
+    """Passthrough: an upstream message with nothing to mend is the same object (its bytes are relayed as they
+    came); float counts, a missing or zero input count and empty text blocks are mended (a new message)."""
+    from glmkit.gateway.passthrough import fix_message
+
+    plan = _plan([])
+    clean = {
+        "id": "msg_1",
+        "type": "message",
+        "content": [{"type": "thinking", "thinking": "t", "signature": ""}, {"type": "text", "text": "hi"}],
+        "usage": {"input_tokens": 3, "output_tokens": 2, "server_tool_use": {"web_search_requests": 0}},
+    }
+    assert fix_message(clean, plan) is clean
+    for broken, usage in [
+        ({**clean, "usage": {"input_tokens": 3.0, "output_tokens": 2}}, {"input_tokens": 3, "output_tokens": 2}),
+        ({**clean, "usage": {"input_tokens": 0, "output_tokens": 2}}, {"input_tokens": 7, "output_tokens": 2}),
+        ({**clean, "usage": {"input_tokens": 3}}, {"input_tokens": 3, "output_tokens": 0}),
+    ]:
+        fixed = fix_message(broken, plan)
+        assert fixed is not broken and fixed["usage"] == usage
+        assert all(type(v) is int for v in fixed["usage"].values())
+    empty = {**clean, "content": [{"type": "text", "text": ""}, {"type": "text", "text": "hi"}]}
+    assert fix_message(empty, plan)["content"] == [{"type": "text", "text": "hi"}]

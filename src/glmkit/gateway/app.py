@@ -189,7 +189,8 @@ async def _plain_message(flight: Flight, plan: tr.Plan, mode: str) -> Response:
     """The whole answer, read from the open upstream response and translated (or mended) to an Anthropic message."""
     record = flight.record
     assert flight.response is not None
-    data = json_loads(await flight.response.aread())
+    raw = await flight.response.aread()
+    data = json_loads(raw)
     if mode == "translate":
         finish = ((data.get("choices") or [{}])[0]).get("finish_reason")
         if finish == "network_error":
@@ -203,7 +204,9 @@ async def _plain_message(flight: Flight, plan: tr.Plan, mode: str) -> Response:
     flight.finished = True
     rid = request_id_of(flight.response, data)
     headers = {"request-id": rid} if rid else None
-    return Response(_DUMPS(message).encode(), media_type="application/json", headers=headers)
+    # a message that needed no mending goes out as the upstream's bytes (no second encoding)
+    content = raw if message is data else _DUMPS(message).encode()
+    return Response(content, media_type="application/json", headers=headers)
 
 
 async def _stream_messages(

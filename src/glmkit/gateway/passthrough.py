@@ -58,13 +58,23 @@ def fix_usage(usage: Any, plan: Plan, *, estimate: bool) -> dict[str, Any]:
 
 
 def fix_message(message: dict[str, Any], plan: Plan) -> dict[str, Any]:
-    """A whole Anthropic message from the upstream, mended: integer usage, no empty text blocks."""
-    content = [
-        b
-        for b in message.get("content") or []
-        if not (isinstance(b, dict) and b.get("type") == "text" and not b.get("text"))
-    ]
-    return {**message, "content": content, "usage": fix_usage(message.get("usage"), plan, estimate=True)}
+    """A whole Anthropic message from the upstream, mended: integer usage, no empty text blocks. The same object
+    when there was nothing to mend (its bytes may then be relayed as they came)."""
+    given = message.get("content")
+    content = [b for b in given or [] if not (isinstance(b, dict) and b.get("type") == "text" and not b.get("text"))]
+    usage = fix_usage(message.get("usage"), plan, estimate=True)
+    if isinstance(given, list) and len(content) == len(given) and _same(usage, message.get("usage")):
+        return message
+    return {**message, "content": content, "usage": usage}
+
+
+def _same(a: Any, b: Any) -> bool:
+    """Equal, types included (``1.0`` mended to ``1`` is a change)."""
+    if type(a) is not type(b):
+        return False
+    if isinstance(a, dict):
+        return a.keys() == b.keys() and all(_same(v, b[k]) for k, v in a.items())
+    return bool(a == b)
 
 
 class PassthroughFixer:
