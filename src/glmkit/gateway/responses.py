@@ -91,18 +91,19 @@ async def responses(gw: Gateway, request: Request, flight: Flight, body: Any) ->
         return Response(status_code=499)
     await open_now(gw, flight, call, client, slot)
     assert flight.response is not None
-    data = json_loads(await flight.response.aread())
-    if plan is not None:
-        choice = (data.get("choices") or [{}])[0]
-        if choice.get("finish_reason") == "network_error":
-            record.fail(500, "1234")
-            return OPENAI.error(500, "The model failed during inference (finish_reason network_error).", "1234")
-        record.usage(data.get("usage"))
-        data = ResponseWriter(plan).from_completion(data)
-    else:
+    raw = await flight.response.aread()
+    data = json_loads(raw)
+    if plan is None:  # relayed: the upstream's bytes as they came (read for the ledger's usage only)
         record_usage(record, data.get("usage"))
+        flight.finished = True
+        return Response(raw, media_type="application/json")
+    choice = (data.get("choices") or [{}])[0]
+    if choice.get("finish_reason") == "network_error":
+        record.fail(500, "1234")
+        return OPENAI.error(500, "The model failed during inference (finish_reason network_error).", "1234")
+    record.usage(data.get("usage"))
     flight.finished = True
-    return Response(_DUMPS(data).encode(), media_type="application/json")
+    return Response(_DUMPS(ResponseWriter(plan).from_completion(data)).encode(), media_type="application/json")
 
 
 async def _stream(gw: Gateway, flight: Flight, call: Call, client: str, plan: Plan | None) -> AsyncIterator[bytes]:
