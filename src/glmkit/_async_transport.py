@@ -11,6 +11,8 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
+from glmkit._aio_http import AsyncLeanTransport, AsyncReply, running
+from glmkit._aio_http import sleep as default_sleep
 from glmkit._auth import Auth
 from glmkit._call import (
     Call,
@@ -30,7 +32,6 @@ from glmkit._transport import _TransportBase, limits
 if TYPE_CHECKING:
     import httpx
 
-    from glmkit._aio_http import AsyncLeanTransport
     from glmkit._http11 import DefaultAsyncTransport
 
 __all__ = ["AsyncTransport"]
@@ -58,18 +59,12 @@ class AsyncTransport(_TransportBase):
         self._transport_arg = transport
         self._owns_lean = lean is None and http_client is None and transport is None
         if self._owns_lean:  # httpx's async pool: ~1 ms of CPU a request, 5-6x fewer requests/s at 64 in flight
-            from glmkit._aio_http import AsyncLeanTransport
-
             lean = AsyncLeanTransport()
         self.lean = lean  # plain JSON calls under asyncio go here, as request bytes; None: through httpx
         self._direct: httpx.AsyncBaseTransport | None = None
         self._direct_made = False
         self._own_direct: DefaultAsyncTransport | None = None
-        if sleep is None:
-            from glmkit._aio_http import sleep as default_sleep
-
-            sleep = default_sleep
-        self.sleep: Callable[[float], Awaitable[None]] = sleep
+        self.sleep: Callable[[float], Awaitable[None]] = sleep if sleep is not None else default_sleep
 
     @property
     def direct(self) -> httpx.AsyncBaseTransport | None:
@@ -133,17 +128,10 @@ class AsyncTransport(_TransportBase):
 
     async def _attempt(self, call: Call) -> Any:
         # plain JSON calls under asyncio skip httpx altogether (not even imported)
-        from glmkit import _aio_http
-
         lean = self.lean
         prepared = lean_request(self.settings, self.auth, call) if lean is not None else None
         try:
-            if (
-                lean is None
-                or prepared is None
-                or not self._direct_for(*prepared[0].key[:2])
-                or not _aio_http.running()
-            ):
+            if lean is None or prepared is None or not self._direct_for(*prepared[0].key[:2]) or not running():
                 response = await self._send(build_request(self.http, self.settings, self.auth, call))
             else:
                 response = await self._exchange(lean, call, *prepared)
@@ -161,7 +149,6 @@ class AsyncTransport(_TransportBase):
 
     async def _exchange(self, lean: AsyncLeanTransport, call: Call, target: Any, head: bytes, body: bytes) -> Any:
         """Send straight through the lean transport: a lean reply, no httpx request or response built."""
-        from glmkit._aio_http import AsyncReply
 
         connect, read = lean_timeouts(self.settings, call)
         start = time.perf_counter()

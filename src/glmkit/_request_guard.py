@@ -351,9 +351,8 @@ def guarded_http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
         _waiting: tuple[Any, float] = (None, 0.0)  # (the cycle before the awaited request, waiting since)
 
         def _arm_header_timer(self) -> None:
-            """Wait for the next request's headers: one timer per connection, not one per response. It fires
-            ``header_timeout`` after the wait it was armed for; by then a newer wait re-arms it for when that one is
-            due, and a request under way lets it lapse until the next wait."""
+            """Wait for the next request's headers: one timer per connection (not per response), re-armed when it
+            fires during a newer wait that is not yet due, lapsing while a request is under way."""
             cycle = getattr(self, "cycle", None)
             if cycle is not None and not cycle.response_complete:
                 return  # a pipelined request's headers are in already: its body is the guard's to time
