@@ -19,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from typing import TYPE_CHECKING, Any
 
 from glmkit._wire import HEAD_LIMIT, Dechunker, Headers, ProtocolError, Reply, parse_head, ssl_context
@@ -93,29 +93,24 @@ class _Deadline:
             self.task.uncancel()
         return True
 
-    async def read(self, reader: asyncio.StreamReader, n: int) -> bytes:
-        """``reader.read(n)``, raising ``TimeoutError`` when it waits longer than the timeout."""
+    async def _wait(self, waiting: Awaitable[bytes], timed_out: str) -> bytes:
         self._start()
         try:
-            return await reader.read(n)
+            return await waiting
         except asyncio.CancelledError:
             if not self._expired():
                 raise
-            raise TimeoutError("upstream read timed out") from None
+            raise TimeoutError(timed_out) from None
         finally:
             self.waiting = False
 
-    async def head(self, reader: asyncio.StreamReader) -> bytes:
+    def read(self, reader: asyncio.StreamReader, n: int) -> Awaitable[bytes]:
+        """``reader.read(n)``, raising ``TimeoutError`` when it waits longer than the timeout."""
+        return self._wait(reader.read(n), "upstream read timed out")
+
+    def head(self, reader: asyncio.StreamReader) -> Awaitable[bytes]:
         """A response head (up to its blank line), raising ``TimeoutError`` when it waits longer than the timeout."""
-        self._start()
-        try:
-            return await reader.readuntil(b"\r\n\r\n")
-        except asyncio.CancelledError:
-            if not self._expired():
-                raise
-            raise TimeoutError("upstream did not answer in time") from None
-        finally:
-            self.waiting = False
+        return self._wait(reader.readuntil(b"\r\n\r\n"), "upstream did not answer in time")
 
     def close(self) -> None:
         if self.handle is not None:

@@ -69,11 +69,29 @@ def limits() -> httpx.Limits:
 
 
 class _TransportBase:
-    def __init__(self, settings: Settings, auth: Auth | None) -> None:
+    lean: Any  # glmkit's own transport for plain JSON calls; None: httpx sends every call
+    sleep: Callable[[float], Any]
+
+    def __init__(self, settings: Settings, auth: Auth | None, http_client: Any, transport: Any, lean: Any) -> None:
         self.settings = settings
         self.auth = auth
         self._no_proxy: dict[tuple[str, str], bool] = {}  # (scheme, host) -> sent direct: no proxy applies
         self._lock = threading.Lock()
+        self._owns = http_client is None
+        self._http = http_client
+        self._transport_arg = transport
+        self._owns_lean = lean is None and http_client is None and transport is None  # then the subclass makes one
+
+    @property
+    def http(self) -> Any:
+        """The httpx client for what the lean transport does not send (built on first use)."""
+        raise NotImplementedError
+
+    def shared(self) -> dict[str, Any]:
+        """What a client clone (``with_options``) shares of this transport: the pools and the sleep."""
+        if self.lean is not None:  # the httpx client only if made: the lean pool may be all the clone needs
+            return {"http_client": self._http, "lean": self.lean, "sleep": self.sleep}
+        return {"http_client": self.http, "sleep": self.sleep}
 
     def policy(self, call: Call) -> RetryPolicy:
         retries = self.settings.max_retries if call.max_retries is None else call.max_retries
@@ -103,6 +121,8 @@ class SyncTransport(_TransportBase):
     JSON calls to a URL no proxy applies to go out through ``lean`` and httpx is never imported.
     """
 
+    _http: httpx.Client | None
+
     def __init__(
         self,
         settings: Settings,
@@ -113,16 +133,12 @@ class SyncTransport(_TransportBase):
         sleep: Callable[[float], None] = time.sleep,
         lean: SyncLeanTransport | None = None,
     ) -> None:
-        super().__init__(settings, auth)
-        self._owns = http_client is None
-        self._http = http_client
-        self._transport_arg = transport
-        self._owns_lean = lean is None and http_client is None and transport is None
+        super().__init__(settings, auth, http_client, transport, lean)
         if self._owns_lean:
             from glmkit._sync_http import SyncLeanTransport
 
             lean = SyncLeanTransport()
-        self.lean = lean
+        self.lean: SyncLeanTransport | None = lean
         self.sleep = sleep
 
     @property
@@ -137,12 +153,6 @@ class SyncTransport(_TransportBase):
                         transport=self._transport_arg, timeout=self._timeout(), limits=limits(), follow_redirects=True
                     )
         return self._http
-
-    def shared(self) -> dict[str, Any]:
-        """What a client clone (``with_options``) shares of this transport: the pools and the sleep."""
-        if self.lean is not None:  # the httpx client only if made: the lean pool may be all the clone needs
-            return {"http_client": self._http, "lean": self.lean, "sleep": self.sleep}
-        return {"http_client": self.http, "sleep": self.sleep}
 
     def close(self) -> None:
         """Close the connection pools (the ones we made)."""
