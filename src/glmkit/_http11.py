@@ -10,12 +10,11 @@ like, ``NO_PROXY`` honoured) is httpx's business: its proxy mounts take those UR
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import httpx
 
-from glmkit._aio_http import AsyncLeanTransport, Body, ConnectFailed, ConnectTimeout
+from glmkit._aio_http import AsyncLeanTransport, Body, ConnectFailed, ConnectTimeout, running
 from glmkit._wire import ProtocolError, Reply, proxied
 
 __all__ = ["DefaultAsyncTransport", "LeanTransport", "proxied", "redirect_request"]
@@ -111,9 +110,7 @@ class DefaultAsyncTransport(httpx.AsyncBaseTransport):
         self._other: httpx.AsyncHTTPTransport | None = None
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        try:
-            asyncio.get_running_loop()
-        except RuntimeError:  # not asyncio: trio
+        if not running():  # not asyncio: trio
             if self._other is None:
                 self._other = httpx.AsyncHTTPTransport(limits=self._limits)
             return await self._other.handle_async_request(request)

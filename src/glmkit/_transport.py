@@ -58,7 +58,7 @@ __all__ = [  # Call and its helpers are re-exported: resources import them from 
     "with_options",
 ]
 
-_POLICIES: dict[int, RetryPolicy] = {}
+_POLICIES: dict[tuple[type[RetryPolicy], int], RetryPolicy] = {}
 
 
 def limits() -> httpx.Limits:
@@ -93,11 +93,16 @@ class _TransportBase:
             return {"http_client": self._http, "lean": self.lean, "sleep": self.sleep}
         return {"http_client": self.http, "sleep": self.sleep}
 
+    policy_type: type[RetryPolicy] = RetryPolicy
+    """The retry policy's class (the gateway's leaves 1302 to its queue)."""
+
     def policy(self, call: Call) -> RetryPolicy:
+        """Retries as configured for the call, or for the client."""
         retries = self.settings.max_retries if call.max_retries is None else call.max_retries
-        policy = _POLICIES.get(retries)
-        if policy is None:  # frozen, so one per retry count serves every call
-            policy = _POLICIES[retries] = RetryPolicy(max_retries=retries)
+        key = (self.policy_type, retries)
+        policy = _POLICIES.get(key)
+        if policy is None:  # frozen, so one per class and retry count serves every call
+            policy = _POLICIES[key] = self.policy_type(max_retries=retries)
         return policy
 
     def _direct_for(self, scheme: str, host: str) -> bool:

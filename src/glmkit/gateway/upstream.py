@@ -38,6 +38,8 @@ class Upstream(AsyncTransport):
     the SDK's.
     """
 
+    policy_type = GatewayRetryPolicy  # retries as configured, 1302 excepted
+
     def __init__(self, *args: Any, transport: httpx.AsyncBaseTransport | None = None, **options: Any) -> None:
         from glmkit._http11 import LeanTransport
 
@@ -51,14 +53,3 @@ class Upstream(AsyncTransport):
         ``status_code``)."""
         response: httpx.Response = await super().open(call)
         return response
-
-    def policy(self, call: Call) -> RetryPolicy:
-        """Retries as configured, 1302 excepted."""
-        retries = self.settings.max_retries if call.max_retries is None else call.max_retries
-        policy = _POLICIES.get(retries)
-        if policy is None:  # frozen, so one per retry count serves every call
-            policy = _POLICIES[retries] = GatewayRetryPolicy(max_retries=retries)
-        return policy
-
-
-_POLICIES: dict[int, GatewayRetryPolicy] = {}
