@@ -26,7 +26,7 @@ from glmkit._errors import (
     GLMError,
     make_status_error,
 )
-from glmkit._json import dumps
+from glmkit._json import dumpb
 from glmkit._version import __version__
 from glmkit._wire import Target, query_string, target_of
 from glmkit.types._base import NOT_GIVEN, Endpoint, RawResponse
@@ -123,7 +123,7 @@ def build_request(
         kwargs["data"] = data
         kwargs["files"] = call.files
     elif body is not None:
-        kwargs["content"] = dumps(body).encode("utf-8")
+        kwargs["content"] = dumpb(body)
         headers["Content-Type"] = "application/json"
     timeout = call.timeout
     if timeout is not None and not isinstance(timeout, httpx.Timeout):
@@ -218,7 +218,7 @@ def lean_request(settings: Settings, auth: Auth | None, call: Call) -> tuple[Tar
         body = {**(body or {}), **call.extra_body}
     content = b""
     if body is not None:
-        content = dumps(body).encode("utf-8")
+        content = dumpb(body)
         if headers is None or "content-type" not in headers:
             lines.append("\r\nContent-Type: application/json")
     if headers:

@@ -9,9 +9,10 @@ event, as every GLM stream sends) costs one ``bytes.split`` and a few comparison
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Any
+
+from glmkit._json import dumpb, loads
 
 __all__ = ["Event", "SSEDecoder", "aiter_events", "encode", "encode_data", "iter_events"]
 
@@ -34,7 +35,7 @@ class Event:
 
     def json(self) -> Any:
         """The data parsed as JSON."""
-        return json.loads(self.data)
+        return loads(self.data)
 
     def __repr__(self) -> str:
         return f"Event(event={self.event!r}, data={self.data[:60]!r})"
@@ -181,7 +182,7 @@ def encode(
     elif isinstance(data, bytes):
         raw = data
     else:
-        raw = json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+        raw = dumpb(data)
     parts: list[bytes] = []
     if event is not None:
         parts.append(b"event: " + event.encode("utf-8") + b"\n")

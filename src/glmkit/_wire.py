@@ -8,11 +8,12 @@ timing, the body once read). No httpx: the sync client's default path never impo
 from __future__ import annotations
 
 import datetime
-import json
 import os
 import urllib.parse
 from collections.abc import Iterator, Mapping
 from typing import TYPE_CHECKING, Any
+
+from glmkit._json import loads
 
 if TYPE_CHECKING:
     import ssl
@@ -99,7 +100,7 @@ class Reply:
 
     def json(self) -> Any:
         """The body as JSON."""
-        return json.loads(self.content)
+        return loads(self.content)
 
     @property
     def elapsed(self) -> datetime.timedelta:

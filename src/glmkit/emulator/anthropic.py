@@ -33,6 +33,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from glmkit._json import dumpb as _DUMPB
 from glmkit._json import dumps as _DUMPS
 from glmkit.catalog import get_model
 from glmkit.emulator.admission import Concurrency, admit
@@ -173,7 +174,7 @@ def _blocks(parts: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _ev(name: str, data: dict[str, Any]) -> bytes:
-    return b"event: " + name.encode() + b"\ndata: " + _DUMPS({"type": name, **data}).encode() + b"\n\n"
+    return b"event: " + name.encode() + b"\ndata: " + _DUMPB({"type": name, **data}) + b"\n\n"
 
 
 def _block_events(index: int, block: dict[str, Any], parts: dict[str, Any]) -> list[bytes]:

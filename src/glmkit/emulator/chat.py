@@ -25,6 +25,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 
+from glmkit._json import dumpb as DUMPB
 from glmkit._json import dumps as DUMPS
 from glmkit._sse import encode_data
 from glmkit._tokens import estimate_messages, estimate_text
@@ -160,13 +161,13 @@ def sse_chunks(state: EmulatorState, body: dict[str, Any], parts: dict[str, Any]
     tail = b"}]}"
     frames: list[bytes] = []
     for piece in WORD.findall(parts["reasoning"]):
-        frames.append(head_b + b'{"role":"assistant","reasoning_content":' + DUMPS(piece).encode() + b"}" + tail)
+        frames.append(head_b + b'{"role":"assistant","reasoning_content":' + DUMPB(piece) + b"}" + tail)
     for piece in parts["pieces"]:
-        frames.append(head_b + b'{"role":"assistant","content":' + DUMPS(piece).encode() + b"}" + tail)
+        frames.append(head_b + b'{"role":"assistant","content":' + DUMPB(piece) + b"}" + tail)
     if parts["calls"]:
         frames.extend(_tool_call_frames(head_b, tail, parts["calls"], bool(body.get("tool_stream"))))
-    last = b'"finish_reason":' + DUMPS(finish).encode() + b',"delta":{"role":"assistant","content":""}}],"usage":'
-    frames.append(head.encode() + last + DUMPS(parts["usage"]).encode() + b"}")
+    last = b'"finish_reason":' + DUMPB(finish) + b',"delta":{"role":"assistant","content":""}}],"usage":'
+    frames.append(head.encode() + last + DUMPB(parts["usage"]) + b"}")
     return frames
 
 
@@ -224,7 +225,7 @@ def _tool_call_frames(head: bytes, tail: bytes, calls: list[dict[str, Any]], fra
         if not fragmented:
             frames.extend([b""] * (len(range(0, len(args), step)) - 1))
             whole = {"id": call["id"], "index": index, "type": "function", "function": call["function"]}
-            frames.append(head + DUMPS({"tool_calls": [whole]}).encode() + tail)
+            frames.append(head + DUMPB({"tool_calls": [whole]}) + tail)
             continue
         first = {
             "id": call["id"],
@@ -232,10 +233,10 @@ def _tool_call_frames(head: bytes, tail: bytes, calls: list[dict[str, Any]], fra
             "type": "function",
             "function": {"name": call["function"]["name"], "arguments": ""},
         }
-        frames.append(head + DUMPS({"tool_calls": [first]}).encode() + tail)
+        frames.append(head + DUMPB({"tool_calls": [first]}) + tail)
         for start in range(0, len(args), step):
             frag = {"index": index, "function": {"arguments": args[start : start + step]}}
-            frames.append(head + DUMPS({"tool_calls": [frag]}).encode() + tail)
+            frames.append(head + DUMPB({"tool_calls": [frag]}) + tail)
     return frames
 
 

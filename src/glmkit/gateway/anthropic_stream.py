@@ -13,6 +13,7 @@ from json.encoder import encode_basestring as _q
 from typing import Any
 
 from glmkit._chat_chunks import ChatChunks
+from glmkit._json import dumpb as _DUMPB
 from glmkit._json import dumps as _DUMPS
 from glmkit.gateway.anthropic_response import Plan, cut_at_stop, message_id, stop_reason_for, usage_of
 
@@ -21,7 +22,7 @@ __all__ = ["MESSAGE_STOP", "PING", "StreamTranslator", "error_frame", "frame", "
 
 def frame(event: str, data: Any) -> bytes:
     """One Anthropic SSE event (``event:`` line, compact JSON ``data:`` line)."""
-    return b"event: " + event.encode() + b"\ndata: " + _DUMPS(data).encode() + b"\n\n"
+    return b"event: " + event.encode() + b"\ndata: " + _DUMPB(data) + b"\n\n"
 
 
 PING = frame("ping", {"type": "ping"})
@@ -160,7 +161,7 @@ class StreamTranslator:
                 "name": fn.get("name") or "",
                 "input": {},
             }
-            head = self._begin("tool", _DUMPS(block).encode(), out)
+            head = self._begin("tool", _DUMPB(block), out)
             self._tool_index = idx
             self._text_prefix = head + b'{"type":"input_json_delta","partial_json":'
         args = fn.get("arguments")

@@ -39,7 +39,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from glmkit._config import Settings
-from glmkit._json import dumps as _DUMPS
+from glmkit._json import dumpb as _DUMPB
 from glmkit._json import loads as json_loads
 from glmkit._request_guard import RequestGuard
 from glmkit._transport import Call, request_id_of
@@ -205,7 +205,7 @@ async def _plain_message(flight: Flight, plan: tr.Plan, mode: str) -> Response:
     rid = request_id_of(flight.response, data)
     headers = {"request-id": rid} if rid else None
     # a message that needed no mending goes out as the upstream's bytes (no second encoding)
-    content = raw if message is data else _DUMPS(message).encode()
+    content = raw if message is data else _DUMPB(message)
     return Response(content, media_type="application/json", headers=headers)
 
 

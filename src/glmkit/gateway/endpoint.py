@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from glmkit._errors import GLMError
-from glmkit._json import dumps as _DUMPS
+from glmkit._json import dumpb as _DUMPB
 from glmkit._json import loads as json_loads
 from glmkit._request_guard import HANG_UP, HangUp
 from glmkit.gateway import anthropic_stream as st
@@ -85,7 +85,7 @@ class Dialect:
         """The same error as the last event of a stream that has already begun."""
         if self.anthropic:
             return st.error_frame(status, message, code)
-        return b"data: " + _DUMPS({"error": {"code": code or str(status), "message": message}}).encode() + b"\n\n"
+        return b"data: " + _DUMPB({"error": {"code": code or str(status), "message": message}}) + b"\n\n"
 
     @property
     def ping(self) -> bytes:
@@ -173,7 +173,7 @@ def parse_body(raw: bytes) -> Any:
         return None
     if _LONE_SURROGATE.search(raw):
         try:
-            _DUMPS(body).encode()
+            _DUMPB(body)
         except UnicodeEncodeError as exc:
             bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
             raise TranslationError(

@@ -9,10 +9,9 @@ chunk whose ``object`` is not ``chat.completion.chunk``. Pure functions.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-from glmkit._json import dumps as _DUMPS
+from glmkit._json import dumpb as _DUMPB
 from glmkit._json import loads as json_loads
 from glmkit.gateway.anthropic_check import TranslationError
 
@@ -40,7 +39,7 @@ def fix_completion(content: bytes) -> bytes:
     data = json_loads(content)
     if isinstance(data, dict) and "object" not in data:
         data = {"object": "chat.completion", **data}
-    return _DUMPS(data).encode()
+    return _DUMPB(data)
 
 
 class ChunkObjects:
@@ -101,7 +100,7 @@ def stream_usage(tail: bytes) -> dict[str, Any] | None:
     if start < 0:
         return None
     try:
-        chunk = json.loads(tail[start + 5 : end if end >= 0 else None])
+        chunk = json_loads(tail[start + 5 : end if end >= 0 else None])
     except ValueError:
         return None
     usage = chunk.get("usage") if isinstance(chunk, dict) else None

@@ -8,10 +8,10 @@ needs no shift is relayed as the bytes that came in).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from typing import Any, ClassVar
 
+from glmkit._json import loads as json_loads
 from glmkit._sse import Event
 from glmkit.gateway.anthropic_check import TranslationError
 from glmkit.gateway.anthropic_response import Plan, as_int
@@ -110,7 +110,7 @@ class PassthroughFixer:
         if name == "ping":
             out.append(frame("ping", {"type": "ping"}))
             return True
-        data = json.loads(event.data)
+        data = json_loads(event.data)
         mend = self._MENDERS.get(name)
         if mend is not None:
             mend(self, data, out)

@@ -19,7 +19,6 @@ answer is complete (the upstream cut, an upstream error event) ends with an ``er
 
 from __future__ import annotations
 
-import json
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -27,7 +26,7 @@ import httpx
 from starlette.requests import Request
 from starlette.responses import Response
 
-from glmkit._json import dumps as _DUMPS
+from glmkit._json import dumpb as _DUMPB
 from glmkit._json import loads as json_loads
 from glmkit._sse import SSEDecoder
 from glmkit._transport import Call
@@ -103,7 +102,7 @@ async def responses(gw: Gateway, request: Request, flight: Flight, body: Any) ->
         return OPENAI.error(500, "The model failed during inference (finish_reason network_error).", "1234")
     record.usage(data.get("usage"))
     flight.finished = True
-    return Response(_DUMPS(ResponseWriter(plan).from_completion(data)).encode(), media_type="application/json")
+    return Response(_DUMPB(ResponseWriter(plan).from_completion(data)), media_type="application/json")
 
 
 async def _stream(gw: Gateway, flight: Flight, call: Call, client: str, plan: Plan | None) -> AsyncIterator[bytes]:
@@ -182,13 +181,13 @@ async def _relayed(response: httpx.Response, record: Record) -> AsyncIterator[by
 def _error_event(message: str) -> bytes:
     error = {"type": "server_error", "code": "502", "message": message}
     data = {"type": "error", "code": "502", "message": message, "param": None, "error": error}
-    return b"event: error\ndata: " + _DUMPS(data).encode() + b"\n\n"
+    return b"event: error\ndata: " + _DUMPB(data) + b"\n\n"
 
 
 def _usage_from_tail(tail: bytes, record: Record) -> None:
     for item in SSEDecoder().feed(tail):
         try:
-            data = json.loads(item.data)
+            data = json_loads(item.data)
         except ValueError:
             continue
         response = data.get("response") if isinstance(data, dict) else None

@@ -10,6 +10,7 @@ from json.encoder import encode_basestring as _q
 from typing import Any
 
 from glmkit._chat_chunks import ChatChunks
+from glmkit._json import dumpb as _DUMPB
 from glmkit._json import dumps as _DUMPS
 from glmkit.responses_chat.request import ENCRYPTED_PREFIX, Plan
 
@@ -114,7 +115,7 @@ class ResponseWriter:
 
     def _emit(self, out: list[bytes], kind: str, data: dict[str, Any]) -> None:
         if out is not _DISCARD:
-            out.append(_event(kind, self.seq, _DUMPS(data).encode()) + b"\n\n")
+            out.append(_event(kind, self.seq, _DUMPB(data)) + b"\n\n")
         self.seq += 1
 
     def start(self, out: list[bytes]) -> None:
