@@ -57,7 +57,11 @@ def test_what_orjson_refuses_is_written_as_the_standard_library_writes_it(value:
 
 
 def test_reading_what_orjson_refuses() -> None:
-    assert loads(b'{"n": 123456789012345678901234567890}') == {"n": 123456789012345678901234567890}
+    big = 123456789012345678901234567890
+    for text in (f"{big}", f"[1,{big}]", f'{{"n":\n\t-{big}}}', f"[ {big}]"):
+        assert loads(text) == json.loads(text) and loads(text.encode()) == json.loads(text)
+    assert type(loads(f'{{"n": {big}}}')["n"]) is int
+    assert loads(b'{"id":"0000000000000000000000000"}') == {"id": "0000000000000000000000000"}
     got = loads('{"x": NaN, "y": Infinity}')
     assert math.isnan(got["x"]) and got["y"] == math.inf
     assert loads(b"  [1]  ") == [1]

@@ -55,13 +55,18 @@ else:
     _Refused = orjson.JSONDecodeError
     _Unwritable = orjson.JSONEncodeError
 
-    _DIGITS = bytes(49 if 48 <= i <= 57 else 48 for i in range(256))  # each digit to b"1", all else to b"0"
-    _LONG = b"1" * 19  # the shortest run of digits that can be an integer beyond 64 bits
+    # Each digit to b"1", what may come before a number (",:[-", whitespace) to b"2", the rest to b"0": a number
+    # of 19 digits or more shows as b"2" and 19 b"1" (or 19 b"1" at the start). Digits after a quote or a letter
+    # (a device id in a string) do not count.
+    _DIGITS = bytes(49 if 48 <= i <= 57 else 50 if i in b",:[- \t\r\n" else 48 for i in range(256))
+    _RUN = b"1" * 19
+    _LONG = b"2" + _RUN  # the shortest number that can be an integer beyond 64 bits
 
     def loads(data: bytes | str) -> Any:
         """``json.loads(data)``: orjson's reading, the standard library's for what orjson refuses or would change."""
         raw = data.encode(errors="surrogatepass") if isinstance(data, str) else data
-        if _LONG in raw.translate(_DIGITS):
+        shape = raw.translate(_DIGITS)
+        if _LONG in shape or shape.startswith(_RUN):
             return _std_loads(data)  # maybe an integer beyond 64 bits, which orjson reads as a float
         try:
             return _fast_loads(raw)
