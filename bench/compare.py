@@ -90,6 +90,9 @@ def main() -> None:
     parser.add_argument("--gateway", action="store_true", help="The gateway's CPU per request and per chunk instead.")
     parser.add_argument("--seconds", type=float, default=1.0, help="--gateway: seconds per timed run.")
     parser.add_argument("--schemes", default="http,https", help="--gateway: upstream schemes.")
+    parser.add_argument(
+        "--agent-bodies", action="store_true", help="--gateway: coding agents' recorded requests (~50 KB) as bodies."
+    )
     parser.add_argument("--first-answer", action="store_true", help="A fresh process's first answer instead.")
     args = parser.parse_args()
     if args.first_answer:
@@ -98,6 +101,9 @@ def main() -> None:
             print(first_answer_table(compare_first_answer(paths, args.rounds)))
         return
     if args.gateway:
+        from bench import gateway as g
+
+        g.AGENT_BODIES = args.agent_bodies
         with tempfile.TemporaryDirectory(prefix="glmkit-compare-") as tmp:
             paths = {rev: export(rev, Path(tmp)) for rev in args.revs}
             print(gateway_table(compare_gateway(paths, args.rounds, args.seconds, args.schemes.split(","))))

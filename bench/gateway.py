@@ -23,6 +23,7 @@ not count other processes, the rates and latencies do.
     python -m bench.gateway              # prints the tables, the targets and the JSON of run()
     python -m bench.gateway --quick      # the same, smaller
     python -m bench.gateway --latency    # the added latency only (1,000 pairs per route and scheme)
+    python -m bench.gateway --latency --agent-bodies   # with coding agents' recorded requests (~50 KB each)
     GLMKIT_BENCH_NO_PIN=1 python -m bench.gateway ...   # no core pinning (the scheduler places everything)
 """
 
@@ -211,8 +212,40 @@ def _has_route(url: str) -> bool:
     return result.answers > 0
 
 
+AGENT_BODIES = False
+"""``--agent-bodies``: every request carries what a coding agent sends (``agent_body``), not a one-line prompt."""
+
+FIXTURES = ROOT / "tests" / "fixtures" / "agents"
+
+
+def agent_body(kind: str) -> dict[str, Any]:
+    """A recorded coding agent's request of the route's shape: Claude Code's ``/v1/messages`` (system prompt, 16
+    tools, a tool loop under way: ~45 KB) for the Anthropic routes; Kilo's chat request (16 tools: ~51 KB) for the
+    chat route, and the same conversation and tools as a Responses request for the Responses routes."""
+    if kind == "anthropic":
+        recorded = json.loads((FIXTURES / "claude-code" / "tool-loop-translate-3.json").read_text())["body"]
+        shared = FIXTURES / "claude-code" / "shared"
+        return {
+            k: json.loads((shared / f"{v['$ref']}.json").read_text()) if isinstance(v, dict) and "$ref" in v else v
+            for k, v in recorded.items()
+        }
+    chat = json.loads((FIXTURES / "kilo" / "loop-gateway-1.json").read_text())["body"]
+    if kind == "openai":
+        return chat
+    tools = [{"type": "function", **t["function"]} for t in chat["tools"]]
+    items = [{"role": m["role"], "content": m.get("content") or ""} for m in chat["messages"]]
+    return {"model": chat["model"], "input": items, "tools": tools}
+
+
 def body(kind: str, stream: bool, chunks: int) -> bytes:
     """The request body of a route (``max_tokens`` sizes the upstream's canned stream: one token per chunk)."""
+    if AGENT_BODIES:
+        data = {k: v for k, v in agent_body(kind).items() if k not in ("stream", "stream_options")}
+        data["model"] = "glm-4.7"
+        data["max_output_tokens" if kind == "responses" else "max_tokens"] = chunks
+        if stream:
+            data["stream"] = True
+        return json.dumps(data, separators=(",", ":")).encode()
     messages = [{"role": "user", "content": "Say something."}]
     if kind == "responses":
         data: dict[str, Any] = {"model": "glm-4.7", "input": "Say something.", "max_output_tokens": chunks}
@@ -524,7 +557,9 @@ def targets(figures: dict[str, Any]) -> list[str]:
 
 def main() -> None:
     """Print the tables, the targets and the JSON (``--quick``: a smaller run; ``--latency``: the added latency
-    only)."""
+    only; ``--agent-bodies``: coding agents' recorded requests instead of a one-line prompt)."""
+    global AGENT_BODIES
+    AGENT_BODIES = "--agent-bodies" in sys.argv[1:]
     figures = run(quick="--quick" in sys.argv[1:], latency_only="--latency" in sys.argv[1:])
     print(table(figures))
     print()
