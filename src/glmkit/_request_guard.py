@@ -25,6 +25,8 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
+from glmkit._coalesce import HeadWithBody
+
 __all__ = [
     "BODY",
     "BODY_IN",
@@ -342,6 +344,12 @@ def guarded_http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
             def on_message_complete(self) -> None:
                 super().on_message_complete()
                 self.scope[BODY_IN] = True
+
+            def on_headers_complete(self) -> None:
+                super().on_headers_complete()
+                cycle = self.cycle
+                if cycle is not None and cycle.transport is self.transport:  # a new request's (not an upgrade)
+                    cycle.transport = HeadWithBody(cycle, self.transport)
 
             def connection_lost(self, exc: Exception | None) -> None:
                 super().connection_lost(exc)

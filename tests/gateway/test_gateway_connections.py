@@ -161,6 +161,24 @@ def test_a_whole_body_then_an_unfinished_one_on_one_connection(gw: Gateway, pipe
     assert "Traceback" not in gw.stderr.read_text()
 
 
+def _data_segments_in(sock: socket.socket) -> int:
+    """Linux's count of the segments carrying data this socket received (``tcpi_data_segs_in`` of ``TCP_INFO``)."""
+    info = sock.getsockopt(socket.IPPROTO_TCP, socket.TCP_INFO, 232)
+    return int.from_bytes(info[152:156], sys.byteorder)
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="TCP_INFO's segment counts are Linux's")
+def test_a_whole_answer_leaves_in_one_write(gw: Gateway) -> None:
+    """A plain JSON answer's head and body go out together: one segment, one read for the client (not two)."""
+    with connect(gw) as sock:
+        for _ in range(3):  # each request on the kept-alive connection
+            before = _data_segments_in(sock)
+            sock.sendall(head(len(CHAT)) + CHAT)
+            answer = read_response(sock)
+            assert answer.startswith(b"HTTP/1.1 200") and b'"choices"' in answer
+            assert _data_segments_in(sock) - before == 1
+
+
 def test_oversized_body_is_refused_before_it_is_sent(gw: Gateway) -> None:
     gw.reset()
     with connect(gw) as sock:  # announced: answered at once, nothing of the body read
