@@ -167,10 +167,8 @@ class Body:
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         reader = self.conn.reader
-        if self.length is not None and not self.chunked and _buffered(reader) >= self.length:
-            # a whole answer already read with its head (most non-streamed ones): no wait, no timer
-            data = await reader.read(self.length) if self.length else b""
-            self.done = True
+        if self._arrived():  # a whole answer already read with its head (most non-streamed ones): no wait, no timer
+            data = await self.read()
             if data:
                 yield data
             return
@@ -200,6 +198,16 @@ class Body:
         except (OSError, asyncio.IncompleteReadError, asyncio.LimitOverrunError, ValueError) as exc:
             raise ConnectionError(f"upstream connection failed: {exc or type(exc).__name__}") from exc
         self.done = True
+
+    async def read(self) -> bytes:
+        """The whole body: straight from the reader when it came with the head (no generator, no timer)."""
+        if self._arrived():
+            self.done = True
+            return await self.conn.reader.read(self.length) if self.length else b""
+        return b"".join([data async for data in self])
+
+    def _arrived(self) -> bool:
+        return self.length is not None and not self.chunked and _buffered(self.conn.reader) >= self.length
 
     async def aclose(self) -> None:
         if self.done and self.keep:
@@ -258,7 +266,8 @@ class AsyncReply(Reply):
     async def aread(self) -> bytes:
         """The whole body (read once, kept)."""
         if self._content is None:
-            self._content = b"".join([data async for data in self.aiter_raw()])
+            self._content = await self._body.read()
+            self._elapsed = time.perf_counter() - self._start
         return self._content
 
     async def aclose(self) -> None:
