@@ -12,12 +12,30 @@ from typing import Any
 _PIECE = re.compile(r"[A-Za-z]{1,6}|\d{1,3}|[^\sA-Za-z\d]")
 _SPACE = re.compile(r"\s")
 _SLICE = 1 << 20  # findall's list for a whole 50 MB text would take ~12x the text's size: count in slices
+_KEEP_FROM = 256  # texts this long or longer have their count kept
+_KEPT_MAX = 16384
+_KEPT: dict[tuple[int, int], int] = {}
+"""Counts of the longer texts seen, by (length, hash): a coding agent sends its system prompt, its tools and the
+conversation so far again with every request, and counting them takes ~0.12 µs a character (~5 ms for Claude
+Code's tools and system prompt) against ~0.4 ns a character to hash them. Only numbers are kept, not the texts."""
 
 
 def estimate_text(text: str) -> int:
     """Estimated tokens of a text."""
-    if len(text) <= _SLICE:
+    if len(text) < _KEEP_FROM:
         return len(_PIECE.findall(text)) if text else 0
+    key = (len(text), hash(text))
+    count = _KEPT.get(key)
+    if count is None:
+        if len(_KEPT) >= _KEPT_MAX:
+            _KEPT.clear()
+        count = _KEPT[key] = _count(text)
+    return count
+
+
+def _count(text: str) -> int:
+    if len(text) <= _SLICE:
+        return len(_PIECE.findall(text))
     total = start = 0
     while start < len(text):
         cut = _SPACE.search(text, start + _SLICE)  # no piece holds whitespace: a cut there changes no count

@@ -1,0 +1,66 @@
+"""The local token estimate (glmkit._tokens): what the gateway reports as a prompt's size and checks against the
+model's window (Claude Code compacts on its answer), and what the emulator bills. Long texts come again with every
+request of an agent's session and have their count kept: it must be the count of that very text, every time."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from glmkit import _tokens
+from glmkit._tokens import estimate_messages, estimate_text
+
+PIECE = re.compile(r"[A-Za-z]{1,6}|\d{1,3}|[^\sA-Za-z\d]")
+
+
+def reference(text: str) -> int:
+    return len(PIECE.findall(text))
+
+
+def test_pieces_are_short_words_digit_groups_and_single_signs() -> None:
+    assert estimate_text("") == 0
+    assert estimate_text("hello world") == 2
+    assert estimate_text("internationalization") == 4  # 20 letters in pieces of 6
+    assert estimate_text("1234567") == 3
+    assert estimate_text("a+b = c; é") == 7  # a + b = c ; é
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=200, max_size=2000))
+def test_a_long_text_counts_the_same_first_and_again(text: str) -> None:
+    expected = reference(text)
+    assert estimate_text(text) == expected
+    assert estimate_text("".join(list(text))) == expected  # an equal text, another object: as a new request has
+
+
+def test_texts_of_the_same_length_are_not_confused() -> None:
+    base = "word " * 100
+    variants = [base[:i] + "!" + base[i + 1 :] for i in range(0, 500, 5)]  # same length, one sign more or less
+    for text in [base, *variants, base]:
+        assert estimate_text(text) == reference(text)
+
+
+def test_what_is_kept_stays_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_tokens, "_KEPT_MAX", 50)
+    monkeypatch.setattr(_tokens, "_KEPT", {})
+    texts = [f"{n} " + "lorem ipsum " * 30 for n in range(200)]
+    for text in texts:
+        assert estimate_text(text) == reference(text)
+    assert len(_tokens._KEPT) <= 50
+    assert all(isinstance(k, tuple) and isinstance(v, int) for k, v in _tokens._KEPT.items())  # no text kept
+
+
+def test_a_conversation_counts_every_message() -> None:
+    tool_result = "x = 1\n" * 100
+    messages = [
+        {"role": "system", "content": "You are a coding agent. " * 20},
+        {"role": "user", "content": [{"type": "text", "text": "fix the bug"}, {"type": "image_url"}]},
+        {"role": "assistant", "content": "", "tool_calls": [{"function": {"name": "read", "arguments": "{}"}}]},
+        {"role": "tool", "content": tool_result},
+    ]
+    body = sum(reference(t) for t in ("You are a coding agent. " * 20, "fix the bug", "read", "{}", tool_result))
+    assert estimate_messages(messages) == body + 1000 + 4 * len(messages) + 2
+    assert estimate_messages(messages) == estimate_messages([dict(m) for m in messages])
