@@ -245,7 +245,7 @@ def body(kind: str, stream: bool, chunks: int) -> bytes:
         data["max_output_tokens" if kind == "responses" else "max_tokens"] = chunks
         if stream:
             data["stream"] = True
-        return json.dumps(data, separators=(",", ":")).encode()
+        return json.dumps(data, separators=(",", ":"), ensure_ascii=False).encode()  # UTF-8, as Node's JSON writes
     messages = [{"role": "user", "content": "Say something."}]
     if kind == "responses":
         data: dict[str, Any] = {"model": "glm-4.7", "input": "Say something.", "max_output_tokens": chunks}
