@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from glmkit._json import dumpb, dumps, loads
+from glmkit._json import dumpb, dumps, loads, loads_text
 
 SCALARS = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 VALUES = st.recursive(
@@ -88,3 +88,36 @@ def test_unwritable_values_raise_the_standard_type_error() -> None:
         dumpb([object()])
     with pytest.raises(UnicodeEncodeError):  # a lone surrogate cannot go on the wire as UTF-8
         dumpb({"x": "\udc80"})
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"a": "\\ud800"}',
+        b'["ok", "\\udc00x"]',
+        b'{"a": "\\ud800\\u0041"}',
+        b'{"n": 123456789012345678901234, "a": "\\udfff"}',
+    ],
+)
+def test_a_body_read_as_text_refuses_a_lone_surrogate_and_names_it(raw: bytes) -> None:
+    assert json.loads(raw)  # JSON allows it
+    with pytest.raises(UnicodeEncodeError) as err:
+        loads_text(raw)
+    assert 0xD800 <= ord(err.value.object[err.value.start]) <= 0xDFFF
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"a": "\\ud83d\\ude00"}', b'{"a": "\\\\ud800"}', b'{"n": 123456789012345678901234}', b"[NaN]", b"{}"],
+)
+def test_a_body_read_as_text_is_what_json_reads_otherwise(raw: bytes) -> None:
+    assert repr(loads_text(raw)) == repr(json.loads(raw))  # repr: NaN is not equal to itself
+
+
+@pytest.mark.parametrize("bad", [b"{bad", b"", b"\xff"])
+def test_a_body_read_as_text_fails_as_json_fails(bad: bytes) -> None:
+    with pytest.raises(ValueError) as ours:
+        loads_text(bad)
+    with pytest.raises(ValueError) as theirs:
+        json.loads(bad)
+    assert (type(ours.value), str(ours.value)) == (type(theirs.value), str(theirs.value))

@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-__all__ = ["dumpb", "dumps", "loads"]
+__all__ = ["dumpb", "dumps", "loads", "loads_text"]
 
 _std_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 _SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]  # the C scanner (not in the stubs)
@@ -49,6 +49,13 @@ except ImportError:  # not built for this interpreter: the standard library alon
         """Compact JSON text, non-ASCII kept."""
         return _std_dumps(value)
 
+    def loads_text(raw: bytes) -> Any:
+        """``loads`` for a body whose strings must go on as UTF-8; see the other definition."""
+        value = _std_loads(raw)
+        if b"\\u" in raw:
+            dumpb(value)  # raises UnicodeEncodeError where a string holds a lone surrogate
+        return value
+
 else:
     _fast_loads = orjson.loads
     _fast_dumps = orjson.dumps
@@ -62,16 +69,33 @@ else:
     _RUN = b"1" * 19
     _LONG = b"2" + _RUN  # the shortest number that can be an integer beyond 64 bits
 
+    def _may_overflow(raw: bytes) -> bool:
+        shape = raw.translate(_DIGITS)
+        return _LONG in shape or shape.startswith(_RUN)
+
     def loads(data: bytes | str) -> Any:
         """``json.loads(data)``: orjson's reading, the standard library's for what orjson refuses or would change."""
         raw = data.encode(errors="surrogatepass") if isinstance(data, str) else data
-        shape = raw.translate(_DIGITS)
-        if _LONG in shape or shape.startswith(_RUN):
+        if _may_overflow(raw):
             return _std_loads(data)  # maybe an integer beyond 64 bits, which orjson reads as a float
         try:
             return _fast_loads(raw)
         except _Refused:
-            return _std_loads(data)  # not JSON (raises as json.loads does), NaN and Infinity, surrogates
+            return _std_loads(data)  # not JSON (raises as json.loads does), NaN and Infinity, lone surrogates
+
+    def loads_text(raw: bytes) -> Any:
+        """``loads`` for a body whose strings must go on as UTF-8 (a request the gateway sends on): raises
+        ``UnicodeEncodeError``, naming the character, where a string holds a lone surrogate (``"\\ud800"``: JSON
+        may carry one, UTF-8 cannot). orjson refuses those, so what it reads needs no look for them."""
+        if not _may_overflow(raw):
+            try:
+                return _fast_loads(raw)
+            except _Refused:
+                pass
+        value = _std_loads(raw)
+        if b"\\u" in raw:
+            dumpb(value)
+        return value
 
     def dumpb(value: Any) -> bytes:
         """Compact JSON as UTF-8 bytes."""

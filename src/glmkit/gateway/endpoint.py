@@ -18,7 +18,7 @@ from starlette.responses import JSONResponse, Response
 
 from glmkit._errors import GLMError
 from glmkit._json import dumpb as _DUMPB
-from glmkit._json import loads as json_loads
+from glmkit._json import loads_text
 from glmkit._request_guard import HANG_UP, HangUp
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway.anthropic_check import TranslationError
@@ -158,21 +158,17 @@ def parse_body(raw: bytes) -> Any:
     if not raw:
         return None
     try:
-        body = json_loads(raw)
+        return loads_text(raw)
     except RecursionError:
         raise TranslationError("The request body nests JSON too deeply to read; send a flatter body.") from None
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
+        raise TranslationError(
+            f"The request holds a lone UTF-16 surrogate ({bad}), which is not text and cannot be sent on; "
+            "fix the string that carries it (an emoji cut in half, or bytes decoded as text)."
+        ) from None
     except ValueError:
         return None
-    if b"\\ud" in raw or b"\\uD" in raw:  # a surrogate can only come as an escape: is one left unpaired?
-        try:
-            _DUMPB(body)
-        except UnicodeEncodeError as exc:
-            bad = exc.object[exc.start : exc.end].encode("unicode_escape").decode()
-            raise TranslationError(
-                f"The request holds a lone UTF-16 surrogate ({bad}), which is not text and cannot be sent on; "
-                "fix the string that carries it (an emoji cut in half, or bytes decoded as text)."
-            ) from None
-    return body
 
 
 class ClientGone(Exception):
