@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from glmkit import _tokens
-from glmkit._tokens import estimate_messages, estimate_text
+from glmkit._json import dumps
+from glmkit._tokens import estimate_messages, estimate_text, estimate_tools
 
 PIECE = re.compile(r"[A-Za-z]{1,6}|\d{1,3}|[^\sA-Za-z\d]")
 
@@ -64,3 +65,13 @@ def test_a_conversation_counts_every_message() -> None:
     body = sum(reference(t) for t in ("You are a coding agent. " * 20, "fix the bug", "read", "{}", tool_result))
     assert estimate_messages(messages) == body + 1000 + 4 * len(messages) + 2
     assert estimate_messages(messages) == estimate_messages([dict(m) for m in messages])
+
+
+def test_tools_count_as_the_sum_of_each_definition() -> None:
+    tools = [
+        {"type": "function", "function": {"name": f"tool_{n}", "description": "Reads a file. " * n, "parameters": {}}}
+        for n in range(1, 30)
+    ]
+    assert estimate_tools(tools) == sum(reference(dumps(t)) for t in tools)
+    assert estimate_tools(tools[:1]) == reference(dumps(tools[0]))
+    assert estimate_tools([]) == estimate_tools(None) == 0

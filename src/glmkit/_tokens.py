@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from glmkit._json import dumps
+
 _PIECE = re.compile(r"[A-Za-z]{1,6}|\d{1,3}|[^\sA-Za-z\d]")
 _SPACE = re.compile(r"\s")
 _SLICE = 1 << 20  # findall's list for a whole 50 MB text would take ~12x the text's size: count in slices
@@ -43,6 +45,14 @@ def _count(text: str) -> int:
         total += len(_PIECE.findall(text, start, end))
         start = end
     return total
+
+
+def estimate_tools(tools: Any) -> int:
+    """Estimated tokens of tool definitions: the sum of each one's compact JSON, counted as one text (one
+    ``dumps``, one look-up of a known list) with the brackets and commas between them, a piece each, taken back."""
+    if not isinstance(tools, list) or not tools:
+        return 0
+    return estimate_text(dumps(tools)) - len(tools) - 1
 
 
 def estimate_messages(messages: Any) -> int:

@@ -12,8 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from glmkit._json import dumps as DUMPS
-from glmkit._tokens import estimate_messages, estimate_text
+from glmkit._tokens import estimate_messages, estimate_tools
 from glmkit.emulator.admission import json_route, unknown_model
 from glmkit.emulator.chat_answers import media_count
 from glmkit.emulator.chat_checks import check_ids, check_messages, check_tools
@@ -29,7 +28,7 @@ reference silent: what a part really costs; one figure keeps /tokenizer and the 
 def count(body: dict[str, Any]) -> dict[str, int]:
     """The usage object: the chat usage's prompt estimate plus the tool definitions, images and videos apart."""
     media = media_count(body["messages"])
-    tools = sum(estimate_text(DUMPS(tool)) for tool in body.get("tools") or [])
+    tools = estimate_tools(body.get("tools"))
     total = estimate_messages(body["messages"]) + tools
     images, videos = PART_TOKENS * media["image_url"], PART_TOKENS * media["video_url"]
     return {

@@ -26,7 +26,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from glmkit._json import dumps as _DUMPS
-from glmkit._tokens import estimate_messages, estimate_text
+from glmkit._tokens import estimate_messages, estimate_tools
 from glmkit.gateway.anthropic_check import TranslationError, check_request
 from glmkit.gateway.anthropic_response import (
     Plan,
@@ -368,7 +368,7 @@ def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> t
         stream=stream,
         thinking=want,
         stop_sequences=[s for s in body.get("stop_sequences") or [] if s],
-        input_tokens=estimate_messages(messages) + sum(estimate_text(_DUMPS(t)) for t in tools),
+        input_tokens=estimate_messages(messages) + estimate_tools(tools),
         routed_for_vision=routed,
         labels=labels,
     )
