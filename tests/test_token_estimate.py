@@ -37,6 +37,24 @@ def test_a_long_text_counts_the_same_first_and_again(text: str) -> None:
     assert estimate_text("".join(list(text))) == expected  # an equal text, another object: as a new request has
 
 
+ASCII = st.text(alphabet=st.sampled_from('abcXYZ0123456789 \t\n\x0b\x1c.,{}_-"\\'), min_size=32, max_size=400)
+
+
+@settings(max_examples=500, deadline=None)
+@given(ASCII)
+def test_an_ascii_text_counts_as_the_pieces_it_has(text: str) -> None:
+    """ASCII text is counted by whole-text byte operations, not the regex: the same count, run lengths of every
+    size around 3 and 6 included."""
+    assert estimate_text(text) == reference(text)
+
+
+@pytest.mark.parametrize("run", range(1, 20))
+def test_runs_of_letters_and_digits_of_every_length(run: int) -> None:
+    for text in ("a" * run, "7" * run, f"x{'b' * run}.{'4' * run}y", f"{'c' * run}{'9' * run}" * 3):
+        padded = text + " " * 40  # long enough to be counted as a whole text
+        assert estimate_text(padded) == reference(padded)
+
+
 def test_texts_of_the_same_length_are_not_confused() -> None:
     base = "word " * 100
     variants = [base[:i] + "!" + base[i + 1 :] for i in range(0, 500, 5)]  # same length, one sign more or less

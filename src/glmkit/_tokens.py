@@ -14,16 +14,26 @@ from glmkit._json import dumps
 _PIECE = re.compile(r"[A-Za-z]{1,6}|\d{1,3}|[^\sA-Za-z\d]")
 _SPACE = re.compile(r"\s")
 _SLICE = 1 << 20  # findall's list for a whole 50 MB text would take ~12x the text's size: count in slices
-_KEEP_FROM = 256  # texts this long or longer have their count kept
+_KEEP_FROM = 32  # texts this long or longer have their count kept
 _KEPT_MAX = 16384
 _KEPT: dict[tuple[int, int], int] = {}
-"""Counts of the longer texts seen, by (length, hash): a coding agent sends its system prompt, its tools and the
-conversation so far again with every request, and counting them takes ~0.12 µs a character (~5 ms for Claude
-Code's tools and system prompt) against ~0.4 ns a character to hash them. Only numbers are kept, not the texts."""
+"""Counts of the texts seen, by (length, hash): a coding agent sends its system prompt, its tools and the
+conversation so far again with every request; hashing a text costs ~0.4 ns a character, counting it ~25 ns
+(ASCII) to ~110 ns (other text). Only numbers are kept, not the texts."""
+
+# Each ASCII character as the class _PIECE gives it: b"a" a letter, b"1" a digit, b" " whitespace, b"." a sign.
+_CLASSES = (
+    bytes(
+        ord("a" if c.isalpha() else "1" if re.fullmatch(r"\d", c) else " " if re.fullmatch(r"\s", c) else ".")
+        for c in map(chr, range(128))
+    )
+    + b"." * 128
+)  # (bytes.translate takes a table of 256; an ASCII text has none of these)
 
 
 def estimate_text(text: str) -> int:
-    """Estimated tokens of a text."""
+    """Estimated tokens of a text: its pieces, runs of up to 6 ASCII letters, runs of up to 3 digits, and every
+    other character that is not whitespace."""
     if len(text) < _KEEP_FROM:
         return len(_PIECE.findall(text)) if text else 0
     key = (len(text), hash(text))
@@ -31,8 +41,31 @@ def estimate_text(text: str) -> int:
     if count is None:
         if len(_KEPT) >= _KEPT_MAX:
             _KEPT.clear()
-        count = _KEPT[key] = _count(text)
+        count = _KEPT[key] = _ascii_count(text) if text.isascii() else _count(text)
     return count
+
+
+def _ascii_count(text: str) -> int:
+    """``_PIECE``'s count of an ASCII text from whole-text byte operations (4-5x quicker than the regex).
+
+    A run of L letters is ceil(L/6) pieces: the whole groups of six (removed from the text), plus one for each run
+    with letters left over (a run still there once the groups are gone, counted where it starts). Digits the same
+    in threes, counted on the text before the letters were taken out (so no two runs of digits join)."""
+    shape = (" " + text).encode("ascii").translate(_CLASSES)
+    signs = shape.count(b".")
+    letters = shape.replace(b"aaaaaa", b"")
+    digits = shape.replace(b"111", b"")
+    return (
+        signs
+        + (len(shape) - len(letters)) // 6
+        + letters.count(b" a")
+        + letters.count(b".a")
+        + letters.count(b"1a")
+        + (len(shape) - len(digits)) // 3
+        + digits.count(b" 1")
+        + digits.count(b".1")
+        + digits.count(b"a1")
+    )
 
 
 def _count(text: str) -> int:
