@@ -25,7 +25,7 @@ from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
-from glmkit._coalesce import HeadWithBody
+from glmkit._protocol_parts import HeaderTimer, HeadWithBody
 
 __all__ = [
     "BODY",
@@ -325,7 +325,9 @@ def guarded_http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
     """
     from uvicorn.protocols.http.auto import AutoHTTPProtocol
 
-    class GuardedProtocol(AutoHTTPProtocol):  # type: ignore[misc,valid-type]
+    timeout = header_timeout
+
+    class GuardedProtocol(HeaderTimer, AutoHTTPProtocol):  # type: ignore[misc,valid-type]
         def connection_made(self, transport: Any) -> None:
             self.hang_up = HangUp()
             super().connection_made(transport)
@@ -355,30 +357,7 @@ def guarded_http_protocol(header_timeout: float) -> type[asyncio.Protocol]:
                 super().connection_lost(exc)
                 self.hang_up.fire()
 
-        _header_timer: asyncio.TimerHandle | None = None
-        _waiting: tuple[Any, float] = (None, 0.0)  # (the cycle before the awaited request, waiting since)
-
-        def _arm_header_timer(self) -> None:
-            """Wait for the next request's headers: one timer per connection (not per response), re-armed when it
-            fires during a newer wait that is not yet due, lapsing while a request is under way."""
-            cycle = getattr(self, "cycle", None)
-            if cycle is not None and not cycle.response_complete:
-                return  # a pipelined request's headers are in already: its body is the guard's to time
-            self._waiting = (cycle, self.loop.time())
-            if self._header_timer is None:
-                self._header_timer = self.loop.call_at(self._waiting[1] + header_timeout, self._expire)
-
-        def _expire(self) -> None:
-            self._header_timer = None
-            cycle, since = self._waiting
-            transport = self.transport
-            if getattr(self, "cycle", None) is not cycle or transport.is_closing():
-                return  # headers came: nothing to wait for until the next response ends
-            if self.loop.time() - since < header_timeout:
-                self._header_timer = self.loop.call_at(since + header_timeout, self._expire)
-                return
-            with contextlib.suppress(Exception):  # a transport already torn down
-                transport.close()
+        header_timeout = timeout
 
     return GuardedProtocol
 
