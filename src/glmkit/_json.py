@@ -34,6 +34,13 @@ def _std_loads(data: bytes | str) -> Any:
     return value
 
 
+def _std_loads_text(raw: bytes) -> Any:
+    value = _std_loads(raw)
+    if b"\\u" in raw:  # a lone surrogate can only come as an escape
+        dumpb(value)  # raises UnicodeEncodeError where a string holds one
+    return value
+
+
 try:
     import orjson
 except ImportError:  # not built for this interpreter: the standard library alone
@@ -52,10 +59,7 @@ except ImportError:  # not built for this interpreter: the standard library alon
 
     def loads_text(raw: bytes) -> Any:
         """``loads`` for a body whose strings must go on as UTF-8; see the other definition."""
-        value = _std_loads(raw)
-        if b"\\u" in raw:
-            dumpb(value)  # raises UnicodeEncodeError where a string holds a lone surrogate
-        return value
+        return _std_loads_text(raw)
 
 else:
     _fast_loads = orjson.loads
@@ -93,10 +97,7 @@ else:
                 return _fast_loads(raw)
             except _Refused:
                 pass
-        value = _std_loads(raw)
-        if b"\\u" in raw:
-            dumpb(value)
-        return value
+        return _std_loads_text(raw)
 
     def dumpb(value: Any) -> bytes:
         """Compact JSON as UTF-8 bytes."""

@@ -40,14 +40,9 @@ class HeadWithBody:
                 self.transport.write(head + data)
                 return
             self.transport.write(head)
-        elif self.pending and self.cycle.response_started:  # this is the head (a 100 Continue comes before it)
+        elif self.pending and (cycle := self.cycle).response_started:  # the head (a 100 Continue comes before it)
             self.pending = False
-            cycle = self.cycle
-            if (
-                cycle.chunked_encoding is False
-                and cycle.expected_content_length > 0
-                and cycle.scope["method"] != "HEAD"
-            ):
+            if cycle.chunked_encoding is False and cycle.expected_content_length and cycle.scope["method"] != "HEAD":
                 self.head = data
                 return
         self.transport.write(data)

@@ -35,7 +35,7 @@ def estimate_text(text: str) -> int:
     """Estimated tokens of a text: its pieces, runs of up to 6 ASCII letters, runs of up to 3 digits, and every
     other character that is not whitespace."""
     if len(text) < _KEEP_FROM:
-        return len(_PIECE.findall(text)) if text else 0
+        return _count(text)
     key = (len(text), hash(text))
     count = _KEPT.get(key)
     if count is None:
