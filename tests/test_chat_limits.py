@@ -4,9 +4,12 @@ enforced by the emulator (over HTTP) and clamped to, or refused, by the gateway.
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from starlette.testclient import TestClient
 
 from glmkit import data
@@ -116,3 +119,29 @@ def test_more_stop_words_pass_everywhere_when_the_table_allows_them(limits: dict
     assert _emulator_answer(app, stop=stops[:2])[0] == 200
     body = {"model": "glm-4.7", "messages": MSG, "stop": stops}
     assert any("takes 2 stop words" in note for note in preflight(body)) and body["stop"] == stops[:2]
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.text(alphabet=st.sampled_from("aZ09_-.é \n\tٳ"), max_size=70) | st.text(max_size=8))
+def test_a_tool_name_is_taken_exactly_when_the_api_pattern_matches_it_whole(name: str) -> None:
+    """The name rule, ``[a-zA-Z0-9_-]{1,64}``, matched against the whole name: a trailing newline, a letter outside
+    ASCII or a digit of another script is refused; ``_`` or ``-`` alone is a name."""
+    from glmkit.catalog import chat_limits
+
+    limits = chat_limits()
+    expected = re.fullmatch(rf"[a-zA-Z0-9_-]{{1,{limits.tool_name_chars}}}", name) is not None
+    assert limits.tool_name_ok(name) is expected
+
+
+@pytest.mark.parametrize("name", ["a" * 64, "_", "-", "get_weather-2", "A9"])
+def test_names_the_api_takes(name: str) -> None:
+    from glmkit.catalog import chat_limits
+
+    assert chat_limits().tool_name_ok(name)
+
+
+@pytest.mark.parametrize("name", ["", "a" * 65, "look\n", "naïve", "x٣", "a b", "a.b"])
+def test_names_the_api_refuses(name: str) -> None:
+    from glmkit.catalog import chat_limits
+
+    assert not chat_limits().tool_name_ok(name)

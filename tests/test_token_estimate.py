@@ -93,3 +93,21 @@ def test_tools_count_as_the_sum_of_each_definition() -> None:
     assert estimate_tools(tools) == sum(reference(dumps(t)) for t in tools)
     assert estimate_tools(tools[:1]) == reference(dumps(tools[0]))
     assert estimate_tools([]) == estimate_tools(None) == 0
+
+
+def test_tools_seen_again_or_changed_count_as_they_are_now() -> None:
+    """The count of a tool list is kept by its JSON's bytes: the same list again counts the same, a list that
+    differs by a character counts anew, and a list whose JSON is also a text's counts apart from that text."""
+    tools = [{"type": "function", "function": {"name": "read", "description": "Reads a file, ünïcode too. " * 9}}]
+    first = estimate_tools(tools)
+    assert estimate_tools(tools) == first == reference(dumps(tools[0]))
+    tools[0]["function"]["description"] += "!"
+    assert estimate_tools(tools) == first + 1
+    as_text = dumps(tools)
+    assert estimate_text(as_text) == reference(as_text)  # a text's key never meets the list's
+
+
+def test_tools_with_a_lone_surrogate_are_counted_as_text() -> None:
+    """The emulator reads a body the standard way, where a string may hold a lone surrogate: no UTF-8 for it."""
+    tools = [{"type": "function", "function": {"name": "look", "description": "odd \ud800 text " * 5}}]
+    assert estimate_tools(tools) == reference(dumps(tools[0]))

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from glmkit._json import dumps
+from glmkit._json import dumpb, dumps
 
 _PIECE = re.compile(r"[A-Za-z]{1,6}|\d{1,3}|[^\sA-Za-z\d]")
 _SPACE = re.compile(r"\s")
@@ -39,9 +39,14 @@ def estimate_text(text: str) -> int:
     key = (len(text), hash(text))
     count = _KEPT.get(key)
     if count is None:
-        if len(_KEPT) >= _KEPT_MAX:
-            _KEPT.clear()
-        count = _KEPT[key] = _ascii_count(text) if text.isascii() else _count(text)
+        count = _keep(key, _ascii_count(text) if text.isascii() else _count(text))
+    return count
+
+
+def _keep(key: tuple[int, int], count: int) -> int:
+    if len(_KEPT) >= _KEPT_MAX:
+        _KEPT.clear()
+    _KEPT[key] = count
     return count
 
 
@@ -85,7 +90,15 @@ def estimate_tools(tools: Any) -> int:
     ``dumps``, one look-up of a known list) with the brackets and commas between them, a piece each, taken back."""
     if not isinstance(tools, list) or not tools:
         return 0
-    return estimate_text(dumps(tools)) - len(tools) - 1
+    try:
+        raw = dumpb(tools)
+    except UnicodeEncodeError:  # a lone surrogate (JSON may carry one, UTF-8 cannot): counted as text
+        return estimate_text(dumps(tools)) - len(tools) - 1
+    key = (-len(raw), hash(raw))  # the JSON's bytes, not decoded again for a list seen before (no text's key is < 0)
+    count = _KEPT.get(key)
+    if count is None:
+        count = _keep(key, estimate_text(raw.decode()))
+    return count - len(tools) - 1
 
 
 def estimate_messages(messages: Any) -> int:
