@@ -121,6 +121,15 @@ def test_more_stop_words_pass_everywhere_when_the_table_allows_them(limits: dict
     assert any("takes 2 stop words" in note for note in preflight(body)) and body["stop"] == stops[:2]
 
 
+def test_a_tool_name_ending_in_a_newline_is_refused_by_all_three(app: Any) -> None:
+    named = {"type": "function", "function": {"name": "look\n", "parameters": {"type": "object"}}}
+    assert "'look\\n'" in _sdk_refuses(app, tools=[named])
+    status, text = _emulator_answer(app, tools=[named])
+    assert status == 400 and "1214" in text
+    with pytest.raises(PreflightError, match="not 1-64 letters"):
+        preflight({"model": "glm-4.7", "messages": MSG, "tools": [named]})
+
+
 @settings(max_examples=400, deadline=None)
 @given(st.text(alphabet=st.sampled_from("aZ09_-.é \n\tٳ"), max_size=70) | st.text(max_size=8))
 def test_a_tool_name_is_taken_exactly_when_the_api_pattern_matches_it_whole(name: str) -> None:
