@@ -44,6 +44,7 @@ def estimate_text(text: str) -> int:
 
 
 def _keep(key: tuple[int, int], count: int) -> int:
+    """``count`` kept under ``key`` (the store emptied when full), and returned."""
     if len(_KEPT) >= _KEPT_MAX:
         _KEPT.clear()
     _KEPT[key] = count
@@ -86,8 +87,9 @@ def _count(text: str) -> int:
 
 
 def estimate_tools(tools: Any) -> int:
-    """Estimated tokens of tool definitions: the sum of each one's compact JSON, counted as one text (one
-    ``dumps``, one look-up of a known list) with the brackets and commas between them, a piece each, taken back."""
+    """Estimated tokens of tool definitions: the sum of each one's compact JSON, counted as one text (one dump
+    to JSON bytes, one look-up of a known list by those bytes) with the brackets and commas between them, a piece
+    each, taken back."""
     if not isinstance(tools, list) or not tools:
         return 0
     try:
