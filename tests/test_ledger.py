@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import os
 import sqlite3
 import threading
 import time
+import warnings
 from pathlib import Path
 
 import pytest
@@ -177,3 +180,66 @@ def test_a_version_1_database_gains_the_session_columns_and_keeps_its_rows(tmp_p
     assert ledger.payg_spent(0) == 0.25
     assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     ledger.close()
+
+
+def _open_files(path: Path) -> int:
+    """How many of this process's descriptors are open on the ledger's files (the database, -wal, -shm)."""
+    names = {str(path), f"{path}-wal", f"{path}-shm"}
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):
+            count += os.readlink(f"/proc/self/fd/{fd}") in names
+    return count
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads /proc/self/fd")
+def test_close_leaves_no_connection_of_an_ended_thread_open(tmp_path: Path) -> None:
+    """One connection per thread: ``close`` closes the caller's and those of threads that have ended; a thread
+    still running keeps its own (it may be writing); every row written is there when read again."""
+    path = tmp_path / "l.db"
+    ledger = Ledger(path)
+    done = threading.Event()
+
+    def write(n: int, wait: bool = False) -> None:
+        ledger.add_request(route="/v1/messages", model_used="glm-5", status=200, client=f"t{n}")
+        if wait:
+            done.wait(10)
+
+    ended = [threading.Thread(target=write, args=(n,)) for n in range(3)]
+    for t in ended:
+        t.start()
+        t.join()
+    running = threading.Thread(target=write, args=(9, True))
+    running.start()
+    time.sleep(0.2)
+    assert _open_files(path) > 0
+    ledger.close()
+    assert _open_files(path) > 0  # the running thread's connection, still open for it
+    done.set()
+    running.join()
+    ledger.close()
+    assert _open_files(path) == 0
+    reader = Ledger(path)
+    assert sorted(r["client"] for r in reader.requests()) == ["t0", "t1", "t2", "t9"]
+    reader.close()
+    assert _open_files(path) == 0
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="reads /proc/self/fd")
+def test_a_ledger_dropped_without_close_closes_its_connections(tmp_path: Path) -> None:
+    """The CLI opens a ledger and lets the process end: a ledger nobody holds closes every thread's connection
+    itself, rather than leave them to the collector (Python 3.13 warns of each one: ``unclosed database``)."""
+    path = tmp_path / "l.db"
+    ledger = Ledger(path)
+    worker = threading.Thread(target=ledger.add_conversation, kwargs={"model": "glm-5", "prompt": "p", "response": "r"})
+    worker.start()
+    worker.join()
+    ledger.add_conversation(model="glm-5", prompt="p2", response="r2")
+    assert _open_files(path) > 0
+    gc.collect()  # what earlier tests left for the collector, collected outside the look
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        del ledger
+        gc.collect()
+    assert _open_files(path) == 0
+    assert not [w for w in caught if "unclosed database" in str(w.message)]

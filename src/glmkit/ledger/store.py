@@ -54,6 +54,14 @@ def _readable(path: Path) -> Iterator[None]:
         raise LedgerError(path, exc.strerror or str(exc)) from exc
 
 
+def _closed_if_dead(thread: threading.Thread, conn: sqlite3.Connection) -> bool:
+    """Close ``conn`` if the thread that opened it has ended; whether it did."""
+    if thread.is_alive():
+        return False
+    conn.close()
+    return True
+
+
 def default_path(environ: Mapping[str, str] | None = None) -> Path:
     """``<data dir>/glmkit.db`` (``GLMKIT_HOME`` moves it)."""
     from glmkit._config import data_dir
@@ -70,6 +78,8 @@ class Ledger:
         self.autocheckpoint = autocheckpoint  # False: a ``Checkpointer`` does it, so commits stay quick
         self._local = threading.local()
         self._lock = threading.Lock()
+        self._opened: list[tuple[threading.Thread, sqlite3.Connection]] = []  # every thread's, for ``close``
+        self._opened_lock = threading.Lock()
         with _readable(self.path):
             if self.path.exists() and not self.path.is_file():
                 raise LedgerError(self.path, "it is not a regular file")
@@ -97,6 +107,9 @@ class Ledger:
             if not self.autocheckpoint:
                 conn.execute("PRAGMA wal_autocheckpoint=0")
             self._local.conn = conn
+            with self._opened_lock:
+                self._opened = [(t, c) for t, c in self._opened if not _closed_if_dead(t, c)]
+                self._opened.append((threading.current_thread(), conn))
         return conn
 
     def _migrate(self) -> None:
@@ -127,11 +140,20 @@ class Ledger:
         self._conn().execute("PRAGMA wal_checkpoint(PASSIVE)")
 
     def close(self) -> None:
-        """Close this thread's connection."""
+        """Close this thread's connection, and those of threads that have ended (no one can be using them); another
+        live thread's stays open for it. A later call opens a fresh one."""
         conn = getattr(self._local, "conn", None)
         if conn is not None:
             conn.close()
             self._local.conn = None
+        with self._opened_lock:
+            self._opened = [(t, c) for t, c in self._opened if c is not conn and not _closed_if_dead(t, c)]
+
+    def __del__(self) -> None:
+        # unreachable, so no thread is using it: every connection closed rather than left to the collector
+        for _, conn in getattr(self, "_opened", ()):
+            with contextlib.suppress(Exception):
+                conn.close()
 
     # -- pending rows (written when the database refused them) --------------------------------------
     @property
