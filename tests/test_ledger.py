@@ -178,7 +178,8 @@ def test_a_version_1_database_gains_the_session_columns_and_keeps_its_rows(tmp_p
     }
     assert report["held"] == {"requests": 1, "held_ms": 1500.0}
     assert ledger.payg_spent(0) == 0.25
-    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
+    with contextlib.closing(sqlite3.connect(path)) as check:
+        assert check.execute("PRAGMA user_version").fetchone()[0] == len(MIGRATIONS)
     ledger.close()
 
 
