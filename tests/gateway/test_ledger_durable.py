@@ -61,8 +61,11 @@ def test_sigkill_right_after_a_burst_loses_no_row(emulate_url: str, tmp_path: Pa
             proc.kill()
             proc.wait(timeout=5)
     assert all(endings), endings
+    # the rows went through the gateway's journal (one write each), which the dead gateway left behind
+    assert list(tmp_path.glob("glmkit.db.journal-*.jsonl"))
     rows = Ledger(tmp_path / "glmkit.db").requests(source="gateway")
     answered = [r for r in rows if r["route"] in ("/v1/messages", "/v1/chat/completions")]
     assert len(answered) == BURST, [(r["route"], r["status"]) for r in rows]
     assert all(r["status"] == 200 for r in answered)
     assert sum(r["output_tokens"] > 0 for r in answered) == BURST  # usage was read before the row was written
+    assert not list(tmp_path.glob("glmkit.db.journal-*.jsonl"))  # copied in by the reader, then removed

@@ -2,11 +2,13 @@
 
 Two tables. ``conversations`` holds what ``glm ask`` and ``glm chat`` said and heard; ``requests``
 holds one row per request the gateway relayed or the MCP server served. ``glm logs`` reads the first,
-``glm usage`` sums both. The file is in WAL mode so readers never block the writer, and the gateway
-writes through a ``BackgroundWriter`` so its hot path never waits on the disk.
+``glm usage`` sums both. The file is in WAL mode so readers never block the writer. The gateway writes its
+rows to a journal beside it (``journal.Journal``: one write a row, copied into ``requests`` in batches and by every
+reader before it reads), so its hot path never waits on a transaction.
 
 Nothing is dropped: a row the database refuses (disk full, locked for too long) goes to
-``<db>.pending.jsonl`` beside it and is replayed the next time a ``Ledger`` opens that file.
+``<db>.pending.jsonl`` beside it and is replayed the next time a ``Ledger`` opens that file; a journal a
+killed gateway left is copied in the next time a ``Ledger`` opens or reads the file.
 """
 
 from __future__ import annotations

@@ -110,6 +110,11 @@ MIGRATIONS: list[str] = [
     ALTER TABLE requests ADD COLUMN cost_usd REAL;
     ALTER TABLE requests ADD COLUMN held_ms REAL
     """,
+    # how far each of the gateway's journals (``<db>.journal-<id>.jsonl``: its rows, one write each, before they
+    # come here in batches) has been copied into ``requests``, kept in the transaction that copies them
+    """
+    CREATE TABLE journal_folds (name TEXT PRIMARY KEY, folded INTEGER NOT NULL)
+    """,
 ]
 
 

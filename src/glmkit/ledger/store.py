@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import sqlite3
 import threading
@@ -13,6 +14,7 @@ from typing import Any
 
 from glmkit._errors import GLMError
 from glmkit._fileio import private_dir, private_file
+from glmkit._json import loads
 from glmkit.ledger.schema import (
     CONVERSATION_FIELDS,
     DEFAULTS,
@@ -62,6 +64,29 @@ def _closed_if_dead(thread: threading.Thread, conn: sqlite3.Connection) -> bool:
     return True
 
 
+JOURNAL_GLOB = ".journal-*.jsonl"
+"""The names of the gateway's journals beside a ledger ``<db>``: ``<db>.journal-<id>.jsonl``."""
+
+
+@functools.cache
+def _insert_sql(table: str, fields: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})"
+
+
+def _unlocked(fd: int) -> bool:
+    """Whether no process holds the lock of the journal open as ``fd`` (its writer is gone); False where locks are
+    not to be had (the file is then left, copied, to its writer)."""
+    try:
+        import fcntl
+    except ImportError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        return False
+    return True  # released with ``fd``
+
+
 def default_path(environ: Mapping[str, str] | None = None) -> Path:
     """``<data dir>/glmkit.db`` (``GLMKIT_HOME`` moves it)."""
     from glmkit._config import data_dir
@@ -91,6 +116,7 @@ class Ledger:
                     private_file(side)  # left readable by an older glmkit
             self._migrate()
         self._replay_pending()
+        self._fresh()  # what a gateway that died left in its journal
 
     def __repr__(self) -> str:
         return f"Ledger({str(self.path)!r})"
@@ -181,11 +207,79 @@ class Ledger:
         self._insert("requests", REQUEST_FIELDS, by_table["requests"])
         path.unlink()
 
+    # -- journals (the gateway's rows, on disk one write each, copied here in batches) -----------------------
+    def journal_paths(self) -> list[Path]:
+        """The journal files beside the ledger (``journal.Journal`` writes them), oldest name first."""
+        return sorted(self.path.parent.glob(self.path.name + JOURNAL_GLOB))
+
+    def fold_journals(self) -> int:
+        """Copy into ``requests`` the rows the journals hold beyond what was copied before; the number copied.
+
+        Any process may, at any time: how far each journal was copied is kept in ``journal_folds``, in the same
+        transaction as its rows, so every row arrives exactly once whoever copies it and whenever a process dies.
+        Only whole lines are taken (a writer may be half-way through one). A journal no process writes any more
+        (its lock is free), copied to its end, is removed.
+        """
+        if not self.journal_paths():
+            return 0
+        conn = self._conn()
+        copied = 0
+        finished: list[Path] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            paths = self.journal_paths()  # again, now that no other copier can run: its files and offsets hold still
+            done = dict(conn.execute("SELECT name, folded FROM journal_folds").fetchall())
+            for path in paths:
+                start = done.get(path.name, 0)
+                try:
+                    with open(path, "rb") as fh:
+                        fh.seek(start)
+                        data = fh.read()
+                        abandoned = _unlocked(fh.fileno())
+                except FileNotFoundError:
+                    continue
+                end = data.rfind(b"\n") + 1
+                rows = []
+                for line in data[:end].splitlines():
+                    with contextlib.suppress(ValueError):
+                        row = loads(line)
+                        if isinstance(row, dict):
+                            rows.append(row)
+                if rows:
+                    values = [encode(r, REQUEST_FIELDS, DEFAULTS["requests"]) for r in rows]
+                    conn.executemany(_insert_sql("requests", REQUEST_FIELDS), values)
+                    copied += len(rows)
+                if end:
+                    conn.execute(
+                        "INSERT INTO journal_folds (name, folded) VALUES (?, ?)"
+                        " ON CONFLICT(name) DO UPDATE SET folded = excluded.folded",
+                        (path.name, start + end),
+                    )
+                if abandoned and end == len(data):
+                    finished.append(path)
+            names = {p.name for p in paths}
+            stale = [(name,) for name in done if name not in names]  # files removed once copied to their end
+            if stale:
+                conn.executemany("DELETE FROM journal_folds WHERE name = ?", stale)
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        for path in finished:  # after the commit: a file left behind by a crash here is known to be copied
+            with contextlib.suppress(OSError):
+                path.unlink()
+        return copied
+
+    def _fresh(self) -> None:
+        """Before a read: the journals' rows copied in, so a reader sees every request answered so far."""
+        with contextlib.suppress(sqlite3.Error, OSError):
+            self.fold_journals()
+
     # -- writing ------------------------------------------------------------------------------------
     def _insert(self, table: str, fields: tuple[str, ...], rows: list[dict[str, Any]]) -> int | None:
         if not rows:
             return None
-        sql = f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})"
+        sql = _insert_sql(table, fields)
         conn = self._conn()
         values = [encode(r, fields, DEFAULTS[table]) for r in rows]
         conn.execute("BEGIN IMMEDIATE")
@@ -223,6 +317,7 @@ class Ledger:
     # -- reading ------------------------------------------------------------------------------------
     def _select(self, sql: str, args: Iterable[Any]) -> list[sqlite3.Row]:
         """All rows of a query; a damaged file (pages past the header unreadable) is a ``LedgerError``."""
+        self._fresh()
         with _readable(self.path):
             return self._conn().execute(sql, tuple(args)).fetchall()
 
@@ -297,6 +392,7 @@ class Ledger:
         """What the gateway did to keep sessions going: repaired requests (with their notes, newest last),
         pay-as-you-go fallbacks with their estimated cost, and background requests held for off-peak hours."""
         start = parse_since(since) or 0.0
+        self._fresh()
         conn = self._conn()
         repairs = [
             {"created": r["created"], "route": r["route"], "tool": r["tool"], "notes": json.loads(r["notes"])}
@@ -329,6 +425,7 @@ class Ledger:
 
     def payg_spent(self, since: float) -> float:
         """Estimated USD the pay-as-you-go fallback has cost since ``since`` (a Unix time)."""
+        self._fresh()
         row = (
             self._conn()
             .execute("SELECT COALESCE(SUM(cost_usd), 0) FROM requests WHERE created >= ? AND billed = 'payg'", (since,))
