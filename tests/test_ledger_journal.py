@@ -177,3 +177,15 @@ def test_a_closed_journal_refuses_rows_so_the_caller_writes_them_itself(tmp_path
     journal.close()
     with pytest.raises(OSError, match="closed"):
         journal.append([row(1)])
+
+
+def test_a_row_that_cannot_be_stored_is_skipped_without_holding_up_the_rows_after_it(tmp_path: Path) -> None:
+    db = tmp_path / "l.db"
+    journal = Journal(Ledger(db), interval=NEVER)
+    try:
+        journal.append([row(1), row(2, output_tokens="many"), row(3, route={"odd": "value"}), row(4)])
+        rows = Ledger(db).requests()
+    finally:
+        journal.close()
+    assert [r["client"] for r in rows] == ["c1", "c3", "c4"]
+    assert rows[1]["route"] == "{'odd': 'value'}"

@@ -77,7 +77,7 @@ def test_files_an_older_version_left_readable_are_narrowed(tmp_path: Path) -> No
 
 
 @pytest.mark.timeout(90)
-def test_the_gateway_database_wal_shm_and_pending_file_are_private_while_it_runs(tmp_path: Path) -> None:
+def test_the_gateway_database_wal_shm_and_journal_are_private_while_it_runs(tmp_path: Path) -> None:
     home = tmp_path / "home"
     port = free_port()
     url = f"http://127.0.0.1:{port}"
@@ -90,17 +90,20 @@ def test_the_gateway_database_wal_shm_and_pending_file_are_private_while_it_runs
         found = assert_private(home)
         # the gateway keeps its connection open, so the WAL and the shared-memory file exist now
         assert found["glmkit.db"] == found["glmkit.db-wal"] == found["glmkit.db-shm"] == 0o600
-        # another process holds the write lock: the gateway parks the row in the pending file instead of waiting
+        # another process holds the write lock: the gateway's row goes to its journal all the same, no waiting
         holder = sqlite3.connect(home / "glmkit.db", isolation_level=None)
         holder.execute("BEGIN IMMEDIATE")
         try:
             assert httpx.post(f"{url}/v1/chat/completions", json=body, timeout=30).status_code == 200
+            found = assert_private(home)
+            (journal,) = [name for name in found if name.startswith("glmkit.db.journal-")]
+            assert found[journal] == 0o600
+            rows = (home / journal).read_text()
+            assert '"route":"/v1/chat/completions"' in rows
+            assert "a private prompt" not in rows  # rows hold no prompt
         finally:
             holder.execute("ROLLBACK")
             holder.close()
-        found = assert_private(home)
-        assert found["glmkit.db.pending.jsonl"] == 0o600
-        assert "a private prompt" not in (home / "glmkit.db.pending.jsonl").read_text()  # rows hold no prompt
     finally:
         proc.terminate()
         proc.wait(timeout=15)

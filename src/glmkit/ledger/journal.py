@@ -31,8 +31,9 @@ from typing import Any
 
 from glmkit._fileio import private_dir
 from glmkit._json import dumpb
-from glmkit.ledger.schema import REQUEST_FIELDS, check_fields
-from glmkit.ledger.store import JOURNAL_GLOB, Ledger
+from glmkit.ledger.fold import fold
+from glmkit.ledger.schema import JOURNAL_GLOB, REQUEST_FIELDS, check_fields
+from glmkit.ledger.store import Ledger
 
 __all__ = ["Journal"]
 
@@ -110,7 +111,7 @@ class Journal:
         self._dirty.clear()
         if self._written >= self.rotate_bytes:
             self._rotate()
-        return self.ledger.fold_journals()
+        return fold(self.ledger)
 
     def _rotate(self) -> None:
         fd, path = self._open()
@@ -135,4 +136,4 @@ class Journal:
         if fd >= 0:
             os.close(fd)
         with contextlib.suppress(sqlite3.Error, OSError):
-            self.ledger.fold_journals()
+            fold(self.ledger)

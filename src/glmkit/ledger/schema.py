@@ -118,6 +118,15 @@ MIGRATIONS: list[str] = [
 ]
 
 
+JOURNAL_GLOB = ".journal-*.jsonl"
+"""The names of the gateway's journals beside a ledger ``<db>`` (``journal.Journal``): ``<db>.journal-<id>.jsonl``."""
+
+
+@functools.cache
+def insert_sql(table: str, fields: tuple[str, ...]) -> str:
+    return f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})"
+
+
 def check_fields(row: Mapping[str, Any], allowed: tuple[str, ...], table: str) -> None:
     """``TypeError`` naming the fields of ``row`` that ``table`` does not have (a typo fails loudly)."""
     unknown = set(row) - set(allowed)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import functools
 import json
 import sqlite3
 import threading
@@ -14,15 +13,16 @@ from typing import Any
 
 from glmkit._errors import GLMError
 from glmkit._fileio import private_dir, private_file
-from glmkit._json import loads
 from glmkit.ledger.schema import (
     CONVERSATION_FIELDS,
     DEFAULTS,
+    JOURNAL_GLOB,
     MIGRATIONS,
     REQUEST_FIELDS,
     check_fields,
     decode,
     encode,
+    insert_sql,
 )
 from glmkit.ledger.since import filters, parse_since
 
@@ -62,29 +62,6 @@ def _closed_if_dead(thread: threading.Thread, conn: sqlite3.Connection) -> bool:
         return False
     conn.close()
     return True
-
-
-JOURNAL_GLOB = ".journal-*.jsonl"
-"""The names of the gateway's journals beside a ledger ``<db>``: ``<db>.journal-<id>.jsonl``."""
-
-
-@functools.cache
-def _insert_sql(table: str, fields: tuple[str, ...]) -> str:
-    return f"INSERT INTO {table} ({', '.join(fields)}) VALUES ({', '.join('?' * len(fields))})"
-
-
-def _unlocked(fd: int) -> bool:
-    """Whether no process holds the lock of the journal open as ``fd`` (its writer is gone); False where locks are
-    not to be had (the file is then left, copied, to its writer)."""
-    try:
-        import fcntl
-    except ImportError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:
-        return False
-    return True  # released with ``fd``
 
 
 def default_path(environ: Mapping[str, str] | None = None) -> Path:
@@ -208,70 +185,17 @@ class Ledger:
         path.unlink()
 
     # -- journals (the gateway's rows, on disk one write each, copied here in batches) -----------------------
-    def journal_paths(self) -> list[Path]:
-        """The journal files beside the ledger (``journal.Journal`` writes them), oldest name first."""
-        return sorted(self.path.parent.glob(self.path.name + JOURNAL_GLOB))
-
     def fold_journals(self) -> int:
-        """Copy into ``requests`` the rows the journals hold beyond what was copied before; the number copied.
+        """Copy into ``requests`` what the journals hold beyond what was copied before; the number of rows copied
+        (``fold.fold``: exactly once, by any process, at any time)."""
+        from glmkit.ledger.fold import fold
 
-        Any process may, at any time: how far each journal was copied is kept in ``journal_folds``, in the same
-        transaction as its rows, so every row arrives exactly once whoever copies it and whenever a process dies.
-        Only whole lines are taken (a writer may be half-way through one). A journal no process writes any more
-        (its lock is free), copied to its end, is removed.
-        """
-        if not self.journal_paths():
-            return 0
-        conn = self._conn()
-        copied = 0
-        finished: list[Path] = []
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            paths = self.journal_paths()  # again, now that no other copier can run: its files and offsets hold still
-            done = dict(conn.execute("SELECT name, folded FROM journal_folds").fetchall())
-            for path in paths:
-                start = done.get(path.name, 0)
-                try:
-                    with open(path, "rb") as fh:
-                        fh.seek(start)
-                        data = fh.read()
-                        abandoned = _unlocked(fh.fileno())
-                except FileNotFoundError:
-                    continue
-                end = data.rfind(b"\n") + 1
-                rows = []
-                for line in data[:end].splitlines():
-                    with contextlib.suppress(ValueError):
-                        row = loads(line)
-                        if isinstance(row, dict):
-                            rows.append(row)
-                if rows:
-                    values = [encode(r, REQUEST_FIELDS, DEFAULTS["requests"]) for r in rows]
-                    conn.executemany(_insert_sql("requests", REQUEST_FIELDS), values)
-                    copied += len(rows)
-                if end:
-                    conn.execute(
-                        "INSERT INTO journal_folds (name, folded) VALUES (?, ?)"
-                        " ON CONFLICT(name) DO UPDATE SET folded = excluded.folded",
-                        (path.name, start + end),
-                    )
-                if abandoned and end == len(data):
-                    finished.append(path)
-            names = {p.name for p in paths}
-            stale = [(name,) for name in done if name not in names]  # files removed once copied to their end
-            if stale:
-                conn.executemany("DELETE FROM journal_folds WHERE name = ?", stale)
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        for path in finished:  # after the commit: a file left behind by a crash here is known to be copied
-            with contextlib.suppress(OSError):
-                path.unlink()
-        return copied
+        return fold(self)
 
     def _fresh(self) -> None:
         """Before a read: the journals' rows copied in, so a reader sees every request answered so far."""
+        if next(self.path.parent.glob(self.path.name + JOURNAL_GLOB), None) is None:
+            return  # none (the usual case outside a running gateway): nothing to import or lock
         with contextlib.suppress(sqlite3.Error, OSError):
             self.fold_journals()
 
@@ -279,7 +203,7 @@ class Ledger:
     def _insert(self, table: str, fields: tuple[str, ...], rows: list[dict[str, Any]]) -> int | None:
         if not rows:
             return None
-        sql = _insert_sql(table, fields)
+        sql = insert_sql(table, fields)
         conn = self._conn()
         values = [encode(r, fields, DEFAULTS[table]) for r in rows]
         conn.execute("BEGIN IMMEDIATE")
