@@ -122,6 +122,19 @@ def _chunks(draw: st.DrawFn) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     return chunks, {"choices": [{"message": message, "finish_reason": finish}], "usage": usage}
 
 
+@pytest.mark.parametrize("call_id", ["", None])
+def test_a_function_call_without_a_call_id_is_refused_with_what_it_needs(call_id: str | None) -> None:
+    call: dict[str, Any] = {"type": "function_call", "name": "look", "arguments": "{}"}
+    if call_id is not None:
+        call["call_id"] = call_id
+    body = {"model": "glm-4.7", "input": [{"role": "user", "content": "hi"}, call]}
+    with pytest.raises(TranslationError, match="function_call item needs a call_id"):
+        to_chat(body)
+    call["call_id"] = "call_1"  # named: GLM gets the call, answered by the placeholder the translation adds
+    chat, _ = to_chat(body)
+    assert validate(json.loads(json.dumps(chat)), "coding") is None
+
+
 @settings(max_examples=150, deadline=None)
 @given(st.data())
 def test_a_streamed_answer_adds_up_to_the_plain_one(data: st.DataObject) -> None:

@@ -125,7 +125,10 @@ class _Messages:
         elif kind in ("function_call", "custom_tool_call"):
             args = item.get("arguments") if kind == "function_call" else _DUMPS({"input": item.get("input", "")})
             fn = {"name": item.get("name"), "arguments": args if isinstance(args, str) else "{}"}
-            call = {"id": str(item.get("call_id") or item.get("id") or ""), "type": "function", "function": fn}
+            call_id = item.get("call_id") or item.get("id")
+            if not call_id:  # its output, or the placeholder answer GLM needs, could not name it
+                raise TranslationError(f"A {kind} item needs a call_id (or an id) that its output names.")
+            call = {"id": str(call_id), "type": "function", "function": fn}
             self.assistant().setdefault("tool_calls", []).append(call)
         elif kind in ("function_call_output", "custom_tool_call_output"):
             if not item.get("call_id"):
