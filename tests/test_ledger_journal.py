@@ -189,3 +189,35 @@ def test_a_row_that_cannot_be_stored_is_skipped_without_holding_up_the_rows_afte
         journal.close()
     assert [r["client"] for r in rows] == ["c1", "c3", "c4"]
     assert rows[1]["route"] == "{'odd': 'value'}"
+
+
+def test_a_short_write_names_the_rows_it_did_not_take_and_the_journal_goes_on_in_a_new_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from glmkit.ledger import journal as journal_module
+    from glmkit.ledger.journal import JournalShort
+
+    db = tmp_path / "l.db"
+    ledger = Ledger(db)
+    journal = Journal(ledger, interval=NEVER)
+    first = journal.path
+    real_write = os.write
+
+    def full_disk(fd: int, data: bytes) -> int:  # takes a row and a half, as a disk that fills up mid-write
+        return real_write(fd, data[: data.index(b"\n") + 10])
+
+    try:
+        with monkeypatch.context() as m:
+            m.setattr(journal_module.os, "write", full_disk)
+            with pytest.raises(JournalShort) as caught:
+                journal.append([row(1), row(2), row(3)])
+        assert [r["client"] for r in caught.value.rest] == ["c2", "c3"]
+        ledger.add_requests(caught.value.rest)  # what the gateway does with them
+        assert journal.path != first  # the cut file is left for the copier; rows go on in a new one
+        journal.append([row(4)])
+        got = clients(Ledger(db))
+        assert sorted(got) == ["c1", "c2", "c3", "c4"]  # each once: the cut line is never copied
+        assert got.index("c1") < got.index("c4")  # the journal's own rows keep their order
+    finally:
+        journal.close()
+    assert journals(db) == []  # the cut line was ended, so the file could be copied to its end and removed

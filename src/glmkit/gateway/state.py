@@ -259,8 +259,9 @@ class Gateway:
             try:
                 self.journal.append(rows)
                 return
-            except Exception:  # not written there: straight to the ledger, as without a journal
-                log.warning("the ledger's journal refused a row; writing to the ledger itself", exc_info=True)
+            except Exception as exc:  # not written there: straight to the ledger, as without a journal
+                log.warning("the ledger's journal refused a row (%s); writing to the ledger itself", exc)
+                rows = list(getattr(exc, "rest", rows))  # a short write: the rows it did not take
         try:
             if len(rows) == 1:
                 self.ledger.add_request(**rows[0])

@@ -35,7 +35,15 @@ from glmkit.ledger.fold import fold
 from glmkit.ledger.schema import JOURNAL_GLOB, REQUEST_FIELDS, check_fields
 from glmkit.ledger.store import Ledger
 
-__all__ = ["Journal"]
+__all__ = ["Journal", "JournalShort"]
+
+
+class JournalShort(OSError):
+    """Rows the journal did not take (``rest``): the caller writes them to the ledger itself."""
+
+    def __init__(self, message: str, rest: list[Mapping[str, Any]]) -> None:
+        super().__init__(message)
+        self.rest = rest
 
 
 def _line(row: Mapping[str, Any]) -> bytes:
@@ -69,10 +77,11 @@ class Journal:
         self._thread.start()
 
     def _open(self) -> tuple[int, Path]:
-        """A new journal, 0600 from its first byte, locked before it has the name copiers look for."""
+        """A new journal, 0600 from its first byte, locked before it has the name copiers look for. Names sort
+        by when they were made (copiers take journals in name order, so one writer's rows keep their order)."""
         folder = self.ledger.path.parent
         private_dir(folder)
-        name = self.ledger.path.name + JOURNAL_GLOB.replace("*", f"{int(time.time())}-{uuid.uuid4().hex[:12]}")
+        name = self.ledger.path.name + JOURNAL_GLOB.replace("*", f"{time.time_ns():020d}-{uuid.uuid4().hex[:8]}")
         target = folder / name
         staging = target.with_name(target.name + ".new")
         flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
@@ -88,23 +97,51 @@ class Journal:
         return fd, target
 
     def append(self, rows: Iterable[Mapping[str, Any]]) -> None:
-        """Write ``rows`` to the journal, in one write: on disk when this returns."""
+        """Write ``rows`` to the journal, in one write: on disk when this returns.
+
+        Raises ``JournalShort`` (an ``OSError``) when the file took only part of them (a full disk): its ``rest``
+        are the rows not written, which the caller writes elsewhere; the rows before them are in the journal.
+        """
         now = time.time()
+        pending: list[Mapping[str, Any]] = []
         lines = []
         for row in rows:
             check_fields(row, REQUEST_FIELDS, "requests")
             if row.get("created") is None:
                 row = {**row, "created": now}
+            pending.append(row)
             lines.append(_line(row))
         data = b"".join(lines)
         with self._lock:
             if self._fd < 0:
-                raise OSError("the journal is closed")
-            written = os.write(self._fd, data)
+                raise JournalShort("the journal is closed", pending)
+            try:
+                written = os.write(self._fd, data)
+            except OSError as exc:
+                raise JournalShort(f"the journal refused the rows: {exc}", pending) from exc
             self._written += written
-        if written != len(data):  # a full disk mid-line: the line stays unfinished, so it is never copied
-            raise OSError(f"the journal took {written} of {len(data)} bytes")
+            if written != len(data):
+                self._cut_short()
+        if written != len(data):
+            whole, taken = 0, 0
+            for line in lines:  # the rows whose whole line went in are in the journal: the rest are not
+                if taken + len(line) > written:
+                    break
+                taken += len(line)
+                whole += 1
+            raise JournalShort(f"the journal took {written} of {len(data)} bytes", pending[whole:])
         self._dirty.set()
+
+    def _cut_short(self) -> None:
+        """After a short write: end the cut line (so nothing after it joins it, and the file can be removed once
+        copied) and go on in a new journal, or in none."""
+        with contextlib.suppress(OSError):
+            os.write(self._fd, b"\n")
+        os.close(self._fd)
+        self._fd = -1
+        with contextlib.suppress(OSError):
+            self._fd, self.path = self._open()
+            self._written = 0
 
     def fold(self) -> int:
         """Copy what the journals hold into the ledger now (and move to a new journal if this one is long)."""
