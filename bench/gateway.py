@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import socket
 import statistics
 import subprocess
@@ -137,6 +138,7 @@ class Stack:
         self.floor = floor  # also ``bench/relayfloor.py`` on the gateway's core: the route ``relay_floor``
         self.procs: list[subprocess.Popen[bytes]] = []
         self.pids: dict[str, int] = {}
+        self.homes: list[str] = []  # each gateway's GLMKIT_HOME (its ledger): removed by ``stop``
 
     @property
     def cafile(self) -> str | None:
@@ -162,6 +164,7 @@ class Stack:
         for mode in ("translate", "passthrough"):
             port = _free_port()
             env["GLMKIT_HOME"] = tempfile.mkdtemp(prefix="glmkit-bench-")
+            self.homes.append(env["GLMKIT_HOME"])
             if NO_LEDGER:  # what the ledger's row costs, by its absence
                 Path(env["GLMKIT_HOME"], "config.toml").write_text("[gateway]\nledger = false\n")
             serve = [sys.executable, "-m", "glmkit.cli.app", "serve", "--port", str(port), "--mode", mode]
@@ -188,6 +191,9 @@ class Stack:
                 p.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 p.kill()
+                p.wait()
+        for home in self.homes:
+            shutil.rmtree(home, ignore_errors=True)
 
     def routes(self) -> dict[str, tuple[str, str | None, str]]:
         """name -> (URL, gateway mode or None for the upstream itself, body kind)."""
