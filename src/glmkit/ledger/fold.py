@@ -86,8 +86,6 @@ def _journal_values(row: dict[str, Any]) -> tuple[Any, ...] | None:
         values = encode(row, REQUEST_FIELDS, DEFAULTS["requests"])
     except (TypeError, ValueError):
         return None
-    if all(v is None or isinstance(v, (str, int, float)) for v in values):
-        return values
     return tuple(v if v is None or isinstance(v, (str, int, float)) else str(v) for v in values)
 
 

@@ -133,15 +133,14 @@ class Journal:
         self._dirty.set()
 
     def _cut_short(self) -> None:
-        """After a short write: end the cut line (so nothing after it joins it, and the file can be removed once
-        copied) and go on in a new journal, or in none."""
+        """After a short write (the lock held): end the cut line, so nothing after it joins it and the file can be
+        removed once copied, and go on in a new journal, or in none."""
         with contextlib.suppress(OSError):
             os.write(self._fd, b"\n")
-        os.close(self._fd)
-        self._fd = -1
-        with contextlib.suppress(OSError):
-            self._fd, self.path = self._open()
-            self._written = 0
+        try:
+            self._replace(*self._open())
+        except OSError:
+            self._replace(-1, self.path)
 
     def fold(self) -> int:
         """Copy what the journals hold into the ledger now (and move to a new journal if this one is long)."""
@@ -153,8 +152,13 @@ class Journal:
     def _rotate(self) -> None:
         fd, path = self._open()
         with self._lock:
-            old, self._fd, self.path, self._written = self._fd, fd, path, 0
-        os.close(old)  # its lock goes with it: the next copy takes the rest and removes it
+            self._replace(fd, path)
+
+    def _replace(self, fd: int, path: Path) -> None:
+        """Write to ``fd`` from now on (the lock held); the old file's lock goes with it, so the next copy takes
+        the rest and removes it."""
+        old, self._fd, self.path, self._written = self._fd, fd, path, 0
+        os.close(old)
 
     def _loop(self) -> None:
         while not self._stop.is_set():
