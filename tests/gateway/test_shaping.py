@@ -74,12 +74,26 @@ async def test_abandoned_request_leaves_the_queue() -> None:
     assert shaper.depth("m") == 2
     gone.cancel()
     await asyncio.sleep(0.01)
-    assert shaper.depth("m") == 1
+    assert shaper.depth("m") == 1 and shaper.busy == 1
     shaper.release(held)
     slot = await asyncio.wait_for(stays, 1)
-    assert shaper.inflight("m") == 1
+    assert shaper.inflight("m") == 1 and shaper.busy == 1  # the slot went to the waiting request
     shaper.release(slot)
-    assert shaper.inflight("m") == 0
+    shaper.release(slot)  # twice: counted once
+    assert shaper.inflight("m") == 0 and shaper.busy == 0
+
+
+async def test_busy_counts_the_slots_of_every_model() -> None:
+    shaper = Shaper(2)
+    a, b, c = shaper.try_acquire("m"), shaper.try_acquire("m"), shaper.try_acquire("n")
+    assert a is not None and b is not None and c is not None
+    assert shaper.busy == 3 and shaper.try_acquire("m") is None and shaper.busy == 3
+    ticket = shaper.enqueue("m", "x")
+    shaper.release(a)  # handed straight to the queued request
+    assert ticket.future.done() and shaper.busy == 3
+    for slot in (b, c, ticket.future.result()):
+        shaper.release(slot)
+    assert shaper.busy == 0
 
 
 async def test_limit_learned_down_on_1302_and_recovers() -> None:

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from glmkit._json import dumps as _DUMPS
 from glmkit._tokens import estimate_messages, estimate_tools
+from glmkit.catalog import chat_limits, get_model
 from glmkit.gateway.anthropic_check import TranslationError, check_request
 from glmkit.gateway.anthropic_response import (
     Plan,
@@ -266,8 +267,6 @@ def _budget_effort(budget: Any) -> str | None:
 
 def _thinking_fields(body: dict[str, Any], model: str) -> tuple[dict[str, Any], bool]:
     """GLM thinking fields for the model, and whether the client asked for thinking blocks."""
-    from glmkit.catalog import get_model
-
     cfg = body.get("thinking") or {}
     want = cfg.get("type") in ("enabled", "adaptive")
     info = get_model(model)
@@ -320,8 +319,6 @@ def check_context(plan: Plan, config: Any) -> None:
     The count is the gateway's estimate (``glmkit._tokens``), not GLM's tokenizer: UNVERIFIED how close it is
     near the limit; Z.AI's own answer to an overlong prompt is a different 400 (1261), which Claude Code does
     not recognise."""
-    from glmkit.catalog import get_model
-
     info = get_model(plan.model)
     limits = [n for n in (getattr(config, "max_context", 0), info.context if info is not None else 0) if n]
     if limits and plan.input_tokens > min(limits):
@@ -330,8 +327,6 @@ def check_context(plan: Plan, config: Any) -> None:
 
 def to_chat(body: dict[str, Any], config: Any, *, model: str | None = None) -> tuple[dict[str, Any], Plan]:
     """Translate an Anthropic request to a GLM chat body; ``config.map_model`` picks the model unless given."""
-    from glmkit.catalog import chat_limits, get_model
-
     check_request(body)
     requested = body["model"]
     glm = model or config.map_model(requested)

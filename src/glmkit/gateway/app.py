@@ -43,6 +43,7 @@ from glmkit._json import dumpb as _DUMPB
 from glmkit._json import loads as json_loads
 from glmkit._request_guard import RequestGuard
 from glmkit._transport import Call, request_id_of
+from glmkit.catalog import get_model
 from glmkit.gateway import anthropic as tr
 from glmkit.gateway import anthropic_stream as st
 from glmkit.gateway import openai as oa
@@ -102,8 +103,6 @@ def _passthrough_plan(body: dict[str, Any], gw: Gateway, record: Record) -> tupl
     """The body for Z.AI's Anthropic endpoint (model mapped, vision routed) and the plan to mend its answer;
     a request the pre-flight had to repair goes translated instead (the repair is made on the chat body), and the
     last value says so."""
-    from glmkit.catalog import get_model
-
     glm_body, plan = tr.to_chat(body, gw.config)
     if checked(gw, record, glm_body, plan.labels):
         record.row["notes"].append("sent through translation (the repair is made on the chat form)")
@@ -145,8 +144,6 @@ async def messages(gw: Gateway, request: Request, flight: Flight, body: Any) -> 
     record.row["model_requested"] = body.get("model")
     mode = gw.config.mode_for("/v1/messages")
     if gw.config.vision == "describe" and tr.has_images(body):
-        from glmkit.catalog import get_model
-
         tr.check_request(body)
         info = get_model(gw.config.map_model(str(body.get("model", ""))))
         if info is not None and not info.vision:
@@ -293,8 +290,6 @@ async def chat_completions(gw: Gateway, request: Request, flight: Flight, body: 
 def _streams_tools(model: str) -> bool:
     """Whether to ask for ``tool_stream``: the catalog says the model takes it (reference §2.1: GLM-4.6 and above),
     or the model is one the catalog does not know yet (new models are of the current generation)."""
-    from glmkit.catalog import get_model
-
     info = get_model(model)
     return info is None or info.tool_stream
 

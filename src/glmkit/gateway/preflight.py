@@ -44,7 +44,7 @@ from __future__ import annotations
 from typing import Any
 
 from glmkit._json import dumps as _DUMPS
-from glmkit.catalog import chat_limits
+from glmkit.catalog import chat_limits, get_model
 from glmkit.gateway.anthropic_check import TranslationError
 
 __all__ = ["PreflightError", "preflight"]
@@ -270,8 +270,6 @@ def _media(messages: list[dict[str, Any]]) -> dict[str, int]:
 
 def _route_media(body: dict[str, Any], p: _Pass, info: Any, vision_model: str | None) -> Any:
     """The model info after routing a text-only model's media to the vision model (or refusing)."""
-    from glmkit.catalog import get_model
-
     counts = _media(body["messages"])
     if counts.get("file_url") and (counts.get("image_url") or counts.get("video_url")):
         raise PreflightError(
@@ -352,8 +350,6 @@ def preflight(
     ``labels[i]`` names chat message ``i`` to the client (default ``messages[i]``); ``vision_model`` is where media
     for a text-only model go (``None``: refused); ``surface`` is the endpoint it goes to (``coding`` or ``general``).
     """
-    from glmkit.catalog import get_model
-
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise PreflightError("messages: required, a non-empty list of {role, content}.", "1213")

@@ -98,6 +98,7 @@ class Shaper:
         self.queue_size = queue_size
         self.queue_timeout = queue_timeout
         self.recover_after = recover_after
+        self.busy = 0  # slots held, every model together
         self._lanes: dict[str, _Lane] = {}
 
     def _lane(self, model: str) -> _Lane:
@@ -127,6 +128,7 @@ class Shaper:
         lane = self._lane(model)
         if lane.depth == 0 and lane.inflight < lane.limit:
             lane.inflight += 1
+            self.busy += 1
             return Slot(model)
         return None
 
@@ -174,6 +176,7 @@ class Shaper:
                 lane.limit += 1
                 lane.streak = 0
         lane.inflight -= 1
+        self.busy -= 1
         self._grant(lane)
 
     def _grant(self, lane: _Lane) -> None:
@@ -188,6 +191,7 @@ class Shaper:
             if ticket.future.done():
                 continue
             lane.inflight += 1
+            self.busy += 1
             wait_ms = (time.monotonic() - ticket.enqueued) * 1000
             ticket.future.set_result(Slot(ticket.model, queue_depth=ticket.depth, queue_wait_ms=wait_ms))
 

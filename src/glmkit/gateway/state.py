@@ -223,10 +223,15 @@ class Gateway:
         that end in the same turn of the event loop go in one write (one transaction without a journal).
 
         Returns once the row is written, so the client still gets its answer after its row is in; a caller
-        cancelled meanwhile leaves its row to be written all the same.
+        cancelled meanwhile leaves its row to be written all the same. A row with no other request upstream (none
+        can end in this turn) and a journal to go to is written at once: waiting for the turn's end cost a loop
+        iteration and a poll of its own, 6% of a request sent alone.
         """
         row = self._settled(record)
         if row is None:
+            return
+        if not self._rows and self.journal is not None and not self.shaper.busy:
+            self._write_rows([row])
             return
         self._rows.append(row)
         if len(self._rows) == 1:

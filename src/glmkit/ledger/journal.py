@@ -130,7 +130,8 @@ class Journal:
                 taken += len(line)
                 whole += 1
             raise JournalShort(f"the journal took {written} of {len(data)} bytes", pending[whole:])
-        self._dirty.set()
+        if not self._dirty.is_set():  # set already until the next copy: no lock and notify per row
+            self._dirty.set()
 
     def _cut_short(self) -> None:
         """After a short write (the lock held): end the cut line, so nothing after it joins it and the file can be
