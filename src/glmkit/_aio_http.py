@@ -66,7 +66,7 @@ class _Deadline:
 
     def _start(self) -> None:
         self.since = now = self.loop.time()
-        self.task = asyncio.current_task()
+        self.task = asyncio.current_task(self.loop)  # the loop given: no look-up of the running one
         self.waiting = True
         handle = self.handle
         if handle is None or handle.when() > now + self.timeout:  # none armed, or armed too late for this wait
