@@ -98,7 +98,6 @@ class Shaper:
         self.queue_size = queue_size
         self.queue_timeout = queue_timeout
         self.recover_after = recover_after
-        self.busy = 0  # slots held, every model together
         self._lanes: dict[str, _Lane] = {}
 
     def _lane(self, model: str) -> _Lane:
@@ -123,12 +122,16 @@ class Shaper:
         """How many requests for a model are upstream now."""
         return self._lane(model).inflight
 
+    @property
+    def busy(self) -> int:
+        """How many requests are upstream now, every model together."""
+        return sum(lane.inflight for lane in self._lanes.values())
+
     def try_acquire(self, model: str) -> Slot | None:
         """A slot at once if the model has room and nobody waits (FIFO), else ``None``."""
         lane = self._lane(model)
         if lane.depth == 0 and lane.inflight < lane.limit:
             lane.inflight += 1
-            self.busy += 1
             return Slot(model)
         return None
 
@@ -176,7 +179,6 @@ class Shaper:
                 lane.limit += 1
                 lane.streak = 0
         lane.inflight -= 1
-        self.busy -= 1
         self._grant(lane)
 
     def _grant(self, lane: _Lane) -> None:
@@ -191,7 +193,6 @@ class Shaper:
             if ticket.future.done():
                 continue
             lane.inflight += 1
-            self.busy += 1
             wait_ms = (time.monotonic() - ticket.enqueued) * 1000
             ticket.future.set_result(Slot(ticket.model, queue_depth=ticket.depth, queue_wait_ms=wait_ms))
 
